@@ -1,0 +1,41 @@
+# paas: `make up` starts the platform on this machine, `make test` runs every test against it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+export PAAS_HOME ?= $(CURDIR)/.paas
+
+.PHONY: up down test unit bench status install
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+up: install
+	scripts/services.sh up
+	$(VENV)/bin/python -m paas.builder.stack
+	$(VENV)/bin/alembic upgrade head
+	$(VENV)/bin/python -m paas.platform.bootstrap >/dev/null
+	scripts/platform.sh up
+	@scripts/welcome.sh
+
+down:
+	-scripts/platform.sh down
+	scripts/services.sh down
+
+status:
+	scripts/platform.sh status
+
+# The whole suite, end-to-end tests included: they run against the platform that `make up` starts.
+test: up
+	$(VENV)/bin/pytest -q
+
+# Only the tests that need no running platform's processes (still needs Postgres for API tests).
+unit: install
+	$(VENV)/bin/pytest -q -m "not e2e"
+
+bench: up
+	$(VENV)/bin/python bench/push_to_live.py

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Starts or stops paas's own processes (API, build worker, runner) in the background,
+# with pid files in $PAAS_HOME/run and logs in $PAAS_HOME/logs. Usage: platform.sh up|down|status
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export PAAS_HOME=$(mkdir -p "${PAAS_HOME:-$ROOT/.paas}" && cd "${PAAS_HOME:-$ROOT/.paas}" && pwd)
+VENV="$ROOT/.venv/bin"
+RUN="$PAAS_HOME/run"; LOGS="$PAAS_HOME/logs"
+API_HOST=${PAAS_API_HOST:-127.0.0.1}; API_PORT=${PAAS_API_PORT:-5100}
+mkdir -p "$RUN" "$LOGS"
+
+running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+start() {  # start NAME COMMAND...: runs COMMAND in its own session unless NAME already runs
+  local name=$1; shift
+  if running "$name"; then echo "       $name already running (pid $(cat "$RUN/$name.pid"))"; return; fi
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! >"$RUN/$name.pid"
+  echo "       started $name (pid $!, log $LOGS/$name.log)"
+}
+
+stop() {
+  local name=$1
+  if running "$name"; then
+    kill -TERM -- "-$(cat "$RUN/$name.pid")" 2>/dev/null || kill -TERM "$(cat "$RUN/$name.pid")"
+    for _ in $(seq 1 100); do running "$name" || break; sleep 0.1; done
+    running "$name" && kill -KILL -- "-$(cat "$RUN/$name.pid")" 2>/dev/null || true
+    echo "       stopped $name"
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+wait_for_api() {
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "http://$API_HOST:$API_PORT/docs" 2>/dev/null && return 0
+    running api || break
+    sleep 0.2
+  done
+  echo "error: the API did not come up; see $LOGS/api.log" >&2
+  tail -n 20 "$LOGS/api.log" >&2
+  exit 1
+}
+
+case "${1:-}" in
+  up)
+    echo "-----> Starting paas (API, build worker, runner)"
+    start api "$VENV/uvicorn" paas.platform.app:create_app --factory --host "$API_HOST" --port "$API_PORT"
+    start worker "$VENV/celery" -A paas.builder.tasks worker --loglevel=INFO --concurrency=2 --hostname "paas@%h"
+    start runner "$VENV/python" -m paas.runner
+    wait_for_api
+    ;;
+  down)
+    echo "-----> Stopping paas (API, build worker, runner)"
+    for name in runner worker api; do stop "$name"; done
+    ;;
+  status)
+    for name in api worker runner; do
+      if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
+    done
+    ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

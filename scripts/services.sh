@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# Operator bring-up of the services the platform talks to:
+# dockerd, the image registry, Postgres, Redis and Caddy (the router).
+#
+#   scripts/services.sh up     install what is missing, start what is not running
+#   scripts/services.sh down   stop them gracefully; all data stays
+#
+# Both are idempotent. There is no systemd here, so the daemons run in the
+# background with pid files under $PAAS_HOME/run and logs under $PAAS_HOME/logs.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Same contract as src/paas/settings.py: PAAS_HOME defaults to .paas (here: at the repo root).
+PAAS_HOME="${PAAS_HOME:-.paas}"
+case "$PAAS_HOME" in /*) ;; *) PAAS_HOME="$REPO_ROOT/$PAAS_HOME" ;; esac
+RUN_DIR="$PAAS_HOME/run"
+LOG_DIR="$PAAS_HOME/logs"
+
+REGISTRY_ADDR="${PAAS_REGISTRY:-127.0.0.1:5000}"
+CADDY_ADMIN_URL="${PAAS_CADDY_ADMIN_URL:-http://127.0.0.1:2019}"
+CADDY_ADMIN_ADDR="${CADDY_ADMIN_URL#http://}"
+PG_VERSION=15
+PG_CLUSTER=main
+REDIS_PORT=6379
+
+PACKAGES=(docker.io docker-registry caddy postgresql redis-server debootstrap git curl)
+
+log() { printf -- '-----> %s\n' "$*"; }
+info() { printf -- '       %s\n' "$*"; }
+die() { printf -- ' !     %s\n' "$*" >&2; exit 1; }
+
+# --- helpers ---------------------------------------------------------------
+
+# The Debian dockerd is 20.10 (API 1.41); a newer client earlier on PATH
+# (/usr/local/bin/docker) may not negotiate down, so prefer Debian's own.
+docker_cli() {
+    if [[ -x /usr/bin/docker ]]; then /usr/bin/docker "$@"; else docker "$@"; fi
+}
+
+# Waits up to $2 seconds for the probe "$4..." to succeed; names the log on failure.
+wait_until() {
+    local name=$1 timeout=$2 logfile=$3
+    shift 3
+    local deadline=$((SECONDS + timeout))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            [[ -f "$logfile" ]] && tail -n 20 "$logfile" >&2
+            die "$name is not ready after ${timeout}s; see $logfile"
+        fi
+        sleep 0.5
+    done
+}
+
+pid_alive() {
+    local pidfile=$1
+    [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+# Starts "$3..." detached (own session, so it outlives the calling shell or CI step)
+# and records its pid. setsid does not fork here: a background job is no group leader.
+spawn() {
+    local name=$1 logfile=$2
+    shift 2
+    setsid "$@" >>"$logfile" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$name.pid"
+}
+
+# SIGTERM, then SIGKILL if the process is still there after $2 seconds.
+stop_pidfile() {
+    local name=$1 timeout=$2 pidfile="$RUN_DIR/$1.pid"
+    if ! pid_alive "$pidfile"; then
+        rm -f "$pidfile"
+        return 0
+    fi
+    local pid
+    pid=$(cat "$pidfile")
+    info "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + timeout))
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            info "$name did not stop after ${timeout}s; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.5
+    done
+    rm -f "$pidfile"
+}
+
+# Several sessions share this machine's daemons: serialise up/down machine-wide.
+take_lock() {
+    exec 9>/run/lock/paas-services.lock
+    flock -w 600 9 || die "another services.sh has held /run/lock/paas-services.lock for 10 minutes"
+}
+
+# --- packages ----------------------------------------------------------------
+
+install_packages() {
+    local missing=() pkg
+    for pkg in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    log "Installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}"
+}
+
+# --- dockerd -----------------------------------------------------------------
+
+docker_ready() { docker_cli info; }
+
+docker_up() {
+    if docker_ready >/dev/null 2>&1; then
+        info "dockerd already running"
+        return 0
+    fi
+    log "Starting dockerd"
+    # A dockerd killed hard leaves its default pid file behind and then refuses to start.
+    if [[ -s /var/run/docker.pid ]] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+        rm -f /var/run/docker.pid
+    fi
+    spawn dockerd "$LOG_DIR/dockerd.log" dockerd
+    wait_until dockerd 60 "$LOG_DIR/dockerd.log" docker_ready
+}
+
+# dockerd stops its containers first, so give it time.
+docker_down() { stop_pidfile dockerd 60; }
+
+# --- registry ----------------------------------------------------------------
+
+registry_ready() { curl -fsS -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; }
+
+write_registry_config() {
+    mkdir -p "$PAAS_HOME/registry"
+    cat >"$PAAS_HOME/registry.yml" <<EOF
+# Written by scripts/services.sh. Debian's packaged config demands htpasswd auth;
+# this one is local-only and without auth.
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $PAAS_HOME/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+EOF
+}
+
+registry_up() {
+    if registry_ready; then
+        info "registry already running at $REGISTRY_ADDR"
+        return 0
+    fi
+    log "Starting the registry at $REGISTRY_ADDR"
+    write_registry_config
+    spawn registry "$LOG_DIR/registry.log" docker-registry serve "$PAAS_HOME/registry.yml"
+    wait_until registry 30 "$LOG_DIR/registry.log" registry_ready
+}
+
+registry_down() { stop_pidfile registry 30; }
+
+# --- postgres ----------------------------------------------------------------
+
+pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432; }
+
+# From / so that psql does not complain it cannot read the caller's directory.
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+
+pg_cluster_exists() {
+    pg_lsclusters -h | awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" '$1 == v && $2 == c { found = 1 } END { exit !found }'
+}
+
+pg_up() {
+    if pg_ready; then
+        info "postgres already running"
+    else
+        log "Starting postgres $PG_VERSION"
+        # The package normally creates the cluster; a trimmed install may not have.
+        pg_cluster_exists || pg_createcluster "$PG_VERSION" "$PG_CLUSTER"
+        pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start
+        wait_until postgres 60 "/var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log" pg_ready
+    fi
+    pg_provision
+}
+
+# Role and database `paas` (password `paas`), then prove a password login over TCP.
+pg_provision() {
+    if [[ -z "$(as_postgres psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'paas'")" ]]; then
+        info "creating role paas"
+        as_postgres psql -qc "CREATE ROLE paas LOGIN CREATEDB PASSWORD 'paas'"
+    fi
+    if [[ -z "$(as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'paas'")" ]]; then
+        info "creating database paas"
+        as_postgres createdb -O paas paas
+    fi
+    PGPASSWORD=paas psql -h 127.0.0.1 -U paas -d paas -qtAc 'SELECT 1' >/dev/null ||
+        die "cannot log in to postgres as paas over TCP; check /etc/postgresql/$PG_VERSION/$PG_CLUSTER/pg_hba.conf"
+}
+
+pg_down() {
+    pg_ready || return 0
+    info "stopping postgres"
+    pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" stop
+}
+
+# --- redis -------------------------------------------------------------------
+
+redis_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+
+redis_up() {
+    if redis_ready; then
+        info "redis already running"
+        return 0
+    fi
+    log "Starting redis"
+    mkdir -p "$PAAS_HOME/redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" \
+        --dir "$PAAS_HOME/redis" \
+        --pidfile "$RUN_DIR/redis.pid" \
+        --logfile "$LOG_DIR/redis.log"
+    wait_until redis 30 "$LOG_DIR/redis.log" redis_ready
+}
+
+# SHUTDOWN saves the dataset before exiting.
+redis_down() {
+    redis_ready || return 0
+    info "stopping redis"
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
+    local deadline=$((SECONDS + 30))
+    while redis_ready && ((SECONDS < deadline)); do sleep 0.5; done
+    rm -f "$RUN_DIR/redis.pid"
+}
+
+# --- caddy -------------------------------------------------------------------
+
+caddy_ready() { curl -fsS -o /dev/null "$CADDY_ADMIN_URL/config/" 2>/dev/null; }
+
+caddy_up() {
+    if caddy_ready; then
+        info "caddy already running (admin at $CADDY_ADMIN_URL)"
+        return 0
+    fi
+    log "Starting caddy (admin at $CADDY_ADMIN_URL)"
+    # Only the admin endpoint: the router adds its own HTTP server through the admin API.
+    printf '{"admin": {"listen": "%s"}}\n' "$CADDY_ADMIN_ADDR" >"$PAAS_HOME/caddy.json"
+    # Keep caddy's autosave and certificate storage out of root's home.
+    spawn caddy "$LOG_DIR/caddy.log" \
+        env XDG_CONFIG_HOME="$PAAS_HOME/caddy/config" XDG_DATA_HOME="$PAAS_HOME/caddy/data" \
+        caddy run --config "$PAAS_HOME/caddy.json"
+    wait_until caddy 30 "$LOG_DIR/caddy.log" caddy_ready
+}
+
+caddy_down() { stop_pidfile caddy 30; }
+
+# --- commands ----------------------------------------------------------------
+
+up() {
+    mkdir -p "$RUN_DIR" "$LOG_DIR"
+    install_packages
+    docker_up
+    registry_up
+    pg_up
+    redis_up
+    caddy_up
+    log "Services up (PAAS_HOME=$PAAS_HOME)"
+}
+
+down() {
+    log "Stopping services (PAAS_HOME=$PAAS_HOME)"
+    caddy_down
+    registry_down
+    redis_down
+    pg_down
+    docker_down
+}
+
+main() {
+    case "${1:-}" in
+    up) take_lock; up ;;
+    down) take_lock; down ;;
+    *) echo "usage: $0 up|down" >&2; exit 2 ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Printed at the end of `make up`: where paas answers and how to deploy a first app.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PAAS_HOME=${PAAS_HOME:-$ROOT/.paas}
+API="http://${PAAS_API_HOST:-127.0.0.1}:${PAAS_API_PORT:-5100}"
+TOKEN=$(cat "$PAAS_HOME/admin-token")
+cat <<TEXT
+
+-----> paas is up
+       API:          $API
+       Admin token:  $TOKEN   (also in $PAAS_HOME/admin-token)
+       Apps answer at http://<app>.localhost:${PAAS_ROUTER_PORT:-8080}
+
+       Deploy an app from its git checkout (a Dockerfile FROM paas/stack:bookworm):
+         curl -s -H "Authorization: Bearer $TOKEN" -d '{"name":"myapp"}' $API/apps
+         git remote add paas http://paas:$TOKEN@${API#http://}/myapp.git
+         git push paas main
+TEXT

@@ -1,0 +1,77 @@
+"""Messages between the platform's processes, over Redis.
+
+- Log streams: the builder and the runner append lines to a Redis stream per build or release,
+  closed by an end entry carrying the outcome; the git receiver follows them live and a later
+  reader can replay them (streams are kept for a day).
+- The runner's wake-up queue: after a commit that changes what should run, the platform pushes
+  the app's name so the runner reconciles it now instead of at its next sweep.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import redis
+
+from paas.settings import Settings
+
+STREAM_TTL_SECONDS = 24 * 3600
+WAKE_QUEUE = "paas:runner:wake"
+
+
+def connect(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(settings.redis_url, decode_responses=True)
+
+
+@dataclass
+class End:
+    """The last entry of a log stream."""
+
+    ok: bool
+    detail: dict
+
+
+class LogStream:
+    def __init__(self, client: redis.Redis, key: str):
+        self.client, self.key = client, key
+
+    @classmethod
+    def for_build(cls, client: redis.Redis, build_id: object) -> "LogStream":
+        return cls(client, f"paas:log:build:{build_id}")
+
+    @classmethod
+    def for_release(cls, client: redis.Redis, release_id: object) -> "LogStream":
+        return cls(client, f"paas:log:release:{release_id}")
+
+    def write(self, line: str) -> None:
+        self.client.xadd(self.key, {"line": line.rstrip("\n")})
+        self.client.expire(self.key, STREAM_TTL_SECONDS)
+
+    def end(self, ok: bool, **detail: object) -> None:
+        self.client.xadd(self.key, {"end": json.dumps({"ok": ok, **detail}, default=str)})
+        self.client.expire(self.key, STREAM_TTL_SECONDS)
+
+    def follow(self, idle_timeout: float) -> Iterator[str | End]:
+        """Yield lines from the start, then the End; stop with TimeoutError after `idle_timeout` s of silence."""
+        last_id = "0-0"
+        while True:
+            batch = self.client.xread({self.key: last_id}, block=int(idle_timeout * 1000), count=100)
+            if not batch:
+                raise TimeoutError(f"no output for {idle_timeout:.0f} s")
+            for entry_id, fields in batch[0][1]:
+                last_id = entry_id
+                if "end" in fields:
+                    data = json.loads(fields["end"])
+                    yield End(ok=data.pop("ok"), detail=data)
+                    return
+                yield fields["line"]
+
+
+def wake_runner(client: redis.Redis, app_name: str) -> None:
+    client.rpush(WAKE_QUEUE, app_name)
+
+
+def wait_for_wake(client: redis.Redis, timeout: float) -> str | None:
+    """The next app name pushed to the wake-up queue, or None after `timeout` seconds."""
+    item = client.blpop([WAKE_QUEUE], timeout=timeout)
+    return item[1] if item else None

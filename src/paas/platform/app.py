@@ -1,0 +1,64 @@
+"""The platform's ASGI app: the REST API (FastAPI) and the git receiver (dulwich via a2wsgi).
+
+Run with `uvicorn paas.platform.app:create_app --factory`.
+"""
+
+import re
+
+from a2wsgi import WSGIMiddleware
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from paas.platform.api import apps, config_vars, releases
+from paas.platform.context import Platform
+from paas.platform.errors import PaasError
+from paas.platform.git import make_git_app
+from paas.settings import Settings, get_settings
+
+GIT_PATH = re.compile(r"^/[^/]+\.git(/|$)")
+# Each push holds one worker thread while its build runs: this is how many pushes run at once.
+GIT_WORKERS = 16
+
+
+def error(status: int, id_: str, message: str) -> JSONResponse:
+    return JSONResponse({"id": id_, "message": message}, status_code=status)
+
+
+def make_api(platform: Platform) -> FastAPI:
+    api = FastAPI(title="paas", version="0.1.0")
+    api.state.platform = platform
+    for module in (apps, config_vars, releases):
+        api.include_router(module.router)
+
+    @api.exception_handler(PaasError)
+    def paas_error(request: Request, exc: PaasError):
+        return error(exc.status, exc.id, exc.message)
+
+    @api.exception_handler(RequestValidationError)
+    def invalid(request: Request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return error(422, "invalid_params", problems or "Invalid request.")
+
+    @api.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException):
+        ids = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+        return error(exc.status_code, ids.get(exc.status_code, "bad_request"), str(exc.detail))
+
+    return api
+
+
+def create_app(settings: Settings | None = None):
+    platform = Platform.from_settings(settings or get_settings())
+    api = make_api(platform)
+    git = WSGIMiddleware(make_git_app(platform), workers=GIT_WORKERS)
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http" and GIT_PATH.match(scope["path"]):
+            await git(scope, receive, send)
+        else:
+            await api(scope, receive, send)
+
+    app.api = api  # tests reach dependency overrides and state through this
+    return app

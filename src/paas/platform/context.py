@@ -1,0 +1,32 @@
+"""What the platform's request handlers share, built once from settings when the app is made."""
+
+from dataclasses import dataclass
+
+import redis
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from paas import messages
+from paas.builder.celery_app import make_celery
+from paas.platform.crypto import ConfigCipher, load_or_create_key
+from paas.platform.db import make_sessionmaker
+from paas.settings import Settings
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    sessionmaker: sessionmaker[Session]
+    redis: redis.Redis
+    celery: Celery
+    cipher: ConfigCipher
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Platform":
+        return cls(
+            settings=settings,
+            sessionmaker=make_sessionmaker(settings),
+            redis=messages.connect(settings),
+            celery=make_celery(settings),
+            cipher=ConfigCipher(load_or_create_key(settings)),
+        )

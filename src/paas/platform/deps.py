@@ -1,0 +1,42 @@
+"""FastAPI dependencies: everything a route needs is injected from the app's state, built from settings."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import redis
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from paas.platform import services
+from paas.platform.auth import token_from_authorization
+from paas.platform.crypto import ConfigCipher
+from paas.platform.models import User
+from paas.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.platform.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.platform.sessionmaker() as db:
+        yield db
+
+
+def get_cipher(request: Request) -> ConfigCipher:
+    return request.app.state.platform.cipher
+
+
+def get_redis(request: Request) -> redis.Redis:
+    return request.app.state.platform.redis
+
+
+def get_user(request: Request, db: Annotated[Session, Depends(get_db)]) -> User:
+    return services.user_for_token(db, token_from_authorization(request.headers.get("authorization")))
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Session, Depends(get_db)]
+CipherDep = Annotated[ConfigCipher, Depends(get_cipher)]
+RedisDep = Annotated[redis.Redis, Depends(get_redis)]
+UserDep = Annotated[User, Depends(get_user)]

@@ -1,0 +1,136 @@
+"""`git push` over smart HTTP: dulwich behind token auth, with the build streamed to the pusher.
+
+A push to main or master of app A builds the pushed commit while git waits: the `update` hook
+(which runs after the objects are stored and before the ref moves) queues the build, relays its
+output and then the release's start-up as `remote:` lines, and refuses the ref update when either
+fails, so the branch keeps pointing at what is serving.
+"""
+
+import contextvars
+import re
+import uuid
+
+from dulwich.errors import HookError, NotGitRepository
+from dulwich.hooks import Hook
+from dulwich.protocol import CAPABILITY_SIDE_BAND_64K, SIDE_BAND_CHANNEL_PROGRESS
+from dulwich.server import Backend, ReceivePackHandler
+from dulwich.web import make_wsgi_chain
+
+from paas import messages
+from paas.platform import services
+from paas.platform.auth import token_from_authorization
+from paas.platform.errors import Unauthorized
+from paas.platform.models import User
+from paas.platform.names import APP_NAME
+from paas.platform.repos import open_or_init
+
+DEPLOY_REFS = (b"refs/heads/main", b"refs/heads/master")
+ZERO_SHA = b"0" * 40
+BUILD_TASK = "paas.builder.build"
+
+# The authenticated user's id for the request being served (handlers never see the WSGI environ).
+current_user_id: contextvars.ContextVar[uuid.UUID] = contextvars.ContextVar("current_user_id")
+
+
+def app_name_from_path(path: str | bytes) -> str | None:
+    if isinstance(path, bytes):
+        path = path.decode("utf-8", "replace")
+    match = re.fullmatch(r"/*([^/]+?)(?:\.git)?/*", path)
+    if match and APP_NAME.fullmatch(match.group(1)):
+        return match.group(1)
+    return None
+
+
+class PaasBackend(Backend):
+    def __init__(self, platform):
+        self.platform = platform
+
+    def open_repository(self, path):
+        name = app_name_from_path(path)
+        if name is None:
+            raise NotGitRepository(f"no such app: {path!r}")
+        with self.platform.sessionmaker() as db:
+            if services.find_app_by_name(db, name) is None:
+                raise NotGitRepository(f"no such app: {name}")
+        return open_or_init(self.platform.settings, name)
+
+
+class DeployingReceivePackHandler(ReceivePackHandler):
+    def __init__(self, backend, args, proto, stateless_rpc=False, advertise_refs=False):
+        super().__init__(backend, args, proto, stateless_rpc=stateless_rpc, advertise_refs=advertise_refs)
+        self.app_name = app_name_from_path(args[0])
+        self.repo.hooks["update"] = DeployHook(self)
+
+    def progress(self, line: str) -> None:
+        if self.has_capability(CAPABILITY_SIDE_BAND_64K):
+            self.proto.write_sideband(SIDE_BAND_CHANNEL_PROGRESS, (line + "\n").encode())
+
+
+class DeployHook(Hook):
+    def __init__(self, handler: DeployingReceivePackHandler):
+        self.handler = handler
+        self.platform = handler.backend.platform
+
+    def execute(self, ref: bytes, old: bytes, new: bytes):
+        if new == ZERO_SHA:
+            return b"", b""  # deleting a branch deploys nothing
+        if ref not in DEPLOY_REFS:
+            self.handler.progress(f"-----> Pushed to {ref.decode()}: only main or master deploy; not building.")
+            return b"", b""
+        self.deploy(new.decode())
+        return b"", b""
+
+    def deploy(self, commit: str) -> None:
+        settings, progress = self.platform.settings, self.handler.progress
+        with self.platform.sessionmaker() as db:
+            app = services.get_app(db, self.handler.app_name)
+            user = db.get(User, current_user_id.get())
+            build = services.create_build(db, app, user, commit)
+            db.commit()
+        # Sent only after the commit, so the worker always finds the build row.
+        self.platform.celery.send_task(BUILD_TASK, args=[str(build.id)])
+
+        redis = self.platform.redis
+        outcome = self.relay(messages.LogStream.for_build(redis, build.id), settings.build_pickup_timeout, "build")
+        if not outcome.ok:
+            raise HookError(outcome.detail.get("reason", "build failed"))
+        release_id, version = outcome.detail["release_id"], outcome.detail["version"]
+        outcome = self.relay(messages.LogStream.for_release(redis, release_id), settings.boot_timeout + 60, "release")
+        if not outcome.ok:
+            raise HookError(outcome.detail.get("reason", f"release v{version} failed to start"))
+
+    def relay(self, stream: messages.LogStream, idle_timeout: float, what: str) -> messages.End:
+        try:
+            for item in stream.follow(idle_timeout):
+                if isinstance(item, messages.End):
+                    return item
+                self.handler.progress(item)
+        except TimeoutError:
+            self.handler.progress(f"error: the {what} went silent for {idle_timeout:.0f} s; is the paas worker running?")
+            raise HookError(f"{what} timed out") from None
+        raise HookError(f"{what} ended without an outcome")
+
+
+def auth_middleware(app, platform):
+    """WSGI: only callers with a valid token reach the repositories; git then asks its credential helper."""
+
+    def middleware(environ, start_response):
+        token = token_from_authorization(environ.get("HTTP_AUTHORIZATION"))
+        try:
+            with platform.sessionmaker() as db:
+                user = services.user_for_token(db, token)
+        except Unauthorized as error:
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Basic realm="paas"')],
+            )
+            return [f"{error.message}\n".encode()]
+        current_user_id.set(user.id)
+        return app(environ, start_response)
+
+    return middleware
+
+
+def make_git_app(platform):
+    git_app = make_wsgi_chain(PaasBackend(platform), handlers={b"git-receive-pack": DeployingReceivePackHandler})
+    return auth_middleware(git_app, platform)

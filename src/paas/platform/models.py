@@ -1,0 +1,119 @@
+"""SQLAlchemy models. The schema itself is built only by the Alembic revisions in migrations/."""
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Enum, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Status(str, enum.Enum):
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+def status_column() -> Mapped[Status]:
+    return mapped_column(
+        Enum(Status, name="status", values_callable=lambda e: [m.value for m in e]),
+        default=Status.pending,
+    )
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+
+
+class ApiToken(Timestamps, Base):
+    """Only the SHA-256 of a token is kept: tokens are 256-bit random, so a slow hash adds nothing."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class App(Timestamps, Base):
+    __tablename__ = "apps"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # The app's config vars as Fernet-encrypted JSON; every release keeps its own snapshot too.
+    config_vars: Mapped[bytes] = mapped_column(LargeBinary)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    owner: Mapped[User] = relationship()
+
+
+class Build(Timestamps, Base):
+    __tablename__ = "builds"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    commit: Mapped[str] = mapped_column(String(40))
+    status: Mapped[Status] = status_column()
+    image: Mapped[str | None] = mapped_column(String(300))
+    release_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("releases.id"))
+
+    app: Mapped[App] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Release(Timestamps, Base):
+    """Append-only history: deploys, config changes and rollbacks each add one."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("app_id", "version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(500))
+    status: Mapped[Status] = status_column()
+    # Image reference by digest (registry/app@sha256:...); None until the app has code.
+    image: Mapped[str | None] = mapped_column(String(300))
+    commit: Mapped[str | None] = mapped_column(String(40))
+    # Process type -> command ("" = the image's own command).
+    process_types: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    config_vars: Mapped[bytes] = mapped_column(LargeBinary)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+
+    app: Mapped[App] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Formation(Timestamps, Base):
+    __tablename__ = "formations"
+    __table_args__ = (UniqueConstraint("app_id", "type"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(30))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    size: Mapped[str] = mapped_column(String(30), default="basic")
+    command: Mapped[str] = mapped_column(String(1000), default="")
+
+    app: Mapped[App] = relationship()

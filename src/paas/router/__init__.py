@@ -1,0 +1,34 @@
+"""The router: turns `<app>.<domain>` host names into HTTP traffic to an app's web processes."""
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from paas.settings import Settings
+
+
+class RouterError(Exception):
+    """The router refused a change or could not be reached; the message says why."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the admin API's HTTP status; None when it could not be reached
+
+
+class Router(Protocol):
+    def ensure_server(self) -> None:
+        """Create the router's HTTP server and its 404 catch-all if missing; leave app routes alone."""
+
+    def set_app(self, app: str, upstreams: list[str]) -> None:
+        """Route `<app>.<domain>` to `upstreams` ("host:port"); an empty list answers 503."""
+
+    def remove_app(self, app: str) -> None:
+        """Stop routing the app (its host then gets the 404 page). Idempotent."""
+
+    def apps(self) -> dict[str, list[str]]:
+        """What the router serves now: app name -> upstreams ([] for a 503 route)."""
+
+
+def make_router(settings: "Settings") -> Router:
+    from paas.router.caddy import CaddyRouter
+
+    return CaddyRouter.from_settings(settings)

@@ -1,0 +1,90 @@
+"""The runner process: `python -m paas.runner`.
+
+It reconciles an app as soon as the platform wakes it for that app, and sweeps every app every
+`reconcile_interval` seconds, so that missed wake-ups, crashed processes and platform restarts
+all converge. One app is reconciled by one thread at a time; different apps in parallel.
+"""
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from paas import messages
+from paas.platform.crypto import ConfigCipher, load_or_create_key
+from paas.platform.db import make_sessionmaker
+from paas.router import make_router
+from paas.runner.backend import make_backend
+from paas.runner.reconcile import Reconciler
+from paas.settings import get_settings
+
+log = logging.getLogger("paas.runner")
+
+
+class Scheduler:
+    """Runs reconcile(app) in a pool; a request for an app that is busy runs once more afterwards."""
+
+    def __init__(self, reconcile, workers: int = 8):
+        self.reconcile = reconcile
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile")
+        self.lock = threading.Lock()
+        self.busy: set[str] = set()
+        self.again: set[str] = set()
+
+    def request(self, app: str) -> None:
+        with self.lock:
+            if app in self.busy:
+                self.again.add(app)
+                return
+            self.busy.add(app)
+        self.pool.submit(self._run, app)
+
+    def _run(self, app: str) -> None:
+        while True:
+            try:
+                self.reconcile(app)
+            except Exception:
+                log.exception("reconciling %s failed; the next sweep tries again", app)
+            with self.lock:
+                if app not in self.again:
+                    self.busy.discard(app)
+                    return
+                self.again.discard(app)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per admin-API call drowns the log
+    settings = get_settings()
+    redis = messages.connect(settings)
+    router = make_router(settings)
+    router.ensure_server()
+    reconciler = Reconciler(
+        settings=settings,
+        sessionmaker=make_sessionmaker(settings),
+        cipher=ConfigCipher(load_or_create_key(settings)),
+        backend=make_backend(settings),
+        router=router,
+        redis=redis,
+    )
+    scheduler = Scheduler(reconciler.reconcile)
+    log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin_url)
+
+    def sweep() -> None:
+        for app in sorted(reconciler.all_app_names()):
+            scheduler.request(app)
+
+    next_sweep = 0.0
+    while True:
+        if time.monotonic() >= next_sweep:
+            try:
+                sweep()
+            except Exception:
+                log.exception("sweep failed")
+            next_sweep = time.monotonic() + settings.reconcile_interval
+        app = messages.wait_for_wake(redis, max(0.1, next_sweep - time.monotonic()))
+        if app is not None:
+            scheduler.request(app)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""What the runner needs from a container engine. Backends are chosen by `settings.runner_backend`."""
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from paas.settings import Settings
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    app: str
+    release_id: str
+    version: int
+    process_type: str
+    index: int
+    image: str
+    command: str  # "" runs the image's own command
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 5000
+
+    @property
+    def name(self) -> str:
+        return f"{self.process_type}.{self.index}"
+
+
+@dataclass(frozen=True)
+class Process:
+    id: str
+    app: str
+    release_id: str
+    version: int
+    process_type: str
+    name: str  # web.1
+    running: bool
+    address: str | None  # host:port the router can reach, when running
+
+
+class BootFailed(Exception):
+    """A new process did not come up: the message says why, for the pusher."""
+
+
+class RunnerBackend(Protocol):
+    def processes(self, app: str | None = None) -> list[Process]:
+        """What runs now (all apps when `app` is None), read from the engine itself."""
+
+    def start(self, spec: ProcessSpec) -> Process:
+        """Start a process from its release's image; returns once it is created and running."""
+
+    def refresh(self, process: Process) -> Process | None:
+        """The process as it is now, or None when it is gone."""
+
+    def stop(self, process: Process, grace: int) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds; then remove it. Gone already is fine."""
+
+    def logs(self, process: Process, tail: int) -> list[str]:
+        """The last lines the process wrote."""
+
+
+def make_backend(settings: Settings) -> RunnerBackend:
+    if settings.runner_backend == "docker":
+        from paas.runner.docker_backend import DockerBackend
+
+        return DockerBackend.from_settings(settings)
+    raise ValueError(f"unknown runner backend {settings.runner_backend!r} (known: docker)")

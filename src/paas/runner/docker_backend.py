@@ -1,0 +1,94 @@
+"""Processes as containers on one Docker engine. The containers' labels are the truth about what runs."""
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from paas.runner.backend import Process, ProcessSpec
+from paas.settings import Settings
+
+LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME = (
+    "paas.app", "paas.release", "paas.version", "paas.process", "paas.name",
+)
+
+
+class DockerBackend:
+    def __init__(self, client: docker.DockerClient, publish_host: str = "127.0.0.1"):
+        self.client, self.publish_host = client, publish_host
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "DockerBackend":
+        return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120))
+
+    def processes(self, app: str | None = None) -> list[Process]:
+        labels = [f"{LABEL_APP}={app}"] if app else [LABEL_APP]
+        containers = self.client.containers.list(all=True, filters={"label": labels})
+        return [self._process(c) for c in containers]
+
+    def start(self, spec: ProcessSpec) -> Process:
+        # Pulled from the registry by digest: what runs is exactly what was built and pushed.
+        self.client.api.pull(spec.image)
+        container = self.client.containers.run(
+            spec.image,
+            command=spec.command or None,
+            detach=True,
+            name=f"paas-{spec.app}-{spec.name}-v{spec.version}-{spec.release_id[:8]}",
+            environment={**spec.env, "PORT": str(spec.port), "DYNO": spec.name},
+            ports={f"{spec.port}/tcp": (self.publish_host, None)},
+            labels={
+                LABEL_APP: spec.app,
+                LABEL_RELEASE: spec.release_id,
+                LABEL_VERSION: str(spec.version),
+                LABEL_PROCESS: spec.process_type,
+                LABEL_NAME: spec.name,
+                "paas.port": str(spec.port),
+            },
+            init=True,  # a real PID 1, so SIGTERM reaches apps that do not handle it themselves
+            restart_policy={"Name": "unless-stopped"},
+        )
+        container.reload()
+        return self._process(container)
+
+    def refresh(self, process: Process) -> Process | None:
+        try:
+            return self._process(self.client.containers.get(process.id))
+        except docker.errors.NotFound:
+            return None
+
+    def stop(self, process: Process, grace: int) -> None:
+        try:
+            container = self.client.containers.get(process.id)
+            container.stop(timeout=grace)
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            if "is already in progress" not in str(error):  # another stop of the same container
+                raise
+
+    def logs(self, process: Process, tail: int) -> list[str]:
+        try:
+            raw = self.client.containers.get(process.id).logs(tail=tail)
+        except docker.errors.NotFound:
+            return []
+        return raw.decode("utf-8", "replace").splitlines()
+
+    def _process(self, container: Container) -> Process:
+        labels = container.labels
+        running = container.status == "running"
+        address = None
+        bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(
+            f"{labels.get('paas.port', '5000')}/tcp"
+        )
+        if running and bindings:
+            address = f"{bindings[0]['HostIp']}:{bindings[0]['HostPort']}"
+        return Process(
+            id=container.id,
+            app=labels[LABEL_APP],
+            release_id=labels.get(LABEL_RELEASE, ""),
+            version=int(labels.get(LABEL_VERSION, "0")),
+            process_type=labels.get(LABEL_PROCESS, ""),
+            name=labels.get(LABEL_NAME, ""),
+            running=running,
+            address=address,
+        )

@@ -1,0 +1,190 @@
+"""Make what runs match each app's newest release × formation.
+
+For one app, the newest release that has not failed is the target:
+- pending: deploy it. Start its processes, wait until each answers HTTP on $PORT, route to them,
+  then stop the old ones. If one never answers, remove the new processes and mark the release
+  failed: the old processes were never touched, so they keep serving.
+- succeeded: keep it running. Replace processes that are gone, keep the route pointing at the
+  running ones, and stop processes of any other release. Healthy containers are left alone.
+An app that no longer exists has its processes stopped and its route removed.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from paas import messages
+from paas.platform import services
+from paas.platform.crypto import ConfigCipher
+from paas.platform.models import Release, Status
+from paas.router import Router
+from paas.runner.backend import BootFailed, Process, ProcessSpec, RunnerBackend
+from paas.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL_ON_FAILURE = 20
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: sessionmaker[Session],
+        cipher: ConfigCipher,
+        backend: RunnerBackend,
+        router: Router,
+        redis,
+    ):
+        self.settings, self.sessionmaker, self.cipher = settings, sessionmaker, cipher
+        self.backend, self.router, self.redis = backend, router, redis
+        # Old processes get their grace period in the background: a deploy does not wait for them.
+        self.stopper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stop")
+        self.stopping: set[str] = set()
+
+    def all_app_names(self) -> set[str]:
+        with self.sessionmaker() as db:
+            names = set(services.all_app_names(db))
+        names |= {p.app for p in self.backend.processes()}
+        names |= set(self.router.apps())
+        return names
+
+    def reconcile(self, app_name: str) -> None:
+        with self.sessionmaker() as db:
+            app = services.find_app_by_name(db, app_name)
+            if app is None:
+                self.forget(app_name)
+                return
+            target = services.latest_release(db, app)
+            quantities = services.formation(db, app)
+            processes = self.backend.processes(app_name)
+            if target.image is None:
+                self.router.set_app(app_name, [])
+                self.stop_all(processes)
+            elif target.status is Status.pending:
+                self.deploy(db, target, quantities, processes)
+            else:
+                self.keep(db, target, quantities, processes)
+
+    def forget(self, app_name: str) -> None:
+        self.router.remove_app(app_name)
+        self.stop_all(self.backend.processes(app_name))
+
+    def deploy(self, db: Session, release: Release, quantities: dict[str, int], processes: list[Process]) -> None:
+        out = messages.LogStream.for_release(self.redis, release.id)
+        for older in services.pending_releases_before(db, release):
+            services.mark_release(db, older, Status.failed)  # superseded before it started
+        db.commit()
+        # A leftover attempt at this release (the runner stopped mid-deploy) starts over.
+        self.stop_all([p for p in processes if p.release_id == str(release.id)])
+        old = [p for p in processes if p.release_id != str(release.id)]
+        specs = self.specs(release, quantities)
+        out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
+        started: list[Process] = []
+        try:
+            for spec in specs:
+                process = self.backend.start(spec)
+                started.append(process)
+                self.wait_until_up(process, out.write)
+        except BootFailed as failure:
+            for line in self.backend.logs(started[-1], LOG_TAIL_ON_FAILURE):
+                out.write(f"       {started[-1].name}: {line}")
+            self.stop_all(started, grace=0)
+            services.mark_release(db, release, Status.failed)
+            db.commit()
+            serving = services.current_release(db, release.app)
+            still = f"v{serving.version} keeps serving" if serving and serving.image else "nothing was serving"
+            out.write(f"error: {failure}")
+            out.write(f"-----> Release v{release.version} failed; {still}.")
+            out.end(False, reason=f"v{release.version} did not start; {still}")
+            return
+        except Exception as error:
+            self.stop_all(started, grace=0)
+            out.write(f"error: starting v{release.version} failed inside paas: {error}")
+            out.end(False, reason=f"v{release.version} could not be started")
+            raise
+        self.route(release.app.name, started)
+        services.mark_release(db, release, Status.succeeded)
+        db.commit()
+        self.stop_all(old)
+        out.write(f"-----> v{release.version} is live at {self.settings.web_url(release.app.name)}")
+        out.end(True, version=release.version)
+
+    def keep(self, db: Session, release: Release, quantities: dict[str, int], processes: list[Process]) -> None:
+        current = {p.name: p for p in processes if p.release_id == str(release.id) and p.running}
+        replacements = []
+        for spec in self.specs(release, quantities):
+            if spec.name not in current:
+                log.info("%s: %s of v%s is not running; starting it", release.app.name, spec.name, release.version)
+                process = self.backend.start(spec)
+                try:
+                    self.wait_until_up(process, lambda line: None)
+                except BootFailed as failure:
+                    log.warning("%s: %s", release.app.name, failure)
+                    self.stop_all([process], grace=0)
+                    continue
+                replacements.append(process)
+        keep = list(current.values()) + replacements
+        self.route(release.app.name, keep)
+        kept_ids = {p.id for p in keep}
+        self.stop_all([p for p in processes if p.id not in kept_ids])
+
+    def specs(self, release: Release, quantities: dict[str, int]) -> list[ProcessSpec]:
+        env = self.cipher.decrypt(release.config_vars)
+        return [
+            ProcessSpec(
+                app=release.app.name,
+                release_id=str(release.id),
+                version=release.version,
+                process_type=process_type,
+                index=index,
+                image=release.image,
+                command=command,
+                env=env,
+                port=self.settings.web_port,
+            )
+            for process_type, command in sorted(release.process_types.items())
+            for index in range(1, quantities.get(process_type, 1 if process_type == "web" else 0) + 1)
+        ]
+
+    def wait_until_up(self, process: Process, say: Callable[[str], None]) -> None:
+        """Return once the process answers HTTP (any status); raise BootFailed if it exits or time runs out."""
+        if process.process_type != "web":
+            return
+        deadline = time.monotonic() + self.settings.boot_timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                process = self.backend.refresh(process)
+                if process is None or not process.running:
+                    raise BootFailed(f"{getattr(process, 'name', 'the process')} exited while booting")
+                try:
+                    client.get(f"http://{process.address}/")
+                    say(f"       {process.name} answers on $PORT")
+                    return
+                except httpx.TransportError:
+                    time.sleep(0.1)
+        raise BootFailed(f"{process.name} did not answer HTTP on $PORT within {self.settings.boot_timeout:.0f} s")
+
+    def route(self, app_name: str, processes: list[Process]) -> None:
+        self.router.set_app(app_name, sorted(p.address for p in processes if p.process_type == "web" and p.address))
+
+    def stop_all(self, processes: list[Process], grace: int | None = None) -> None:
+        grace = self.settings.stop_grace if grace is None else grace
+        for process in processes:
+            if grace == 0:
+                self.backend.stop(process, 0)
+            elif process.id not in self.stopping:  # a sweep during the grace period does not stop it twice
+                self.stopping.add(process.id)
+                self.stopper.submit(self._stop_in_background, process, grace)
+
+    def _stop_in_background(self, process: Process, grace: int) -> None:
+        try:
+            self.backend.stop(process, grace)
+        except Exception:
+            log.exception("stopping %s of %s failed", process.name, process.app)
+        finally:
+            self.stopping.discard(process.id)

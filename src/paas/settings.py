@@ -1,0 +1,75 @@
+"""The one settings class. Every value can be overridden by a `PAAS_*` environment variable."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAAS_")
+
+    # Where state lives: git repositories, the admin token, the secret key, logs and pid files.
+    home: Path = Path(".paas")
+    # Survives fresh clones on the same machine (CI): the debootstrap rootfs tarball.
+    cache_dir: Path = Path("/var/cache/paas")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 5100
+    database_url: str = "postgresql+psycopg://paas:paas@127.0.0.1:5432/paas"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # Apps answer at http://<app>.<domain>:<router_port>.
+    domain: str = "localhost"
+    router_host: str = "127.0.0.1"
+    router_port: int = 8080
+    caddy_admin_url: str = "http://127.0.0.1:2019"
+
+    registry: str = "127.0.0.1:5000"
+    docker_url: str = "unix:///var/run/docker.sock"
+    runner_backend: str = "docker"
+    stack_image: str = "paas/stack:bookworm"
+    # The CA bundle builds trust (baked into the stack image; containers reach PyPI only with it).
+    build_ca_bundle: Path = Path("/etc/ssl/certs/ca-certificates.crt")
+
+    # Seconds a new web process has to answer HTTP on $PORT before its release is marked failed.
+    boot_timeout: float = 60.0
+    # Seconds between SIGTERM and SIGKILL when an old process is stopped.
+    stop_grace: int = 30
+    # Seconds the runner waits between full sweeps when nothing wakes it.
+    reconcile_interval: float = 10.0
+    # Seconds a push waits for a build worker to pick up its build before giving up.
+    build_pickup_timeout: float = 60.0
+    # Port the web process listens on inside its container ($PORT).
+    web_port: int = 5000
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.home / "admin-token"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home / "secret-key"
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.home / "repos"
+
+    def app_host(self, app_name: str) -> str:
+        return f"{app_name}.{self.domain}"
+
+    def web_url(self, app_name: str) -> str:
+        port = "" if self.router_port == 80 else f":{self.router_port}"
+        return f"http://{self.app_host(app_name)}{port}/"
+
+    def git_url(self, app_name: str) -> str:
+        return f"{self.api_url}/{app_name}.git"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,109 @@
+"""End-to-end fixtures: everything goes through the platform that `make up` started."""
+
+import secrets
+import shutil
+import string
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paas.settings import Settings
+
+SAMPLE_APP = Path(__file__).parent / "sample_app"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def token(settings) -> str:
+    path = settings.admin_token_file
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make up` first (make test does)")
+    return path.read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def api(settings, token):
+    client = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    try:
+        client.get("/account").raise_for_status()
+    except httpx.HTTPError as error:
+        pytest.fail(f"the paas API at {settings.api_url} does not answer ({error}): run `make up`")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def app_name(api, settings):
+    """A fresh app, deleted at the end of the test."""
+    name = "t-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+    response = api.post("/apps", json={"name": name})
+    assert response.status_code == 201, response.text
+    yield name
+    api.delete(f"/apps/{name}")
+
+
+class Router:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.client = httpx.Client(timeout=10)
+
+    def get(self, app: str) -> httpx.Response:
+        return self.client.get(
+            f"http://{self.settings.router_host}:{self.settings.router_port}/",
+            headers={"Host": self.settings.app_host(app)},
+        )
+
+    def wait_for(self, app: str, predicate, timeout: float = 30) -> httpx.Response:
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.get(app)
+            if predicate(response) or time.monotonic() > deadline:
+                return response
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def router(settings):
+    return Router(settings)
+
+
+class Checkout:
+    """A real git working copy of the sample app, pushed with the real git CLI."""
+
+    def __init__(self, path: Path, remote: str):
+        self.path, self.remote = path, remote
+        shutil.copytree(SAMPLE_APP, path)
+        self.git("init", "-q", "-b", "main")
+        self.commit("version 1")
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", "-c", "user.email=test@paas.localhost", "-c", "user.name=test", *args],
+            cwd=self.path, capture_output=True, text=True, check=check, timeout=300,
+        )
+
+    def write(self, name: str, text: str) -> None:
+        (self.path / name).write_text(text)
+
+    def commit(self, message: str) -> None:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").stdout.strip()
+
+    def push(self, remote: str | None = None, ref: str = "main") -> subprocess.CompletedProcess:
+        return self.git("push", remote or self.remote, ref, check=False)
+
+
+@pytest.fixture
+def checkout(tmp_path, settings, token, app_name) -> Checkout:
+    host = settings.api_url.removeprefix("http://")
+    return Checkout(tmp_path / "app", f"http://paas:{token}@{host}/{app_name}.git")

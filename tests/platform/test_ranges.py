@@ -1,0 +1,45 @@
+import pytest
+
+from paas.platform.errors import InvalidParams
+from paas.platform.ranges import DEFAULT_MAX, MAX_LIMIT, Range, parse_range
+
+FIELDS = ("version", "id")
+
+
+def test_no_header_is_the_default_field_ascending():
+    assert parse_range(None, FIELDS) == Range(field="version", order="asc", max=DEFAULT_MAX)
+    assert parse_range("   ", FIELDS) == Range(field="version")
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("version ..; max=15, order=desc", Range(field="version", order="desc", max=15)),
+        ("id ..; max=1000;", Range(field="id", max=1000)),
+        ("id ..; ;", Range(field="id")),
+        ("id ..", Range(field="id")),
+        ("version", Range(field="version")),
+        ("version 3..; order=asc", Range(field="version", start="3")),
+        ("version ]7..; max=2, order=desc", Range(field="version", start="7", start_exclusive=True, order="desc", max=2)),
+        ("version ..; MAX=5, Order=DESC", Range(field="version", order="desc", max=5)),
+    ],
+)
+def test_heroku_range_headers(header, expected):
+    assert parse_range(header, FIELDS) == expected
+
+
+def test_max_is_capped():
+    assert parse_range("id ..; max=5000", FIELDS).max == MAX_LIMIT
+
+
+@pytest.mark.parametrize("header", ["name ..", "version ..; order=sideways", "version ..; max=0", "version ..; max=x", "version 3"])
+def test_bad_ranges_are_invalid_params(header):
+    with pytest.raises(InvalidParams):
+        parse_range(header, FIELDS)
+
+
+def test_next_range_round_trips():
+    rng = Range(field="version", order="desc", max=2)
+    assert parse_range(rng.next_range(7), FIELDS) == Range(
+        field="version", start="7", start_exclusive=True, order="desc", max=2
+    )
