@@ -59,10 +59,11 @@ pid_alive() {
 
 # Starts "$3..." detached (own session, so it outlives the calling shell or CI step)
 # and records its pid. setsid does not fork here: a background job is no group leader.
+# 9>&- : a daemon must not inherit the lock (see take_lock), or it holds it forever.
 spawn() {
     local name=$1 logfile=$2
     shift 2
-    setsid "$@" >>"$logfile" 2>&1 </dev/null &
+    setsid "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
     echo $! >"$RUN_DIR/$name.pid"
 }
 
@@ -90,9 +91,13 @@ stop_pidfile() {
 }
 
 # Several sessions share this machine's daemons: serialise up/down machine-wide.
+# Every daemon is started with fd 9 closed, so the lock ends with this script.
+LOCK_FILE=/run/lock/paas-services.lock
 take_lock() {
-    exec 9>/run/lock/paas-services.lock
-    flock -w 600 9 || die "another services.sh has held /run/lock/paas-services.lock for 10 minutes"
+    exec 9>"$LOCK_FILE"
+    flock -n 9 && return 0
+    info "waiting for another services.sh to finish ($LOCK_FILE)"
+    flock -w 600 9 || die "another services.sh has held $LOCK_FILE for 10 minutes"
 }
 
 # --- packages ----------------------------------------------------------------
@@ -183,7 +188,7 @@ pg_up() {
         log "Starting postgres $PG_VERSION"
         # The package normally creates the cluster; a trimmed install may not have.
         pg_cluster_exists || pg_createcluster "$PG_VERSION" "$PG_CLUSTER"
-        pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start
+        pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start 9>&-
         wait_until postgres 60 "/var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log" pg_ready
     fi
     pg_provision
@@ -223,7 +228,7 @@ redis_up() {
     redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" \
         --dir "$PAAS_HOME/redis" \
         --pidfile "$RUN_DIR/redis.pid" \
-        --logfile "$LOG_DIR/redis.log"
+        --logfile "$LOG_DIR/redis.log" 9>&-
     wait_until redis 30 "$LOG_DIR/redis.log" redis_ready
 }
 

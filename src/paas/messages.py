@@ -51,13 +51,18 @@ class LogStream:
         self.client.xadd(self.key, {"end": json.dumps({"ok": ok, **detail}, default=str)})
         self.client.expire(self.key, STREAM_TTL_SECONDS)
 
-    def follow(self, idle_timeout: float) -> Iterator[str | End]:
-        """Yield lines from the start, then the End; stop with TimeoutError after `idle_timeout` s of silence."""
-        last_id = "0-0"
+    def follow(self, idle_timeout: float, first_timeout: float | None = None) -> Iterator[str | End]:
+        """Yield lines from the start, then the End.
+
+        Raises TimeoutError when nothing comes for `first_timeout` s at first (default: `idle_timeout`),
+        or for `idle_timeout` s later on.
+        """
+        last_id, timeout = "0-0", first_timeout or idle_timeout
         while True:
-            batch = self.client.xread({self.key: last_id}, block=int(idle_timeout * 1000), count=100)
+            batch = self.client.xread({self.key: last_id}, block=int(timeout * 1000), count=100)
             if not batch:
-                raise TimeoutError(f"no output for {idle_timeout:.0f} s")
+                raise TimeoutError(f"no output for {timeout:.0f} s")
+            timeout = idle_timeout
             for entry_id, fields in batch[0][1]:
                 last_id = entry_id
                 if "end" in fields:

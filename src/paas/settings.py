@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     reconcile_interval: float = 10.0
     # Seconds a push waits for a build worker to pick up its build before giving up.
     build_pickup_timeout: float = 60.0
+    # Seconds a build may go without printing anything before the push gives up on it.
+    build_idle_timeout: float = 900.0
     # Port the web process listens on inside its container ($PORT).
     web_port: int = 5000
 

@@ -15,6 +15,8 @@ from paas.builder.celery_app import make_celery
 from paas.builder.dockerfile import BuildFailed, build_image, commit_tree, has_dockerfile, push_image, source_tarball
 from paas.platform import services
 from paas.platform.db import make_sessionmaker
+from paas.platform.errors import Conflict
+from paas.platform.models import Status
 from paas.platform.repos import open_or_init
 from paas.settings import Settings, get_settings
 
@@ -52,22 +54,25 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
     out = messages.LogStream.for_build(w.redis, build_id)
     with w.sessionmaker() as db:
         build = services.get_build(db, build_id)
-        app_name, commit = build.app.name, build.commit
+        app_name, commit, status = build.app.name, build.commit, build.status
+    if status is not Status.pending:
+        log.info("build %s is %s already (its push gave up on it); not building", build_id, status.value)
+        return
     started = time.monotonic()
     out.write(f"-----> Building {app_name} from commit {commit[:7]}")
     try:
         image = build_and_push(w, app_name, commit, str(build_id), out.write)
-    except BuildFailed as failure:
+        with w.sessionmaker() as db:
+            release = services.release_build(db, services.get_build(db, build_id), image, {"web": ""})
+            db.commit()
+            version, release_id = release.version, release.id
+    except (BuildFailed, Conflict) as failure:
         finish_failed(w, build_id, out, f"error: {failure}", "build failed")
         return
     except Exception as error:  # the platform's fault, not the app's: say so and keep the detail in the log
         log.exception("build %s crashed", build_id)
         finish_failed(w, build_id, out, f"error: the build crashed inside paas: {error}", "build failed (paas error)")
         return
-    with w.sessionmaker() as db:
-        release = services.release_build(db, services.get_build(db, build_id), image, {"web": ""})
-        db.commit()
-        version, release_id = release.version, release.id
     messages.wake_runner(w.redis, app_name)
     out.write(f"-----> Build finished in {time.monotonic() - started:.1f} s; released v{version}")
     out.end(True, release_id=str(release_id), version=version)

@@ -20,7 +20,7 @@ from paas import messages
 from paas.platform import services
 from paas.platform.auth import token_from_authorization
 from paas.platform.errors import Unauthorized
-from paas.platform.models import User
+from paas.platform.models import Status, User
 from paas.platform.names import APP_NAME
 from paas.platform.repos import open_or_init
 
@@ -91,24 +91,39 @@ class DeployHook(Hook):
         self.platform.celery.send_task(BUILD_TASK, args=[str(build.id)])
 
         redis = self.platform.redis
-        outcome = self.relay(messages.LogStream.for_build(redis, build.id), settings.build_pickup_timeout, "build")
+        try:
+            outcome = self.relay(
+                messages.LogStream.for_build(redis, build.id), settings.build_idle_timeout, settings.build_pickup_timeout
+            )
+        except TimeoutError as timeout:
+            self.abandon(build.id)
+            progress(f"error: the build went silent ({timeout}); is the paas build worker running?")
+            raise HookError("build timed out") from None
         if not outcome.ok:
             raise HookError(outcome.detail.get("reason", "build failed"))
         release_id, version = outcome.detail["release_id"], outcome.detail["version"]
-        outcome = self.relay(messages.LogStream.for_release(redis, release_id), settings.boot_timeout + 60, "release")
-        if not outcome.ok:
-            raise HookError(outcome.detail.get("reason", f"release v{version} failed to start"))
-
-    def relay(self, stream: messages.LogStream, idle_timeout: float, what: str) -> messages.End:
         try:
-            for item in stream.follow(idle_timeout):
-                if isinstance(item, messages.End):
-                    return item
-                self.handler.progress(item)
-        except TimeoutError:
-            self.handler.progress(f"error: the {what} went silent for {idle_timeout:.0f} s; is the paas worker running?")
-            raise HookError(f"{what} timed out") from None
-        raise HookError(f"{what} ended without an outcome")
+            outcome = self.relay(messages.LogStream.for_release(redis, release_id), settings.boot_timeout + 60)
+        except TimeoutError as timeout:
+            progress(f"error: v{version} was built but its start went silent ({timeout}); is the paas runner running?")
+            raise HookError(f"v{version} did not start") from None
+        if not outcome.ok:
+            raise HookError(outcome.detail.get("reason", f"v{version} did not start"))
+
+    def relay(self, stream: messages.LogStream, idle_timeout: float, first_timeout: float | None = None) -> messages.End:
+        for item in stream.follow(idle_timeout, first_timeout):
+            if isinstance(item, messages.End):
+                return item
+            self.handler.progress(item)
+        raise HookError("the build's output ended without an outcome")
+
+    def abandon(self, build_id) -> None:
+        """A build the push gave up on must not deploy later, when a worker finally picks it up."""
+        with self.platform.sessionmaker() as db:
+            build = services.get_build(db, build_id)
+            if build.status is Status.pending:
+                services.fail_build(db, build)
+                db.commit()
 
 
 def auth_middleware(app, platform):

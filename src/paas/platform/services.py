@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paas.platform.crypto import ConfigCipher
-from paas.platform.errors import InvalidParams, NotFound, Unauthorized
+from paas.platform.errors import Conflict, InvalidParams, NotFound, Unauthorized
 from paas.platform.models import ApiToken, App, Build, Formation, Release, Status, User
 from paas.platform.names import generate_app_name, validate_app_name, validate_config_key
 from paas.platform.ranges import Range
@@ -252,9 +252,11 @@ def rollback(db: Session, app: App, user: User, target_ident: str | int) -> Rele
 
 
 def mark_release(db: Session, release: Release, status: Status) -> None:
+    """Raises NotFound when the app was deleted meanwhile."""
+    app = get_app(db, str(release.app_id), lock=True)
     release.status = status
     if status is Status.succeeded:
-        release.app.released_at = func.now()
+        app.released_at = func.now()
     db.flush()
 
 
@@ -295,6 +297,9 @@ def fail_build(db: Session, build: Build) -> None:
 def release_build(db: Session, build: Build, image: str, process_types: dict[str, str]) -> Release:
     """A successful build becomes a release that carries the app's current config."""
     app = get_app(db, str(build.app_id), lock=True)
+    db.refresh(build, with_for_update=True)
+    if build.status is not Status.pending:
+        raise Conflict("the push gave up waiting for this build; push again to deploy it")
     release = add_release(
         db,
         app,

@@ -58,7 +58,6 @@ def main() -> None:
     settings = get_settings()
     redis = messages.connect(settings)
     router = make_router(settings)
-    router.ensure_server()
     reconciler = Reconciler(
         settings=settings,
         sessionmaker=make_sessionmaker(settings),
@@ -71,20 +70,24 @@ def main() -> None:
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin_url)
 
     def sweep() -> None:
+        router.ensure_server()  # Caddy may have restarted since the last sweep and lost our server
         for app in sorted(reconciler.all_app_names()):
             scheduler.request(app)
 
     next_sweep = 0.0
     while True:
-        if time.monotonic() >= next_sweep:
-            try:
+        # Redis, Docker, Caddy or Postgres may be down for a while (a restart, `make down`):
+        # the runner logs it and keeps trying instead of dying.
+        try:
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + settings.reconcile_interval
                 sweep()
-            except Exception:
-                log.exception("sweep failed")
-            next_sweep = time.monotonic() + settings.reconcile_interval
-        app = messages.wait_for_wake(redis, max(0.1, next_sweep - time.monotonic()))
-        if app is not None:
-            scheduler.request(app)
+            app = messages.wait_for_wake(redis, max(0.1, next_sweep - time.monotonic()))
+            if app is not None:
+                scheduler.request(app)
+        except Exception:
+            log.exception("runner loop failed; retrying in 1 s")
+            time.sleep(1)
 
 if __name__ == "__main__":
     main()

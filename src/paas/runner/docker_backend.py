@@ -22,8 +22,9 @@ class DockerBackend:
 
     def processes(self, app: str | None = None) -> list[Process]:
         labels = [f"{LABEL_APP}={app}"] if app else [LABEL_APP]
-        containers = self.client.containers.list(all=True, filters={"label": labels})
-        return [self._process(c) for c in containers]
+        # One list call (no inspect per container): a container removed meanwhile cannot break it.
+        summaries = self.client.api.containers(all=True, filters={"label": labels})
+        return [self._process(s["Id"], s["Labels"], s["State"] == "running", s.get("Ports") or []) for s in summaries]
 
     def start(self, spec: ProcessSpec) -> Process:
         # Pulled from the registry by digest: what runs is exactly what was built and pushed.
@@ -47,11 +48,11 @@ class DockerBackend:
             restart_policy={"Name": "unless-stopped"},
         )
         container.reload()
-        return self._process(container)
+        return self._from_container(container)
 
     def refresh(self, process: Process) -> Process | None:
         try:
-            return self._process(self.client.containers.get(process.id))
+            return self._from_container(self.client.containers.get(process.id))
         except docker.errors.NotFound:
             return None
 
@@ -73,17 +74,20 @@ class DockerBackend:
             return []
         return raw.decode("utf-8", "replace").splitlines()
 
-    def _process(self, container: Container) -> Process:
-        labels = container.labels
-        running = container.status == "running"
-        address = None
-        bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(
-            f"{labels.get('paas.port', '5000')}/tcp"
-        )
-        if running and bindings:
-            address = f"{bindings[0]['HostIp']}:{bindings[0]['HostPort']}"
+    def _from_container(self, container: Container) -> Process:
+        ports = [
+            {"PrivatePort": int(key.split("/")[0]), "IP": b["HostIp"], "PublicPort": int(b["HostPort"])}
+            for key, bindings in (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).items()
+            for b in bindings or []
+        ]
+        return self._process(container.id, container.labels, container.status == "running", ports)
+
+    def _process(self, container_id: str, labels: dict[str, str], running: bool, ports: list[dict]) -> Process:
+        port = int(labels.get("paas.port", "5000"))
+        published = [p for p in ports if p.get("PrivatePort") == port and p.get("PublicPort")]
+        address = f"{published[0]['IP']}:{published[0]['PublicPort']}" if running and published else None
         return Process(
-            id=container.id,
+            id=container_id,
             app=labels[LABEL_APP],
             release_id=labels.get(LABEL_RELEASE, ""),
             version=int(labels.get(LABEL_VERSION, "0")),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from paas import messages
 from paas.platform import services
 from paas.platform.crypto import ConfigCipher
+from paas.platform.errors import NotFound
 from paas.platform.models import Release, Status
 from paas.router import Router
 from paas.runner.backend import BootFailed, Process, ProcessSpec, RunnerBackend
@@ -54,6 +55,12 @@ class Reconciler:
         return names
 
     def reconcile(self, app_name: str) -> None:
+        try:
+            self._reconcile(app_name)
+        except NotFound:  # the app was deleted while we worked on it
+            self.forget(app_name)
+
+    def _reconcile(self, app_name: str) -> None:
         with self.sessionmaker() as db:
             app = services.find_app_by_name(db, app_name)
             if app is None:

@@ -2,6 +2,7 @@
 
 import http.server
 import os
+import socket
 from pathlib import Path
 
 VERSION = (Path(__file__).parent / "VERSION").read_text().strip()
@@ -12,6 +13,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = f"sample-app version={VERSION} greeting={os.environ.get('GREETING', '')}\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
+        self.send_header("X-Container", socket.gethostname())  # tells the bench a new container answers
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -1,0 +1,110 @@
+"""Push-to-live and rollback timings against the running platform (`make up` first; `make bench` does).
+
+- push to live: from the start of `git push` of a no-change redeploy (an empty commit) of the
+  sample app until the router serves the new release's container (the X-Container header).
+- rollback: from the rollback API call until the router serves the older release again.
+
+Prints each run and the median. Usage: python bench/push_to_live.py [--runs N]
+"""
+
+import argparse
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from paas.settings import Settings
+
+SAMPLE_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "sample_app"
+TIMEOUT = 120
+
+
+def git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", "-c", "user.email=bench@paas.localhost", "-c", "user.name=bench", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT,
+    )
+
+
+def wait_until(router: httpx.Client, url: str, host: str, done, what: str) -> httpx.Response:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            response = router.get(url, headers={"Host": host})
+            if done(response):
+                return response
+        except httpx.TransportError:
+            pass
+        time.sleep(0.01)
+    raise SystemExit(f"timed out waiting for {what} at {host}")
+
+
+def wait_for_body(router: httpx.Client, url: str, host: str, text: str) -> httpx.Response:
+    return wait_until(router, url, host, lambda r: text in r.text, repr(text))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    runs = parser.parse_args().runs
+
+    settings = Settings()
+    token = settings.admin_token_file.read_text().strip()
+    api = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    router = httpx.Client(timeout=5)
+    router_url = f"http://{settings.router_host}:{settings.router_port}/"
+    name = f"bench-{secrets.token_hex(3)}"
+    host = settings.app_host(name)
+    api.post("/apps", json={"name": name}).raise_for_status()
+    workdir = Path(tempfile.mkdtemp(prefix="paas-bench-"))
+    remote = f"http://bench:{token}@{settings.api_url.removeprefix('http://')}/{name}.git"
+    try:
+        app_dir = workdir / "app"
+        shutil.copytree(SAMPLE_APP, app_dir)
+        git(app_dir, "init", "-q", "-b", "main")
+        git(app_dir, "add", "-A")
+        git(app_dir, "commit", "-qm", "first")
+        first = git(app_dir, "push", remote, "main")
+        if first.returncode != 0:
+            raise SystemExit(f"first push failed:\n{first.stderr}")
+
+        push_times, rollback_times = [], []
+        for run in range(1, runs + 1):
+            # A no-change redeploy whose answer still tells the new release apart: GREETING=run-N.
+            api.patch(f"/apps/{name}/config-vars", json={"GREETING": f"run-{run}"}).raise_for_status()
+            before = wait_for_body(router, router_url, host, f"greeting=run-{run}").headers["X-Container"]
+            git(app_dir, "commit", "-q", "--allow-empty", "-m", f"redeploy {run}")
+            started = time.monotonic()
+            pushed = git(app_dir, "push", remote, "main")
+            if pushed.returncode != 0:
+                raise SystemExit(f"push failed:\n{pushed.stderr}")
+            git_seconds = time.monotonic() - started
+            # The same code and config: only a new container (the new release) tells it apart.
+            wait_until(router, router_url, host, lambda r: r.headers.get("X-Container") != before, "a new container")
+            push_times.append(time.monotonic() - started)
+            latest = api.get(f"/apps/{name}/releases", headers={"Range": "version ..; max=1, order=desc"}).json()[0]
+
+            # Roll back to the config release before the push, then measure until it serves.
+            api.patch(f"/apps/{name}/config-vars", json={"GREETING": f"after-{run}"}).raise_for_status()
+            wait_for_body(router, router_url, host, f"greeting=after-{run}")
+            started = time.monotonic()
+            api.post(f"/apps/{name}/releases", json={"release": latest["version"]}).raise_for_status()
+            wait_for_body(router, router_url, host, f"greeting=run-{run}")
+            rollback_times.append(time.monotonic() - started)
+            print(f"run {run}: push-to-live {push_times[-1]:.2f} s (git push returned after {git_seconds:.2f} s), rollback {rollback_times[-1]:.2f} s", flush=True)
+
+        print(f"push-to-live median of {runs}: {statistics.median(push_times):.2f} s (target < 3 s)")
+        print(f"rollback median of {runs}:     {statistics.median(rollback_times):.2f} s (target < 1.5 s)")
+    finally:
+        api.delete(f"/apps/{name}")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The `paas` git remote of the current directory: where the CLI finds its app and where pushes go."""
+
+import subprocess
+
+REMOTE = "paas"
+
+
+def app_from_remote_url(url: str) -> str | None:
+    """`http://host:5100/myapp.git`, `git@host:myapp.git` or `.../myapp/` -> `myapp`."""
+    last = url.strip().rstrip("/").replace(":", "/").rsplit("/", 1)[-1]
+    name = last.removesuffix(".git")
+    return name or None
+
+
+def git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], capture_output=True, text=True)
+
+
+def in_repo() -> bool:
+    try:
+        return git("rev-parse", "--is-inside-work-tree").returncode == 0
+    except FileNotFoundError:  # no git installed: no remote either
+        return False
+
+
+def remote_url() -> str | None:
+    if not in_repo():
+        return None
+    result = git("remote", "get-url", REMOTE)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def set_remote(url: str) -> None:
+    """Add the remote, or point the existing one at `url`."""
+    verb = "set-url" if remote_url() is not None else "add"
+    result = git("remote", verb, REMOTE, url)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip() or f"git remote {verb} failed")
+
+
+def remove_remote() -> None:
+    git("remote", "remove", REMOTE)

@@ -1,0 +1,278 @@
+"""`paas`: a Heroku-CLI-like command line for the paas API (apps, config vars, releases, rollback)."""
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paas.cli import gitremote
+from paas.cli.client import Api, api_url, fail
+
+app = typer.Typer(help="Drive a paas platform (Heroku Platform API v3).", no_args_is_help=True, add_completion=False)
+apps_app = typer.Typer(help="Create, list, inspect and destroy apps.")
+config_app = typer.Typer(help="Show and change an app's config vars.")
+releases_app = typer.Typer(help="Show an app's releases.")
+app.add_typer(apps_app, name="apps")
+app.add_typer(config_app, name="config")
+app.add_typer(releases_app, name="releases")
+
+# Not a terminal under tests and pipes: rich then prints plain text, which is what we want.
+console = Console(highlight=False)
+
+AppOpt = Annotated[str | None, typer.Option("--app", "-a", help="App name; default: from the `paas` git remote.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's raw JSON.")]
+
+
+def print_json(data) -> None:
+    typer.echo(json.dumps(data, indent=2))
+
+
+def when(timestamp: str | None) -> str:
+    return (timestamp or "")[:16].replace("T", " ")
+
+
+def resolve_app(ctx: typer.Context | None, name: str | None) -> str:
+    """-a on the command, else -a given before the subcommand, else the `paas` git remote."""
+    if not name and ctx is not None and isinstance(ctx.obj, dict):
+        name = ctx.obj.get("app")
+    if name:
+        return name
+    url = gitremote.remote_url()
+    if url and (name := gitremote.app_from_remote_url(url)):
+        return name
+    fail("No app specified. Use -a/--app NAME, or run inside a git repo with a `paas` remote (`paas git-remote -a NAME`).")
+
+
+def print_fields(title: str, fields: dict[str, object]) -> None:
+    typer.echo(f"=== {title}")
+    width = max(map(len, fields), default=0) + 1
+    for key, value in fields.items():
+        typer.echo(f"{key + ':':<{width}} {value}")
+
+
+def remember_app(ctx: typer.Context, name: str | None) -> None:
+    ctx.ensure_object(dict)["app"] = name
+
+
+# --- apps -------------------------------------------------------------------
+
+
+@apps_app.callback(invoke_without_command=True)
+def apps_list(ctx: typer.Context, as_json: JsonOpt = False):
+    """List your apps."""
+    if ctx.invoked_subcommand is not None:
+        return
+    items = Api().list("/apps")
+    if as_json:
+        return print_json(items)
+    if not items:
+        return typer.echo("You have no apps.")
+    table = Table(box=None, header_style="bold")
+    for column in ("Name", "Web URL", "Released"):
+        table.add_column(column)
+    for item in sorted(items, key=lambda a: a["name"]):
+        table.add_row(item["name"], item.get("web_url") or "", when(item.get("released_at")))
+    console.print(table)
+
+
+@apps_app.command("create")
+def apps_create(
+    name: Annotated[str | None, typer.Argument(help="App name; generated when omitted.")] = None,
+    remote: Annotated[bool, typer.Option(help="Add the `paas` git remote when inside a git repo.")] = True,
+    as_json: JsonOpt = False,
+):
+    """Create an app (and, inside a git repo, its `paas` remote)."""
+    api = Api()
+    created = api.post("/apps", {"name": name} if name else {})
+    git_url = f"{api.url}/{created['name']}.git"
+    if as_json:
+        print_json(created)
+    else:
+        typer.echo(f"Creating ⬢ {created['name']}... done")
+        typer.echo(f"{created.get('web_url')} | {git_url}")
+    if remote and gitremote.in_repo():
+        gitremote.set_remote(git_url)
+        if not as_json:
+            typer.echo(f"Git remote {gitremote.REMOTE} added: {git_url}")
+
+
+@apps_app.command("info")
+def apps_info(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+    """Show an app."""
+    data = Api().get(f"/apps/{resolve_app(ctx, app_name)}")
+    if as_json:
+        return print_json(data)
+    print_fields(data["name"], {
+        "Owner": (data.get("owner") or {}).get("email", ""),
+        "Region": (data.get("region") or {}).get("name", ""),
+        "Stack": (data.get("stack") or {}).get("name", ""),
+        "Git URL": data.get("git_url"),
+        "Web URL": data.get("web_url"),
+        "Created": when(data.get("created_at")),
+        "Released": when(data.get("released_at")),
+    })
+
+
+@apps_app.command("destroy")
+def apps_destroy(
+    ctx: typer.Context,
+    app_name: AppOpt = None,
+    confirm: Annotated[str | None, typer.Option(help="The app's name, to skip the prompt.")] = None,
+):
+    """Delete an app for good."""
+    # With neither -a nor a remote, the confirmed name is the app (`paas apps destroy --confirm NAME`).
+    name = app_name or (ctx.obj or {}).get("app") or (confirm if not gitremote.remote_url() else None)
+    name = resolve_app(ctx, name)
+    if confirm is None:
+        confirm = typer.prompt(f"This deletes ⬢ {name} for good. Type its name to confirm", default="", show_default=False)
+    if confirm != name:
+        fail(f"Confirmation {confirm!r} did not match {name!r}. Nothing was deleted.")
+    Api().delete(f"/apps/{name}")
+    typer.echo(f"Destroying ⬢ {name}... done")
+    url = gitremote.remote_url()
+    if url and gitremote.app_from_remote_url(url) == name:
+        gitremote.remove_remote()  # it points at nothing now, like `heroku apps:destroy` does
+
+
+# --- config vars ------------------------------------------------------------
+
+
+@config_app.callback(invoke_without_command=True)
+def config_show(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+    """Show the config vars."""
+    remember_app(ctx, app_name)
+    if ctx.invoked_subcommand is not None:
+        return
+    name = resolve_app(ctx, app_name)
+    config = Api().get(f"/apps/{name}/config-vars")
+    if as_json:
+        return print_json(config)
+    print_fields(f"{name} Config Vars", dict(sorted(config.items())))
+
+
+@config_app.command("get")
+def config_get(ctx: typer.Context, key: str, app_name: AppOpt = None):
+    """Print one config var's value (empty when unset)."""
+    typer.echo(Api().get(f"/apps/{resolve_app(ctx, app_name)}/config-vars").get(key, ""))
+
+
+def released(api: Api, name: str, verb: str, keys: list[str]) -> None:
+    latest = api.latest_release(name)
+    version = f", v{latest['version']}" if latest else ""
+    typer.echo(f"{verb} {', '.join(keys)} and restarting ⬢ {name}... done{version}")
+
+
+@config_app.command("set")
+def config_set(ctx: typer.Context, pairs: Annotated[list[str], typer.Argument(help="KEY=value ...")], app_name: AppOpt = None):
+    """Set config vars; makes a new release."""
+    changes = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"{pair!r} is not KEY=value.")
+        changes[key] = value
+    name, api = resolve_app(ctx, app_name), Api()
+    config = api.patch(f"/apps/{name}/config-vars", changes)
+    released(api, name, "Setting", list(changes))
+    print_fields(f"{name} Config Vars", {key: config.get(key, "") for key in changes})
+
+
+@config_app.command("unset")
+def config_unset(ctx: typer.Context, keys: Annotated[list[str], typer.Argument(help="KEY ...")], app_name: AppOpt = None):
+    """Remove config vars; makes a new release."""
+    name, api = resolve_app(ctx, app_name), Api()
+    api.patch(f"/apps/{name}/config-vars", dict.fromkeys(keys))  # null deletes a key
+    released(api, name, "Unsetting", keys)
+
+
+# --- releases ---------------------------------------------------------------
+
+
+@releases_app.callback(invoke_without_command=True)
+def releases_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+    """List releases, newest first."""
+    remember_app(ctx, app_name)
+    if ctx.invoked_subcommand is not None:
+        return
+    name = resolve_app(ctx, app_name)
+    items = Api().list(f"/apps/{name}/releases", "version ..; order=desc")
+    if as_json:
+        return print_json(items)
+    typer.echo(f"=== {name} Releases")
+    table = Table(box=None, show_header=False)
+    for item in items:
+        version = f"v{item['version']}" + (" (current)" if item.get("current") else "")
+        status = "" if item.get("status") == "succeeded" else f" ({item.get('status')})"
+        table.add_row(version, f"{item['description']}{status}", (item.get("user") or {}).get("email", ""), when(item.get("created_at")))
+    console.print(table)
+
+
+@releases_app.command("info")
+def releases_info(ctx: typer.Context, version: str, app_name: AppOpt = None, as_json: JsonOpt = False):
+    """Show one release (vN, N or its id) and its config snapshot."""
+    name, api = resolve_app(ctx, app_name), Api()
+    release = api.get(f"/apps/{name}/releases/{version}")
+    if as_json:
+        return print_json(release)
+    print_fields(f"Release v{release['version']}", {
+        "Change": release.get("description"),
+        "Status": release.get("status"),
+        "Current": "yes" if release.get("current") else "no",
+        "By": (release.get("user") or {}).get("email", ""),
+        "When": when(release.get("created_at")),
+        "Image": release.get("image") or "",
+    })
+    config = api.get(f"/apps/{name}/releases/{release['id']}/config-vars")
+    typer.echo("")
+    print_fields(f"v{release['version']} Config Vars", dict(sorted(config.items())))
+
+
+# --- rollback and git -------------------------------------------------------
+
+
+def previous_release(api: Api, name: str) -> dict:
+    """The newest release before the current one that can be rolled back to (Heroku's default).
+
+    "Current" is the newest release that has not failed: one still starting (e.g. right after
+    `config set`) is what the user wants to undo, though the API calls the older one current.
+    """
+    releases = api.list(f"/apps/{name}/releases", "version ..; order=desc")
+    current = next((r for r in releases if r.get("status") != "failed"), None)
+    if current is None:
+        fail(f"⬢ {name} has no release to roll back from.")
+    for release in releases:
+        if release["version"] < current["version"] and release.get("eligible_for_rollback"):
+            return release
+    fail(f"⬢ {name} has no release before v{current['version']} with deployed code to roll back to.")
+
+
+@app.command("rollback")
+def rollback(
+    release: Annotated[str | None, typer.Argument(help="vN, N or a release id; default: the release before the current one.")] = None,
+    app_name: AppOpt = None,
+):
+    """Release the code and config of an earlier release again."""
+    name, api = resolve_app(None, app_name), Api()
+    target = release.removeprefix("v") if release else previous_release(api, name)["version"]
+    if isinstance(target, str) and target.isdigit():
+        target = int(target)
+    created = api.post(f"/apps/{name}/releases", {"release": target})
+    typer.echo(f"Rolling back ⬢ {name}... done, v{created['version']} ({created['description']})")
+
+
+@app.command("git-remote")
+def git_remote(app_name: AppOpt = None):
+    """Add or update the `paas` remote of this git repo."""
+    if not gitremote.in_repo():
+        fail("Not inside a git repository.")
+    api = Api()
+    name = api.get(f"/apps/{resolve_app(None, app_name)}")["name"]
+    url = f"{api_url()}/{name}.git"
+    gitremote.set_remote(url)
+    typer.echo(f"set git remote {gitremote.REMOTE} to {url}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,228 @@
+"""The `paas` CLI against the running platform (`make up`): real API, real git."""
+
+import json
+import os
+import random
+import string
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from paas.cli.client import Api
+from paas.cli.main import app
+
+pytestmark = pytest.mark.e2e
+
+API_URL = os.environ.get("PAAS_API_URL", "http://127.0.0.1:5100")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = "FROM paas/stack:bookworm\nCMD exec python3 -m http.server $PORT\n"
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def token() -> str:
+    home = Path(os.environ.get("PAAS_HOME", REPO_ROOT / ".paas"))
+    path = home if home.is_absolute() else REPO_ROOT / home
+    try:
+        value = (path / "admin-token").read_text().strip()
+    except OSError:
+        pytest.fail(f"no admin token at {path / 'admin-token'}: run `make up` first")
+    try:
+        httpx.get(f"{API_URL}/account", headers={"Authorization": f"Bearer {value}"}, timeout=5).raise_for_status()
+    except httpx.HTTPError as error:
+        pytest.fail(f"the paas API at {API_URL} does not answer ({error}): run `make up` first")
+    return value
+
+
+@pytest.fixture(autouse=True)
+def env(token, tmp_path, monkeypatch):
+    """Every test runs in an empty directory that git cannot climb out of (never the project's repo)."""
+    monkeypatch.setenv("PAAS_TOKEN", token)
+    monkeypatch.setenv("PAAS_API_URL", API_URL)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def new_name(token):
+    """Unique app names; whatever was created under them is deleted afterwards."""
+    names = []
+
+    def make() -> str:
+        names.append("cli-" + "".join(random.choices(string.ascii_lowercase, k=6)))
+        return names[-1]
+
+    yield make
+    for name in names:
+        httpx.delete(f"{API_URL}/apps/{name}", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+@pytest.fixture
+def app_name(new_name):
+    name = new_name()
+    result = paas("apps", "create", name)
+    assert result.exit_code == 0, result.output
+    return name
+
+
+def paas(*args: str, **env: str):
+    return runner.invoke(app, list(args), env=env or None)
+
+
+def paas_json(*args: str):
+    result = paas(*args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def git_repo(path: Path) -> Path:
+    path.mkdir()
+    git("init", "-q", "-b", "main", cwd=path)
+    (path / "Dockerfile").write_text(DOCKERFILE)
+    git("add", ".", cwd=path)
+    git("-c", "user.email=cli@test", "-c", "user.name=cli", "commit", "-qm", "app", cwd=path)
+    return path
+
+
+def descriptions(name: str) -> list[str]:
+    return [r["description"] for r in paas_json("releases", "-a", name)]
+
+
+def wait_live(name: str, version: int, timeout: float = 120) -> None:
+    """A release with code starts `pending`; one superseded before it starts is marked failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        release = paas_json("releases", "info", str(version), "-a", name)
+        if release["status"] != "pending":
+            assert release["status"] == "succeeded", release
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{name} v{version} still pending after {timeout} s")
+
+
+def test_create_then_listed(app_name):
+    assert app_name in [a["name"] for a in paas_json("apps")]
+    assert paas_json("apps", "info", "-a", app_name)["name"] == app_name
+    result = paas("apps")
+    assert result.exit_code == 0 and app_name in result.stdout
+
+
+def test_config_set_get_unset_make_releases(app_name):
+    result = paas("config", "set", "A=1", "B=two", "-a", app_name)
+    assert result.exit_code == 0, result.output
+    assert "Setting A, B and restarting" in result.stdout and ", v2" in result.stdout
+    assert paas_json("config", "-a", app_name) == {"A": "1", "B": "two"}
+    assert paas("config", "get", "B", "-a", app_name).stdout == "two\n"
+    assert descriptions(app_name)[:2] == ["Set A, B config vars", "Initial release"]  # newest first
+
+    result = paas("config", "unset", "A", "-a", app_name)
+    assert result.exit_code == 0, result.output
+    assert paas_json("config", "-a", app_name) == {"B": "two"}
+    assert descriptions(app_name)[0] == "Remove A config vars"
+
+    info = paas("releases", "info", "v2", "-a", app_name)
+    assert info.exit_code == 0 and "Set A, B config vars" in info.stdout and "A: 1" in info.stdout
+
+
+def test_lists_follow_next_range(app_name):
+    for i in range(3):
+        assert paas("config", "set", f"K{i}=v", "-a", app_name).exit_code == 0
+    # One release per page: the client must keep asking with each Next-Range.
+    versions = [r["version"] for r in Api().list(f"/apps/{app_name}/releases", "version ..; max=1, order=desc")]
+    assert versions == [4, 3, 2, 1]
+
+
+def test_create_in_git_repo_adds_remote_and_destroy_removes_it(new_name, env, monkeypatch):
+    repo = git_repo(env / "repo")
+    monkeypatch.chdir(repo)
+    name = new_name()
+    result = paas("apps", "create", name)
+    assert result.exit_code == 0, result.output
+    assert git("remote", "get-url", "paas") == f"{API_URL}/{name}.git"
+    assert paas_json("apps", "info")["name"] == name  # inferred from the remote
+
+    result = paas("apps", "destroy", "--confirm", name)
+    assert result.exit_code == 0, result.output
+    assert name not in [a["name"] for a in paas_json("apps")]
+    assert subprocess.run(["git", "remote", "get-url", "paas"], capture_output=True).returncode != 0
+
+
+def test_app_from_remote_deploy_and_rollback(app_name, env, token, monkeypatch):
+    repo = git_repo(env / "repo")
+    monkeypatch.chdir(repo)
+    result = paas("git-remote", "-a", app_name)
+    assert result.exit_code == 0, result.output
+    assert git("remote", "get-url", "paas") == f"{API_URL}/{app_name}.git"
+
+    # Rollback needs a release with code: deploy once (git authenticates with the token).
+    git("-c", f"http.extraHeader=Authorization: Bearer {token}", "push", "-q", "paas", "HEAD:main", cwd=repo)
+    deployed = paas_json("releases")[0]
+    assert deployed["description"].startswith("Deploy ") and deployed["current"]
+
+    result = paas("config", "set", "C=3")  # no -a: the remote names the app
+    assert result.exit_code == 0, result.output
+    set_version = deployed["version"] + 1
+    wait_live(app_name, set_version)
+
+    result = paas("rollback")  # default: the release before the current one
+    assert result.exit_code == 0, result.output
+    assert f"Rollback to v{deployed['version']}" in result.stdout
+    assert descriptions(app_name)[0] == f"Rollback to v{deployed['version']}"
+    assert paas_json("config") == {}
+    wait_live(app_name, set_version + 1)
+
+    result = paas("rollback", f"v{set_version}")
+    assert result.exit_code == 0, result.output
+    assert descriptions(app_name)[0] == f"Rollback to v{set_version}"
+    assert paas_json("config") == {"C": "3"}
+
+
+def test_rollback_without_code_fails(app_name):
+    result = paas("rollback", "v1", "-a", app_name)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(" !    ") and "cannot be rolled back" in result.stderr
+
+
+def test_unknown_app(new_name):
+    missing = new_name()
+    result = paas("config", "-a", missing)
+    assert result.exit_code == 1
+    assert result.stderr == f" !    Couldn't find that app: {missing}\n"
+
+
+def test_bad_token():
+    result = paas("apps", PAAS_TOKEN="bad")
+    assert result.exit_code == 1
+    assert result.stderr == " !    Invalid credentials provided.\n"
+
+
+def test_invalid_name():
+    result = paas("apps", "create", "Bad_Name")
+    assert result.exit_code == 1
+    assert "Name must start with a letter" in result.stderr
+
+
+def test_no_app_outside_a_repo():
+    result = paas("config")
+    assert result.exit_code == 1
+    assert "No app specified" in result.stderr
+
+
+def test_api_down_hint():
+    result = paas("apps", PAAS_API_URL="http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "is paas running? Try `make up`" in result.stderr

@@ -1,0 +1,223 @@
+"""The REST API in-process: real Postgres (a transaction per test) and real Redis (its own db)."""
+
+import base64
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from paas import messages
+from paas.platform import services
+from paas.platform.app import create_app
+
+
+@pytest.fixture
+def platform_app(api_settings, test_sessionmaker):
+    app = create_app(api_settings)
+    platform = app.api.state.platform
+    platform.sessionmaker = test_sessionmaker
+    platform.redis.delete(messages.WAKE_QUEUE)
+    yield app
+    platform.redis.delete(messages.WAKE_QUEUE)
+
+
+@pytest.fixture
+def token(test_sessionmaker):
+    with test_sessionmaker() as db:
+        user = services.ensure_user(db, "dev@example.com", name="Dev")
+        token = services.issue_token(db, user)
+        db.commit()
+    return token
+
+
+@pytest.fixture
+def client(platform_app, token):
+    with TestClient(platform_app) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        c.headers["Accept"] = "application/vnd.heroku+json; version=3"
+        yield c
+
+
+@pytest.fixture
+def woken(platform_app):
+    redis = platform_app.api.state.platform.redis
+    return lambda: redis.lrange(messages.WAKE_QUEUE, 0, -1)
+
+
+def deploy(test_sessionmaker, app_name: str, image: str) -> int:
+    """What a finished build records (the builder's own work is covered end to end)."""
+    with test_sessionmaker() as db:
+        app = services.get_app(db, app_name)
+        build = services.create_build(db, app, app.owner, "a" * 40)
+        release = services.release_build(db, build, image, {"web": ""})
+        services.mark_release(db, release, services.Status.succeeded)
+        db.commit()
+        return release.version
+
+
+# --- auth -------------------------------------------------------------------
+
+
+def test_account_needs_a_token(platform_app, token):
+    with TestClient(platform_app) as anonymous:
+        missing = anonymous.get("/account")
+        assert missing.status_code == 401
+        assert missing.json()["id"] == "unauthorized" and missing.json()["message"]
+        assert anonymous.get("/account", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        basic = base64.b64encode(f"any-user:{token}".encode()).decode()
+        account = anonymous.get("/account", headers={"Authorization": f"Basic {basic}"})
+        assert account.status_code == 200 and account.json()["email"] == "dev@example.com"
+
+
+def test_tokens_are_stored_hashed(client, token, db_connection):
+    stored = db_connection.execute(sa.text("SELECT token_hash FROM api_tokens")).scalars().all()
+    assert token not in stored and services.hash_token(token) in stored
+
+
+# --- apps -------------------------------------------------------------------
+
+
+def test_create_app_answers_the_heroku_shape_and_makes_release_v1(client, woken):
+    response = client.post("/apps", json={"name": "my-app", "stack": "cedar"})
+    assert response.status_code == 201
+    app = response.json()
+    for field in ("id", "name", "owner", "region", "stack", "build_stack", "git_url", "web_url", "created_at"):
+        assert field in app
+    assert app["owner"]["email"] == "dev@example.com"
+    assert app["git_url"] == "http://127.0.0.1:5100/my-app.git"
+    assert app["web_url"] == "http://my-app.localhost:8080/"
+    assert app["repo_size"] is None and app["slug_size"] is None
+    releases = client.get("/apps/my-app/releases").json()
+    assert [(r["version"], r["description"], r["status"], r["current"]) for r in releases] == [
+        (1, "Initial release", "succeeded", True)
+    ]
+    assert releases[0]["eligible_for_rollback"] is False
+    assert woken() == ["my-app"]
+
+
+def test_app_names_are_checked_and_unique(client):
+    assert client.post("/apps", json={"name": "taken"}).status_code == 201
+    duplicate = client.post("/apps", json={"name": "taken"})
+    assert duplicate.status_code == 422
+    assert duplicate.json() == {"id": "invalid_params", "message": "Name is already taken"}
+    for bad in ("Bad_Name", "ab", "-x-", 5):
+        invalid = client.post("/apps", json={"name": bad})
+        assert invalid.status_code == 422 and invalid.json()["id"] == "invalid_params", bad
+
+
+def test_app_without_a_name_gets_one(client):
+    response = client.post("/apps")
+    assert response.status_code == 201
+    assert client.get(f"/apps/{response.json()['name']}").status_code == 200
+
+
+def test_apps_are_found_by_name_or_id_and_listed(client):
+    created = client.post("/apps", json={"name": "finder"}).json()
+    assert client.get(f"/apps/{created['id']}").json()["name"] == "finder"
+    assert [a["name"] for a in client.get("/users/~/apps").json()] == ["finder"]
+    assert [a["name"] for a in client.get("/apps").json()] == ["finder"]
+
+
+def test_unknown_apps_and_paths_are_json_404s(client):
+    for path in ("/apps/nope", "/apps/nope/releases", "/apps/nope/config-vars", "/no/such/path"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["id"] == "not_found" and response.json()["message"]
+
+
+def test_delete_app(client, woken):
+    client.post("/apps", json={"name": "short-lived"})
+    deleted = client.delete("/apps/short-lived")
+    assert deleted.status_code == 200 and deleted.json()["name"] == "short-lived"
+    assert client.get("/apps/short-lived").status_code == 404
+    assert woken() == ["short-lived", "short-lived"]
+
+
+def test_pipeline_couplings_is_404_and_addons_empty(client):
+    client.post("/apps", json={"name": "solo"})
+    assert client.get("/apps/solo/pipeline-couplings").status_code == 404
+    assert client.get("/apps/solo/addons").json() == []
+
+
+# --- config vars --------------------------------------------------------------
+
+
+def test_config_vars_merge_delete_and_make_releases(client, woken, db_connection):
+    client.post("/apps", json={"name": "configured"})
+    assert client.patch("/apps/configured/config-vars", json={"A": "1", "SECRET": "s3cr3t-value"}).json() == {
+        "A": "1",
+        "SECRET": "s3cr3t-value",
+    }
+    assert client.patch("/apps/configured/config-vars", json={"A": None, "B": "two"}).json() == {
+        "SECRET": "s3cr3t-value",
+        "B": "two",
+    }
+    assert client.get("/apps/configured/config-vars").json() == {"SECRET": "s3cr3t-value", "B": "two"}
+    releases = client.get("/apps/configured/releases").json()
+    assert [r["description"] for r in releases] == [
+        "Initial release",
+        "Set A, SECRET config vars",
+        "Set B config vars; Remove A config vars",
+    ]
+    assert client.get("/apps/configured/releases/2/config-vars").json() == {"A": "1", "SECRET": "s3cr3t-value"}
+    # Encrypted at rest: the value appears in no stored column.
+    for table in ("apps", "releases"):
+        blobs = db_connection.execute(sa.text(f"SELECT config_vars FROM {table}")).scalars().all()
+        assert blobs and not any(b"s3cr3t-value" in bytes(blob) for blob in blobs)
+    assert woken().count("configured") == 3
+
+
+def test_bad_config_vars_are_refused_and_change_nothing(client):
+    client.post("/apps", json={"name": "strict"})
+    for body in ({"1BAD": "x"}, {"PORT": "80"}, {"A": {"nested": 1}}, ["A", "B"]):
+        response = client.patch("/apps/strict/config-vars", json=body)
+        assert response.status_code == 422 and response.json()["id"] == "invalid_params", body
+    assert client.get("/apps/strict/config-vars").json() == {}
+    assert len(client.get("/apps/strict/releases").json()) == 1
+
+
+# --- releases and rollback ----------------------------------------------------------
+
+
+def test_releases_by_version_or_id_and_range_pagination(client):
+    client.post("/apps", json={"name": "paged"})
+    for i in range(4):
+        client.patch("/apps/paged/config-vars", json={"N": str(i)})
+    first = client.get("/apps/paged/releases", headers={"Range": "version ..; max=2, order=desc"})
+    assert first.status_code == 206
+    assert [r["version"] for r in first.json()] == [5, 4]
+    rest = client.get("/apps/paged/releases", headers={"Range": first.headers["Next-Range"]})
+    assert rest.status_code == 206 and [r["version"] for r in rest.json()] == [3, 2]
+    last = client.get("/apps/paged/releases", headers={"Range": rest.headers["Next-Range"]})
+    assert last.status_code == 200 and "Next-Range" not in last.headers
+    assert [r["version"] for r in last.json()] == [1]
+    release = client.get("/apps/paged/releases/3").json()
+    assert client.get(f"/apps/paged/releases/{release['id']}").json()["version"] == 3
+    assert client.get("/apps/paged/releases/99").status_code == 404
+    assert client.get("/apps/paged/releases", headers={"Range": "colour ..;"}).status_code == 422
+
+
+def test_rollback_adds_a_release_with_the_targets_image_and_config(client, test_sessionmaker, woken):
+    client.post("/apps", json={"name": "rolling"})
+    client.patch("/apps/rolling/config-vars", json={"MODE": "old"})
+    old = deploy(test_sessionmaker, "rolling", "127.0.0.1:5000/rolling@sha256:" + "1" * 64)
+    client.patch("/apps/rolling/config-vars", json={"MODE": "new"})
+    deploy(test_sessionmaker, "rolling", "127.0.0.1:5000/rolling@sha256:" + "2" * 64)
+
+    rolled = client.post("/apps/rolling/releases", json={"release": old})
+    assert rolled.status_code == 201
+    body = rolled.json()
+    assert body["description"] == f"Rollback to v{old}" and body["version"] == old + 3
+    assert body["image"].endswith("1" * 64) and body["status"] == "pending"
+    assert client.get("/apps/rolling/config-vars").json() == {"MODE": "old"}
+    assert client.get(f"/apps/rolling/releases/{body['version']}/config-vars").json() == {"MODE": "old"}
+    assert woken()[-1] == "rolling"
+
+
+def test_rollback_refuses_releases_without_code_and_bad_bodies(client):
+    client.post("/apps", json={"name": "no-code"})
+    refused = client.post("/apps/no-code/releases", json={"release": 1})
+    assert refused.status_code == 422 and "cannot be rolled back" in refused.json()["message"]
+    assert client.post("/apps/no-code/releases", json={}).status_code == 422
+    assert client.post("/apps/no-code/releases", json={"release": 42}).status_code == 404
+    assert len(client.get("/apps/no-code/releases").json()) == 1

@@ -1,0 +1,71 @@
+"""The Docker backend against the real engine, with the stack image from the real registry."""
+
+import secrets
+import time
+
+import docker
+import httpx
+import pytest
+
+from paas.runner.backend import ProcessSpec
+from paas.runner.docker_backend import DockerBackend
+from paas.settings import Settings
+
+SERVER = (
+    "import http.server, os\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        body = (os.environ['MESSAGE'] + ' ' + os.environ['DYNO']).encode()\n"
+    "        self.send_response(200); self.end_headers(); self.wfile.write(body)\n"
+    "print('booting', flush=True)\n"
+    "http.server.HTTPServer(('', int(os.environ['PORT'])), H).serve_forever()\n"
+)
+
+
+@pytest.fixture
+def backend():
+    settings = Settings()
+    backend = DockerBackend.from_settings(settings)
+    app = "rt-" + secrets.token_hex(4)
+    yield backend, app, f"{settings.registry}/{settings.stack_image}"
+    for process in backend.processes(app):
+        backend.stop(process, 0)
+
+
+def test_start_list_refresh_logs_and_stop(backend):
+    backend, app, image = backend
+    release_id = secrets.token_hex(16)
+    # The server's source travels as a config var so the command needs no shell quoting.
+    process = backend.start(
+        ProcessSpec(
+            app=app, release_id=release_id, version=7, process_type="web", index=1, image=image,
+            command="python3 -u -c 'import os; exec(os.environ[\"SERVER\"])'",
+            env={"MESSAGE": "hi", "SERVER": SERVER},
+        )
+    )
+    assert process.running and process.name == "web.1" and process.version == 7
+    assert process.address.startswith("127.0.0.1:")
+
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            answer = httpx.get(f"http://{process.address}/", timeout=2)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the container never answered"
+            time.sleep(0.1)
+    assert answer.text == "hi web.1"  # config vars and DYNO reach the process; PORT is honoured
+
+    listed = backend.processes(app)
+    assert [(p.id, p.release_id, p.address) for p in listed] == [(process.id, release_id, process.address)]
+    assert backend.refresh(process) == process
+    assert "booting" in backend.logs(process, tail=5)
+
+    container = docker.from_env().containers.get(process.id)
+    assert not any("docker.sock" in m.get("Source", "") for m in container.attrs["Mounts"])
+    assert container.attrs["HostConfig"]["Init"] is True
+
+    backend.stop(process, grace=5)
+    assert backend.processes(app) == []
+    assert backend.refresh(process) is None
+    backend.stop(process, grace=5)  # stopping what is gone is fine
