@@ -2,7 +2,15 @@
 (`paas_test`, migrated with Alembic once per run); each test runs inside a transaction that is
 rolled back at its end, so tests never see each other's rows."""
 
+import json
 import os
+import shutil
+import socket
+import subprocess
+import time
+from types import SimpleNamespace
+
+import httpx
 
 import pytest
 import sqlalchemy as sa
@@ -37,6 +45,7 @@ def test_database_url() -> str:
 def api_settings(tmp_path, test_database_url) -> Settings:
     base = make_url(Settings().redis_url)
     return Settings(
+        instance="paas-test",  # the running platform's runner leaves these containers alone
         home=tmp_path / "paas-home",
         database_url=test_database_url,
         redis_url=base.set(database=str(TEST_REDIS_DB)).render_as_string(hide_password=False),
@@ -58,3 +67,58 @@ def db_connection(test_database_url):
 def test_sessionmaker(db_connection):
     # Commits inside the code under test only release savepoints; the test's transaction stays open.
     return sessionmaker(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+# --- a Caddy of the tests' own ---------------------------------------------------
+
+CADDY = shutil.which("caddy") or "caddy"
+RESERVED = {2019, 8080}  # the platform's own Caddy may be there: never touch them
+
+
+def free_port() -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in RESERVED:
+            return port
+
+
+@pytest.fixture(scope="session")
+def caddy(tmp_path_factory):
+    home = tmp_path_factory.mktemp("caddy")
+    admin_port, http_port = free_port(), free_port()
+    # Only the admin endpoint, as in production; persist off so no autosave.json is written.
+    config = {"admin": {"listen": f"127.0.0.1:{admin_port}", "config": {"persist": False}}}
+    (home / "caddy.json").write_text(json.dumps(config))
+    # Own HOME/XDG dirs: never read or write the platform Caddy's state.
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
+    log_path = home / "caddy.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [CADDY, "run", "--config", str(home / "caddy.json")], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+    admin_url = f"http://127.0.0.1:{admin_port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"caddy exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{admin_url}/config/", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"caddy admin API did not come up:\n{log_path.read_text()}")
+            time.sleep(0.05)
+        yield SimpleNamespace(proc=proc, admin_url=admin_url, http_port=http_port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+

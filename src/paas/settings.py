@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     registry: str = "127.0.0.1:5000"
     docker_url: str = "unix:///var/run/docker.sock"
     runner_backend: str = "docker"
+    # Labels this installation's containers, so that two installations (or the tests) sharing a
+    # Docker engine never stop each other's processes.
+    instance: str = "paas"
     stack_image: str = "paas/stack:bookworm"
     # The CA bundle builds trust (baked into the stack image; containers reach PyPI only with it).
     build_ca_bundle: Path = Path("/etc/ssl/certs/ca-certificates.crt")

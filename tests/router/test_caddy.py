@@ -1,14 +1,9 @@
 """CaddyRouter against a real `caddy run` of its own (own admin and HTTP ports, nothing shared)."""
 
-import json
-import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -16,58 +11,7 @@ import pytest
 from paas.router import RouterError, make_router
 from paas.router.caddy import CaddyRouter
 from paas.settings import Settings
-
-CADDY = shutil.which("caddy")
-pytestmark = pytest.mark.skipif(CADDY is None, reason="caddy is not installed")
-
-RESERVED = {2019, 8080}  # the platform's own Caddy may be there: never touch them
-
-
-def free_port() -> int:
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in RESERVED:
-            return port
-
-
-@pytest.fixture(scope="module")
-def caddy(tmp_path_factory):
-    home = tmp_path_factory.mktemp("caddy")
-    admin_port, http_port = free_port(), free_port()
-    # Only the admin endpoint, as in production; persist off so no autosave.json is written.
-    config = {"admin": {"listen": f"127.0.0.1:{admin_port}", "config": {"persist": False}}}
-    (home / "caddy.json").write_text(json.dumps(config))
-    # Own HOME/XDG dirs: never read or write the platform Caddy's state.
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
-    log_path = home / "caddy.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [CADDY, "run", "--config", str(home / "caddy.json")], stdout=log, stderr=subprocess.STDOUT, env=env
-        )
-    admin_url = f"http://127.0.0.1:{admin_port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"caddy exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{admin_url}/config/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"caddy admin API did not come up:\n{log_path.read_text()}")
-            time.sleep(0.05)
-        yield SimpleNamespace(proc=proc, admin_url=admin_url, http_port=http_port)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+from tests.conftest import free_port
 
 
 def start_upstream(name: str, delay: float = 0.0) -> ThreadingHTTPServer:

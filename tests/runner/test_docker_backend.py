@@ -24,7 +24,7 @@ SERVER = (
 
 @pytest.fixture
 def backend():
-    settings = Settings()
+    settings = Settings(instance="paas-test")
     backend = DockerBackend.from_settings(settings)
     app = "rt-" + secrets.token_hex(4)
     yield backend, app, f"{settings.registry}/{settings.stack_image}"

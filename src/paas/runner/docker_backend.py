@@ -7,21 +7,21 @@ from docker.models.containers import Container
 from paas.runner.backend import Process, ProcessSpec
 from paas.settings import Settings
 
-LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME = (
-    "paas.app", "paas.release", "paas.version", "paas.process", "paas.name",
+LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME = (
+    "paas.instance", "paas.app", "paas.release", "paas.version", "paas.process", "paas.name",
 )
 
 
 class DockerBackend:
-    def __init__(self, client: docker.DockerClient, publish_host: str = "127.0.0.1"):
-        self.client, self.publish_host = client, publish_host
+    def __init__(self, client: docker.DockerClient, instance: str, publish_host: str = "127.0.0.1"):
+        self.client, self.instance, self.publish_host = client, instance, publish_host
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DockerBackend":
-        return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120))
+        return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings.instance)
 
     def processes(self, app: str | None = None) -> list[Process]:
-        labels = [f"{LABEL_APP}={app}"] if app else [LABEL_APP]
+        labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}" if app else LABEL_APP]
         # One list call (no inspect per container): a container removed meanwhile cannot break it.
         summaries = self.client.api.containers(all=True, filters={"label": labels})
         return [self._process(s["Id"], s["Labels"], s["State"] == "running", s.get("Ports") or []) for s in summaries]
@@ -33,10 +33,11 @@ class DockerBackend:
             spec.image,
             command=spec.command or None,
             detach=True,
-            name=f"paas-{spec.app}-{spec.name}-v{spec.version}-{spec.release_id[:8]}",
+            name=f"{self.instance}-{spec.app}-{spec.name}-v{spec.version}-{spec.release_id[:8]}",
             environment={**spec.env, "PORT": str(spec.port), "DYNO": spec.name},
             ports={f"{spec.port}/tcp": (self.publish_host, None)},
             labels={
+                LABEL_INSTANCE: self.instance,
                 LABEL_APP: spec.app,
                 LABEL_RELEASE: spec.release_id,
                 LABEL_VERSION: str(spec.version),

@@ -1,0 +1,167 @@
+"""The reconciler with real parts: Docker engine, registry image, a Caddy of the tests' own, Postgres
+(the test's transaction) and Redis. Boot timeouts are short so failed boots are quick to see."""
+
+import secrets
+import time
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from paas import messages
+from paas.platform import services
+from paas.platform.crypto import ConfigCipher
+from paas.platform.models import Status
+from paas.router.caddy import CaddyRouter
+from paas.runner.docker_backend import DockerBackend
+from paas.runner.reconcile import Reconciler
+
+SERVER = (
+    "import http.server, os, time\n"
+    "time.sleep(float(os.environ.get('BOOT_DELAY', '0')))\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        body = ('greeting=' + os.environ.get('GREETING', '')).encode()\n"
+    "        self.send_response(200); self.end_headers(); self.wfile.write(body)\n"
+    "http.server.HTTPServer(('', int(os.environ['PORT'])), H).serve_forever()\n"
+)
+SERVE = "python3 -u -c 'import os; exec(os.environ[\"SERVER\"])'"
+NEVER_LISTENS = "sleep 600"
+CRASHES = "python3 -c 'print(\"cannot reach the database\"); raise SystemExit(3)'"
+
+
+@pytest.fixture
+def world(api_settings, test_sessionmaker, caddy):
+    settings = api_settings.model_copy(update={"boot_timeout": 4.0, "stop_grace": 1})
+    cipher = ConfigCipher(Fernet.generate_key())
+    router = CaddyRouter(caddy.admin_url, "127.0.0.1", caddy.http_port, "localhost")
+    router.ensure_server()
+    backend = DockerBackend.from_settings(settings)
+    redis = messages.connect(settings)
+    reconciler = Reconciler(settings, test_sessionmaker, cipher, backend, router, redis)
+    name = "rc-" + secrets.token_hex(4)
+    with test_sessionmaker() as db:
+        owner = services.ensure_user(db, "runner@example.com")
+        app = services.create_app(db, cipher, owner, name)
+        services.update_config(db, cipher, app, owner, {"SERVER": SERVER})
+        db.commit()
+
+    class World:
+        def deploy(self, command: str, config: dict | None = None) -> int:
+            """Record what a finished build records, then let the runner act on it."""
+            with test_sessionmaker() as db:
+                app = services.get_app(db, name)
+                if config:
+                    services.update_config(db, cipher, app, app.owner, config)
+                build = services.create_build(db, app, app.owner, secrets.token_hex(20))
+                image = f"{settings.registry}/{settings.stack_image}"
+                release = services.release_build(db, build, image, {"web": command})
+                db.commit()
+                version = release.version
+            reconciler.reconcile(name)
+            return version
+
+        def status(self, version: int) -> Status:
+            with test_sessionmaker() as db:
+                return services.get_release(db, services.get_app(db, name), version).status
+
+        def outcome(self, version: int) -> tuple[list[str], messages.End]:
+            with test_sessionmaker() as db:
+                release = services.get_release(db, services.get_app(db, name), version)
+            items = list(messages.LogStream.for_release(redis, release.id).follow(1))
+            return [i for i in items if isinstance(i, str)], items[-1]
+
+        def get(self) -> httpx.Response:
+            return httpx.get(f"http://127.0.0.1:{caddy.http_port}/", headers={"Host": f"{name}.localhost"}, timeout=5)
+
+        def running(self) -> list:
+            return [p for p in backend.processes(name) if p.running]
+
+        def wait_for_old_to_stop(self, keep: int) -> None:
+            deadline = time.monotonic() + 15
+            while len(self.running()) > keep and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+    w = World()
+    w.name, w.reconciler, w.router, w.sessionmaker = name, reconciler, router, test_sessionmaker
+    yield w
+    for process in backend.processes(name):
+        backend.stop(process, 0)
+    router.remove_app(name)
+
+
+def test_deploy_config_change_failed_boots_restart_and_delete(world):
+    # No code yet: the app is routed to the 503 page.
+    world.reconciler.reconcile(world.name)
+    assert world.get().status_code == 503
+
+    v3 = world.deploy(SERVE, {"GREETING": "one"})
+    assert world.status(v3) is Status.succeeded
+    assert world.get().text == "greeting=one"
+    lines, end = world.outcome(v3)
+    assert end.ok and any("is live" in line for line in lines)
+    [first] = world.running()
+
+    # A config change starts a new container and retires the old one.
+    v5 = world.deploy(SERVE, {"GREETING": "two"})
+    assert world.status(v5) is Status.succeeded and world.get().text == "greeting=two"
+    world.wait_for_old_to_stop(keep=1)
+    [second] = world.running()
+    assert second.id != first.id and second.version == v5
+
+    # A process that never listens: failed after the boot timeout, the old one keeps serving.
+    started = time.monotonic()
+    v6 = world.deploy(NEVER_LISTENS)
+    assert time.monotonic() - started >= 4
+    assert world.status(v6) is Status.failed
+    lines, end = world.outcome(v6)
+    assert not end.ok and end.detail["reason"] == f"v{v6} did not start; v{v5} keeps serving"
+    assert any("did not answer HTTP on $PORT within 4 s" in line for line in lines)
+    assert world.get().text == "greeting=two"
+    assert [p.id for p in world.running()] == [second.id]
+
+    # A process that exits at once fails fast and shows its output.
+    started = time.monotonic()
+    v7 = world.deploy(CRASHES)
+    assert time.monotonic() - started < 4
+    assert world.status(v7) is Status.failed
+    lines, _end = world.outcome(v7)
+    assert any("cannot reach the database" in line for line in lines)
+    assert world.get().text == "greeting=two"
+
+    # A runner that restarts leaves healthy containers alone.
+    fresh = Reconciler(world.reconciler.settings, world.sessionmaker, world.reconciler.cipher,
+                       world.reconciler.backend, world.router, world.reconciler.redis)
+    fresh.reconcile(world.name)
+    assert [p.id for p in world.running()] == [second.id]
+
+    # A container that dies is replaced on the next pass.
+    world.reconciler.backend.stop(second, 0)
+    world.reconciler.reconcile(world.name)
+    [replacement] = world.running()
+    assert replacement.id != second.id and world.get().text == "greeting=two"
+
+    # Deleted app: processes stopped, route gone.
+    with world.sessionmaker() as db:
+        services.delete_app(db, services.get_app(db, world.name))
+        db.commit()
+    world.reconciler.reconcile(world.name)
+    assert world.get().status_code == 404
+    world.wait_for_old_to_stop(keep=0)
+    assert world.running() == []
+
+
+def test_a_release_superseded_before_it_started_is_not_deployed(world):
+    with world.sessionmaker() as db:
+        app = services.get_app(db, world.name)
+        for greeting in ("skipped", "wanted"):
+            build = services.create_build(db, app, app.owner, secrets.token_hex(20))
+            image = f"{world.reconciler.settings.registry}/{world.reconciler.settings.stack_image}"
+            services.update_config(db, world.reconciler.cipher, app, app.owner, {"GREETING": greeting})
+            services.release_build(db, build, image, {"web": SERVE})
+        db.commit()
+        versions = sorted(r.version for r in db.scalars(services.list_releases(app)))
+    world.reconciler.reconcile(world.name)
+    assert world.get().text == "greeting=wanted"
+    assert world.status(versions[-1]) is Status.succeeded
+    assert world.status(versions[-3]) is Status.failed  # the "skipped" deploy
