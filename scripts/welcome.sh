@@ -13,7 +13,7 @@ cat <<TEXT
        Apps answer at http://<app>.localhost:${PAAS_ROUTER_PORT:-8080}
 
        Deploy an app from its git checkout (a Dockerfile FROM paas/stack:bookworm):
-         curl -s -H "Authorization: Bearer $TOKEN" -d '{"name":"myapp"}' $API/apps
+         curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"myapp"}' $API/apps
          git remote add paas http://paas:$TOKEN@${API#http://}/myapp.git
          git push paas main
 TEXT

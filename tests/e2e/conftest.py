@@ -52,12 +52,15 @@ def app_name(api, settings):
 class Router:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.client = httpx.Client(timeout=10)
 
     def get(self, app: str) -> httpx.Response:
-        return self.client.get(
+        # A new connection per request, as curl makes: Caddy closes idle keep-alive connections
+        # whenever its config changes, and a request sent on one at that moment is lost (known;
+        # keep-alive clients across route changes belong to the zero-downtime work).
+        return httpx.get(
             f"http://{self.settings.router_host}:{self.settings.router_port}/",
             headers={"Host": self.settings.app_host(app)},
+            timeout=10,
         )
 
     def wait_for(self, app: str, predicate, timeout: float = 30) -> httpx.Response:

@@ -104,3 +104,22 @@ def test_deleting_an_app_stops_it_and_drops_its_route(api, router, checkout, app
     gone = router.wait_for(app_name, lambda r: r.status_code == 404)
     assert gone.status_code == 404 and "paas" in gone.text
     assert api.get(f"/apps/{app_name}").status_code == 404
+
+
+def test_only_main_or_master_deploy_and_a_commit_needs_a_dockerfile(api, router, checkout, app_name):
+    feature = checkout.push(ref="main:refs/heads/feature")
+    assert feature.returncode == 0, feature.stderr
+    assert "only main or master deploy; not building" in feature.stderr
+    assert [r["version"] for r in api.get(f"/apps/{app_name}/releases").json()] == [1]
+
+    master = checkout.push(ref="main:master")
+    assert master.returncode == 0, master.stderr
+    assert "is live at" in master.stderr
+    assert router.get(app_name).text == "sample-app version=1 greeting=\n"
+
+    checkout.git("rm", "-q", "Dockerfile")
+    checkout.commit("no Dockerfile")
+    missing = checkout.push(ref="main:master")
+    assert "! [remote rejected] main -> master (build failed)" in missing.stderr
+    assert "no Dockerfile at the root of this commit" in missing.stderr
+    assert router.get(app_name).text == "sample-app version=1 greeting=\n"
