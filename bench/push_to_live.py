@@ -4,7 +4,11 @@
   sample app until the router serves the new release's container (the X-Container header).
 - rollback: from the rollback API call until the router serves the older release again.
 
-Prints each run and the median. Usage: python bench/push_to_live.py [--runs N]
+While each deploy and rollback runs, two bounded load loops request the app through the router,
+one opening a new connection per request and one reusing a keep-alive connection, and count
+the requests that did not get a 200 (at most ~100 requests a second each, only to 127.0.0.1).
+
+Prints each run and the medians. Usage: python bench/push_to_live.py [--runs N]
 """
 
 import argparse
@@ -14,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,6 +54,44 @@ def wait_for_body(router: httpx.Client, url: str, host: str, text: str) -> httpx
     return wait_until(router, url, host, lambda r: text in r.text, repr(text))
 
 
+class Load:
+    """Requests the app in a loop until stopped; counts answers that are not 200."""
+
+    def __init__(self, url: str, host: str, keep_alive: bool):
+        self.url, self.host, self.keep_alive = url, host, keep_alive
+        self.sent = self.failed = 0
+        self.errors: list[str] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        client = httpx.Client(timeout=5) if self.keep_alive else None
+        deadline = time.monotonic() + TIMEOUT  # bounded even if nobody stops it
+        while not self.stopping.is_set() and time.monotonic() < deadline:
+            try:
+                get = client.get if client else httpx.get
+                status = get(self.url, headers={"Host": self.host}).status_code
+                ok = status == 200
+                error = f"HTTP {status}"
+            except httpx.HTTPError as exc:
+                ok, error = False, type(exc).__name__
+            if not ok:
+                self.errors.append(error)
+            self.sent += 1
+            self.failed += not ok
+            time.sleep(0.01)
+        if client:
+            client.close()
+
+    def __enter__(self) -> "Load":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -74,33 +117,46 @@ def main() -> None:
         if first.returncode != 0:
             raise SystemExit(f"first push failed:\n{first.stderr}")
 
-        push_times, rollback_times = [], []
+        push_times, rollback_times, loads = [], [], []
         for run in range(1, runs + 1):
             # A no-change redeploy whose answer still tells the new release apart: GREETING=run-N.
             api.patch(f"/apps/{name}/config-vars", json={"GREETING": f"run-{run}"}).raise_for_status()
             before = wait_for_body(router, router_url, host, f"greeting=run-{run}").headers["X-Container"]
             git(app_dir, "commit", "-q", "--allow-empty", "-m", f"redeploy {run}")
-            started = time.monotonic()
-            pushed = git(app_dir, "push", remote, "main")
-            if pushed.returncode != 0:
-                raise SystemExit(f"push failed:\n{pushed.stderr}")
-            git_seconds = time.monotonic() - started
-            # The same code and config: only a new container (the new release) tells it apart.
-            wait_until(router, router_url, host, lambda r: r.headers.get("X-Container") != before, "a new container")
-            push_times.append(time.monotonic() - started)
+            with Load(router_url, host, False) as fresh, Load(router_url, host, True) as kept:
+                started = time.monotonic()
+                pushed = git(app_dir, "push", remote, "main")
+                if pushed.returncode != 0:
+                    raise SystemExit(f"push failed:\n{pushed.stderr}")
+                git_seconds = time.monotonic() - started
+                # The same code and config: only a new container (the new release) tells it apart.
+                wait_until(router, router_url, host, lambda r: r.headers.get("X-Container") != before, "a new container")
+                push_times.append(time.monotonic() - started)
+                time.sleep(0.5)  # keep the load on while the old container is stopped
+            loads.append((fresh, kept))
             latest = api.get(f"/apps/{name}/releases", headers={"Range": "version ..; max=1, order=desc"}).json()[0]
 
             # Roll back to the config release before the push, then measure until it serves.
             api.patch(f"/apps/{name}/config-vars", json={"GREETING": f"after-{run}"}).raise_for_status()
             wait_for_body(router, router_url, host, f"greeting=after-{run}")
-            started = time.monotonic()
-            api.post(f"/apps/{name}/releases", json={"release": latest["version"]}).raise_for_status()
-            wait_for_body(router, router_url, host, f"greeting=run-{run}")
-            rollback_times.append(time.monotonic() - started)
+            with Load(router_url, host, False) as fresh, Load(router_url, host, True) as kept:
+                started = time.monotonic()
+                api.post(f"/apps/{name}/releases", json={"release": latest["version"]}).raise_for_status()
+                wait_for_body(router, router_url, host, f"greeting=run-{run}")
+                rollback_times.append(time.monotonic() - started)
+                time.sleep(0.5)
+            loads.append((fresh, kept))
             print(f"run {run}: push-to-live {push_times[-1]:.2f} s (git push returned after {git_seconds:.2f} s), rollback {rollback_times[-1]:.2f} s", flush=True)
 
         print(f"push-to-live median of {runs}: {statistics.median(push_times):.2f} s (target < 3 s)")
         print(f"rollback median of {runs}:     {statistics.median(rollback_times):.2f} s (target < 1.5 s)")
+        fresh_sent, fresh_failed = sum(f.sent for f, _ in loads), sum(f.failed for f, _ in loads)
+        kept_sent, kept_failed = sum(k.sent for _, k in loads), sum(k.failed for _, k in loads)
+        print(f"failed requests during deploys and rollbacks: {fresh_failed} of {fresh_sent} (new connection each), "
+              f"{kept_failed} of {kept_sent} (keep-alive)")
+        errors = sorted({e for f, k in loads for e in f.errors + k.errors})
+        if errors:
+            print(f"kinds of failure: {', '.join(errors)}")
     finally:
         api.delete(f"/apps/{name}")
         shutil.rmtree(workdir, ignore_errors=True)
