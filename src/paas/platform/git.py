@@ -61,9 +61,17 @@ class DeployingReceivePackHandler(ReceivePackHandler):
         self.app_name = app_name_from_path(args[0])
         self.repo.hooks["update"] = DeployHook(self)
 
+    client_gone = False
+
     def progress(self, line: str) -> None:
-        if self.has_capability(CAPABILITY_SIDE_BAND_64K):
+        if self.client_gone or not self.has_capability(CAPABILITY_SIDE_BAND_64K):
+            return
+        try:
             self.proto.write_sideband(SIDE_BAND_CHANNEL_PROGRESS, (line + "\n").encode())
+        except OSError:
+            # The pusher hung up (Ctrl-C). The build and deploy go on; following them to the end
+            # still lets the branch move when they succeed, so it keeps matching what serves.
+            self.client_gone = True
 
 
 class DeployHook(Hook):
