@@ -14,8 +14,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-up: install
+# services.sh first: it apt-installs what is missing, python3-venv included, which a bare
+# Debian 12 needs before `python3 -m venv` can create .venv. So `install` runs after it, not
+# as a prerequisite of `up` (prerequisites would run before the recipe).
+up:
 	scripts/services.sh up
+	$(MAKE) --no-print-directory install
 	$(VENV)/bin/python -m paas.builder.stack
 	$(VENV)/bin/alembic upgrade head
 	$(VENV)/bin/python -m paas.platform.bootstrap >/dev/null

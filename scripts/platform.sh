@@ -4,7 +4,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export PAAS_HOME=$(mkdir -p "${PAAS_HOME:-$ROOT/.paas}" && cd "${PAAS_HOME:-$ROOT/.paas}" && pwd)
+PAAS_HOME=$(mkdir -p "${PAAS_HOME:-$ROOT/.paas}" && cd "${PAAS_HOME:-$ROOT/.paas}" && pwd)
+export PAAS_HOME  # separately, so a failing mkdir/cd stops the script (set -e)
 VENV="$ROOT/.venv/bin"
 RUN="$PAAS_HOME/run"; LOGS="$PAAS_HOME/logs"
 API_HOST=${PAAS_API_HOST:-127.0.0.1}; API_PORT=${PAAS_API_PORT:-5100}
@@ -31,10 +32,34 @@ stop() {
   rm -f "$RUN/$name.pid"
 }
 
+# Something listens on API_PORT (any address: a listener on 0.0.0.0 blocks 127.0.0.1 too).
+# ss when present; otherwise a bash /dev/tcp connect to API_HOST.
+api_port_taken() {
+  if command -v ss >/dev/null 2>&1; then
+    [ -n "$(ss -ltnH "sport = :$API_PORT" 2>/dev/null)" ]
+  else
+    (exec 3<>"/dev/tcp/$API_HOST/$API_PORT") 2>/dev/null
+  fi
+}
+
+# The API that answers is ours: our api pid is alive and, when ss can name the listener's
+# process, it is that pid (not another checkout's API that took the port first).
+api_is_ours() {
+  running api || return 1
+  command -v ss >/dev/null 2>&1 || return 0
+  local listeners
+  listeners=$(ss -ltnpH "sport = :$API_PORT" 2>/dev/null) || return 0
+  case "$listeners" in
+    *"pid=$(cat "$RUN/api.pid"),"*) return 0 ;;
+    *pid=*) return 1 ;;   # someone else's process holds the port
+    *) return 0 ;;        # ss cannot tell (no process info): the live pid has to do
+  esac
+}
+
 wait_for_api() {
   for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "http://$API_HOST:$API_PORT/docs" 2>/dev/null && return 0
     running api || break
+    curl -fs -o /dev/null "http://$API_HOST:$API_PORT/docs" 2>/dev/null && api_is_ours && return 0
     sleep 0.2
   done
   echo "error: the API did not come up; see $LOGS/api.log" >&2
@@ -44,9 +69,20 @@ wait_for_api() {
 
 case "${1:-}" in
   up)
+    # Pid files are per PAAS_HOME: another checkout's paas on this machine is invisible to them,
+    # and starting ours would add a second worker and runner against the same Postgres, Redis
+    # and Caddy while the API check passed against the other API. Refuse before starting anything.
+    if ! running api && api_port_taken; then
+      echo "error: another paas already serves $API_HOST:$API_PORT (not started from $PAAS_HOME);" \
+        "run 'make down' in that checkout first, or set PAAS_API_PORT" >&2
+      exit 1
+    fi
     echo "-----> Starting paas (API, build worker, runner)"
     start api "$VENV/uvicorn" paas.platform.app:create_app --factory --host "$API_HOST" --port "$API_PORT"
-    start worker "$VENV/celery" -A paas.builder.tasks worker --loglevel=INFO --concurrency=2 --hostname "paas@%h"
+    # --without-gossip/--without-mingle: a single worker has no peers to sync with at startup
+    # or to gossip with, so skip both (faster start, fewer broker messages).
+    start worker "$VENV/celery" -A paas.builder.tasks worker --loglevel=INFO --concurrency=2 \
+      --without-gossip --without-mingle --hostname "paas@%h"
     start runner "$VENV/python" -m paas.runner
     wait_for_api
     ;;

@@ -24,7 +24,9 @@ PG_VERSION=15
 PG_CLUSTER=main
 REDIS_PORT=6379
 
-PACKAGES=(docker.io docker-registry caddy postgresql redis-server debootstrap git curl)
+# python3-venv: Debian's python3 cannot `python3 -m venv` without it, and `make up` creates
+# .venv right after this script (a bare Debian 12 without pyenv lacks it).
+PACKAGES=(docker.io docker-registry caddy postgresql redis-server debootstrap git curl python3-venv)
 
 log() { printf -- '-----> %s\n' "$*"; }
 info() { printf -- '       %s\n' "$*"; }
@@ -112,6 +114,23 @@ install_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}"
+}
+
+# On a host booted with systemd, installing docker-registry and caddy also enables and starts
+# their packaged units: Debian's registry (:5000, htpasswd auth) and a system Caddy (admin on
+# localhost:2019, a Caddyfile on :80). Our readiness probes would take those for ours (the wrong
+# registry config; the router would program the system Caddy), so turn them off before starting
+# our own. Without systemd as PID 1 (containers, this script's usual home) there is nothing to do.
+disable_packaged_units() {
+    command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]] || return 0
+    local unit
+    for unit in docker-registry caddy; do
+        if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+            info "disabling the packaged $unit.service (ours runs from $PAAS_HOME instead)"
+            # One unit per call: a missing unit must not stop the other from being disabled.
+            systemctl disable --now --quiet "$unit" >/dev/null 2>&1 || true
+        fi
+    done
 }
 
 # --- dockerd -----------------------------------------------------------------
@@ -255,9 +274,12 @@ caddy_up() {
     # Only the admin endpoint: the router adds its own HTTP server through the admin API.
     printf '{"admin": {"listen": "%s"}}\n' "$CADDY_ADMIN_ADDR" >"$PAAS_HOME/caddy.json"
     # Keep caddy's autosave and certificate storage out of root's home.
+    # --resume: load that autosave (the last config the router pushed, app routes included) in
+    # preference to caddy.json, so a restarted Caddy serves the apps again without waiting for
+    # the runner to re-program it. With no autosave yet, caddy.json is used.
     spawn caddy "$LOG_DIR/caddy.log" \
         env XDG_CONFIG_HOME="$PAAS_HOME/caddy/config" XDG_DATA_HOME="$PAAS_HOME/caddy/data" \
-        caddy run --config "$PAAS_HOME/caddy.json"
+        caddy run --config "$PAAS_HOME/caddy.json" --resume
     wait_until caddy 30 "$LOG_DIR/caddy.log" caddy_ready
 }
 
@@ -268,6 +290,7 @@ caddy_down() { stop_pidfile caddy 30; }
 up() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     install_packages
+    disable_packaged_units
     docker_up
     registry_up
     pg_up

@@ -1,8 +1,11 @@
 """The walking skeleton, end to end: real git, Postgres, Redis, Celery, Docker, registry and Caddy."""
 
+import subprocess
 import time
 
 import pytest
+
+from tests.e2e.conftest import Checkout
 
 pytestmark = pytest.mark.e2e
 
@@ -123,3 +126,24 @@ def test_only_main_or_master_deploy_and_a_commit_needs_a_dockerfile(api, router,
     assert "! [remote rejected] main -> master (build failed)" in missing.stderr
     assert "no Dockerfile at the root of this commit" in missing.stderr
     assert router.get(app_name).text == "sample-app version=1 greeting=\n"
+
+
+def test_one_deploying_push_per_app_at_a_time(router, checkout, app_name, tmp_path):
+    checkout.write("Dockerfile", checkout.path.joinpath("Dockerfile").read_text() + "RUN sleep 3\n")
+    checkout.commit("slow build")
+    slow = subprocess.Popen(["git", "push", checkout.remote, "main"], cwd=checkout.path, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in slow.stderr:  # wait until the slow build runs: its push holds the app's push lock
+        seen.append(line)
+        if "RUN sleep 3" in line:
+            break
+    rejected = Checkout(tmp_path / "other", checkout.remote).push()
+    assert rejected.returncode != 0
+    assert f"another push to {app_name} is deploying; push again when it is done" in rejected.stderr
+    seen.extend(slow.stderr)
+    assert slow.wait(120) == 0, "".join(seen)
+    assert router.get(app_name).text == "sample-app version=1 greeting=\n"
+
+    checkout.commit("to both branches")
+    both = checkout.git("push", "--atomic", checkout.remote, "main", "main:master", check=False)
+    assert both.returncode != 0 and "push main or master, not both at once" in both.stderr

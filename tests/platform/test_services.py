@@ -36,9 +36,9 @@ def test_a_failed_release_is_skipped_as_base_and_as_current(test_sessionmaker, o
     with test_sessionmaker() as db:
         app = services.create_app(db, CIPHER, owner, "skipping")
         good = services.release_build(db, services.create_build(db, app, owner, "1" * 40), "img@sha256:1", {"web": ""})
-        services.mark_release(db, good, Status.succeeded)
+        services.settle_release(db, good, Status.succeeded)
         bad = services.release_build(db, services.create_build(db, app, owner, "2" * 40), "img@sha256:2", {"web": ""})
-        services.mark_release(db, bad, Status.failed)
+        services.settle_release(db, bad, Status.failed)
         assert services.current_release(db, app).version == good.version
         # A config change after a failed deploy builds on the code that works.
         _config, release = services.update_config(db, CIPHER, app, owner, {"K": "v"})

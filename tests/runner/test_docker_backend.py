@@ -69,3 +69,31 @@ def test_start_list_refresh_logs_and_stop(backend):
     assert backend.processes(app) == []
     assert backend.refresh(process) is None
     backend.stop(process, grace=5)  # stopping what is gone is fine
+
+
+def test_app_containers_cannot_reach_each_other(backend):
+    backend, app, image = backend
+    processes = [
+        backend.start(
+            ProcessSpec(
+                app=app, release_id=secrets.token_hex(16), version=1, process_type="web", index=i, image=image,
+                command="python3 -m http.server 5000",
+            )
+        )
+        for i in (1, 2)
+    ]
+    client = docker.from_env()
+    first, second = (client.containers.get(p.id) for p in processes)
+    assert first.attrs["HostConfig"]["NetworkMode"] == backend.network
+    second_ip = second.attrs["NetworkSettings"]["Networks"][backend.network]["IPAddress"]
+    probe = (
+        "import socket, sys\n"
+        "s = socket.socket(); s.settimeout(2)\n"
+        f"sys.exit(s.connect_ex(('{second_ip}', 5000)))\n"
+    )
+    for target in (first, second):  # each reaches its own port, so the probe itself works
+        deadline = time.monotonic() + 10
+        while target.exec_run(["python3", "-c", probe.replace(second_ip, "127.0.0.1")]).exit_code != 0:
+            assert time.monotonic() < deadline, "a container could not reach its own port"
+            time.sleep(0.2)
+    assert first.exec_run(["python3", "-c", probe]).exit_code != 0

@@ -7,19 +7,22 @@ fails, so the branch keeps pointing at what is serving.
 """
 
 import contextvars
+import logging
 import re
 import uuid
 
 from dulwich.errors import HookError, NotGitRepository
 from dulwich.hooks import Hook
+from dulwich.objects import Commit
 from dulwich.protocol import CAPABILITY_SIDE_BAND_64K, SIDE_BAND_CHANNEL_PROGRESS
 from dulwich.server import Backend, ReceivePackHandler
 from dulwich.web import make_wsgi_chain
+from redis.exceptions import LockError
 
 from paas import messages
 from paas.platform import services
 from paas.platform.auth import token_from_authorization
-from paas.platform.errors import Unauthorized
+from paas.platform.errors import PaasError, Unauthorized
 from paas.platform.models import Status, User
 from paas.platform.names import APP_NAME
 from paas.platform.repos import open_or_init
@@ -27,6 +30,8 @@ from paas.platform.repos import open_or_init
 DEPLOY_REFS = (b"refs/heads/main", b"refs/heads/master")
 ZERO_SHA = b"0" * 40
 BUILD_TASK = "paas.builder.build"
+
+log = logging.getLogger(__name__)
 
 # The authenticated user's id for the request being served (handlers never see the WSGI environ).
 current_user_id: contextvars.ContextVar[uuid.UUID] = contextvars.ContextVar("current_user_id")
@@ -50,34 +55,68 @@ class PaasBackend(Backend):
         if name is None:
             raise NotGitRepository(f"no such app: {path!r}")
         with self.platform.sessionmaker() as db:
-            if services.find_app_by_name(db, name) is None:
-                raise NotGitRepository(f"no such app: {name}")
+            try:
+                services.app_for_user(db, name, db.get(User, current_user_id.get()))
+            except PaasError:  # unknown, or somebody else's: either way there is nothing here for the caller
+                raise NotGitRepository(f"no such app: {name}") from None
         return open_or_init(self.platform.settings, name)
 
 
 class DeployingReceivePackHandler(ReceivePackHandler):
     def __init__(self, backend, args, proto, stateless_rpc=False, advertise_refs=False):
         super().__init__(backend, args, proto, stateless_rpc=stateless_rpc, advertise_refs=advertise_refs)
+        self.platform = backend.platform
         self.app_name = app_name_from_path(args[0])
+        self.push_lock = None
+        self.repo.hooks["pre-receive"] = PushGate(self)
         self.repo.hooks["update"] = DeployHook(self)
 
-    client_gone = False
+    def handle(self) -> None:
+        try:
+            super().handle()
+        finally:
+            if self.push_lock is not None:
+                try:
+                    self.push_lock.release()
+                except LockError:  # it expired: a push that ran this long has nobody to block
+                    pass
 
     def progress(self, line: str) -> None:
-        if self.client_gone or not self.has_capability(CAPABILITY_SIDE_BAND_64K):
-            return
-        try:
+        # A pusher that hung up does not stop the deploy: writes to it are dropped by the server,
+        # and following the deploy to its end still moves the branch when it succeeds.
+        if self.has_capability(CAPABILITY_SIDE_BAND_64K):
             self.proto.write_sideband(SIDE_BAND_CHANNEL_PROGRESS, (line + "\n").encode())
-        except OSError:
-            # The pusher hung up (Ctrl-C). The build and deploy go on; following them to the end
-            # still lets the branch move when they succeed, so it keeps matching what serves.
-            self.client_gone = True
+
+
+class PushGate(Hook):
+    """pre-receive: runs before the pack is read. One deploying push per app at a time."""
+
+    def __init__(self, handler: DeployingReceivePackHandler):
+        self.handler = handler
+
+    def execute(self, refs):
+        deploying = [ref for _old, new, ref in refs if ref in DEPLOY_REFS and new != ZERO_SHA]
+        if len(deploying) > 1:
+            raise HookError("push main or master, not both at once")
+        if deploying:
+            settings = self.handler.platform.settings
+            lock = self.handler.platform.redis.lock(
+                f"paas:push:{self.handler.app_name}",
+                timeout=settings.build_idle_timeout + settings.boot_timeout + 120,  # outlives a crashed holder
+                blocking=False,
+            )
+            if not lock.acquire():
+                raise HookError(f"another push to {self.handler.app_name} is deploying; push again when it is done")
+            self.handler.push_lock = lock
+        return b"", b""
 
 
 class DeployHook(Hook):
+    """update: runs after the objects are stored and before the ref moves."""
+
     def __init__(self, handler: DeployingReceivePackHandler):
         self.handler = handler
-        self.platform = handler.backend.platform
+        self.platform = handler.platform
 
     def execute(self, ref: bytes, old: bytes, new: bytes):
         if new == ZERO_SHA:
@@ -85,34 +124,47 @@ class DeployHook(Hook):
         if ref not in DEPLOY_REFS:
             self.handler.progress(f"-----> Pushed to {ref.decode()}: only main or master deploy; not building.")
             return b"", b""
-        self.deploy(new.decode())
+        if not isinstance(self.handler.repo.object_store[new], Commit):
+            raise HookError(f"{ref.decode()} must point to a commit")
+        try:
+            self.deploy(new.decode())
+        except HookError:
+            raise
+        except Exception as error:  # Redis or Postgres trouble, the app deleted mid-push...
+            log.exception("deploying %s of %s failed", new[:7], self.handler.app_name)
+            self.handler.progress(f"error: paas failed while deploying: {error}")
+            raise HookError("deploy failed inside paas") from None
         return b"", b""
 
     def deploy(self, commit: str) -> None:
-        settings, progress = self.platform.settings, self.handler.progress
+        settings, progress, redis = self.platform.settings, self.handler.progress, self.platform.redis
+        if not self.platform.celery.control.ping(timeout=2, limit=1):
+            progress("error: no paas build worker is running (start it with `make up`)")
+            raise HookError("no build worker")
         with self.platform.sessionmaker() as db:
             app = services.get_app(db, self.handler.app_name)
-            user = db.get(User, current_user_id.get())
-            build = services.create_build(db, app, user, commit)
+            build = services.create_build(db, app, db.get(User, current_user_id.get()), commit)
             db.commit()
         # Sent only after the commit, so the worker always finds the build row.
         self.platform.celery.send_task(BUILD_TASK, args=[str(build.id)])
 
-        redis = self.platform.redis
+        stream = messages.LogStream.for_build(redis, build.id)
         try:
-            outcome = self.relay(
-                messages.LogStream.for_build(redis, build.id), settings.build_idle_timeout, settings.build_pickup_timeout
-            )
+            outcome = self.relay(stream, settings.build_idle_timeout, settings.build_pickup_timeout)
         except TimeoutError as timeout:
-            self.abandon(build.id)
-            progress(f"error: the build went silent ({timeout}); is the paas build worker running?")
+            self.give_up_on_build(build.id)
+            progress(f"error: the build went silent ({timeout}); the build workers may all be busy or stuck")
             raise HookError("build timed out") from None
         if not outcome.ok:
             raise HookError(outcome.detail.get("reason", "build failed"))
-        release_id, version = outcome.detail["release_id"], outcome.detail["version"]
+
+        release_id, version = uuid.UUID(outcome.detail["release_id"]), outcome.detail["version"]
         try:
             outcome = self.relay(messages.LogStream.for_release(redis, release_id), settings.boot_timeout + 60)
         except TimeoutError as timeout:
+            with self.platform.sessionmaker() as db:
+                if services.give_up_on_release(db, release_id) is Status.succeeded:
+                    return  # it went live just now after all
             progress(f"error: v{version} was built but its start went silent ({timeout}); is the paas runner running?")
             raise HookError(f"v{version} did not start") from None
         if not outcome.ok:
@@ -123,9 +175,9 @@ class DeployHook(Hook):
             if isinstance(item, messages.End):
                 return item
             self.handler.progress(item)
-        raise HookError("the build's output ended without an outcome")
+        raise HookError("the output ended without an outcome")
 
-    def abandon(self, build_id) -> None:
+    def give_up_on_build(self, build_id) -> None:
         """A build the push gave up on must not deploy later, when a worker finally picks it up."""
         with self.platform.sessionmaker() as db:
             build = services.get_build(db, build_id)

@@ -15,7 +15,7 @@ _NOUNS = ("brook", "cliff", "dawn", "field", "grove", "harbor", "meadow", "peak"
 
 
 def validate_app_name(name: object) -> str:
-    if not isinstance(name, str) or not APP_NAME.match(name):
+    if not isinstance(name, str) or not APP_NAME.fullmatch(name):
         raise InvalidParams(
             "Name must start with a letter, end with a letter or digit and can only contain "
             "lowercase letters, digits, and dashes (3 to 30 characters)."
@@ -30,7 +30,7 @@ def generate_app_name() -> str:
 
 
 def validate_config_key(key: str) -> str:
-    if not CONFIG_KEY.match(key):
+    if not CONFIG_KEY.fullmatch(key):
         raise InvalidParams(f"Invalid config var name {key!r}: use letters, digits and underscores, not starting with a digit.")
     if key in RESERVED_CONFIG_KEYS:
         raise InvalidParams(f"{key} is set by the platform and cannot be changed.")

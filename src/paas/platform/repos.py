@@ -11,7 +11,7 @@ from paas.settings import Settings
 
 def repository_path(settings: Settings, app_name: str) -> Path:
     # The name is checked again here because it becomes part of a filesystem path.
-    if not APP_NAME.match(app_name):
+    if not APP_NAME.fullmatch(app_name):
         raise ValueError(f"not an app name: {app_name!r}")
     return settings.repos_dir.resolve() / f"{app_name}.git"
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paas.platform.crypto import ConfigCipher
-from paas.platform.errors import Conflict, InvalidParams, NotFound, Unauthorized
+from paas.platform.errors import Conflict, Forbidden, InvalidParams, NotFound, Unauthorized
 from paas.platform.models import ApiToken, App, Build, Formation, Release, Status, User
 from paas.platform.names import generate_app_name, validate_app_name, validate_config_key
 from paas.platform.ranges import Range
@@ -83,6 +83,14 @@ def get_app(db: Session, ident: str, *, lock: bool = False) -> App:
     app = db.scalar(stmt)
     if app is None:
         raise NotFound(f"Couldn't find that app: {ident}")
+    return app
+
+
+def app_for_user(db: Session, ident: str, user: User) -> App:
+    """An app the caller may act on: for now, one they own."""
+    app = get_app(db, ident)
+    if app.owner_id != user.id:
+        raise Forbidden(f"You do not have access to the app {app.name}.")
     return app
 
 
@@ -221,10 +229,6 @@ def get_release(db: Session, app: App, ident: str | int) -> Release:
     return release
 
 
-def get_release_by_id(db: Session, release_id: uuid.UUID) -> Release | None:
-    return db.get(Release, release_id)
-
-
 def list_releases(app: App) -> Select:
     return select(Release).where(Release.app_id == app.id)
 
@@ -251,13 +255,30 @@ def rollback(db: Session, app: App, user: User, target_ident: str | int) -> Rele
     )
 
 
-def mark_release(db: Session, release: Release, status: Status) -> None:
-    """Raises NotFound when the app was deleted meanwhile."""
+def settle_release(db: Session, release: Release, status: Status) -> bool:
+    """Move a pending release to succeeded or failed, under the app's lock.
+
+    False when it is not pending any more: the runner and a push that gave up on waiting may
+    race to settle the same release, and only the first one counts. Raises NotFound when the
+    app was deleted meanwhile.
+    """
     app = get_app(db, str(release.app_id), lock=True)
+    db.refresh(release)
+    if release.status is not Status.pending:
+        return False
     release.status = status
     if status is Status.succeeded:
         app.released_at = func.now()
     db.flush()
+    return True
+
+
+def give_up_on_release(db: Session, release_id: uuid.UUID) -> Status:
+    """A push stopped waiting for this release: it must not go live later. Returns its final status."""
+    release = db.get(Release, release_id)
+    settle_release(db, release, Status.failed)
+    db.commit()
+    return release.status
 
 
 def pending_releases_before(db: Session, release: Release) -> list[Release]:

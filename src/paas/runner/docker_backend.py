@@ -1,5 +1,7 @@
 """Processes as containers on one Docker engine. The containers' labels are the truth about what runs."""
 
+import secrets
+
 import docker
 import docker.errors
 from docker.models.containers import Container
@@ -15,6 +17,8 @@ LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NA
 class DockerBackend:
     def __init__(self, client: docker.DockerClient, instance: str, publish_host: str = "127.0.0.1"):
         self.client, self.instance, self.publish_host = client, instance, publish_host
+        self.network = f"{instance}-apps"
+        self._network_ready = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DockerBackend":
@@ -26,14 +30,34 @@ class DockerBackend:
         summaries = self.client.api.containers(all=True, filters={"label": labels})
         return [self._process(s["Id"], s["Labels"], s["State"] == "running", s.get("Ports") or []) for s in summaries]
 
+    def ensure_network(self) -> None:
+        """Apps share one bridge with container-to-container traffic off: an app is reached only
+        through the router, never straight from another app's container."""
+        if self._network_ready:
+            return
+        if not self.client.networks.list(names=[self.network]):
+            try:
+                self.client.networks.create(
+                    self.network,
+                    driver="bridge",
+                    options={"com.docker.network.bridge.enable_icc": "false"},
+                    labels={LABEL_INSTANCE: self.instance},
+                )
+            except docker.errors.APIError as error:
+                if error.status_code != 409:  # 409: another runner created it meanwhile
+                    raise
+        self._network_ready = True
+
     def start(self, spec: ProcessSpec) -> Process:
+        self.ensure_network()
         # Pulled from the registry by digest: what runs is exactly what was built and pushed.
         self.client.api.pull(spec.image)
         container = self.client.containers.run(
             spec.image,
             command=spec.command or None,
             detach=True,
-            name=f"{self.instance}-{spec.app}-{spec.name}-v{spec.version}-{spec.release_id[:8]}",
+            # Unique per attempt: a retry must not collide with a leftover that is still stopping.
+            name=f"{self.instance}-{spec.app}-{spec.name}-v{spec.version}-{secrets.token_hex(3)}",
             environment={**spec.env, "PORT": str(spec.port), "DYNO": spec.name},
             ports={f"{spec.port}/tcp": (self.publish_host, None)},
             labels={
@@ -45,6 +69,7 @@ class DockerBackend:
                 LABEL_NAME: spec.name,
                 "paas.port": str(spec.port),
             },
+            network=self.network,
             init=True,  # a real PID 1, so SIGTERM reaches apps that do not handle it themselves
             restart_policy={"Name": "unless-stopped"},
         )
@@ -71,7 +96,7 @@ class DockerBackend:
     def logs(self, process: Process, tail: int) -> list[str]:
         try:
             raw = self.client.containers.get(process.id).logs(tail=tail)
-        except docker.errors.NotFound:
+        except docker.errors.APIError:  # gone, or dead and being removed: nothing to show
             return []
         return raw.decode("utf-8", "replace").splitlines()
 

@@ -83,11 +83,10 @@ class Reconciler:
 
     def deploy(self, db: Session, release: Release, quantities: dict[str, int], processes: list[Process]) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
-        for older in services.pending_releases_before(db, release):
-            services.mark_release(db, older, Status.failed)  # superseded before it started
+        superseded = [r for r in services.pending_releases_before(db, release) if services.settle_release(db, r, Status.failed)]
         db.commit()
         # A leftover attempt at this release (the runner stopped mid-deploy) starts over.
-        self.stop_all([p for p in processes if p.release_id == str(release.id)])
+        self.stop_all([p for p in processes if p.release_id == str(release.id)], grace=0)
         old = [p for p in processes if p.release_id != str(release.id)]
         specs = self.specs(release, quantities)
         out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
@@ -97,29 +96,48 @@ class Reconciler:
                 process = self.backend.start(spec)
                 started.append(process)
                 self.wait_until_up(process, out.write)
-        except BootFailed as failure:
-            for line in self.backend.logs(started[-1], LOG_TAIL_ON_FAILURE):
-                out.write(f"       {started[-1].name}: {line}")
-            self.stop_all(started, grace=0)
-            services.mark_release(db, release, Status.failed)
+            # Settled and routed in one transaction: if routing fails the release stays unsettled
+            # and fails below; if a push gave up on it meanwhile, it never takes traffic.
+            if not services.settle_release(db, release, Status.succeeded):
+                self.stop_all(started, grace=0)
+                out.end(False, reason=f"v{release.version} was given up on before it started")
+                return
+            self.route(release.app.name, started)
             db.commit()
-            serving = services.current_release(db, release.app)
-            still = f"v{serving.version} keeps serving" if serving and serving.image else "nothing was serving"
-            out.write(f"error: {failure}")
-            out.write(f"-----> Release v{release.version} failed; {still}.")
-            out.end(False, reason=f"v{release.version} did not start; {still}")
-            return
         except Exception as error:
-            self.stop_all(started, grace=0)
-            out.write(f"error: starting v{release.version} failed inside paas: {error}")
-            out.end(False, reason=f"v{release.version} could not be started")
-            raise
-        self.route(release.app.name, started)
-        services.mark_release(db, release, Status.succeeded)
-        db.commit()
+            db.rollback()
+            self.fail(db, release, started, error, out, superseded)
+            if not isinstance(error, BootFailed):
+                log.exception("starting v%s of %s failed", release.version, release.app.name)
+            return
         self.stop_all(old)
         out.write(f"-----> v{release.version} is live at {self.settings.web_url(release.app.name)}")
         out.end(True, version=release.version)
+        for older in superseded:
+            # A release overtaken before it started still went live if the newer one carries its code.
+            stream = messages.LogStream.for_release(self.redis, older.id)
+            if older.image == release.image:
+                stream.write(f"-----> Deployed as part of v{release.version}, live at {self.settings.web_url(release.app.name)}")
+                stream.end(True, version=release.version)
+            else:
+                stream.end(False, reason=f"superseded by v{release.version} before it started")
+
+    def fail(self, db: Session, release: Release, started: list[Process], error: Exception, out, superseded) -> None:
+        """Remove what this attempt started and fail the release; what served before is untouched."""
+        if started and isinstance(error, BootFailed):
+            for line in self.backend.logs(started[-1], LOG_TAIL_ON_FAILURE):
+                out.write(f"       {started[-1].name}: {line}")
+        self.stop_all(started, grace=0)
+        services.settle_release(db, release, Status.failed)
+        db.commit()
+        serving = services.current_release(db, release.app)
+        still = f"v{serving.version} keeps serving" if serving and serving.image else "nothing was serving"
+        reason = f"v{release.version} did not start; {still}"
+        out.write(f"error: {error}" if isinstance(error, BootFailed) else f"error: paas could not start v{release.version}: {error}")
+        out.write(f"-----> Release v{release.version} failed; {still}.")
+        out.end(False, reason=reason)
+        for older in superseded:
+            messages.LogStream.for_release(self.redis, older.id).end(False, reason=f"superseded by v{release.version}, which did not start")
 
     def keep(self, db: Session, release: Release, quantities: dict[str, int], processes: list[Process]) -> None:
         current = {p.name: p for p in processes if p.release_id == str(release.id) and p.running}

@@ -1,3 +1,4 @@
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Response
@@ -15,7 +16,7 @@ from paas.platform.serializers import account_json, app_json
 
 router = APIRouter()
 
-APP_RANGE_COLUMNS = {"id": (App.id, str), "name": (App.name, str)}
+APP_RANGE_COLUMNS = {"id": (App.id, uuid.UUID), "name": (App.name, str)}
 
 
 @router.get("/account")
@@ -53,12 +54,12 @@ def list_apps(user: UserDep, db: DbDep, settings: SettingsDep, range_: Annotated
 
 @router.get("/apps/{ident}")
 def get_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
-    return app_json(services.get_app(db, ident), settings)
+    return app_json(services.app_for_user(db, ident, user), settings)
 
 
 @router.delete("/apps/{ident}")
 def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep):
-    app = services.get_app(db, ident)
+    app = services.app_for_user(db, ident, user)
     body = app_json(app, settings)
     services.delete_app(db, app)
     db.commit()
@@ -69,17 +70,17 @@ def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
 
 @router.get("/apps/{ident}/pipeline-couplings")
 def pipeline_couplings(ident: str, user: UserDep, db: DbDep):
-    services.get_app(db, ident)
+    services.app_for_user(db, ident, user)
     return JSONResponse({"id": "not_found", "message": "This app is not in a pipeline."}, status_code=404)
 
 
 @router.get("/apps/{ident}/addons")
 def addons(ident: str, user: UserDep, db: DbDep):
-    services.get_app(db, ident)
+    services.app_for_user(db, ident, user)
     return []
 
 
 @router.get("/apps/{ident}/collaborators")
 def collaborators(ident: str, user: UserDep, db: DbDep):
-    services.get_app(db, ident)
+    services.app_for_user(db, ident, user)
     return Response(content="[]", media_type="application/json")
