@@ -10,6 +10,8 @@ from dulwich.repo import Repo
 
 Emit = Callable[[str], None]
 INDENT = "       "  # Heroku's: output under a `-----> ` step is indented to line up with it
+# Docker's own bookkeeping between steps: noise to the pusher.
+BOOKKEEPING = (" ---> ", "Removing intermediate container", "Successfully built", "Successfully tagged")
 
 
 class BuildFailed(Exception):
@@ -58,7 +60,7 @@ def build_image(client: docker.DockerClient, context: bytes, tag: str, emit: Emi
             raise BuildFailed(str(error.explanation or error)) from None
 
     for line in lines_of(stream()):
-        if line.strip():
+        if line.strip() and not line.startswith(BOOKKEEPING):
             emit(INDENT + line.rstrip())
 
 
