@@ -41,10 +41,13 @@ def token() -> str:
 
 @pytest.fixture(autouse=True)
 def env(token, tmp_path, monkeypatch):
-    """Every test runs in an empty directory that git cannot climb out of (never the project's repo)."""
+    """Every test runs in an empty directory that git cannot climb out of (never the project's repo),
+    with a HOME of its own: `paas login` and git's global config never touch the real ones."""
     monkeypatch.setenv("PAAS_TOKEN", token)
     monkeypatch.setenv("PAAS_API_URL", API_URL)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / "xdg-config"))
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -6,6 +6,8 @@ from pathlib import Path
 import httpx
 import typer
 
+from paas.cli import credentials
+
 DEFAULT_API_URL = "http://127.0.0.1:5100"
 ACCEPT = "application/vnd.heroku+json; version=3"
 
@@ -20,34 +22,55 @@ def api_url() -> str:
     return os.environ.get("PAAS_API_URL", DEFAULT_API_URL).rstrip("/")
 
 
-def token() -> str:
-    """PAAS_TOKEN wins; otherwise the admin token that `make up` writes into $PAAS_HOME."""
+def admin_token_path() -> Path:
+    return Path(os.environ.get("PAAS_HOME", ".paas")) / "admin-token"
+
+
+def find_token(url: str | None = None) -> str | None:
+    """PAAS_TOKEN, else the token `paas login` saved for this API URL, else `$PAAS_HOME/admin-token`."""
     if os.environ.get("PAAS_TOKEN"):
         return os.environ["PAAS_TOKEN"]
-    path = Path(os.environ.get("PAAS_HOME", ".paas")) / "admin-token"
+    if saved := credentials.lookup(url or api_url()):
+        return saved
     try:
-        return path.read_text().strip()
+        return admin_token_path().read_text().strip() or None
     except OSError:
-        fail(f"No API token: set PAAS_TOKEN or PAAS_HOME (no token at {path}; `make up` writes it).")
+        return None
+
+
+def token() -> str:
+    url = api_url()
+    if found := find_token(url):
+        return found
+    try:
+        credentials.read_all()
+        saved = f"no entry for it in {credentials.credentials_path()}"
+    except credentials.CredentialsError as error:
+        saved = str(error).rstrip(".")
+    fail(
+        f"No API token for {url}: run `paas login`, or set PAAS_TOKEN, or set PAAS_HOME "
+        f"(no PAAS_TOKEN; {saved}; no token at {admin_token_path()}, which `make up` writes)."
+    )
 
 
 class Api:
-    def __init__(self) -> None:
+    def __init__(self, token_value: str | None = None) -> None:
         self.url = api_url()
         self.http = httpx.Client(
             base_url=self.url,
-            headers={"Authorization": f"Bearer {token()}", "Accept": ACCEPT},
+            headers={"Authorization": f"Bearer {token_value or token()}", "Accept": ACCEPT},
             timeout=30.0,
         )
 
-    def request(self, method: str, path: str, *, json=None, headers=None) -> httpx.Response:
+    def request(self, method: str, path: str, *, json=None, headers=None, check: bool = True) -> httpx.Response:
+        """The response; with check (the default) an error status is reported and exits 1."""
         try:
             response = self.http.request(method, path, json=json, headers=headers)
         except httpx.ConnectError:
             fail(f"Cannot reach the paas API at {self.url}: is paas running? Try `make up`.")
         except httpx.HTTPError as error:
             fail(f"Request to {self.url}{path} failed: {error}")
-        if response.is_error:
+        if check and response.is_error:
             fail(error_message(response))
         return response
 

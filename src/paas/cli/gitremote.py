@@ -40,3 +40,21 @@ def set_remote(url: str) -> None:
 
 def remove_remote() -> None:
     git("remote", "remove", REMOTE)
+
+
+def credential_helper_key(api_url: str) -> str:
+    """`credential.http://127.0.0.1:5100.helper`: git uses it for every URL under the API's."""
+    return f"credential.{api_url}.helper"
+
+
+def set_credential_helper(api_url: str, command: str) -> None:
+    """Make this repo ask `command` (a `!shell command`) for the API's credentials, and only it.
+
+    The empty first value clears helpers configured elsewhere (a global `store` or `cache`) for
+    this URL, so git neither answers with a stale password nor writes the token to disk.
+    """
+    key = credential_helper_key(api_url)
+    for args in (("--replace-all", key, ""), ("--add", key, command)):
+        result = git("config", "--local", *args)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.strip() or f"git config {key} failed")

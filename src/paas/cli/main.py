@@ -1,14 +1,17 @@
 """`paas`: a Heroku-CLI-like command line for the paas API (apps, config vars, releases, rollback)."""
 
 import json
+import os
+import shlex
+import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from paas.cli import gitremote
-from paas.cli.client import Api, api_url, fail
+from paas.cli import credentials, gitremote
+from paas.cli.client import Api, api_url, error_message, fail, find_token
 
 app = typer.Typer(help="Drive a paas platform (Heroku Platform API v3).", no_args_is_help=True, add_completion=False)
 apps_app = typer.Typer(help="Create, list, inspect and destroy apps.")
@@ -56,6 +59,20 @@ def remember_app(ctx: typer.Context, name: str | None) -> None:
     ctx.ensure_object(dict)["app"] = name
 
 
+def git_credential_command() -> str:
+    """This very CLI as git's credential helper, whatever `paas` on PATH is (or is not)."""
+    return f"!{shlex.quote(os.path.abspath(sys.executable))} -m paas.cli.main git-credential"
+
+
+def set_paas_remote(url: str, git_url: str) -> None:
+    """The `paas` remote, and the helper that gives `git push` the token of `paas login`."""
+    try:
+        gitremote.set_remote(git_url)
+        gitremote.set_credential_helper(url, git_credential_command())
+    except RuntimeError as error:
+        fail(f"Could not set up the git remote: {error}")
+
+
 # --- apps -------------------------------------------------------------------
 
 
@@ -93,7 +110,7 @@ def apps_create(
         typer.echo(f"Creating ⬢ {created['name']}... done")
         typer.echo(f"{created.get('web_url')} | {git_url}")
     if remote and gitremote.in_repo():
-        gitremote.set_remote(git_url)
+        set_paas_remote(api.url, git_url)
         if not as_json:
             typer.echo(f"Git remote {gitremote.REMOTE} added: {git_url}")
 
@@ -229,6 +246,60 @@ def releases_info(ctx: typer.Context, version: str, app_name: AppOpt = None, as_
     print_fields(f"v{release['version']} Config Vars", dict(sorted(config.items())))
 
 
+# --- login -----------------------------------------------------------------
+
+
+@app.command("login")
+def login(token: Annotated[str | None, typer.Option(help="API token; asked for (hidden) when omitted.")] = None):
+    """Save an API token for this API URL (used by the CLI and by `git push`)."""
+    url = api_url()
+    if token is None:
+        token = typer.prompt(f"API token for {url}", hide_input=True, default="", show_default=False)
+    token = token.strip()
+    if not token:
+        fail("No token given.")
+    response = Api(token).request("GET", "/account", check=False)
+    if response.is_error:
+        reason = error_message(response).rstrip(".")
+        if response.status_code in (401, 403):
+            reason = f"the token was refused ({reason})"
+        fail(f"Login to {url} failed: {reason}. Nothing was saved.")
+    try:
+        path = credentials.save(url, token)
+    except (credentials.CredentialsError, OSError) as error:
+        fail(f"Could not save the token: {error}")
+    typer.echo(f"Logged in as {response.json().get('email', '?')}")
+    if os.environ.get("PAAS_TOKEN") and os.environ["PAAS_TOKEN"] != token:
+        typer.echo(f"Note: PAAS_TOKEN is set and wins over the token saved in {path}.", err=True)
+
+
+@app.command("logout")
+def logout():
+    """Forget the token saved for this API URL."""
+    url = api_url()
+    try:
+        removed = credentials.remove(url)
+    except (credentials.CredentialsError, OSError) as error:
+        fail(str(error))
+    typer.echo(f"Logged out of {url}" if removed else f"Not logged in to {url}")
+
+
+@app.command("git-credential", hidden=True)
+def git_credential(action: Annotated[str, typer.Argument(help="get, store or erase (git's helper protocol).")]):
+    """git credential helper: answers `get` for the API's host with the CLI's token."""
+    if action != "get":
+        return  # store/erase: the token lives in the credentials file, not in git
+    try:
+        request = credentials.parse_git_request(sys.stdin)
+        url = api_url()
+        if not credentials.matches_api(request, url):
+            return  # another host: not ours to answer, and no token is even looked up
+        answer = credentials.git_answer(request, url, find_token(url))
+    except Exception:  # never break git: without an answer it falls back to its own prompting
+        return
+    sys.stdout.write(answer)
+
+
 # --- rollback and git -------------------------------------------------------
 
 
@@ -269,8 +340,8 @@ def git_remote(app_name: AppOpt = None):
         fail("Not inside a git repository.")
     api = Api()
     name = api.get(f"/apps/{resolve_app(None, app_name)}")["name"]
-    url = f"{api_url()}/{name}.git"
-    gitremote.set_remote(url)
+    url = f"{api.url}/{name}.git"
+    set_paas_remote(api.url, url)
     typer.echo(f"set git remote {gitremote.REMOTE} to {url}")
 
 
