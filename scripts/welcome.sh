@@ -16,4 +16,9 @@ cat <<TEXT
          curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"myapp"}' $API/apps
          git remote add paas http://paas:$TOKEN@${API#http://}/myapp.git
          git push paas main
+
+       or with the CLI, which keeps the token out of the remote's URL:
+         $ROOT/.venv/bin/paas login --token $TOKEN
+         $ROOT/.venv/bin/paas apps create myapp
+         git push paas main
 TEXT
