@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export PAAS_HOME ?= $(CURDIR)/.paas
 
-.PHONY: up down test unit bench status install
+.PHONY: up down restart test unit bench status install
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ up:
 down:
 	-scripts/platform.sh down
 	scripts/services.sh down
+
+# After a code change: the platform's own processes start again with the new code.
+restart:
+	scripts/platform.sh down
+	$(MAKE) --no-print-directory up
 
 status:
 	scripts/platform.sh status
