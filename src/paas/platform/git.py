@@ -152,7 +152,8 @@ class DeployHook(Hook):
         try:
             outcome = self.relay(stream, settings.build_idle_timeout, settings.build_pickup_timeout)
         except TimeoutError as timeout:
-            self.give_up_on_build(build.id)
+            with self.platform.sessionmaker() as db:
+                services.give_up_on_build(db, build.id)
             progress(f"error: the build went silent ({timeout}); the build workers may all be busy or stuck")
             raise HookError("build timed out") from None
         if not outcome.ok:
@@ -176,14 +177,6 @@ class DeployHook(Hook):
                 return item
             self.handler.progress(item)
         raise HookError("the output ended without an outcome")
-
-    def give_up_on_build(self, build_id) -> None:
-        """A build the push gave up on must not deploy later, when a worker finally picks it up."""
-        with self.platform.sessionmaker() as db:
-            build = services.get_build(db, build_id)
-            if build.status is Status.pending:
-                services.fail_build(db, build)
-                db.commit()
 
 
 def auth_middleware(app, platform):

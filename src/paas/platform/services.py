@@ -315,6 +315,14 @@ def fail_build(db: Session, build: Build) -> None:
     db.flush()
 
 
+def give_up_on_build(db: Session, build_id: uuid.UUID) -> None:
+    """A push stopped waiting for this build: it must not deploy later, when a worker picks it up."""
+    build = get_build(db, build_id)
+    if build.status is Status.pending:
+        fail_build(db, build)
+        db.commit()
+
+
 def release_build(db: Session, build: Build, image: str, process_types: dict[str, str]) -> Release:
     """A successful build becomes a release that carries the app's current config."""
     app = get_app(db, str(build.app_id), lock=True)
