@@ -130,7 +130,7 @@ def main() -> None:
                     raise SystemExit(f"push failed:\n{pushed.stderr}")
                 git_seconds = time.monotonic() - started
                 # The same code and config: only a new container (the new release) tells it apart.
-                wait_until(router, router_url, host, lambda r: r.headers.get("X-Container") != before, "a new container")
+                wait_until(router, router_url, host, lambda r, before=before: r.headers.get("X-Container") != before, "a new container")
                 push_times.append(time.monotonic() - started)
                 time.sleep(0.5)  # keep the load on while the old container is stopped
             loads.append((fresh, kept))

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from paas.cli.main import app, git_credential_command
-from tests.cli.test_main import API_URL, REPO_ROOT, env, git, new_name, paas, runner, token  # noqa: F401 (fixtures)
+from tests.cli.conftest import API_URL, REPO_ROOT, paas, runner
+from tests.cli.test_main import git
 
 pytestmark = pytest.mark.e2e
 
