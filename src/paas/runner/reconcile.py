@@ -101,6 +101,7 @@ class Reconciler:
             if not services.settle_release(db, release, Status.succeeded):
                 self.stop_all(started, grace=0)
                 out.end(False, reason=f"v{release.version} was given up on before it started")
+                self.end_superseded(superseded, release, live=False)
                 return
             self.route(release.app.name, started)
             db.commit()
@@ -113,10 +114,16 @@ class Reconciler:
         self.stop_all(old)
         out.write(f"-----> v{release.version} is live at {self.settings.web_url(release.app.name)}")
         out.end(True, version=release.version)
+        self.end_superseded(superseded, release, live=True)
+
+    def end_superseded(self, superseded: list[Release], release: Release, live: bool) -> None:
+        """Give the pushes waiting on releases this one overtook their outcome: a release overtaken
+        before it started went live only if this one did and carries its code."""
         for older in superseded:
-            # A release overtaken before it started still went live if the newer one carries its code.
             stream = messages.LogStream.for_release(self.redis, older.id)
-            if older.image == release.image:
+            if not live:
+                stream.end(False, reason=f"superseded by v{release.version}, which did not start")
+            elif older.image == release.image:
                 stream.write(f"-----> Deployed as part of v{release.version}, live at {self.settings.web_url(release.app.name)}")
                 stream.end(True, version=release.version)
             else:
@@ -136,8 +143,7 @@ class Reconciler:
         out.write(f"error: {error}" if isinstance(error, BootFailed) else f"error: paas could not start v{release.version}: {error}")
         out.write(f"-----> Release v{release.version} failed; {still}.")
         out.end(False, reason=reason)
-        for older in superseded:
-            messages.LogStream.for_release(self.redis, older.id).end(False, reason=f"superseded by v{release.version}, which did not start")
+        self.end_superseded(superseded, release, live=False)
 
     def keep(self, db: Session, release: Release, quantities: dict[str, int], processes: list[Process]) -> None:
         current = {p.name: p for p in processes if p.release_id == str(release.id) and p.running}
