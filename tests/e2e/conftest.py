@@ -1,5 +1,6 @@
 """End-to-end fixtures: everything goes through the platform that `make up` started."""
 
+import os
 import secrets
 import shutil
 import string
@@ -90,6 +91,7 @@ class Checkout:
         return subprocess.run(
             ["git", "-c", "user.email=test@paas.localhost", "-c", "user.name=test", *args],
             cwd=self.path, capture_output=True, text=True, check=check, timeout=300,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},  # a missing credential fails instead of prompting
         )
 
     def write(self, name: str, text: str) -> None:
@@ -104,6 +106,11 @@ class Checkout:
 
     def push(self, remote: str | None = None, ref: str = "main") -> subprocess.CompletedProcess:
         return self.git("push", remote or self.remote, ref, check=False)
+
+    def remote_refs(self) -> dict[str, str]:
+        """Ref name -> sha, as the server has them."""
+        lines = self.git("ls-remote", self.remote).stdout.splitlines()
+        return {ref: sha for sha, ref in (line.split("\t") for line in lines)}
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_push_config_redeploy_rollback_and_failed_builds(api, router, checkout, 
     assert api.get(f"/apps/{app_name}/releases/5").json()["image"] == api.get(f"/apps/{app_name}/releases/3").json()["image"]
 
     # A broken Dockerfile: the push is refused with the build's error, the branch stays, the app keeps serving.
-    before = checkout.git("ls-remote", checkout.remote, "refs/heads/main").stdout.split()[0]
+    before = checkout.remote_refs()["refs/heads/main"]
     checkout.write("Dockerfile", "FROM paas/stack:bookworm\nRUN echo 'compiling...' && exit 3\n")
     checkout.commit("broken build")
     pushed = checkout.push()
@@ -65,7 +65,7 @@ def test_push_config_redeploy_rollback_and_failed_builds(api, router, checkout, 
     assert "! [remote rejected] main -> main (build failed)" in pushed.stderr
     assert "returned a non-zero code: 3" in pushed.stderr
     assert "compiling..." in pushed.stderr
-    assert checkout.git("ls-remote", checkout.remote, "refs/heads/main").stdout.split()[0] == before
+    assert checkout.remote_refs()["refs/heads/main"] == before
     assert router.get(app_name).text == "sample-app version=1 greeting=hello\n"
 
     # A Dockerfile that does not even parse.

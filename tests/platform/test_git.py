@@ -2,8 +2,6 @@
 in the test database, and a Celery broker (Redis db 15) that no worker listens on."""
 
 import secrets
-import shutil
-import subprocess
 import threading
 import time
 
@@ -16,7 +14,7 @@ from paas.platform import services
 from paas.platform.app import create_app
 from paas.platform.crypto import ConfigCipher, load_or_create_key
 from tests.conftest import free_port
-from tests.e2e.conftest import SAMPLE_APP
+from tests.e2e.conftest import Checkout
 
 
 @pytest.fixture
@@ -51,54 +49,35 @@ def server(api_settings, test_database_url):
 
 
 @pytest.fixture
-def repo(tmp_path):
-    path = tmp_path / "app"
-    shutil.copytree(SAMPLE_APP, path)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "v1"]):
-        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=path, check=True)
-    return path
-
-
-def push(repo, url, ref="main"):
-    return subprocess.run(
-        ["git", "push", url, ref], cwd=repo, capture_output=True, text=True, timeout=60,
-        env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"},
-    )
-
-
-def remote_head(repo, url):
-    out = subprocess.run(["git", "ls-remote", url], cwd=repo, capture_output=True, text=True, timeout=30).stdout
-    return {ref: sha for sha, ref in (line.split("\t") for line in out.splitlines())}
-
-
-def test_a_push_without_a_build_worker_is_refused_at_once_and_moves_nothing(server, repo):
+def repo(tmp_path, server):
     host, app, tokens = server
-    url = f"http://paas:{tokens['owner']}@{host}/{app}.git"
+    return Checkout(tmp_path / "app", f"http://paas:{tokens['owner']}@{host}/{app}.git")
+
+
+def test_a_push_without_a_build_worker_is_refused_at_once_and_moves_nothing(repo):
     started = time.monotonic()
-    refused = push(repo, url)
+    refused = repo.push()
     assert refused.returncode != 0
     assert "remote: error: no paas build worker is running" in refused.stderr
     assert "! [remote rejected] main -> main (no build worker)" in refused.stderr
     assert time.monotonic() - started < 10
-    assert "refs/heads/main" not in remote_head(repo, url)
+    assert "refs/heads/main" not in repo.remote_refs()
 
 
-def test_other_branches_are_stored_without_a_build(server, repo):
-    host, app, tokens = server
-    url = f"http://paas:{tokens['owner']}@{host}/{app}.git"
-    stored = push(repo, url, "main:refs/heads/feature")
+def test_other_branches_are_stored_without_a_build(repo):
+    stored = repo.push(ref="main:refs/heads/feature")
     assert stored.returncode == 0, stored.stderr
     assert "only main or master deploy; not building" in stored.stderr
-    assert "refs/heads/feature" in remote_head(repo, url)
+    assert "refs/heads/feature" in repo.remote_refs()
 
 
 def test_git_needs_a_token_and_the_apps_owner(server, repo):
     host, app, tokens = server
-    anonymous = push(repo, f"http://{host}/{app}.git")
+    anonymous = repo.push(f"http://{host}/{app}.git")
     assert anonymous.returncode != 0 and "could not read Username" in anonymous.stderr
-    wrong = push(repo, f"http://paas:wrong@{host}/{app}.git")
+    wrong = repo.push(f"http://paas:wrong@{host}/{app}.git")
     assert wrong.returncode != 0 and "Authentication failed" in wrong.stderr
-    stranger = push(repo, f"http://paas:{tokens['stranger']}@{host}/{app}.git")
+    stranger = repo.push(f"http://paas:{tokens['stranger']}@{host}/{app}.git")
     assert stranger.returncode != 0 and "not found" in stranger.stderr
-    unknown = push(repo, f"http://paas:{tokens['owner']}@{host}/no-such-app.git")
+    unknown = repo.push(f"http://paas:{tokens['owner']}@{host}/no-such-app.git")
     assert unknown.returncode != 0 and "not found" in unknown.stderr
