@@ -3,7 +3,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine
 
-from paas.platform.models import Base
+from paas.domain.models import Base
 from paas.settings import get_settings
 
 config = context.config

@@ -11,7 +11,6 @@ import time
 from types import SimpleNamespace
 
 import httpx
-
 import pytest
 import sqlalchemy as sa
 from alembic import command

@@ -8,6 +8,7 @@
 """
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -51,18 +52,28 @@ class LogStream:
         self.client.xadd(self.key, {"end": json.dumps({"ok": ok, **detail}, default=str)})
         self.client.expire(self.key, STREAM_TTL_SECONDS)
 
-    def follow(self, idle_timeout: float, first_timeout: float | None = None) -> Iterator[str | End]:
-        """Yield lines from the start, then the End.
+    def follow(self, idle_timeout: float) -> Iterator[str | End]:
+        """Yield lines from the start, then the End; TimeoutError after `idle_timeout` s of silence."""
+        silent_since = time.monotonic()
+        for item in self.entries(tick=min(idle_timeout, 1.0)):
+            if item is None:
+                if time.monotonic() - silent_since >= idle_timeout:
+                    raise TimeoutError(f"no output for {idle_timeout:.0f} s")
+                continue
+            silent_since = time.monotonic()
+            yield item
+            if isinstance(item, End):
+                return
 
-        Raises TimeoutError when nothing comes for `first_timeout` s at first (default: `idle_timeout`),
-        or for `idle_timeout` s later on.
-        """
-        last_id, timeout = "0-0", first_timeout or idle_timeout
+    def entries(self, tick: float) -> Iterator[str | End | None]:
+        """Lines from the start, then the End; None after each `tick` s without news, so a
+        follower can look around (is the worker alive? where is it in the queue?)."""
+        last_id = "0-0"
         while True:
-            batch = self.client.xread({self.key: last_id}, block=int(timeout * 1000), count=100)
+            batch = self.client.xread({self.key: last_id}, block=max(1, int(tick * 1000)), count=100)
             if not batch:
-                raise TimeoutError(f"no output for {timeout:.0f} s")
-            timeout = idle_timeout
+                yield None
+                continue
             for entry_id, fields in batch[0][1]:
                 last_id = entry_id
                 if "end" in fields:
@@ -70,6 +81,26 @@ class LogStream:
                     yield End(ok=data.pop("ok"), detail=data)
                     return
                 yield fields["line"]
+
+    def lines(self) -> list[str]:
+        """Everything written so far (without the End)."""
+        return [fields["line"] for _id, fields in self.client.xrange(self.key) if "line" in fields]
+
+
+class Heartbeat:
+    """A build worker's sign of life: a key that expires unless the worker keeps renewing it."""
+
+    def __init__(self, client: redis.Redis, build_id: object, ttl: float):
+        self.client, self.key, self.ttl = client, f"paas:build:{build_id}:alive", ttl
+
+    def beat(self) -> None:
+        self.client.set(self.key, "1", px=int(self.ttl * 1000))
+
+    def alive(self) -> bool:
+        return bool(self.client.exists(self.key))
+
+    def stop(self) -> None:
+        self.client.delete(self.key)
 
 
 def wake_runner(client: redis.Redis, app_name: str) -> None:

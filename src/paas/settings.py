@@ -41,10 +41,20 @@ class Settings(BaseSettings):
     stop_grace: int = 30
     # Seconds the runner waits between full sweeps when nothing wakes it.
     reconcile_interval: float = 10.0
-    # Seconds a push waits for a build worker to pick up its build before giving up.
-    build_pickup_timeout: float = 60.0
     # Seconds a build may go without printing anything before the push gives up on it.
     build_idle_timeout: float = 900.0
+    # A build whose worker has not shown a sign of life for this long is failed (worker lost).
+    build_worker_lost_after: float = 30.0
+    # Limits of a buildpack build's container.
+    build_timeout: float = 900.0
+    build_memory: str = "2g"
+    build_cpus: float = 2.0
+    build_pids: int = 2048
+    build_output_limit: int = 8 * 2**20  # bytes of output; past it the build is stopped
+    # Heroku's limit on the compressed slug.
+    slug_size_limit: int = 500 * 2**20
+    # Largest source tarball accepted by POST /sources uploads.
+    source_size_limit: int = 500 * 2**20
     # Port the web process listens on inside its container ($PORT).
     web_port: int = 5000
 
@@ -63,6 +73,19 @@ class Settings(BaseSettings):
     @property
     def repos_dir(self) -> Path:
         return self.home / "repos"
+
+    @property
+    def slugs_dir(self) -> Path:
+        return self.home / "slugs"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.home / "sources"
+
+    @property
+    def build_cache_root(self) -> Path:
+        """CACHE_DIR of buildpack builds, one per app and stack; fetched buildpacks beside them."""
+        return self.home / "build-cache"
 
     def app_host(self, app_name: str) -> str:
         return f"{app_name}.{self.domain}"

@@ -54,12 +54,12 @@ class Router:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def get(self, app: str) -> httpx.Response:
+    def get(self, app: str, path: str = "/") -> httpx.Response:
         # A new connection per request, as curl makes: Caddy closes idle keep-alive connections
         # whenever its config changes, and a request sent on one at that moment is lost (known;
         # keep-alive clients across route changes belong to the zero-downtime work).
         return httpx.get(
-            f"http://{self.settings.router_host}:{self.settings.router_port}/",
+            f"http://{self.settings.router_host}:{self.settings.router_port}{path}",
             headers={"Host": self.settings.app_host(app)},
             timeout=10,
         )
@@ -79,11 +79,11 @@ def router(settings):
 
 
 class Checkout:
-    """A real git working copy of the sample app, pushed with the real git CLI."""
+    """A real git working copy of a sample app (the Dockerfile one unless told), pushed with the real git CLI."""
 
-    def __init__(self, path: Path, remote: str):
+    def __init__(self, path: Path, remote: str, source: Path = SAMPLE_APP):
         self.path, self.remote = path, remote
-        shutil.copytree(SAMPLE_APP, path)
+        shutil.copytree(source, path)
         self.git("init", "-q", "-b", "main")
         self.commit("version 1")
 
@@ -117,3 +117,25 @@ class Checkout:
 def checkout(tmp_path, settings, token, app_name) -> Checkout:
     host = settings.api_url.removeprefix("http://")
     return Checkout(tmp_path / "app", f"http://paas:{token}@{host}/{app_name}.git")
+
+
+APPS = Path(__file__).parent / "apps"
+
+
+@pytest.fixture
+def new_app(api, settings, token, tmp_path):
+    """Make more apps in one test: new_app("flask") -> (name, Checkout of tests/e2e/apps/flask)."""
+    made = []
+
+    def make(source: str | Path) -> tuple[str, Checkout]:
+        name = "t-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+        response = api.post("/apps", json={"name": name})
+        assert response.status_code == 201, response.text
+        made.append(name)
+        host = settings.api_url.removeprefix("http://")
+        path = source if isinstance(source, Path) else APPS / source
+        return name, Checkout(tmp_path / name, f"http://paas:{token}@{host}/{name}.git", source=path)
+
+    yield make
+    for name in made:
+        api.delete(f"/apps/{name}")

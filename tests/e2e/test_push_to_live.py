@@ -109,7 +109,7 @@ def test_deleting_an_app_stops_it_and_drops_its_route(api, router, checkout, app
     assert api.get(f"/apps/{app_name}").status_code == 404
 
 
-def test_only_main_or_master_deploy_and_a_commit_needs_a_dockerfile(api, router, checkout, app_name):
+def test_only_main_or_master_deploy_and_a_commit_needs_a_dockerfile_or_a_buildpack(api, router, checkout, app_name):
     feature = checkout.push(ref="main:refs/heads/feature")
     assert feature.returncode == 0, feature.stderr
     assert "only main or master deploy; not building" in feature.stderr
@@ -121,10 +121,10 @@ def test_only_main_or_master_deploy_and_a_commit_needs_a_dockerfile(api, router,
     assert router.get(app_name).text == "sample-app version=1 greeting=\n"
 
     checkout.git("rm", "-q", "Dockerfile")
-    checkout.commit("no Dockerfile")
+    checkout.commit("no Dockerfile")  # and nothing a buildpack recognises
     missing = checkout.push(ref="main:master")
     assert "! [remote rejected] main -> master (build failed)" in missing.stderr
-    assert "no Dockerfile at the root of this commit" in missing.stderr
+    assert "no buildpack applies to this app" in missing.stderr
     assert router.get(app_name).text == "sample-app version=1 greeting=\n"
 
 

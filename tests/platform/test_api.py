@@ -2,58 +2,11 @@
 
 import base64
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from paas import messages
-from paas.platform import services
-from paas.platform.app import create_app
-
-
-@pytest.fixture
-def platform_app(api_settings, test_sessionmaker):
-    app = create_app(api_settings)
-    platform = app.api.state.platform
-    platform.sessionmaker = test_sessionmaker
-    platform.redis.delete(messages.WAKE_QUEUE)
-    yield app
-    platform.redis.delete(messages.WAKE_QUEUE)
-
-
-@pytest.fixture
-def token(test_sessionmaker):
-    with test_sessionmaker() as db:
-        user = services.ensure_user(db, "dev@example.com", name="Dev")
-        token = services.issue_token(db, user)
-        db.commit()
-    return token
-
-
-@pytest.fixture
-def client(platform_app, token):
-    with TestClient(platform_app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        c.headers["Accept"] = "application/vnd.heroku+json; version=3"
-        yield c
-
-
-@pytest.fixture
-def woken(platform_app):
-    redis = platform_app.api.state.platform.redis
-    return lambda: redis.lrange(messages.WAKE_QUEUE, 0, -1)
-
-
-def deploy(test_sessionmaker, app_name: str, image: str) -> int:
-    """What a finished build records (the builder's own work is covered end to end)."""
-    with test_sessionmaker() as db:
-        app = services.get_app(db, app_name)
-        build = services.create_build(db, app, app.owner, "a" * 40)
-        release = services.release_build(db, build, image, {"web": ""})
-        services.settle_release(db, release, services.Status.succeeded)
-        db.commit()
-        return release.version
-
+from paas.domain import accounts
+from tests.platform.conftest import deploy
 
 # --- auth -------------------------------------------------------------------
 
@@ -71,7 +24,7 @@ def test_account_needs_a_token(platform_app, token):
 
 def test_tokens_are_stored_hashed(client, token, db_connection):
     stored = db_connection.execute(sa.text("SELECT token_hash FROM api_tokens")).scalars().all()
-    assert token not in stored and services.hash_token(token) in stored
+    assert token not in stored and accounts.hash_token(token) in stored
 
 
 # --- apps -------------------------------------------------------------------
@@ -226,7 +179,7 @@ def test_rollback_refuses_releases_without_code_and_bad_bodies(client):
 def test_other_users_apps_are_forbidden(client, platform_app, test_sessionmaker):
     client.post("/apps", json={"name": "mine"})
     with test_sessionmaker() as db:
-        other = services.issue_token(db, services.ensure_user(db, "other@example.com"))
+        other = accounts.issue_token(db, accounts.ensure_user(db, "other@example.com"))
         db.commit()
     with TestClient(platform_app) as stranger:
         stranger.headers["Authorization"] = f"Bearer {other}"

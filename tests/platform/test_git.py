@@ -10,9 +10,9 @@ import sqlalchemy as sa
 import uvicorn
 from sqlalchemy.orm import sessionmaker
 
-from paas.platform import services
+from paas.domain import accounts, apps
+from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.platform.app import create_app
-from paas.platform.crypto import ConfigCipher, load_or_create_key
 from tests.conftest import free_port
 from tests.e2e.conftest import Checkout
 
@@ -26,10 +26,10 @@ def server(api_settings, test_database_url):
     cipher = ConfigCipher(load_or_create_key(settings))
     suffix = secrets.token_hex(3)
     with make_session() as db:
-        owner = services.ensure_user(db, f"git-{suffix}@example.com")
-        stranger = services.ensure_user(db, f"other-{suffix}@example.com")
-        tokens = {"owner": services.issue_token(db, owner), "stranger": services.issue_token(db, stranger)}
-        app = services.create_app(db, cipher, owner, f"git-{suffix}")
+        owner = accounts.ensure_user(db, f"git-{suffix}@example.com")
+        stranger = accounts.ensure_user(db, f"other-{suffix}@example.com")
+        tokens = {"owner": accounts.issue_token(db, owner), "stranger": accounts.issue_token(db, stranger)}
+        app = apps.create_app(db, cipher, owner, f"git-{suffix}")
         db.commit()
     uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -42,7 +42,7 @@ def server(api_settings, test_database_url):
     uv.should_exit = True
     thread.join(10)
     with make_session() as db:
-        services.delete_app(db, services.get_app(db, app.name))
+        apps.delete_app(db, apps.get_app(db, app.name))
         db.execute(sa.text("DELETE FROM users WHERE email LIKE :p"), {"p": f"%-{suffix}@example.com"})
         db.commit()
     engine.dispose()

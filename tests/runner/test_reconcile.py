@@ -9,9 +9,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from paas import messages
-from paas.platform import services
-from paas.platform.crypto import ConfigCipher
-from paas.platform.models import Status
+from paas.domain import accounts, apps, builds, config, releases
+from paas.domain.crypto import ConfigCipher
+from paas.domain.models import Status
 from paas.router.caddy import CaddyRouter
 from paas.runner.docker_backend import DockerBackend
 from paas.runner.reconcile import Reconciler
@@ -41,21 +41,21 @@ def world(api_settings, test_sessionmaker, caddy):
     reconciler = Reconciler(settings, test_sessionmaker, cipher, backend, router, redis)
     name = "rc-" + secrets.token_hex(4)
     with test_sessionmaker() as db:
-        owner = services.ensure_user(db, "runner@example.com")
-        app = services.create_app(db, cipher, owner, name)
-        services.update_config(db, cipher, app, owner, {"SERVER": SERVER})
+        owner = accounts.ensure_user(db, "runner@example.com")
+        app = apps.create_app(db, cipher, owner, name)
+        config.update_config(db, cipher, app, owner, {"SERVER": SERVER})
         db.commit()
 
     class World:
-        def deploy(self, command: str, config: dict | None = None) -> int:
+        def deploy(self, command: str, changes: dict | None = None) -> int:
             """Record what a finished build records, then let the runner act on it."""
             with test_sessionmaker() as db:
-                app = services.get_app(db, name)
-                if config:
-                    services.update_config(db, cipher, app, app.owner, config)
-                build = services.create_build(db, app, app.owner, secrets.token_hex(20))
+                app = apps.get_app(db, name)
+                if changes:
+                    config.update_config(db, cipher, app, app.owner, changes)
+                build = builds.create_build(db, app, app.owner, secrets.token_hex(20))
                 image = f"{settings.registry}/{settings.stack_image}"
-                release = services.release_build(db, build, image, {"web": command})
+                release = builds.release_build(db, build, image, {"web": command})
                 db.commit()
                 version = release.version
             reconciler.reconcile(name)
@@ -63,11 +63,11 @@ def world(api_settings, test_sessionmaker, caddy):
 
         def status(self, version: int) -> Status:
             with test_sessionmaker() as db:
-                return services.get_release(db, services.get_app(db, name), version).status
+                return releases.get_release(db, apps.get_app(db, name), version).status
 
         def outcome(self, version: int) -> tuple[list[str], messages.End]:
             with test_sessionmaker() as db:
-                release = services.get_release(db, services.get_app(db, name), version)
+                release = releases.get_release(db, apps.get_app(db, name), version)
             items = list(messages.LogStream.for_release(redis, release.id).follow(1))
             return [i for i in items if isinstance(i, str)], items[-1]
 
@@ -143,7 +143,7 @@ def test_deploy_config_change_failed_boots_restart_and_delete(world):
 
     # Deleted app: processes stopped, route gone.
     with world.sessionmaker() as db:
-        services.delete_app(db, services.get_app(db, world.name))
+        apps.delete_app(db, apps.get_app(db, world.name))
         db.commit()
     world.reconciler.reconcile(world.name)
     assert world.get().status_code == 404
@@ -153,14 +153,14 @@ def test_deploy_config_change_failed_boots_restart_and_delete(world):
 
 def test_a_release_superseded_before_it_started_is_not_deployed(world):
     with world.sessionmaker() as db:
-        app = services.get_app(db, world.name)
+        app = apps.get_app(db, world.name)
         for greeting in ("skipped", "wanted"):
-            build = services.create_build(db, app, app.owner, secrets.token_hex(20))
+            build = builds.create_build(db, app, app.owner, secrets.token_hex(20))
             image = f"{world.reconciler.settings.registry}/{world.reconciler.settings.stack_image}"
-            services.update_config(db, world.reconciler.cipher, app, app.owner, {"GREETING": greeting})
-            services.release_build(db, build, image, {"web": SERVE})
+            config.update_config(db, world.reconciler.cipher, app, app.owner, {"GREETING": greeting})
+            builds.release_build(db, build, image, {"web": SERVE})
         db.commit()
-        versions = sorted(r.version for r in db.scalars(services.list_releases(app)))
+        versions = sorted(r.version for r in db.scalars(releases.list_releases(app)))
     world.reconciler.reconcile(world.name)
     assert world.get().text == "greeting=wanted"
     assert world.status(versions[-1]) is Status.succeeded

@@ -1,37 +1,17 @@
-"""Build an app image from the Dockerfile of a pushed commit and push it to the registry."""
+"""Build an app image from the Dockerfile in a build's source and push it to the registry."""
 
-import io
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import docker
 import docker.errors
-from dulwich.archive import tar_stream
-from dulwich.repo import Repo
+
+from paas.builder.errors import BuildFailed
 
 Emit = Callable[[str], None]
 INDENT = "       "  # Heroku's: output under a `-----> ` step is indented to line up with it
 # Docker's own bookkeeping between steps: noise to the pusher.
 BOOKKEEPING = (" ---> ", "Removing intermediate container", "Successfully built", "Successfully tagged")
-
-
-class BuildFailed(Exception):
-    """The app's own build failed: the message is for the pusher."""
-
-
-def commit_tree(repo: Repo, commit: str):
-    try:
-        return repo.object_store[repo.object_store[commit.encode()].tree]
-    except KeyError:
-        raise BuildFailed(f"commit {commit[:7]} is not in the app's repository") from None
-
-
-def has_dockerfile(tree) -> bool:
-    return any(entry.path == b"Dockerfile" for entry in tree.iteritems())
-
-
-def source_tarball(repo: Repo, tree) -> bytes:
-    """The commit's files as an uncompressed tar: the Docker build context."""
-    return b"".join(tar_stream(repo.object_store, tree, mtime=0, format=""))
 
 
 def lines_of(chunks: Iterable[str]) -> Iterable[str]:
@@ -45,11 +25,11 @@ def lines_of(chunks: Iterable[str]) -> Iterable[str]:
         yield pending
 
 
-def build_image(client: docker.DockerClient, context: bytes, tag: str, emit: Emit) -> None:
+def build_image(client: docker.DockerClient, source_dir: Path, tag: str, emit: Emit) -> None:
     def stream():
         try:
             for item in client.api.build(
-                fileobj=io.BytesIO(context), custom_context=True, tag=tag,
+                path=str(source_dir), tag=tag,
                 rm=True, forcerm=True, pull=False, decode=True,
             ):
                 if "error" in item:

@@ -1,22 +1,34 @@
 """Celery tasks: run as `celery -A paas.builder.tasks worker`. Tasks take ids, never objects."""
 
 import logging
+import shutil
+import socket
+import tempfile
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import docker
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
-from paas.builder.celery_app import make_celery
-from paas.builder.dockerfile import BuildFailed, build_image, commit_tree, has_dockerfile, push_image, source_tarball
-from paas.platform import services
-from paas.platform.db import make_sessionmaker
-from paas.platform.errors import Conflict
-from paas.platform.models import Status
+from paas.builder import source
+from paas.builder.dockerfile import build_image, push_image
+from paas.builder.errors import BuildFailed
+from paas.builder.job import BuildResult, Job
+from paas.builder.procfile import ProcfileError, parse_procfile
+from paas.builder.slug import LocalSlugStore, SlugStore
+from paas.builder.slug_build import build_slug_image
+from paas.celery_app import make_celery
+from paas.domain import builds, config
+from paas.domain.crypto import ConfigCipher, load_or_create_key
+from paas.domain.db import make_sessionmaker
+from paas.domain.errors import Conflict
+from paas.domain.models import Build, Status
 from paas.platform.repos import open_or_init
 from paas.settings import Settings, get_settings
 
@@ -31,6 +43,9 @@ class Worker:
     sessionmaker: sessionmaker[Session]
     redis: redis.Redis
     docker: docker.DockerClient
+    cipher: ConfigCipher
+    slugs: SlugStore
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{threading.get_native_id()}")
 
 
 @cache
@@ -42,6 +57,8 @@ def worker() -> Worker:
         sessionmaker=make_sessionmaker(settings),
         redis=messages.connect(settings),
         docker=docker.DockerClient(base_url=settings.docker_url, timeout=600),
+        cipher=ConfigCipher(load_or_create_key(settings)),
+        slugs=LocalSlugStore(settings.slugs_dir),
     )
 
 
@@ -50,22 +67,60 @@ def build(build_id: str) -> None:
     run_build(worker(), uuid.UUID(build_id))
 
 
+class Output:
+    """The build's output: live to its Redis stream, and kept to be stored with the build."""
+
+    def __init__(self, stream: messages.LogStream):
+        self.stream, self.lines = stream, []
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+        self.stream.write(line)
+
+
 def run_build(w: Worker, build_id: uuid.UUID) -> None:
-    out = messages.LogStream.for_build(w.redis, build_id)
+    out = Output(messages.LogStream.for_build(w.redis, build_id))
+    heartbeat = messages.Heartbeat(w.redis, build_id, w.settings.build_worker_lost_after)
+    heartbeat.beat()  # before the build is marked started: a follower never sees it started and silent
     with w.sessionmaker() as db:
-        build = services.get_build(db, build_id)
-        app_name, commit, status = build.app.name, build.commit, build.status
-    if status is not Status.pending:
-        log.info("build %s is %s already (its push gave up on it); not building", build_id, status.value)
-        return
+        build = builds.start_build(db, build_id, w.name)
+        db.commit()
+        if build is None:
+            heartbeat.stop()
+            log.info("build %s is not to run (given up on, or its first worker was lost)", build_id)
+            return
+        job = Job(
+            build_id=build_id, app=build.app.name, version=build.commit, source_url=build.source_url,
+            env=config.config_vars(w.cipher, build.app), stack=build.app.build_stack,
+            buildpacks=list(build.buildpacks or build.app.buildpacks),
+            cache_generation=build.app.build_cache_generation, app_id=str(build.app.id),
+        )
+    alive = threading.Event()
+    threading.Thread(target=_beat, args=(heartbeat, alive), daemon=True).start()
     started = time.monotonic()
-    out.write(f"-----> Building {app_name} from commit {commit[:7]}")
+    what = f"commit {job.version[:7]}" if job.source_url is None else f"source version {job.version}"
+    out.write(f"-----> Building {job.app} from {what}")
+    workdir = Path(tempfile.mkdtemp(prefix=f"paas-build-{build_id.hex}-"))
     try:
-        image = build_and_push(w, app_name, commit, str(build_id), out.write)
+        source_dir = workdir / f"build_{build_id.hex}"
+        source_dir.mkdir()
+        if job.source_url is None:
+            source.from_commit(open_or_init(w.settings, job.app), job.version, source_dir)
+        else:
+            source.from_url(job.source_url, source_dir, w.settings.source_size_limit)
+        if (source_dir / "Dockerfile").is_file():
+            result = build_from_dockerfile(w, job, source_dir, out.write)
+        else:
+            result = build_slug_image(w.settings, w.docker, w.slugs, job, source_dir, workdir, out.write)
         with w.sessionmaker() as db:
-            release = services.release_build(db, services.get_build(db, build_id), image, {"web": ""})
-            db.commit()
+            release = builds.release_build(
+                db, builds.get_build(db, build_id), result.image, result.process_types,
+                stack=result.stack, buildpacks=result.buildpacks, slug_key=result.slug_key, slug_size=result.slug_size,
+            )
             version, release_id = release.version, release.id
+            out.write(f"-----> Build finished in {time.monotonic() - started:.1f} s; released v{version}")
+            builds.finish_build(db, builds.get_build(db, build_id), Status.succeeded, out.lines)
+            db.commit()
     except (BuildFailed, Conflict) as failure:
         finish_failed(w, build_id, out, f"error: {failure}", "build failed")
         return
@@ -73,32 +128,47 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
         log.exception("build %s crashed", build_id)
         finish_failed(w, build_id, out, f"error: the build crashed inside paas: {error}", "build failed (paas error)")
         return
-    messages.wake_runner(w.redis, app_name)
-    out.write(f"-----> Build finished in {time.monotonic() - started:.1f} s; released v{version}")
-    out.end(True, release_id=str(release_id), version=version)
+    finally:
+        alive.set()
+        heartbeat.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    messages.wake_runner(w.redis, job.app)
+    out.stream.end(True, release_id=str(release_id), version=version)
 
 
-def build_and_push(w: Worker, app_name: str, commit: str, tag: str, emit) -> str:
-    repo = open_or_init(w.settings, app_name)
-    tree = commit_tree(repo, commit)
-    if not has_dockerfile(tree):
-        raise BuildFailed(
-            "no Dockerfile at the root of this commit. paas builds apps from a Dockerfile "
-            f"(start it with `FROM {w.settings.stack_image}`)."
-        )
+def _beat(heartbeat: messages.Heartbeat, done: threading.Event) -> None:
+    while not done.wait(heartbeat.ttl / 4):
+        try:
+            heartbeat.beat()
+        except redis.RedisError:
+            log.warning("could not renew the heartbeat of %s", heartbeat.key)
+
+
+
+def build_from_dockerfile(w: Worker, job: Job, source_dir: Path, emit) -> BuildResult:
+    # A Procfile beside the Dockerfile names the process types, each overriding CMD.
+    process_types = {"web": ""}
+    procfile = source_dir / "Procfile"
+    if procfile.is_file():
+        try:
+            process_types = parse_procfile(procfile.read_text(errors="replace"))
+        except ProcfileError as error:
+            raise BuildFailed(f"Procfile: {error}") from None
     emit("-----> Building image from Dockerfile")
-    repository = f"{w.settings.registry}/{app_name}"
-    build_image(w.docker, source_tarball(repo, tree), f"{repository}:{tag}", emit)
+    repository = f"{w.settings.registry}/{job.app}"
+    build_image(w.docker, source_dir, f"{repository}:{job.build_id}", emit)
     emit("-----> Pushing image to the registry")
-    digest = push_image(w.docker, repository, tag)
+    digest = push_image(w.docker, repository, str(job.build_id))
     emit(f"       {repository}@{digest}")
-    return f"{repository}@{digest}"
+    return BuildResult(image=f"{repository}@{digest}", process_types=process_types, buildpacks=["dockerfile"])
 
 
-def finish_failed(w: Worker, build_id: uuid.UUID, out: messages.LogStream, line: str, reason: str) -> None:
-    with w.sessionmaker() as db:
-        services.fail_build(db, services.get_build(db, build_id))
-        db.commit()
+def finish_failed(w: Worker, build_id: uuid.UUID, out: Output, line: str, reason: str) -> None:
     out.write(line)
     out.write("-----> Build failed: the app keeps running its current release.")
-    out.end(False, reason=reason)
+    with w.sessionmaker() as db:
+        build = db.get(Build, build_id, with_for_update=True, populate_existing=True)
+        if build is not None and build.status is Status.pending:
+            builds.finish_build(db, build, Status.failed, out.lines)
+            db.commit()
+    out.stream.end(False, reason=reason)

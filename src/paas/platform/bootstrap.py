@@ -6,9 +6,9 @@ is made; a token file whose token the database no longer knows is replaced.
 
 import os
 
-from paas.platform import services
-from paas.platform.crypto import load_or_create_key
-from paas.platform.db import make_sessionmaker
+from paas.domain import accounts
+from paas.domain.crypto import load_or_create_key
+from paas.domain.db import make_sessionmaker
 from paas.settings import Settings, get_settings
 
 ADMIN_EMAIL = "admin@paas.localhost"
@@ -21,10 +21,10 @@ def ensure_admin_token(settings: Settings) -> str:
     with make_sessionmaker(settings)() as db:
         if path.exists():
             token = path.read_text().strip()
-            if services.token_is_valid(db, token):
+            if accounts.token_is_valid(db, token):
                 return token
-        user = services.ensure_user(db, ADMIN_EMAIL, name="admin")
-        token = services.issue_token(db, user, description="admin token made by make up")
+        user = accounts.ensure_user(db, ADMIN_EMAIL, name="admin")
+        token = accounts.issue_token(db, user, description="admin token made by make up")
         db.commit()
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -1,15 +1,18 @@
 """What the platform's request handlers share, built once from settings when the app is made."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
-from paas.builder.celery_app import make_celery
-from paas.platform.crypto import ConfigCipher, load_or_create_key
-from paas.platform.db import make_sessionmaker
+from paas.celery_app import make_celery
+from paas.domain.crypto import ConfigCipher, load_or_create_key
+from paas.domain.db import make_sessionmaker
+from paas.platform.deploys import Deploys
+from paas.platform.signing import Signer
 from paas.settings import Settings
 
 
@@ -20,6 +23,11 @@ class Platform:
     redis: redis.Redis
     celery: Celery
     cipher: ConfigCipher
+    signer: Signer
+
+    @cached_property
+    def deploys(self) -> Deploys:
+        return Deploys(self)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Platform":
@@ -29,4 +37,5 @@ class Platform:
             redis=messages.connect(settings),
             celery=make_celery(settings),
             cipher=ConfigCipher(load_or_create_key(settings)),
+            signer=Signer(load_or_create_key(settings)),
         )

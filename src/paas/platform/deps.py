@@ -7,10 +7,11 @@ import redis
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from paas.platform import services
+from paas.domain import accounts
+from paas.domain.crypto import ConfigCipher
+from paas.domain.models import User
 from paas.platform.auth import token_from_authorization
-from paas.platform.crypto import ConfigCipher
-from paas.platform.models import User
+from paas.platform.context import Platform
 from paas.settings import Settings
 
 
@@ -31,8 +32,12 @@ def get_redis(request: Request) -> redis.Redis:
     return request.app.state.platform.redis
 
 
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
 def get_user(request: Request, db: Annotated[Session, Depends(get_db)]) -> User:
-    return services.user_for_token(db, token_from_authorization(request.headers.get("authorization")))
+    return accounts.user_for_token(db, token_from_authorization(request.headers.get("authorization")))
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -40,3 +45,4 @@ DbDep = Annotated[Session, Depends(get_db)]
 CipherDep = Annotated[ConfigCipher, Depends(get_cipher)]
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 UserDep = Annotated[User, Depends(get_user)]
+PlatformDep = Annotated[Platform, Depends(get_platform)]

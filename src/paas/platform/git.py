@@ -19,17 +19,15 @@ from dulwich.server import Backend, ReceivePackHandler
 from dulwich.web import make_wsgi_chain
 from redis.exceptions import LockError
 
-from paas import messages
-from paas.platform import services
+from paas.domain import accounts, apps
+from paas.domain.errors import PaasError, Unauthorized
+from paas.domain.models import User
+from paas.domain.names import APP_NAME
 from paas.platform.auth import token_from_authorization
-from paas.platform.errors import PaasError, Unauthorized
-from paas.platform.models import Status, User
-from paas.platform.names import APP_NAME
 from paas.platform.repos import open_or_init
 
 DEPLOY_REFS = (b"refs/heads/main", b"refs/heads/master")
 ZERO_SHA = b"0" * 40
-BUILD_TASK = "paas.builder.build"
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ class PaasBackend(Backend):
             raise NotGitRepository(f"no such app: {path!r}")
         with self.platform.sessionmaker() as db:
             try:
-                services.app_for_user(db, name, db.get(User, current_user_id.get()))
+                apps.app_for_user(db, name, db.get(User, current_user_id.get()))
             except PaasError:  # unknown, or somebody else's: either way there is nothing here for the caller
                 raise NotGitRepository(f"no such app: {name}") from None
         return open_or_init(self.platform.settings, name)
@@ -137,46 +135,16 @@ class DeployHook(Hook):
         return b"", b""
 
     def deploy(self, commit: str) -> None:
-        settings, progress, redis = self.platform.settings, self.handler.progress, self.platform.redis
-        if not self.platform.celery.control.ping(timeout=2, limit=1):
-            progress("error: no paas build worker is running (start it with `make up`)")
+        deploys = self.platform.deploys
+        if not deploys.worker_available():
+            self.handler.progress("error: no paas build worker is running (start it with `make up`)")
             raise HookError("no build worker")
         with self.platform.sessionmaker() as db:
-            app = services.get_app(db, self.handler.app_name)
-            build = services.create_build(db, app, db.get(User, current_user_id.get()), commit)
-            db.commit()
-        # Sent only after the commit, so the worker always finds the build row.
-        self.platform.celery.send_task(BUILD_TASK, args=[str(build.id)])
-
-        stream = messages.LogStream.for_build(redis, build.id)
-        try:
-            outcome = self.relay(stream, settings.build_idle_timeout, settings.build_pickup_timeout)
-        except TimeoutError as timeout:
-            with self.platform.sessionmaker() as db:
-                services.give_up_on_build(db, build.id)
-            progress(f"error: the build went silent ({timeout}); the build workers may all be busy or stuck")
-            raise HookError("build timed out") from None
+            app = apps.get_app(db, self.handler.app_name)
+            build = deploys.start(db, app, db.get(User, current_user_id.get()), version=commit)
+        outcome = deploys.follow(build.id, self.handler.progress)
         if not outcome.ok:
-            raise HookError(outcome.detail.get("reason", "build failed"))
-
-        release_id, version = uuid.UUID(outcome.detail["release_id"]), outcome.detail["version"]
-        try:
-            outcome = self.relay(messages.LogStream.for_release(redis, release_id), settings.boot_timeout + 60)
-        except TimeoutError as timeout:
-            with self.platform.sessionmaker() as db:
-                if services.give_up_on_release(db, release_id) is Status.succeeded:
-                    return  # it went live just now after all
-            progress(f"error: v{version} was built but its start went silent ({timeout}); is the paas runner running?")
-            raise HookError(f"v{version} did not start") from None
-        if not outcome.ok:
-            raise HookError(outcome.detail.get("reason", f"v{version} did not start"))
-
-    def relay(self, stream: messages.LogStream, idle_timeout: float, first_timeout: float | None = None) -> messages.End:
-        for item in stream.follow(idle_timeout, first_timeout):
-            if isinstance(item, messages.End):
-                return item
-            self.handler.progress(item)
-        raise HookError("the output ended without an outcome")
+            raise HookError(outcome.reason)
 
 
 def auth_middleware(app, platform):
@@ -186,7 +154,7 @@ def auth_middleware(app, platform):
         token = token_from_authorization(environ.get("HTTP_AUTHORIZATION"))
         try:
             with platform.sessionmaker() as db:
-                user = services.user_for_token(db, token)
+                user = accounts.user_for_token(db, token)
         except Unauthorized as error:
             start_response(
                 "401 Unauthorized",

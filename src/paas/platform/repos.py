@@ -5,7 +5,7 @@ from pathlib import Path
 
 from dulwich.repo import Repo
 
-from paas.platform.names import APP_NAME
+from paas.domain.names import APP_NAME
 from paas.settings import Settings
 
 

@@ -1,10 +1,11 @@
 """Heroku Platform API v3 shapes."""
 
-from paas.platform.models import App, Release, User
-from paas.platform.services import eligible_for_rollback
+from paas.domain import stacks
+from paas.domain.buildpacks import BUILTIN
+from paas.domain.models import App, Build, Release, User
+from paas.domain.releases import eligible_for_rollback
 from paas.settings import Settings
 
-STACK = {"id": "00000000-0000-4000-8000-0000000000b1", "name": "bookworm"}
 REGION = {"id": "00000000-0000-4000-8000-0000000000a1", "name": "us"}
 
 
@@ -30,17 +31,49 @@ def account_json(user: User) -> dict:
     }
 
 
-def app_json(app: App, settings: Settings) -> dict:
+def stack_ref(name: str | None) -> dict | None:
+    stack = stacks.get_stack(name or stacks.DEFAULT_STACK)
+    if stack is None:  # a Dockerfile build: the image brings its own
+        return {"id": None, "name": "container"}
+    return {"id": stack.id, "name": stack.name}
+
+
+def stack_json(stack: stacks.Stack) -> dict:
+    return {
+        "id": stack.id,
+        "name": stack.name,
+        "state": "public",
+        "default": stack.name == stacks.DEFAULT_STACK,
+        "python_versions": list(stack.python_versions),
+        "node_version": stack.node_major,
+        "created_at": STACKS_CREATED_AT,
+        "updated_at": STACKS_CREATED_AT,
+    }
+
+
+STACKS_CREATED_AT = "2026-11-22T00:00:00Z"
+
+
+def buildpack_description(built_with: list[str]) -> str | None:
+    if not built_with:
+        return None
+    if built_with == ["dockerfile"]:
+        return "Dockerfile"
+    return ", ".join(name.capitalize() if name in BUILTIN else name for name in built_with)
+
+
+def app_json(app: App, settings: Settings, current: Release | None = None, built_with: list[str] | None = None) -> dict:
+    """`current` is the release serving now (its stack and slug size); `built_with`, what built it."""
     return {
         **app_ref(app),
         "owner": user_ref(app.owner),
         "region": REGION,
-        "stack": STACK,
-        "build_stack": STACK,
+        "stack": stack_ref(current.stack if current and current.image else app.build_stack),
+        "build_stack": stack_ref(app.build_stack),
         "git_url": settings.git_url(app.name),
         "web_url": settings.web_url(app.name),
         "repo_size": None,
-        "slug_size": None,
+        "slug_size": current.slug_size if current else None,
         "acm": False,
         "maintenance": False,
         "create_status": "complete",
@@ -49,7 +82,7 @@ def app_json(app: App, settings: Settings) -> dict:
         "organization": None,
         "internal_routing": None,
         "process_tier": "basic",
-        "buildpack_provided_description": "Dockerfile",
+        "buildpack_provided_description": buildpack_description(built_with or []),
         "created_at": iso(app.created_at),
         "updated_at": iso(app.updated_at),
         "released_at": iso(app.released_at),
@@ -65,7 +98,8 @@ def release_json(release: Release, current: Release | None) -> dict:
         "current": current is not None and release.id == current.id,
         "eligible_for_rollback": eligible_for_rollback(release),
         "user": user_ref(release.user),
-        "slug": None,
+        "slug": {"id": str(release.build_id)} if release.slug_size is not None else None,
+        "stack": stack_ref(release.stack) if release.image else None,
         "image": release.image,
         "commit": release.commit,
         "addon_plan_names": [],
@@ -74,3 +108,28 @@ def release_json(release: Release, current: Release | None) -> dict:
         "created_at": iso(release.created_at),
         "updated_at": iso(release.updated_at),
     }
+
+
+def build_json(build: Build, settings: Settings, output_stream_url: str) -> dict:
+    source = {"url": build.source_url, "version": build.commit, "checksum": None}
+    return {
+        "id": str(build.id),
+        "app": app_ref(build.app),
+        "status": build.status.value,
+        "source_blob": source,
+        "buildpacks": [{"url": b, "name": b} for b in build.buildpacks],
+        "stack": build.stack,
+        "release": {"id": str(build.release_id)} if build.release_id else None,
+        "slug": {"id": str(build.id)} if build.slug_key else None,
+        "output_stream_url": output_stream_url,
+        "user": user_ref(build.user),
+        "created_at": iso(build.created_at),
+        "updated_at": iso(build.updated_at),
+    }
+
+
+def buildpack_installations_json(entries: list[str]) -> list[dict]:
+    return [
+        {"ordinal": i, "buildpack": {"url": entry, "name": f"heroku/{entry}" if entry in BUILTIN else entry}}
+        for i, entry in enumerate(entries)
+    ]

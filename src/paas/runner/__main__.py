@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from paas import messages
-from paas.platform.crypto import ConfigCipher, load_or_create_key
-from paas.platform.db import make_sessionmaker
+from paas.domain.crypto import ConfigCipher, load_or_create_key
+from paas.domain.db import make_sessionmaker
 from paas.router import make_router
 from paas.runner.backend import make_backend
 from paas.runner.reconcile import Reconciler

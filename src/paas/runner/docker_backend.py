@@ -54,7 +54,8 @@ class DockerBackend:
         self.client.api.pull(spec.image)
         container = self.client.containers.run(
             spec.image,
-            command=spec.command or None,
+            # A Procfile command is a shell line ($PORT, &&, quotes), as on Heroku.
+            command=["/bin/sh", "-c", spec.command] if spec.command else None,
             detach=True,
             # Unique per attempt: a retry must not collide with a leftover that is still stopping.
             name=f"{self.instance}-{spec.app}-{spec.name}-v{spec.version}-{secrets.token_hex(3)}",

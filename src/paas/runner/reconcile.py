@@ -18,10 +18,10 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
-from paas.platform import services
-from paas.platform.crypto import ConfigCipher
-from paas.platform.errors import NotFound
-from paas.platform.models import Release, Status
+from paas.domain import apps, formation, releases
+from paas.domain.crypto import ConfigCipher
+from paas.domain.errors import NotFound
+from paas.domain.models import Release, Status
 from paas.router import Router
 from paas.runner.backend import BootFailed, Process, ProcessSpec, RunnerBackend
 from paas.settings import Settings
@@ -49,7 +49,7 @@ class Reconciler:
 
     def all_app_names(self) -> set[str]:
         with self.sessionmaker() as db:
-            names = set(services.all_app_names(db))
+            names = set(apps.all_app_names(db))
         names |= {p.app for p in self.backend.processes()}
         names |= set(self.router.apps())
         return names
@@ -62,12 +62,12 @@ class Reconciler:
 
     def _reconcile(self, app_name: str) -> None:
         with self.sessionmaker() as db:
-            app = services.find_app_by_name(db, app_name)
+            app = apps.find_app_by_name(db, app_name)
             if app is None:
                 self.forget(app_name)
                 return
-            target = services.latest_release(db, app)
-            quantities = services.formation(db, app)
+            target = releases.latest_release(db, app)
+            quantities = formation.formation(db, app)
             processes = self.backend.processes(app_name)
             if target.image is None:
                 self.router.set_app(app_name, [])
@@ -83,7 +83,7 @@ class Reconciler:
 
     def deploy(self, db: Session, release: Release, quantities: dict[str, int], processes: list[Process]) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
-        superseded = [r for r in services.pending_releases_before(db, release) if services.settle_release(db, r, Status.failed)]
+        superseded = [r for r in releases.pending_releases_before(db, release) if releases.settle_release(db, r, Status.failed)]
         db.commit()
         # A leftover attempt at this release (the runner stopped mid-deploy) starts over.
         self.stop_all([p for p in processes if p.release_id == str(release.id)], grace=0)
@@ -98,7 +98,7 @@ class Reconciler:
                 self.wait_until_up(process, out.write)
             # Settled and routed in one transaction: if routing fails the release stays unsettled
             # and fails below; if a push gave up on it meanwhile, it never takes traffic.
-            if not services.settle_release(db, release, Status.succeeded):
+            if not releases.settle_release(db, release, Status.succeeded):
                 self.stop_all(started, grace=0)
                 out.end(False, reason=f"v{release.version} was given up on before it started")
                 self.end_superseded(superseded, release, live=False)
@@ -135,9 +135,9 @@ class Reconciler:
             for line in self.backend.logs(started[-1], LOG_TAIL_ON_FAILURE):
                 out.write(f"       {started[-1].name}: {line}")
         self.stop_all(started, grace=0)
-        services.settle_release(db, release, Status.failed)
+        releases.settle_release(db, release, Status.failed)
         db.commit()
-        serving = services.current_release(db, release.app)
+        serving = releases.current_release(db, release.app)
         still = f"v{serving.version} keeps serving" if serving and serving.image else "nothing was serving"
         reason = f"v{release.version} did not start; {still}"
         out.write(f"error: {error}" if isinstance(error, BootFailed) else f"error: paas could not start v{release.version}: {error}")

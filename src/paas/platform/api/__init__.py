@@ -1,6 +1,6 @@
 from fastapi.responses import JSONResponse
 
-from paas.platform.services import Page
+from paas.domain.pagination import Page
 
 
 def paged(page: Page, serialize) -> JSONResponse:

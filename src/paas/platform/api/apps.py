@@ -5,14 +5,19 @@ from fastapi import APIRouter, Body, Header, Response
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.platform import services
+from paas.domain import apps, buildpacks, pagination, releases
+from paas.domain.errors import InvalidParams
+from paas.domain.models import App, Build
+from paas.domain.ranges import parse_range
+from paas.domain.stacks import STACKS
 from paas.platform.api import paged
 from paas.platform.deps import CipherDep, DbDep, RedisDep, SettingsDep, UserDep
-from paas.platform.errors import InvalidParams
-from paas.platform.models import App
-from paas.platform.ranges import parse_range
 from paas.platform.repos import delete_repository
-from paas.platform.serializers import account_json, app_json
+from paas.platform.serializers import (
+    account_json,
+    app_json,
+    buildpack_installations_json,
+)
 
 router = APIRouter()
 
@@ -38,30 +43,79 @@ def create_app(
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise InvalidParams("Name must be a string.")
-    app = services.create_app(db, cipher, user, name)
+    app = apps.create_app(db, cipher, user, name)
     db.commit()
     messages.wake_runner(redis, app.name)
-    return app_json(app, settings)
+    return describe(db, app, settings)
 
 
 @router.get("/apps")
 @router.get("/users/~/apps")
 def list_apps(user: UserDep, db: DbDep, settings: SettingsDep, range_: Annotated[str | None, Header(alias="Range")] = None):
     rng = parse_range(range_, tuple(APP_RANGE_COLUMNS))
-    page = services.page(db, services.list_apps(db, user), rng, APP_RANGE_COLUMNS)
-    return paged(page, lambda app: app_json(app, settings))
+    page = pagination.page(db, apps.list_apps(db, user), rng, APP_RANGE_COLUMNS)
+    return paged(page, lambda app: describe(db, app, settings))
+
+
+def describe(db, app: App, settings) -> dict:
+    current = releases.current_release(db, app)
+    build = db.get(Build, current.build_id) if current and current.build_id else None
+    return app_json(app, settings, current, build.buildpacks if build else None)
+
+
+@router.patch("/apps/{ident}")
+def update_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
+    app = apps.app_for_user(db, ident, user)
+    body = body or {}
+    unknown = set(body) - {"build_stack", "maintenance"}
+    if unknown:
+        raise InvalidParams(f"Cannot change {', '.join(sorted(unknown))} of an app here.")
+    if "build_stack" in body:
+        stack = body["build_stack"]
+        if isinstance(stack, dict):  # Heroku clients may send {"name": ...} or {"id": ...}
+            stack = stack.get("name") or next((s.name for s in STACKS.values() if s.id == stack.get("id")), None)
+        if not isinstance(stack, str):
+            raise InvalidParams("build_stack must be a stack's name.")
+        app = apps.set_build_stack(db, app, stack)
+    if body.get("maintenance") not in (None, False):
+        raise InvalidParams("Maintenance mode is not supported yet.")
+    db.commit()
+    return describe(db, app, settings)
+
+
+@router.get("/apps/{ident}/buildpack-installations")
+def get_buildpacks(ident: str, user: UserDep, db: DbDep):
+    return buildpack_installations_json(apps.app_for_user(db, ident, user).buildpacks)
+
+
+@router.put("/apps/{ident}/buildpack-installations")
+def put_buildpacks(ident: str, user: UserDep, db: DbDep, body: Annotated[dict | None, Body()] = None):
+    app = apps.app_for_user(db, ident, user)
+    updates = (body or {}).get("updates")
+    if not isinstance(updates, list) or not all(isinstance(u, dict) and isinstance(u.get("buildpack"), str) for u in updates):
+        raise InvalidParams('Give the buildpacks as {"updates": [{"buildpack": "<name or URL>"}, ...]}.')
+    installed = buildpacks.set_buildpacks(db, app, [u["buildpack"] for u in updates])
+    db.commit()
+    return buildpack_installations_json(installed)
+
+
+@router.delete("/apps/{ident}/build-cache", status_code=202)
+def purge_build_cache(ident: str, user: UserDep, db: DbDep):
+    apps.purge_build_cache(db, apps.app_for_user(db, ident, user))
+    db.commit()
+    return {}
 
 
 @router.get("/apps/{ident}")
 def get_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
-    return app_json(services.app_for_user(db, ident, user), settings)
+    return describe(db, apps.app_for_user(db, ident, user), settings)
 
 
 @router.delete("/apps/{ident}")
 def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep):
-    app = services.app_for_user(db, ident, user)
-    body = app_json(app, settings)
-    services.delete_app(db, app)
+    app = apps.app_for_user(db, ident, user)
+    body = describe(db, app, settings)
+    apps.delete_app(db, app)
     db.commit()
     delete_repository(settings, app.name)
     messages.wake_runner(redis, app.name)  # the runner stops its processes and drops its route
@@ -70,17 +124,17 @@ def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
 
 @router.get("/apps/{ident}/pipeline-couplings")
 def pipeline_couplings(ident: str, user: UserDep, db: DbDep):
-    services.app_for_user(db, ident, user)
+    apps.app_for_user(db, ident, user)
     return JSONResponse({"id": "not_found", "message": "This app is not in a pipeline."}, status_code=404)
 
 
 @router.get("/apps/{ident}/addons")
 def addons(ident: str, user: UserDep, db: DbDep):
-    services.app_for_user(db, ident, user)
+    apps.app_for_user(db, ident, user)
     return []
 
 
 @router.get("/apps/{ident}/collaborators")
 def collaborators(ident: str, user: UserDep, db: DbDep):
-    services.app_for_user(db, ident, user)
+    apps.app_for_user(db, ident, user)
     return Response(content="[]", media_type="application/json")

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from paas import messages
-from paas.platform import services
+from paas.domain import apps, config
 from paas.platform.deps import CipherDep, DbDep, RedisDep, UserDep
 
 router = APIRouter()
@@ -11,13 +11,13 @@ router = APIRouter()
 
 @router.get("/apps/{ident}/config-vars")
 def get_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep):
-    return services.config_vars(cipher, services.app_for_user(db, ident, user))
+    return config.config_vars(cipher, apps.app_for_user(db, ident, user))
 
 
 @router.patch("/apps/{ident}/config-vars")
 def update_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, body: Annotated[object, Body()] = None):
-    app = services.app_for_user(db, ident, user)
-    config, _release = services.update_config(db, cipher, app, user, body)
+    app = apps.app_for_user(db, ident, user)
+    new_config, _release = config.update_config(db, cipher, app, user, body)
     db.commit()
     messages.wake_runner(redis, app.name)
-    return config
+    return new_config

@@ -6,7 +6,7 @@
 import re
 from dataclasses import dataclass
 
-from paas.platform.errors import InvalidParams
+from paas.domain.errors import InvalidParams
 
 DEFAULT_MAX = 200
 MAX_LIMIT = 1000

@@ -1,7 +1,7 @@
 import pytest
 
-from paas.platform.errors import InvalidParams
-from paas.platform.ranges import DEFAULT_MAX, MAX_LIMIT, Range, parse_range
+from paas.domain.errors import InvalidParams
+from paas.domain.ranges import DEFAULT_MAX, MAX_LIMIT, Range, parse_range
 
 FIELDS = ("version", "id")
 

@@ -3,7 +3,7 @@
 import re
 import secrets
 
-from paas.platform.errors import InvalidParams
+from paas.domain.errors import InvalidParams
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{2,29}$")
 CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -1,7 +1,11 @@
 import pytest
 
-from paas.platform.errors import InvalidParams
-from paas.platform.names import generate_app_name, validate_app_name, validate_config_key
+from paas.domain.errors import InvalidParams
+from paas.domain.names import (
+    generate_app_name,
+    validate_app_name,
+    validate_config_key,
+)
 
 
 @pytest.mark.parametrize("name", ["abc", "my-app", "a1b2c3", "a" + "b" * 29, "web-2"])

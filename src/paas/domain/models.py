@@ -4,7 +4,20 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -63,20 +76,42 @@ class App(Timestamps, Base):
     # The app's config vars as Fernet-encrypted JSON; every release keeps its own snapshot too.
     config_vars: Mapped[bytes] = mapped_column(LargeBinary)
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The stack the user chose (PATCH build_stack); None lets each build pick one.
+    build_stack: Mapped[str | None] = mapped_column(String(30))
+    # Buildpack installations in order (built-in names or URLs); empty = detect.
+    buildpacks: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
+    # Builds use the build cache of this generation; purging the cache starts a new one.
+    build_cache_generation: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     owner: Mapped[User] = relationship()
 
 
 class Build(Timestamps, Base):
     __tablename__ = "builds"
+    # The build queue: pending builds in order (a pusher is told its place).
+    __table_args__ = (Index("builds_pending_created", "created_at", postgresql_where=text("status = 'pending'")),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # The source's version: the pushed commit, or what a source-tarball build was given.
     commit: Mapped[str] = mapped_column(String(40))
+    # Where a source-tarball build's code comes from (None for git pushes).
+    source_url: Mapped[str | None] = mapped_column(String(2000))
     status: Mapped[Status] = status_column()
     image: Mapped[str | None] = mapped_column(String(300))
     release_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("releases.id"))
+    stack: Mapped[str | None] = mapped_column(String(30))
+    # What built it: ["dockerfile"], or the buildpacks that ran, in order.
+    buildpacks: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
+    slug_key: Mapped[str | None] = mapped_column(String(300))
+    slug_size: Mapped[int | None] = mapped_column(BigInteger)
+    # The build's whole output, kept once it has finished (live output is in Redis).
+    output: Mapped[str | None] = mapped_column(Text)
+    # Which worker took it and when: a worker that goes silent fails its build.
+    worker: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     app: Mapped[App] = relationship()
     user: Mapped[User] = relationship()
@@ -100,6 +135,10 @@ class Release(Timestamps, Base):
     process_types: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
     config_vars: Mapped[bytes] = mapped_column(LargeBinary)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # The build this release's code came from (rollbacks and config changes carry it over).
+    build_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("builds.id", name="releases_build_id_fkey", use_alter=True, ondelete="SET NULL"))
+    stack: Mapped[str | None] = mapped_column(String(30))
+    slug_size: Mapped[int | None] = mapped_column(BigInteger)
 
     app: Mapped[App] = relationship()
     user: Mapped[User] = relationship()

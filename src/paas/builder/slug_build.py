@@ -1,0 +1,64 @@
+"""A build without a Dockerfile: buildpacks compile the source into a slug, and the app's image is
+the stack's run image plus that slug as one layer, assembled in the registry (no docker build)."""
+
+import shutil
+import time
+from pathlib import Path
+
+import docker
+
+from paas.builder.buildpacks.fetch import resolve_buildpack
+from paas.builder.buildpacks.runner import run_buildpacks
+from paas.builder.buildpacks.select import choose_stack
+from paas.builder.job import BuildResult, Job
+from paas.builder.registry import append_layer
+from paas.builder.slug import SlugStore, make_slug
+from paas.builder.stack import ensure_stack
+from paas.settings import Settings
+
+
+def cache_dir(settings: Settings, job: Job, stack: str) -> Path:
+    """CACHE_DIR: per app and stack; a purge moves the app to a new generation and drops the old."""
+    root = settings.build_cache_root / "apps" / job.app_id
+    current = root / f"{stack}-{job.cache_generation}"
+    if root.exists():
+        for old in root.iterdir():
+            if old.name.rsplit("-", 1)[-1] != str(job.cache_generation):
+                shutil.rmtree(old, ignore_errors=True)
+    current.mkdir(parents=True, exist_ok=True)
+    return current
+
+
+def build_slug_image(
+    settings: Settings, client: docker.DockerClient, slugs: SlugStore, job: Job, source_dir: Path, workdir: Path, emit,
+) -> BuildResult:
+    wanted = job.buildpacks or ([job.env["BUILDPACK_URL"]] if job.env.get("BUILDPACK_URL") else [])
+    fetched = settings.build_cache_root / "buildpacks"
+    buildpacks = [resolve_buildpack(entry, fetched, emit) for entry in wanted] or None
+    stack, python_version, warnings = choose_stack(source_dir, job.stack, [b.name for b in buildpacks or []])
+    for warning in warnings:
+        emit(f" !     {warning}")
+    images = ensure_stack(settings, client, stack.name, emit)
+    extra_env = {"STACK": stack.name}
+    if python_version:
+        extra_env["PAAS_PYTHON_VERSION"] = python_version
+    result = run_buildpacks(
+        client, build_id=job.build_id.hex, image=images.build, source_dir=source_dir,
+        cache_dir=cache_dir(settings, job, stack.name), env=job.env, buildpacks=buildpacks, extra_env=extra_env,
+        emit=emit, memory=settings.build_memory, cpus=settings.build_cpus, pids=settings.build_pids,
+        timeout=settings.build_timeout, output_limit=settings.build_output_limit,
+    )
+    emit("-----> Compressing the slug")
+    started = time.monotonic()
+    slug = make_slug(source_dir, workdir / "slug.tgz", size_limit=settings.slug_size_limit)
+    key = slugs.put(job.app, str(job.build_id), slug.path)
+    emit(f"       Done: {slug.size / 2**20:.1f} MB in {time.monotonic() - started:.1f} s")
+    emit(f"-----> Adding the slug to the {stack.name} run image")
+    image = append_layer(settings.registry, images.run_registry_ref, job.app, str(job.build_id), slug)
+    emit(f"       {image}")
+    process_types = result.process_types
+    emit(f"-----> Process types: {', '.join(sorted(process_types)) or '(none: add a Procfile)'}")
+    return BuildResult(
+        image=image, process_types=process_types, stack=stack.name, buildpacks=result.buildpacks,
+        slug_key=key, slug_size=slug.size,
+    )

@@ -1,0 +1,88 @@
+"""Apps: names, ownership, lookup.
+
+These functions touch only the database; callers commit, then send messages.
+"""
+
+import uuid
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paas.domain import releases, stacks
+from paas.domain.crypto import ConfigCipher
+from paas.domain.errors import Forbidden, InvalidParams, NotFound
+from paas.domain.models import App, Status, User
+from paas.domain.names import generate_app_name, validate_app_name
+
+
+def create_app(db: Session, cipher: ConfigCipher, owner: User, name: str | None = None) -> App:
+    name = validate_app_name(name) if name is not None else generate_app_name()
+    if db.scalar(select(App.id).where(App.name == name)) is not None:
+        raise InvalidParams("Name is already taken")
+    app = App(name=name, owner_id=owner.id, config_vars=cipher.encrypt({}))
+    db.add(app)
+    try:
+        db.flush()
+    except IntegrityError:  # a concurrent create won the race
+        db.rollback()
+        raise InvalidParams("Name is already taken") from None
+    releases.add_release(db, app, owner, description="Initial release", config=cipher.encrypt({}), status=Status.succeeded)
+    return app
+
+
+def get_app(db: Session, ident: str, *, lock: bool = False) -> App:
+    """Find an app by name or UUID."""
+    stmt = select(App)
+    try:
+        stmt = stmt.where(App.id == uuid.UUID(ident))
+    except ValueError:
+        stmt = stmt.where(App.name == ident)
+    if lock:
+        # Reload under the row lock so a concurrent change is not overwritten with stale values.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    app = db.scalar(stmt)
+    if app is None:
+        raise NotFound(f"Couldn't find that app: {ident}")
+    return app
+
+
+def app_for_user(db: Session, ident: str, user: User) -> App:
+    """An app the caller may act on: for now, one they own."""
+    app = get_app(db, ident)
+    if app.owner_id != user.id:
+        raise Forbidden(f"You do not have access to the app {app.name}.")
+    return app
+
+
+def find_app_by_name(db: Session, name: str) -> App | None:
+    return db.scalar(select(App).where(App.name == name))
+
+
+def list_apps(db: Session, owner: User) -> Select:
+    return select(App).where(App.owner_id == owner.id)
+
+
+def delete_app(db: Session, app: App) -> None:
+    db.delete(app)
+    db.flush()
+
+
+def all_app_names(db: Session) -> list[str]:
+    return list(db.scalars(select(App.name)))
+
+
+def set_build_stack(db: Session, app: App, name: str) -> App:
+    if stacks.get_stack(name) is None:
+        raise InvalidParams(f"Unknown stack {name!r}; the stacks are {', '.join(stacks.STACK_ORDER)}.")
+    app = get_app(db, str(app.id), lock=True)
+    app.build_stack = name
+    db.flush()
+    return app
+
+
+def purge_build_cache(db: Session, app: App) -> None:
+    """The next build starts with an empty cache: builds use the cache of the new generation."""
+    app = get_app(db, str(app.id), lock=True)
+    app.build_cache_generation += 1
+    db.flush()

@@ -1,0 +1,52 @@
+"""Config vars: every change is a new release.
+
+These functions touch only the database; callers commit, then send messages.
+"""
+
+
+from sqlalchemy.orm import Session
+
+from paas.domain import apps, releases
+from paas.domain.crypto import ConfigCipher
+from paas.domain.errors import InvalidParams
+from paas.domain.models import App, Release, User
+from paas.domain.names import validate_config_key
+
+
+def config_vars(cipher: ConfigCipher, app: App) -> dict[str, str]:
+    return cipher.decrypt(app.config_vars)
+
+
+def update_config(db: Session, cipher: ConfigCipher, app: App, user: User, changes: dict) -> tuple[dict[str, str], Release]:
+    """Merge `changes` (a None value deletes a key) and add the release that carries them."""
+    if not isinstance(changes, dict):
+        raise InvalidParams("Config vars must be a JSON object of names to values.")
+    app = apps.get_app(db, str(app.id), lock=True)
+    config = config_vars(cipher, app)
+    set_keys, removed = [], []
+    for key, value in changes.items():
+        validate_config_key(key)
+        if value is None:
+            if config.pop(key, None) is not None:
+                removed.append(key)
+        elif isinstance(value, (str, int, float, bool)):
+            config[key] = str(value).lower() if isinstance(value, bool) else str(value)
+            set_keys.append(key)
+        else:
+            raise InvalidParams(f"Config var {key} must be a string or null.")
+    parts = []
+    if set_keys:
+        parts.append(f"Set {', '.join(set_keys)} config vars")
+    if removed:
+        parts.append(f"Remove {', '.join(removed)} config vars")
+    app.config_vars = cipher.encrypt(config)
+    base = releases.latest_release(db, app)
+    release = releases.add_release(
+        db,
+        app,
+        user,
+        description="; ".join(parts) or "Update config vars",
+        config=app.config_vars,
+        **releases.code_of(base),
+    )
+    return config, release

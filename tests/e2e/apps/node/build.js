@@ -1,0 +1,2 @@
+// The build script runs at build time; its output ships in the slug.
+require("fs").writeFileSync("built.txt", "built at build time\n");

@@ -1,0 +1,52 @@
+"""The API's in-process fixtures: real Postgres (a transaction per test) and real Redis (its own db)."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paas import messages
+from paas.domain import accounts, apps, builds, models, releases
+from paas.platform.app import create_app
+
+
+@pytest.fixture
+def platform_app(api_settings, test_sessionmaker):
+    app = create_app(api_settings)
+    platform = app.api.state.platform
+    platform.sessionmaker = test_sessionmaker
+    platform.redis.delete(messages.WAKE_QUEUE)
+    yield app
+    platform.redis.delete(messages.WAKE_QUEUE)
+
+
+@pytest.fixture
+def token(test_sessionmaker):
+    with test_sessionmaker() as db:
+        user = accounts.ensure_user(db, "dev@example.com", name="Dev")
+        token = accounts.issue_token(db, user)
+        db.commit()
+    return token
+
+
+@pytest.fixture
+def client(platform_app, token):
+    with TestClient(platform_app) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        c.headers["Accept"] = "application/vnd.heroku+json; version=3"
+        yield c
+
+
+@pytest.fixture
+def woken(platform_app):
+    redis = platform_app.api.state.platform.redis
+    return lambda: redis.lrange(messages.WAKE_QUEUE, 0, -1)
+
+
+def deploy(test_sessionmaker, app_name: str, image: str) -> int:
+    """What a finished build records (the builder's own work is covered end to end)."""
+    with test_sessionmaker() as db:
+        app = apps.get_app(db, app_name)
+        build = builds.create_build(db, app, app.owner, "a" * 40)
+        release = builds.release_build(db, build, image, {"web": ""})
+        releases.settle_release(db, release, models.Status.succeeded)
+        db.commit()
+        return release.version
