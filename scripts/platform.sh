@@ -67,6 +67,18 @@ wait_for_api() {
   exit 1
 }
 
+# A push that arrives before the build worker answers is refused ("no build worker"): up
+# returns only once it answers a ping, and fails loudly if it died on start.
+wait_for_worker() {
+  for _ in $(seq 1 30); do
+    running worker || break
+    "$VENV/celery" -A paas.builder.tasks inspect ping --timeout 1 >/dev/null 2>&1 && return 0
+  done
+  echo "error: the build worker did not come up; see $LOGS/worker.log" >&2
+  tail -n 20 "$LOGS/worker.log" >&2
+  exit 1
+}
+
 case "${1:-}" in
   up)
     # Pid files are per PAAS_HOME: another checkout's paas on this machine is invisible to them,
@@ -85,6 +97,7 @@ case "${1:-}" in
       --without-gossip --without-mingle --hostname "paas@%h"
     start runner "$VENV/python" -m paas.runner
     wait_for_api
+    wait_for_worker
     ;;
   down)
     echo "-----> Stopping paas (API, build worker, runner)"

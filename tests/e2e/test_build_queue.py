@@ -62,7 +62,7 @@ def test_a_worker_killed_mid_build_fails_that_push_promptly_and_the_next_push_wo
     killed_at = time.monotonic()
     os.killpg(worker_pid(settings), signal.SIGKILL)  # the worker and its build processes, no goodbye
     try:
-        rest, _ = push.communicate(timeout=90)
+        _, rest = push.communicate(timeout=90)
         elapsed = time.monotonic() - killed_at
         assert push.returncode != 0
         assert "build worker was lost" in rest, rest
