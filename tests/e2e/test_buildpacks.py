@@ -80,6 +80,52 @@ def test_a_python_version_no_stack_has_is_rejected_with_the_list(router, new_app
     assert "refs/heads/main" not in checkout.remote_refs()
 
 
+POETRY_LOCK = """\
+[[package]]
+name = "packaging"
+version = "24.0"
+groups = ["main"]
+"""
+PIPFILE_LOCK = '{"_meta": {}, "default": {"packaging": {"version": "==23.2"}}, "develop": {"pytest": {"version": "==8.2.0"}}}'
+PACKAGE_PYPROJECT = """\
+[project]
+name = "pydeps-app"
+version = "1.0.0"
+dependencies = ["packaging==23.1"]
+
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[tool.setuptools]
+py-modules = ["server"]
+"""
+
+
+def test_python_dependencies_from_uv_lock_poetry_lock_pipfile_lock_and_a_package(router, new_app, settings):
+    name, checkout = new_app("pydeps")
+    # uv.lock made as its user would make it, with uv (the build image's).
+    subprocess.run(["docker", "run", "--rm", "-v", f"{checkout.path}:/src", "-w", "/src",
+                    "paas/stack:bookworm-build", "uv", "lock", "--quiet"], check=True, capture_output=True, timeout=120)
+    steps = [
+        ("uv.lock", {}, [], "24.1"),
+        ("poetry.lock", {"poetry.lock": POETRY_LOCK}, ["uv.lock"], "24.0"),
+        ("Pipfile.lock", {"Pipfile": "[packages]\npackaging = '==23.2'\n", "Pipfile.lock": PIPFILE_LOCK},
+         ["poetry.lock"], "23.2"),
+        ("pyproject.toml", {"pyproject.toml": PACKAGE_PYPROJECT}, ["Pipfile", "Pipfile.lock"], "23.1"),
+    ]
+    for declared, files, removed, version in steps:
+        for gone in removed:
+            (checkout.path / gone).unlink()
+        for rel, text in {**files, "DECLARED": declared + "\n"}.items():
+            checkout.write(rel, text)
+        checkout.commit(f"dependencies from {declared}")
+        output = pushed_ok(checkout)
+        assert f"dependencies from {declared}, installed with uv" in output, output
+        answer = router.get(name).text
+        assert answer == f"pydeps-app declared={declared} packaging={version}\n", (answer, output)
+
+
 def test_node_app_on_the_stack_its_engines_ask_for(api, router, new_app):
     name, checkout = new_app("node")
     output = pushed_ok(checkout)

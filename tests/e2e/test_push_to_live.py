@@ -147,3 +147,12 @@ def test_one_deploying_push_per_app_at_a_time(router, checkout, app_name, tmp_pa
     checkout.commit("to both branches")
     both = checkout.git("push", "--atomic", checkout.remote, "main", "main:master", check=False)
     assert both.returncode != 0 and "push main or master, not both at once" in both.stderr
+
+
+def test_a_procfile_beside_the_dockerfile_overrides_cmd_per_type(api, router, checkout, app_name):
+    checkout.write("Procfile", "web: GREETING=from-procfile exec python3 -u server.py\nworker: sleep infinity\n")
+    checkout.commit("a Procfile")
+    pushed = checkout.push()
+    assert pushed.returncode == 0, pushed.stderr
+    assert "-----> Process types: web, worker" in pushed.stderr
+    assert router.get(app_name).text == "sample-app version=1 greeting=from-procfile\n"

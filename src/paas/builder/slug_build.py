@@ -56,9 +56,7 @@ def build_slug_image(
     emit(f"-----> Adding the slug to the {stack.name} run image")
     image = append_layer(settings.registry, images.run_registry_ref, job.app, str(job.build_id), slug)
     emit(f"       {image}")
-    process_types = result.process_types
-    emit(f"-----> Process types: {', '.join(sorted(process_types)) or '(none: add a Procfile)'}")
     return BuildResult(
-        image=image, process_types=process_types, stack=stack.name, buildpacks=result.buildpacks,
+        image=image, process_types=result.process_types, stack=stack.name, buildpacks=result.buildpacks,
         slug_key=key, slug_size=slug.size,
     )

@@ -112,6 +112,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
             result = build_from_dockerfile(w, job, source_dir, out.write)
         else:
             result = build_slug_image(w.settings, w.docker, w.slugs, job, source_dir, workdir, out.write)
+        out.write(f"-----> Process types: {', '.join(sorted(result.process_types)) or '(none: add a Procfile)'}")
         with w.sessionmaker() as db:
             release = builds.release_build(
                 db, builds.get_build(db, build_id), result.image, result.process_types,

@@ -158,7 +158,9 @@ def _run_container(
             if line.strip():
                 emit(line)
         status = container.wait(timeout=60)
-        if not stopped and status.get("StatusCode") == 137:
+        if not stopped and status.get("StatusCode") != 0:
+            # The kernel kills the biggest process (a compiler, pip), not the driver: the
+            # container says whether any of its processes met the memory limit.
             container.reload()
             if container.attrs["State"].get("OOMKilled"):
                 stopped.append(f"the build ran out of memory (the limit is {memory}) and was stopped")
