@@ -19,17 +19,14 @@ from pathlib import Path
 import docker
 import httpx
 
-from paas.settings import Settings
+import platform_clients  # beside this script
 
 FLASK_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "apps" / "flask"
 TIMEOUT = 300
 
 
 def git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["git", "-c", "user.email=bench@paas.localhost", "-c", "user.name=bench", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT,
-    )
+    return platform_clients.git(cwd, *args, timeout=TIMEOUT)
 
 
 def push_until_served(app_dir: Path, remote: str, router: httpx.Client, url: str, host: str, text: str) -> float:
@@ -53,17 +50,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     runs = parser.parse_args().runs
 
-    settings = Settings()
-    token = settings.admin_token_file.read_text().strip()
-    api = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    router = httpx.Client(timeout=5)
-    url = f"http://{settings.router_host}:{settings.router_port}/"
+    platform = platform_clients.connect()
+    settings, api, router, url = platform.settings, platform.api, platform.router, platform.router_url
     engine = docker.DockerClient(base_url=settings.docker_url)
     cold, warm, growth = [], [], []
     for run in range(1, runs + 1):
         name = f"bench-bp-{secrets.token_hex(3)}"
         api.post("/apps", json={"name": name}).raise_for_status()
-        remote = f"http://bench:{token}@{settings.api_url.removeprefix('http://')}/{name}.git"
+        remote = platform.remote(name)
         workdir = Path(tempfile.mkdtemp(prefix="paas-bench-"))
         try:
             app_dir = workdir / "app"

@@ -24,17 +24,14 @@ from pathlib import Path
 
 import httpx
 
-from paas.settings import Settings
+import platform_clients  # beside this script
 
 SAMPLE_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "sample_app"
 TIMEOUT = 120
 
 
 def git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["git", "-c", "user.email=bench@paas.localhost", "-c", "user.name=bench", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT,
-    )
+    return platform_clients.git(cwd, *args, timeout=TIMEOUT)
 
 
 def wait_until(router: httpx.Client, url: str, host: str, done, what: str) -> httpx.Response:
@@ -97,16 +94,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
 
-    settings = Settings()
-    token = settings.admin_token_file.read_text().strip()
-    api = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    router = httpx.Client(timeout=5)
-    router_url = f"http://{settings.router_host}:{settings.router_port}/"
+    platform = platform_clients.connect()
+    settings, api, router, router_url = platform.settings, platform.api, platform.router, platform.router_url
     name = f"bench-{secrets.token_hex(3)}"
     host = settings.app_host(name)
     api.post("/apps", json={"name": name}).raise_for_status()
     workdir = Path(tempfile.mkdtemp(prefix="paas-bench-"))
-    remote = f"http://bench:{token}@{settings.api_url.removeprefix('http://')}/{name}.git"
+    remote = platform.remote(name)
     try:
         app_dir = workdir / "app"
         shutil.copytree(SAMPLE_APP, app_dir)

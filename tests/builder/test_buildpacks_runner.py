@@ -5,31 +5,17 @@ import textwrap
 import uuid
 from pathlib import Path
 
-import docker
 import pytest
 
 from paas.builder.buildpacks import Buildpack, BuildError
 from paas.builder.buildpacks.runner import run_buildpacks
 from paas.builder.stack import ensure_stack
 from paas.domain.stacks import DEFAULT_STACK
-from paas.settings import get_settings
 
 
 @pytest.fixture(scope="module")
-def client():
-    settings = get_settings()
-    try:
-        client = docker.DockerClient(base_url=settings.docker_url)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"docker is not reachable at {settings.docker_url}: {exc}")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def build_image(client) -> str:
-    return ensure_stack(get_settings(), client, DEFAULT_STACK, lambda line: None).build
+def build_image(settings, engine) -> str:
+    return ensure_stack(settings, engine, DEFAULT_STACK, lambda line: None).build
 
 
 def buildpack(root: Path, name: str, compile_script: str, detect: str = "echo {name}; exit 0",
@@ -42,19 +28,19 @@ def buildpack(root: Path, name: str, compile_script: str, detect: str = "echo {n
     return Buildpack(name, path)
 
 
-def build(client, image, tmp_path, buildpacks, *, env=None, timeout=120.0, output_limit=2**20, memory="512m"):
+def build(engine, image, tmp_path, buildpacks, *, env=None, timeout=120.0, output_limit=2**20, memory="512m"):
     source = tmp_path / "source"
     source.mkdir(exist_ok=True)
     lines: list[str] = []
     result = run_buildpacks(
-        client, build_id=uuid.uuid4().hex, image=image, source_dir=source, cache_dir=tmp_path / "cache",
+        engine, build_id=uuid.uuid4().hex, image=image, source_dir=source, cache_dir=tmp_path / "cache",
         env=env or {}, buildpacks=buildpacks, extra_env={"STACK": DEFAULT_STACK}, emit=lines.append,
         memory=memory, cpus=1.0, pids=256, timeout=timeout, output_limit=output_limit,
     )
     return result, lines, source
 
 
-def test_env_dir_cache_dir_export_and_release_follow_herokus_contract(client, build_image, tmp_path):
+def test_env_dir_cache_dir_export_and_release_follow_herokus_contract(engine, build_image, tmp_path):
     first = buildpack(tmp_path, "first", """\
         build=$1 cache=$2 env=$3
         echo "greeting=$(cat $env/GREETING) pwd=$(pwd) build=$build"
@@ -72,7 +58,7 @@ def test_env_dir_cache_dir_export_and_release_follow_herokus_contract(client, bu
         """)
     (tmp_path / "source").mkdir()
     (tmp_path / "source" / "Procfile").write_text("worker: python3 worker.py\n")
-    result, lines, source = build(client, build_image, tmp_path, [first, second], env={"GREETING": "hi there"})
+    result, lines, source = build(engine, build_image, tmp_path, [first, second], env={"GREETING": "hi there"})
     build_line = next(line for line in lines if line.startswith("greeting="))
     assert build_line.startswith("greeting=hi there pwd=/tmp/build_")
     assert any(line.startswith("second sees FROM_FIRST=handed-on and /app -> /tmp/build_") for line in lines), lines
@@ -83,51 +69,51 @@ def test_env_dir_cache_dir_export_and_release_follow_herokus_contract(client, bu
     assert result.buildpacks == ["first", "second"]
 
 
-def test_a_listed_buildpack_that_does_not_detect_fails_the_build_naming_it(client, build_image, tmp_path):
+def test_a_listed_buildpack_that_does_not_detect_fails_the_build_naming_it(engine, build_image, tmp_path):
     picky = buildpack(tmp_path, "picky", "true", detect="exit 1")
     with pytest.raises(BuildError, match="buildpack 1 does not apply to this app: its bin/detect exited with 1"):
-        build(client, build_image, tmp_path, [picky])
+        build(engine, build_image, tmp_path, [picky])
 
 
-def test_a_failing_compile_fails_the_build_with_its_exit_code(client, build_image, tmp_path):
+def test_a_failing_compile_fails_the_build_with_its_exit_code(engine, build_image, tmp_path):
     broken = buildpack(tmp_path, "broken", "echo compiling; exit 7")
     with pytest.raises(BuildError, match=r"bin/compile failed with exit code 7"):
-        build(client, build_image, tmp_path, [broken])
+        build(engine, build_image, tmp_path, [broken])
 
 
-def test_release_yaml_that_is_not_a_mapping_is_named(client, build_image, tmp_path):
+def test_release_yaml_that_is_not_a_mapping_is_named(engine, build_image, tmp_path):
     odd = buildpack(tmp_path, "odd", "true", release="echo '- a list'")
     with pytest.raises(BuildError, match="bin/release printed YAML that is not a mapping"):
-        build(client, build_image, tmp_path, [odd])
+        build(engine, build_image, tmp_path, [odd])
 
 
-def test_the_build_has_no_docker_socket_and_runs_under_its_limits(client, build_image, tmp_path):
+def test_the_build_has_no_docker_socket_and_runs_under_its_limits(engine, build_image, tmp_path):
     probe = buildpack(tmp_path, "probe", """\
         [ -e /var/run/docker.sock ] && echo socket=yes || echo socket=no
         echo "memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"
         echo "pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)"
         echo "ca=$SSL_CERT_FILE"
         """)
-    _result, lines, _source = build(client, build_image, tmp_path, [probe], memory="300m")
+    _result, lines, _source = build(engine, build_image, tmp_path, [probe], memory="300m")
     assert "socket=no" in lines
     assert f"memory={300 * 2**20}" in lines
     assert "pids=256" in lines
     assert "ca=/etc/ssl/certs/ca-certificates.crt" in lines
 
 
-def test_a_build_over_its_time_is_stopped(client, build_image, tmp_path):
+def test_a_build_over_its_time_is_stopped(engine, build_image, tmp_path):
     slow = buildpack(tmp_path, "slow", "echo started; sleep 60")
     with pytest.raises(BuildError, match="the build took longer than 3 s and was stopped"):
-        build(client, build_image, tmp_path, [slow], timeout=3)
+        build(engine, build_image, tmp_path, [slow], timeout=3)
 
 
-def test_a_build_printing_too_much_is_stopped(client, build_image, tmp_path):
+def test_a_build_printing_too_much_is_stopped(engine, build_image, tmp_path):
     chatty = buildpack(tmp_path, "chatty", "yes 'a line of build output' | head -n 100000; sleep 30")
     with pytest.raises(BuildError, match="printed more than 0.0625 MB of output"):
-        build(client, build_image, tmp_path, [chatty], output_limit=2**16)
+        build(engine, build_image, tmp_path, [chatty], output_limit=2**16)
 
 
-def test_a_build_over_its_memory_is_stopped(client, build_image, tmp_path):
+def test_a_build_over_its_memory_is_stopped(engine, build_image, tmp_path):
     hungry = buildpack(tmp_path, "hungry", "python3 -c 'x = bytearray(400 * 2**20); print(len(x))'")
     with pytest.raises(BuildError, match="ran out of memory"):
-        build(client, build_image, tmp_path, [hungry], memory="128m")
+        build(engine, build_image, tmp_path, [hungry], memory="128m")

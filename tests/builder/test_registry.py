@@ -11,8 +11,6 @@ import ssl
 import uuid
 from pathlib import Path
 
-import docker
-import docker.errors
 import httpx
 import pytest
 from hypothesis import given
@@ -21,14 +19,8 @@ from hypothesis import strategies as st
 from paas.builder import registry as registry_module
 from paas.builder.registry import DOCKER_MANIFEST, ImageConfigChanges, RegistryError, append_layer
 from paas.builder.slug import Slug, make_slug
-from paas.settings import get_settings
 
 LIMIT = 500 * 2**20
-
-
-@pytest.fixture(scope="module")
-def settings():
-    return get_settings()
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +39,6 @@ def base(settings, registry) -> str:
     found = httpx.head(f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": DOCKER_MANIFEST})
     assert found.status_code == 200, f"{settings.stack_image} is not in {registry}: run `make up`"
     return settings.stack_image
-
-
-@pytest.fixture(scope="module")
-def engine(settings):
-    try:
-        client = docker.DockerClient(base_url=settings.docker_url)
-        client.ping()
-    except docker.errors.DockerException as error:
-        pytest.skip(f"docker is not reachable at {settings.docker_url}: {error}")
-    yield client
-    client.close()
 
 
 @pytest.fixture

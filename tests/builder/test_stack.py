@@ -1,16 +1,13 @@
 """Stacks: the pure parts (package lists, apt sources, debootstrap), then the default stack's
 images for real (`make up` makes them; the first run on a machine takes a few minutes)."""
 
-import io
 import zipfile
 
-import docker
 import httpx
 import pytest
 
 from paas.builder import stack
 from paas.domain.stacks import DEFAULT_STACK, STACKS
-from paas.settings import get_settings
 
 
 def test_sources_of_both_formats_name_the_mirrors():
@@ -70,64 +67,48 @@ def test_the_launcher_sources_profile_d_before_the_command():
 # --- the default stack's images, for real ---------------------------------------------------
 
 @pytest.fixture(scope="module")
-def settings():
-    return get_settings()
-
-
-@pytest.fixture(scope="module")
-def client(settings):
-    try:
-        client = docker.DockerClient(base_url=settings.docker_url)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"docker is not reachable at {settings.docker_url}: {exc}")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def images(settings, client):
+def images(settings, engine):
     lines = []
-    images = stack.ensure_stack(settings, client, DEFAULT_STACK, lines.append)
+    images = stack.ensure_stack(settings, engine, DEFAULT_STACK, lines.append)
     return images
 
 
-def run(client, image, command):
-    return client.containers.run(image, command, remove=True, network_disabled=True).decode()
+def run(engine, image, command):
+    return engine.containers.run(image, command, remove=True, network_disabled=True).decode()
 
 
-def test_ensure_is_quick_and_silent_once_made(settings, client, images):
+def test_ensure_is_quick_and_silent_once_made(settings, engine, images):
     said = []
-    assert stack.ensure_stack(settings, client, DEFAULT_STACK, said.append) == images
+    assert stack.ensure_stack(settings, engine, DEFAULT_STACK, said.append) == images
     assert said == []
     assert images.run == settings.stack_image
 
 
-def test_run_image_has_python_the_runtime_libraries_and_the_ca_bundle(client, images):
-    assert run(client, images.run, ["python3", "-c", "import ssl,sys; print(sys.version)"]).startswith("3.11.")
-    assert "libpq.so.5" in run(client, images.run, ["sh", "-c", "ldconfig -p"])
-    env = client.images.get(images.run).attrs["Config"]["Env"]
+def test_run_image_has_python_the_runtime_libraries_and_the_ca_bundle(engine, images):
+    assert run(engine, images.run, ["python3", "-c", "import ssl,sys; print(sys.version)"]).startswith("3.11.")
+    assert "libpq.so.5" in run(engine, images.run, ["sh", "-c", "ldconfig -p"])
+    env = engine.images.get(images.run).attrs["Config"]["Env"]
     assert f"PIP_CERT={stack.CA_PATH}" in env and "LANG=C.UTF-8" in env
-    assert "no compiler" in run(client, images.run, ["sh", "-c", "command -v gcc || echo no compiler"])
+    assert "no compiler" in run(engine, images.run, ["sh", "-c", "command -v gcc || echo no compiler"])
 
 
-def test_build_image_adds_compilers_headers_and_uv(client, images):
-    found = run(client, images.build, ["bash", "-c", "command -v gcc uv && ls /usr/include/postgresql/libpq-fe.h"])
+def test_build_image_adds_compilers_headers_and_uv(engine, images):
+    found = run(engine, images.build, ["bash", "-c", "command -v gcc uv && ls /usr/include/postgresql/libpq-fe.h"])
     assert "/gcc" in found and "/uv" in found and "libpq-fe.h" in found
 
 
-def test_the_launcher_sources_the_slugs_profile_d(client, images, tmp_path):
+def test_the_launcher_sources_the_slugs_profile_d(engine, images, tmp_path):
     (tmp_path / ".profile.d").mkdir()
     (tmp_path / ".profile.d" / "a.sh").write_text("export FROM_PROFILE=yes\n")
-    output = client.containers.run(
+    output = engine.containers.run(
         images.run, ["sh", "-c", "echo $FROM_PROFILE $HOME $(pwd)"], remove=True, network_disabled=True,
         volumes={str(tmp_path): {"bind": "/app", "mode": "ro"}},
     ).decode()
     assert output.strip() == "yes /app /app"
 
 
-def test_registry_has_the_run_image(settings, client, images):
+def test_registry_has_the_run_image(settings, engine, images):
     repository, tag = stack.split_image(images.run)
     response = httpx.get(f"http://{settings.registry}/v2/{repository}/tags/list", timeout=10)
     assert response.status_code == 200 and tag in response.json()["tags"]
-    assert stack.registry_current(client, images, settings.registry)
+    assert stack.registry_current(engine, images, settings.registry)

@@ -27,6 +27,15 @@ def pushed_ok(checkout):
     return result.stderr
 
 
+def rejected(checkout):
+    """The push is refused and the branch does not move; what the pusher was told."""
+    before = checkout.remote_refs().get("refs/heads/main")
+    result = checkout.push()
+    assert result.returncode != 0 and "[remote rejected]" in result.stderr, result.stderr
+    assert checkout.remote_refs().get("refs/heads/main") == before
+    return result.stderr
+
+
 def test_flask_app_cold_warm_and_cache_purge(api, router, new_app):
     name, checkout = new_app("flask")
     output = pushed_ok(checkout)
@@ -70,14 +79,26 @@ def test_a_python_version_only_forky_has_runs_on_it(api, router, new_app):
     assert api.get(f"/apps/{name}").json()["stack"]["name"] == "forky"
 
 
+def test_the_newest_stack_with_the_version_unless_the_app_chose_one(api, router, new_app):
+    name, checkout = new_app("pinned")
+    checkout.write(".python-version", "3.13\n")
+    checkout.commit("python 3.13")
+    pushed_ok(checkout)  # trixie and forky both have 3.13: the newest builds it
+    assert api.get(f"/apps/{name}").json()["stack"]["name"] == "forky"
+    api.patch(f"/apps/{name}", json={"build_stack": "trixie"}).raise_for_status()
+    checkout.commit("again, on trixie")
+    output = pushed_ok(checkout)
+    assert "(trixie stack)" in output, output
+    assert router.get(name).text == "pinned-app python=3.13\n"
+    assert api.get(f"/apps/{name}").json()["stack"]["name"] == "trixie"
+
+
 def test_a_python_version_no_stack_has_is_rejected_with_the_list(router, new_app):
     name, checkout = new_app("pinned")
     checkout.write(".python-version", "3.9\n")
     checkout.commit("old python")
-    result = checkout.push()
-    assert result.returncode != 0
-    assert "3.9" in result.stderr and "3.11, 3.13, 3.14" in result.stderr, result.stderr
-    assert "refs/heads/main" not in checkout.remote_refs()
+    told = rejected(checkout)
+    assert "3.9" in told and "3.11, 3.13, 3.14" in told, told
 
 
 POETRY_LOCK = """\
@@ -170,9 +191,8 @@ def test_malformed_procfile_is_rejected_naming_the_line(router, new_app):
     name, checkout = new_app("flask")
     checkout.write("Procfile", "web: gunicorn app:app --bind 0.0.0.0:$PORT\nthis line has no colon\n")
     checkout.commit("bad procfile")
-    result = checkout.push()
-    assert result.returncode != 0
-    assert "line 2" in result.stderr and "this line has no colon" in result.stderr, result.stderr
+    told = rejected(checkout)
+    assert "line 2" in told and "this line has no colon" in told, told
 
 
 # --- custom buildpacks, served over HTTP from 127.0.0.1 ---------------------------------
@@ -260,9 +280,8 @@ def test_a_buildpack_that_cannot_be_fetched_rejects_the_push(api, new_app, build
     name, checkout = new_app(greeter_app(tmp_path))
     missing = f"{buildpack_server}/nothing-here.tgz"
     api.put(f"/apps/{name}/buildpack-installations", json={"updates": [{"buildpack": missing}]}).raise_for_status()
-    result = checkout.push()
-    assert result.returncode != 0
-    assert missing in result.stderr and "404" in result.stderr, result.stderr
+    told = rejected(checkout)
+    assert missing in told and "404" in told, told
 
 
 def test_build_from_a_source_tarball_through_the_builds_api(api, router, new_app, tmp_path):

@@ -1,0 +1,37 @@
+"""What every benchmark needs of the running platform: its settings, the admin's API client, a
+router client, and the git remote of an app."""
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from paas.settings import Settings
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    token: str
+    api: httpx.Client
+    router: httpx.Client
+    router_url: str
+
+    def remote(self, app: str) -> str:
+        return f"http://bench:{self.token}@{self.settings.api_url.removeprefix('http://')}/{app}.git"
+
+
+def connect() -> Platform:
+    settings = Settings()
+    token = settings.admin_token_file.read_text().strip()
+    api = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    router_url = f"http://{settings.router_host}:{settings.router_port}/"
+    return Platform(settings, token, api, httpx.Client(timeout=5), router_url)
+
+
+def git(cwd: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", "-c", "user.email=bench@paas.localhost", "-c", "user.name=bench", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )
