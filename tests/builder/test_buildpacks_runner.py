@@ -10,7 +10,7 @@ import pytest
 from paas.builder.buildpacks import Buildpack, BuildError
 from paas.builder.buildpacks.runner import run_buildpacks
 from paas.builder.stack import ensure_stack
-from paas.domain.stacks import DEFAULT_STACK
+from paas.domain.stacks import DEFAULT_STACK, STACKS
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +28,14 @@ def buildpack(root: Path, name: str, compile_script: str, detect: str = "echo {n
     return Buildpack(name, path)
 
 
-def build(engine, image, tmp_path, buildpacks, *, env=None, timeout=120.0, output_limit=2**20, memory="512m"):
+def build(engine, image, tmp_path, buildpacks, *, env=None, timeout=120.0, output_limit=2**20, memory="512m",
+          stack=DEFAULT_STACK):
     source = tmp_path / "source"
     source.mkdir(exist_ok=True)
     lines: list[str] = []
     result = run_buildpacks(
         engine, build_id=uuid.uuid4().hex, image=image, source_dir=source, cache_dir=tmp_path / "cache",
-        env=env or {}, buildpacks=buildpacks, extra_env={"STACK": DEFAULT_STACK}, emit=lines.append,
+        env=env or {}, buildpacks=buildpacks, extra_env={"STACK": stack}, emit=lines.append,
         memory=memory, cpus=1.0, pids=256, timeout=timeout, output_limit=output_limit,
     )
     return result, lines, source
@@ -117,3 +118,23 @@ def test_a_build_over_its_memory_is_stopped(engine, build_image, tmp_path):
     hungry = buildpack(tmp_path, "hungry", "python3 -c 'x = bytearray(400 * 2**20); print(len(x))'")
     with pytest.raises(BuildError, match="ran out of memory"):
         build(engine, build_image, tmp_path, [hungry], memory="128m")
+
+
+@pytest.mark.parametrize("link", ["$1/Procfile", "/tmp/paas-out/failure"])
+def test_files_the_build_links_to_host_paths_are_never_read_through(engine, build_image, tmp_path, link):
+    """The host reads what the build leaves (as root): a symlink there must not reveal a host file."""
+    secret = tmp_path / "host-secret"
+    secret.write_text("TOPSECRET\n")
+    sneaky = buildpack(tmp_path, "sneaky", f"ln -sf {secret} {link}; [ {link} != /tmp/paas-out/failure ]")
+    with pytest.raises(BuildError) as raised:
+        build(engine, build_image, tmp_path, [sneaky])
+    assert "TOPSECRET" not in str(raised.value)
+    assert "not a link" in str(raised.value)
+
+
+@pytest.mark.parametrize("name", sorted(STACKS))
+def test_the_build_container_runs_on_every_stack(settings, engine, tmp_path, name):
+    image = ensure_stack(settings, engine, name, lambda line: None).build
+    hello = buildpack(tmp_path, "hello", "echo hello from $STACK $(. /etc/os-release; echo $VERSION_CODENAME)")
+    _result, lines, _source = build(engine, image, tmp_path, [hello], stack=name)
+    assert f"hello from {name} {STACKS[name].suite}" in lines

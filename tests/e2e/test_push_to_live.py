@@ -156,3 +156,4 @@ def test_a_procfile_beside_the_dockerfile_overrides_cmd_per_type(api, router, ch
     assert pushed.returncode == 0, pushed.stderr
     assert "-----> Process types: web, worker" in pushed.stderr
     assert router.get(app_name).text == "sample-app version=1 greeting=from-procfile\n"
+    assert api.get(f"/apps/{app_name}").json()["stack"]["name"] == "container"  # the image brings its own

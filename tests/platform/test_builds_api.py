@@ -1,6 +1,7 @@
 """Builds, sources, stacks, buildpack installations and the build cache, through the API in-process."""
 
 import io
+import re
 import uuid
 
 from fastapi.testclient import TestClient
@@ -53,20 +54,29 @@ def test_purging_the_build_cache_starts_a_new_generation(client, test_sessionmak
 def test_a_source_is_uploaded_to_its_signed_url_and_built_from(client, platform_app):
     blob = client.post("/sources").json()["source_blob"]
     put_url, get_url = blob["put_url"], blob["get_url"]
-    path = put_url.split("127.0.0.1:5100", 1)[1]
+    path, get_path = put_url.split("127.0.0.1:5100", 1)[1], get_url.split("127.0.0.1:5100", 1)[1]
     with TestClient(platform_app) as anonymous:  # signed URLs need no token, like Heroku's
         assert anonymous.put(path, content=b"tarball bytes").status_code == 200
-        assert anonymous.get(path).content == b"tarball bytes"
-        assert anonymous.get(path.replace("signature=", "signature=0")).status_code == 404
-        assert anonymous.get(path.split("?")[0]).status_code == 404
+        assert anonymous.get(get_path).content == b"tarball bytes"
+        # Each URL does its one thing: the download URL cannot overwrite the source.
+        assert anonymous.put(get_path, content=b"evil").status_code == 404
+        assert anonymous.get(path).status_code == 404
+        assert anonymous.get(get_path.replace("signature=", "signature=0")).status_code == 404
+        assert anonymous.get(get_path.replace("signature=", "signature=%C3%A9")).status_code == 404
+        assert anonymous.get(get_path.split("?")[0]).status_code == 404
+        later = re.sub(r"expires=(\d+)", lambda m: f"expires={int(m.group(1)) + 3600}", get_path)
+        assert later != get_path and anonymous.get(later).status_code == 404  # the expiry is signed too
         other = f"/sources/{uuid.uuid4()}?" + path.split("?")[1]
         assert anonymous.put(other, content=b"x").status_code == 404
+        signer = platform_app.api.state.platform.signer
+        expired = signer.signed("", get_path.split("?")[0], "GET", ttl=-1)
+        assert anonymous.get(expired).status_code == 404
 
     client.post("/apps", json={"name": "tarred"})
     started = client.post("/apps/tarred/builds", json={"source_blob": {"url": get_url, "version": "v1.2"}})
     assert started.status_code == 201, started.text
     build = started.json()
-    assert build["status"] == "pending" and build["source_blob"] == {"url": get_url, "version": "v1.2", "checksum": None}
+    assert build["status"] == "pending" and build["source_blob"] == {"url": get_url, "version": "v1.2", "version_description": None, "checksum": None}
     assert build["output_stream_url"].startswith("http://127.0.0.1:5100/apps/")
     assert client.get(f"/apps/tarred/builds/{build['id']}").json()["id"] == build["id"]
     assert [b["id"] for b in client.get("/apps/tarred/builds").json()] == [build["id"]]
@@ -77,10 +87,11 @@ def test_a_source_is_uploaded_to_its_signed_url_and_built_from(client, platform_
 
 def test_uploads_over_the_limit_are_refused(client, platform_app):
     platform_app.api.state.platform.settings.source_size_limit = 1000
-    path = client.post("/sources").json()["source_blob"]["put_url"].split("5100", 1)[1]
+    blob = client.post("/sources").json()["source_blob"]
+    path, get_path = (blob[k].split("5100", 1)[1] for k in ("put_url", "get_url"))
     refused = client.put(path, content=io.BytesIO(b"x" * 5000))
     assert refused.status_code == 413 and refused.json()["id"] == "request_entity_too_large"
-    assert client.get(path).status_code == 404  # nothing half-written is served
+    assert client.get(get_path).status_code == 404  # nothing half-written is served
 
 
 def test_build_output_is_streamed_live_then_served_whole(client, platform_app, test_sessionmaker):
@@ -121,3 +132,6 @@ def test_the_app_shows_its_current_slug_size_stack_and_buildpacks(client, test_s
     assert shown["buildpack_provided_description"] == "Python, Nodejs"
     got = client.get(f"/apps/shown/releases/{release.version}").json()
     assert got["slug"] == {"id": str(build.id)} and got["stack"]["name"] == "forky"
+    shown_build = client.get(f"/apps/shown/builds/{build.id}").json()
+    assert shown_build["buildpacks"] == [{"url": "python", "name": "heroku/python"}, {"url": "nodejs", "name": "heroku/nodejs"}]
+    assert shown_build["stack"] == "forky" and shown_build["status"] == "succeeded"

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from paas.builder.errors import BuildFailed
+
 LEVEL = 1  # measured: level 6 makes the slug 12% smaller and takes twice as long
 BLOCK = 1 << 20
 WINDOW = 32 * 1024  # deflate's window: what the previous block can lend the next
@@ -36,8 +38,8 @@ FINAL_EMPTY_BLOCK = b"\x03\x00"  # a final fixed-Huffman block with only end-of-
 MB = 2**20
 
 
-class SlugError(Exception):
-    """The slug could not be made."""
+class SlugError(BuildFailed):
+    """The slug could not be made (the app's to fix: the message is for the pusher)."""
 
 
 class SlugTooLarge(SlugError):

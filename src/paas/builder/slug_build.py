@@ -7,13 +7,17 @@ from pathlib import Path
 
 import docker
 
+from paas.builder.buildpacks import BuildError
 from paas.builder.buildpacks.fetch import resolve_buildpack
 from paas.builder.buildpacks.runner import run_buildpacks
 from paas.builder.buildpacks.select import choose_stack
 from paas.builder.job import BuildResult, Job
+from paas.builder.locks import file_lock
 from paas.builder.registry import append_layer
 from paas.builder.slug import SlugStore, make_slug
 from paas.builder.stack import ensure_stack
+from paas.domain.buildpacks import canonical
+from paas.domain.errors import InvalidParams
 from paas.settings import Settings
 
 
@@ -33,6 +37,10 @@ def build_slug_image(
     settings: Settings, client: docker.DockerClient, slugs: SlugStore, job: Job, source_dir: Path, workdir: Path, emit,
 ) -> BuildResult:
     wanted = job.buildpacks or ([job.env["BUILDPACK_URL"]] if job.env.get("BUILDPACK_URL") else [])
+    try:  # a config var is not checked when it is set: BUILDPACK_URL passes the same test here
+        wanted = [canonical(entry) for entry in wanted]
+    except InvalidParams as error:
+        raise BuildError(f"BUILDPACK_URL: {error.message}") from None
     fetched = settings.build_cache_root / "buildpacks"
     buildpacks = [resolve_buildpack(entry, fetched, emit) for entry in wanted] or None
     stack, python_version, warnings = choose_stack(source_dir, job.stack, [b.name for b in buildpacks or []])
@@ -42,12 +50,15 @@ def build_slug_image(
     extra_env = {"STACK": stack.name}
     if python_version:
         extra_env["PAAS_PYTHON_VERSION"] = python_version
-    result = run_buildpacks(
-        client, build_id=job.build_id.hex, image=images.build, source_dir=source_dir,
-        cache_dir=cache_dir(settings, job, stack.name), env=job.env, buildpacks=buildpacks, extra_env=extra_env,
-        emit=emit, memory=settings.build_memory, cpus=settings.build_cpus, pids=settings.build_pids,
-        timeout=settings.build_timeout, output_limit=settings.build_output_limit,
-    )
+    # Two builds of one app (a push and a POST /builds) must not share CACHE_DIR at once.
+    waiting = lambda: emit("-----> Waiting for another build of this app (they share the build cache)")  # noqa: E731
+    with file_lock(settings.build_cache_root / "apps" / f"{job.app_id}.lock", waiting):
+        result = run_buildpacks(
+            client, build_id=job.build_id.hex, image=images.build, source_dir=source_dir,
+            cache_dir=cache_dir(settings, job, stack.name), env=job.env, buildpacks=buildpacks, extra_env=extra_env,
+            emit=emit, memory=settings.build_memory, cpus=settings.build_cpus, pids=settings.build_pids,
+            timeout=settings.build_timeout, output_limit=settings.build_output_limit,
+        )
     emit("-----> Compressing the slug")
     started = time.monotonic()
     slug = make_slug(source_dir, workdir / "slug.tgz", size_limit=settings.slug_size_limit)

@@ -17,8 +17,11 @@ def from_commit(repo: Repo, commit: str, dest: Path) -> None:
     except KeyError:
         raise BuildFailed(f"commit {commit[:7]} is not in the app's repository") from None
     data = b"".join(tar_stream(repo.object_store, tree, mtime=0, format=""))
-    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        archive.extractall(dest, filter="data")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            archive.extractall(dest, filter="data")
+    except tarfile.TarError as error:  # e.g. a symlink to an absolute path or out of the tree
+        raise BuildFailed(f"commit {commit[:7]} cannot be built: {error}") from None
 
 
 def from_url(url: str, dest: Path, size_limit: int) -> None:

@@ -14,7 +14,6 @@ Every image carries the label `paas.stack.revision`; `ensure_stack` remakes imag
 Run as `python -m paas.builder.stack [NAME ...]` (default: the default stack only).
 """
 
-import fcntl
 import re
 import shutil
 import subprocess
@@ -22,7 +21,6 @@ import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import docker
 import httpx
 from docker.errors import APIError, ImageNotFound
 
+from paas.builder.locks import file_lock
 from paas.domain.stacks import DEFAULT_STACK, STACKS, Stack
 from paas.settings import Settings, get_settings
 
@@ -251,22 +250,6 @@ def tarball_current(tarball: Path) -> bool:
         return is_current(int(marker.read_text().strip()))
     except ValueError:
         return False
-
-
-@contextmanager
-def stack_lock(cache_dir: Path, name: str, emit: Emit) -> Iterator[None]:
-    """One maker of a stack at a time, across build workers and `make up`."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with open(cache_dir / f"stack-{name}.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            emit(f"-----> Waiting for stack {name} (another build is making it)")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- making the rootfs -----------------------------------------------------------------------
@@ -503,7 +486,8 @@ def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emi
     ready = image_current(client, images.run) and image_current(client, images.build)
     if ready and registry_current(client, images, settings.registry):
         return images  # the usual case: no lock, a few milliseconds
-    with stack_lock(settings.cache_dir, name, emit):
+    waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is making it)")  # noqa: E731
+    with file_lock(settings.cache_dir / f"stack-{name}.lock", waiting):
         replaced = []
         stale = [image for image in (images.run, images.build) if not image_current(client, image)]
         if stale:

@@ -124,17 +124,23 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
             db.commit()
     except (BuildFailed, Conflict) as failure:
         finish_failed(w, build_id, out, f"error: {failure}", "build failed")
+        heartbeat.stop()
         return
     except Exception as error:  # the platform's fault, not the app's: say so and keep the detail in the log
         log.exception("build %s crashed", build_id)
         finish_failed(w, build_id, out, f"error: the build crashed inside paas: {error}", "build failed (paas error)")
+        heartbeat.stop()
         return
     finally:
         alive.set()
-        heartbeat.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    messages.wake_runner(w.redis, job.app)
-    out.stream.end(True, release_id=str(release_id), version=version)
+    # Released: from here on nothing may report this build as failed. The heartbeat goes last, so
+    # a follower never sees the worker gone before it sees the outcome.
+    try:
+        messages.wake_runner(w.redis, job.app)
+        out.stream.end(True, release_id=str(release_id), version=version)
+    finally:
+        heartbeat.stop()
 
 
 def _beat(heartbeat: messages.Heartbeat, done: threading.Event) -> None:

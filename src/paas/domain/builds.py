@@ -63,6 +63,7 @@ def get_build(db: Session, build_id: uuid.UUID) -> Build:
 
 
 LOST_WORKER = "error: the build worker was lost (it stopped or crashed); push again to build"
+NO_WORKER = "error: no paas build worker is running any more (start it with `make up`); push again to build"
 
 
 def finish_build(db: Session, build: Build, status: Status, output: list[str] | None = None, extra_output: str | None = None) -> None:

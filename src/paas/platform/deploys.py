@@ -11,9 +11,14 @@ from dataclasses import dataclass
 
 from paas import messages
 from paas.domain import builds, releases
-from paas.domain.models import App, Build, Status, User
+from paas.domain.models import App, Build, Release, Status, User
 
 BUILD_TASK = "paas.builder.build"
+# Seconds a finished build may go without its End before the follower reads the outcome from
+# the database instead (its worker died between settling the build and saying so).
+SETTLED_WITHOUT_END = 5.0
+# Seconds between checks, while a build waits in the queue, that some build worker still answers.
+QUEUED_WORKER_CHECK = 30.0
 
 Say = Callable[[str], None]
 
@@ -38,7 +43,11 @@ class Deploys:
         """Record the build and queue it. Commits: the task is sent only after the row exists."""
         build = builds.create_build(db, app, user, version, source_url=source_url, buildpacks=buildpacks)
         db.commit()
-        self.platform.celery.send_task(BUILD_TASK, args=[str(build.id)])
+        try:
+            self.platform.celery.send_task(BUILD_TASK, args=[str(build.id)])
+        except Exception as error:  # the broker is away: a build nobody will take must not wait in the queue
+            builds.give_up_on_build(db, build.id, f"error: paas could not queue this build: {error}")
+            raise
         return build
 
     def follow(self, build_id: uuid.UUID, say: Say) -> Outcome:
@@ -75,7 +84,7 @@ class Deploys:
         that goes silent fails the build within `build_worker_lost_after` seconds."""
         stream = messages.LogStream.for_build(self.platform.redis, build_id)
         heartbeat = messages.Heartbeat(self.platform.redis, build_id, self.settings.build_worker_lost_after)
-        last_place, started, silent = None, False, 0.0
+        last_place, started, silent, settled_for, queued_for = None, False, 0.0, 0.0, 0.0
         tick = 1.0
         for item in stream.entries(tick=tick):
             if isinstance(item, messages.End):
@@ -85,27 +94,56 @@ class Deploys:
                 started, silent = True, 0.0
                 continue
             silent += tick
-            with self.platform.sessionmaker() as db:
-                build = builds.get_build(db, build_id)
-                if build.status is not Status.pending:
-                    continue  # finished: its End is on the way
-                if build.started_at is None:
-                    place = builds.queue_position(db, build)
-                    if place != last_place:
-                        ahead = f"{place} build{'s' if place != 1 else ''} ahead" if place else "next in line"
-                        say(f"-----> Waiting for a build worker ({ahead})")
-                        last_place = place
-                    silent = 0.0
-                    continue
+            state, detail = self._state(build_id)
+            if state == "finished":
+                # Its End is on the way, unless the worker died right after settling it: then
+                # the row is the outcome.
+                settled_for += tick
+                if settled_for >= SETTLED_WITHOUT_END:
+                    return detail
+                continue
+            if state == "queued":
+                if detail != last_place:
+                    ahead = f"{detail} build{'s' if detail != 1 else ''} ahead" if detail else "next in line"
+                    say(f"-----> Waiting for a build worker ({ahead})")
+                    last_place = detail
+                silent, queued_for = 0.0, queued_for + tick
+                if queued_for >= QUEUED_WORKER_CHECK:
+                    queued_for = 0.0
+                    if not self.worker_available() and self._lost(build_id, builds.NO_WORKER):
+                        say(builds.NO_WORKER)
+                        return messages.End(False, {"reason": "no build worker"})
+                continue
             if not heartbeat.alive():
-                self._lost(build_id)
-                say(builds.LOST_WORKER)
-                return messages.End(False, {"reason": "build worker lost"})
+                if self._lost(build_id, builds.LOST_WORKER):
+                    say(builds.LOST_WORKER)
+                    return messages.End(False, {"reason": "build worker lost"})
+                continue  # it finished just before its heartbeat went: its own outcome stands
             if started and silent >= self.settings.build_idle_timeout:
-                self._give_up(build_id, None)
+                if self._give_up(build_id, None) is Status.succeeded:
+                    return self._state(build_id)[1]
                 say(f"error: the build printed nothing for {self.settings.build_idle_timeout:.0f} s; giving up on it")
                 return messages.End(False, {"reason": "build timed out"})
         raise RuntimeError("the build's output ended without an outcome")
+
+    def _state(self, build_id: uuid.UUID) -> tuple[str, object]:
+        """What the database says of a build: ("finished", its End), ("queued", its place in
+        the queue) or ("running", None)."""
+        with self.platform.sessionmaker() as db:
+            build = builds.get_build(db, build_id)
+            if build.status is not Status.pending:
+                return "finished", self._outcome(db, build)
+            if build.started_at is None:
+                return "queued", builds.queue_position(db, build)
+            return "running", None
+
+    @staticmethod
+    def _outcome(db, build: Build) -> messages.End:
+        """A finished build's outcome as its End would have told it."""
+        if build.status is Status.succeeded and build.release_id is not None:
+            release = db.get(Release, build.release_id)
+            return messages.End(True, {"release_id": str(release.id), "version": release.version})
+        return messages.End(False, {"reason": "build failed"})
 
     def _relay(self, stream: messages.LogStream, say: Say, idle_timeout: float) -> messages.End:
         for item in stream.follow(idle_timeout):
@@ -114,9 +152,10 @@ class Deploys:
             say(item)
         raise RuntimeError("the output ended without an outcome")
 
-    def _lost(self, build_id: uuid.UUID) -> None:
+    def _lost(self, build_id: uuid.UUID, reason: str) -> bool:
+        """Fail the build for `reason`; False when it had finished meanwhile."""
         with self.platform.sessionmaker() as db:
-            builds.give_up_on_build(db, build_id, builds.LOST_WORKER)
+            return builds.give_up_on_build(db, build_id, reason)
 
     def _give_up(self, build_id: uuid.UUID, release_id: uuid.UUID | None) -> Status:
         """Make sure neither the build nor its release goes live from now on; returns the

@@ -31,11 +31,17 @@ def account_json(user: User) -> dict:
     }
 
 
-def stack_ref(name: str | None) -> dict | None:
-    stack = stacks.get_stack(name or stacks.DEFAULT_STACK)
-    if stack is None:  # a Dockerfile build: the image brings its own
+def stack_ref(name: str | None) -> dict:
+    """None: the code came from a Dockerfile, whose image brings its own (Heroku's `container`)."""
+    stack = stacks.get_stack(name) if name else None
+    if stack is None:
         return {"id": None, "name": "container"}
     return {"id": stack.id, "name": stack.name}
+
+
+def buildpack_ref(entry: str) -> dict:
+    """A built-in by Heroku's name (`heroku/python`), a URL as it is."""
+    return {"url": entry, "name": f"heroku/{entry}" if entry in BUILTIN else entry}
 
 
 def stack_json(stack: stacks.Stack) -> dict:
@@ -68,8 +74,8 @@ def app_json(app: App, settings: Settings, current: Release | None = None, built
         **app_ref(app),
         "owner": user_ref(app.owner),
         "region": REGION,
-        "stack": stack_ref(current.stack if current and current.image else app.build_stack),
-        "build_stack": stack_ref(app.build_stack),
+        "stack": stack_ref(current.stack if current and current.image else app.build_stack or stacks.DEFAULT_STACK),
+        "build_stack": stack_ref(app.build_stack or stacks.DEFAULT_STACK),
         "git_url": settings.git_url(app.name),
         "web_url": settings.web_url(app.name),
         "repo_size": None,
@@ -111,14 +117,15 @@ def release_json(release: Release, current: Release | None) -> dict:
 
 
 def build_json(build: Build, settings: Settings, output_stream_url: str) -> dict:
-    source = {"url": build.source_url, "version": build.commit, "checksum": None}
+    source = {"url": build.source_url, "version": build.commit, "version_description": None, "checksum": None}
     return {
         "id": str(build.id),
         "app": app_ref(build.app),
         "status": build.status.value,
         "source_blob": source,
-        "buildpacks": [{"url": b, "name": b} for b in build.buildpacks],
-        "stack": build.stack,
+        # A Dockerfile build has none, as Heroku's container builds.
+        "buildpacks": None if build.buildpacks == ["dockerfile"] else [buildpack_ref(b) for b in build.buildpacks],
+        "stack": build.stack or build.app.build_stack,
         "release": {"id": str(build.release_id)} if build.release_id else None,
         "slug": {"id": str(build.id)} if build.slug_key else None,
         "output_stream_url": output_stream_url,
@@ -129,7 +136,4 @@ def build_json(build: Build, settings: Settings, output_stream_url: str) -> dict
 
 
 def buildpack_installations_json(entries: list[str]) -> list[dict]:
-    return [
-        {"ordinal": i, "buildpack": {"url": entry, "name": f"heroku/{entry}" if entry in BUILTIN else entry}}
-        for i, entry in enumerate(entries)
-    ]
+    return [{"ordinal": i, "buildpack": buildpack_ref(entry)} for i, entry in enumerate(entries)]

@@ -12,7 +12,6 @@ an optional `#ref` (branch, tag or commit). Under `cache_dir/<hash of the URL>/`
   a lock file keeps two workers from fetching the same URL at once.
 """
 
-import fcntl
 import hashlib
 import io
 import json
@@ -22,14 +21,14 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from paas.builder.buildpacks import BUILTIN, Buildpack, BuildError, builtin
+from paas.builder.locks import file_lock
 
 Emit = Callable[[str], None]
 TARBALL_SUFFIXES = (".tgz", ".tar.gz")
@@ -44,7 +43,8 @@ def resolve_buildpack(name_or_url: str, cache_dir: Path, emit: Emit) -> Buildpac
     short = entry.removeprefix("heroku/")
     if short in BUILTIN:
         return builtin(short)
-    return Buildpack(entry, fetch_buildpack(entry, cache_dir, emit))
+    # Named (in messages and in the build's record) without any password the URL carries.
+    return Buildpack(redact(entry), fetch_buildpack(entry, cache_dir, emit))
 
 
 def fetch_buildpack(url: str, cache_dir: Path, emit: Emit) -> Path:
@@ -54,7 +54,7 @@ def fetch_buildpack(url: str, cache_dir: Path, emit: Emit) -> Path:
     root = cache_dir / hashlib.sha256(url.encode()).hexdigest()[:24]
     root.mkdir(parents=True, exist_ok=True)
     try:
-        with _locked(root / "lock"):
+        with file_lock(root / "lock"):
             base = url.split("#", 1)[0]
             if urlsplit(base).path.endswith(TARBALL_SUFFIXES):
                 path, what = _fetch_tarball(url, root)
@@ -81,13 +81,6 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes, even if the process dies
-        yield
-
-
 # --- git -----------------------------------------------------------------------------------
 
 def _git(*args: str, cwd: Path | None = None) -> str:
@@ -95,7 +88,7 @@ def _git(*args: str, cwd: Path | None = None) -> str:
         **os.environ,
         "GIT_TERMINAL_PROMPT": "0",  # a private repository fails instead of waiting for a password
         "GIT_ASKPASS": "/bin/false",
-        "GIT_ALLOW_PROTOCOL": "http:https:git:file",  # never `ext::` or other command-running helpers
+        "GIT_ALLOW_PROTOCOL": "http:https:git",  # never `ext::`, nor the build host's own files
     }
     try:
         done = subprocess.run(
@@ -118,7 +111,7 @@ def _fetch_git(url: str, root: Path) -> tuple[Path, str]:
         shutil.rmtree(repo, ignore_errors=True)  # a clone cut off half way
         partial = root / f"repo.{os.getpid()}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        _git("clone", "--mirror", "--quiet", remote, str(partial))
+        _git("clone", "--mirror", "--quiet", "--", remote, str(partial))
         partial.rename(repo)
     wanted = ref or "HEAD"
     try:

@@ -8,7 +8,9 @@ why the build failed) comes through `/tmp/paas-out`, a host directory outside th
 """
 
 import codecs
+import os
 import re
+import stat
 import shutil
 import tempfile
 import threading
@@ -27,6 +29,7 @@ from paas.builder.procfile import PROCESS_TYPE, ProcfileError, parse_procfile
 Emit = Callable[[str], None]
 DRIVER = Path(__file__).with_name("driver.sh")
 CONFIG_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+UNTRUSTED_READ_LIMIT = 2**20
 
 
 @dataclass
@@ -85,9 +88,9 @@ def run_buildpacks(
         if stopped:
             raise BuildError(stopped)
         if exit_code != 0:
-            failure = out_dir / "failure"
-            if failure.is_file():
-                raise BuildError(failure.read_text(errors="replace").strip())
+            failure = read_untrusted(out_dir / "failure")
+            if failure:
+                raise BuildError(failure.strip())
             raise BuildError(f"the build container exited with code {exit_code}")
         used = _used(out_dir, mounted)
         return _result(out_dir, source_dir, mounted, used, emit)
@@ -95,12 +98,28 @@ def run_buildpacks(
         shutil.rmtree(control, ignore_errors=True)
 
 
+def read_untrusted(path: Path, limit: int = UNTRUSTED_READ_LIMIT) -> str | None:
+    """A file the build could have written, read on the host (as root): never through a symlink
+    (it could point at the platform's secrets), only a regular file, at most `limit` bytes.
+    None when there is no such file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError:  # ELOOP: a symlink
+        raise BuildError(f"{path.name} must be a regular file, not a link") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise BuildError(f"{path.name} must be a regular file")
+        return handle.read(limit).decode(errors="replace")
+
+
 def read_procfile(build_dir: Path) -> dict[str, str] | None:
-    procfile = build_dir / "Procfile"
-    if not procfile.is_file():
+    text = read_untrusted(build_dir / "Procfile")
+    if text is None:
         return None
     try:
-        return parse_procfile(procfile.read_text(errors="replace"))
+        return parse_procfile(text)
     except ProcfileError as error:
         raise BuildError(f"Procfile: {error}") from None
 
@@ -127,7 +146,11 @@ def _run_container(
     _remove(client, name)  # left behind by a worker that died during this build
     try:
         container = client.containers.create(
-            image, command=command, entrypoint=["/bin/bash"], name=name,
+            # The container ends itself a minute after the build's time even if this worker died
+            # and nobody is left to stop it. Docker's init is PID 1 (it reaps what builds leave
+            # behind; forky's `timeout` refuses to run as PID 1).
+            image, command=command, entrypoint=["timeout", "--signal=KILL", str(int(timeout) + 60), "/bin/bash"],
+            init=True, name=name,
             mounts=mounts, environment=dict(extra_env), working_dir="/tmp",
             mem_limit=memory, memswap_limit=memory, nano_cpus=int(cpus * 1e9), pids_limit=pids,
             security_opt=["no-new-privileges"], labels={"paas.build": build_id},
@@ -198,8 +221,7 @@ def _lines(chunks: Iterable[bytes]) -> Iterable[str]:
 def _used(out_dir: Path, mounted: list[Buildpack]) -> list[tuple[int, str]]:
     """The buildpacks that ran, as the driver recorded them: (index, name it detected as)."""
     used = []
-    path = out_dir / "used"
-    for line in path.read_text().splitlines() if path.is_file() else []:
+    for line in (read_untrusted(out_dir / "used") or "").splitlines():
         index, _, detected = line.partition(" ")
         if index.isdigit() and 1 <= int(index) <= len(mounted):
             used.append((int(index), detected))
@@ -232,10 +254,11 @@ def _result(
 
 def _release(path: Path, buildpack: str) -> dict:
     """bin/release's YAML: `default_process_types` and `config_vars` are read, strictly."""
-    if not path.is_file():
+    text = read_untrusted(path)
+    if text is None:
         return {}
     try:
-        data = yaml.safe_load(path.read_text(errors="replace"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise BuildError(f"the buildpack {buildpack}: bin/release printed invalid YAML: {error}") from None
     if data is None:

@@ -73,7 +73,7 @@ def create_build(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, bo
 def build_output(app_id: str, build_id: str, db: DbDep, platform: PlatformDep, signature: Annotated[str | None, Query()] = None):
     """The build's output as plain text: live while it runs, whole once it has finished.
     Signed rather than authenticated, like Heroku's output_stream_url."""
-    if not platform.signer.valid(f"/apps/{app_id}/builds/{build_id}/output", signature):
+    if not platform.signer.valid("GET", f"/apps/{app_id}/builds/{build_id}/output", signature):
         raise NotFound("Couldn't find that build's output (the URL is not signed).")
     build = app_build(db, apps.get_app(db, app_id), build_id)
     if build.status is not Status.pending and build.output is not None:

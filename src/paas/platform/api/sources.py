@@ -28,22 +28,28 @@ def source_path(platform, source_id: str):
         raise NotFound(f"Couldn't find that source: {source_id}") from None
 
 
-def check(platform, source_id: str, signature: str | None) -> None:
-    if not platform.signer.valid(f"/sources/{source_id}", signature):
-        raise NotFound(f"Couldn't find that source: {source_id}")
+# As Heroku's: a source's URLs work for an hour.
+SOURCE_URL_TTL = 3600.0
+
+
+def check(platform, method: str, source_id: str, signature: str | None, expires: str | None) -> None:
+    if not platform.signer.valid(method, f"/sources/{source_id}", signature, expires):
+        raise NotFound(f"Couldn't find that source: {source_id} (or its URL has expired)")
 
 
 @router.post("/sources", status_code=201)
 def create_source(user: UserDep, platform: PlatformDep):
-    path = f"/sources/{uuid.uuid4()}"
-    url = platform.signer.signed(platform.settings.api_url, path)
-    return JSONResponse({"source_blob": {"get_url": url, "put_url": url}}, status_code=201)
+    path, base = f"/sources/{uuid.uuid4()}", platform.settings.api_url
+    return JSONResponse({"source_blob": {
+        "get_url": platform.signer.signed(base, path, "GET", ttl=SOURCE_URL_TTL),
+        "put_url": platform.signer.signed(base, path, "PUT", ttl=SOURCE_URL_TTL),
+    }}, status_code=201)
 
 
 @router.put("/sources/{source_id}")
 async def upload_source(source_id: str, request: Request, platform: PlatformDep,
-                        signature: Annotated[str | None, Query()] = None):
-    check(platform, source_id, signature)
+                        signature: Annotated[str | None, Query()] = None, expires: Annotated[str | None, Query()] = None):
+    check(platform, "PUT", source_id, signature, expires)
     path = source_path(platform, source_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial, size, limit = path.with_suffix(".partial"), 0, platform.settings.source_size_limit
@@ -61,8 +67,9 @@ async def upload_source(source_id: str, request: Request, platform: PlatformDep,
 
 
 @router.get("/sources/{source_id}")
-def download_source(source_id: str, platform: PlatformDep, signature: Annotated[str | None, Query()] = None):
-    check(platform, source_id, signature)
+def download_source(source_id: str, platform: PlatformDep, signature: Annotated[str | None, Query()] = None,
+                    expires: Annotated[str | None, Query()] = None):
+    check(platform, "GET", source_id, signature, expires)
     path = source_path(platform, source_id)
     if not path.exists():
         raise NotFound(f"Nothing was uploaded to source {source_id} yet.")

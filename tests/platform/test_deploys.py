@@ -1,0 +1,83 @@
+"""Following a build to its outcome (the deploy service), against real Postgres and Redis: what
+the pusher is told always matches what happened, whatever the worker did."""
+
+import pytest
+
+from paas import messages
+from paas.domain import apps, builds
+from paas.domain.models import Status
+from paas.platform import deploys as deploys_module
+
+
+@pytest.fixture
+def platform(platform_app, token):
+    return platform_app.api.state.platform
+
+
+@pytest.fixture
+def build_id(platform, test_sessionmaker, client):
+    client.post("/apps", json={"name": "followed"})
+    with test_sessionmaker() as db:
+        app = apps.get_app(db, "followed")
+        build = builds.create_build(db, app, app.owner, "c" * 40)
+        db.commit()
+        return build.id
+
+
+def follow(platform, build_id):
+    said = []
+    return platform.deploys._follow_build(build_id, said.append), said
+
+
+def status_of(test_sessionmaker, build_id):
+    with test_sessionmaker() as db:
+        return builds.get_build(db, build_id).status
+
+
+def test_a_build_released_by_a_worker_that_died_before_saying_so_is_live(platform, build_id, test_sessionmaker, monkeypatch):
+    monkeypatch.setattr(deploys_module, "SETTLED_WITHOUT_END", 1.0)
+    with test_sessionmaker() as db:
+        builds.start_build(db, build_id, "worker-1")
+        release = builds.release_build(db, builds.get_build(db, build_id), "img@sha256:" + "2" * 64, {"web": ""})
+        db.commit()
+    # No heartbeat and no End: the worker went right after committing the release.
+    end, said = follow(platform, build_id)
+    assert end.ok and end.detail == {"release_id": str(release.id), "version": release.version}
+    assert builds.LOST_WORKER not in said
+    assert status_of(test_sessionmaker, build_id) is Status.succeeded
+
+
+def test_a_started_build_whose_worker_went_silent_fails(platform, build_id, test_sessionmaker):
+    with test_sessionmaker() as db:
+        builds.start_build(db, build_id, "worker-1")
+        db.commit()
+    messages.LogStream.for_build(platform.redis, build_id).write("-----> Building")
+    end, said = follow(platform, build_id)
+    assert not end.ok and end.detail["reason"] == "build worker lost"
+    assert said == ["-----> Building", builds.LOST_WORKER]
+    assert status_of(test_sessionmaker, build_id) is Status.failed
+
+
+def test_a_queued_build_gives_up_when_no_worker_is_left(platform, build_id, test_sessionmaker, monkeypatch):
+    monkeypatch.setattr(deploys_module, "QUEUED_WORKER_CHECK", 1.0)
+    monkeypatch.setattr(platform.deploys, "worker_available", lambda: False)
+    end, said = follow(platform, build_id)
+    assert not end.ok and end.detail["reason"] == "no build worker"
+    assert said[0] == "-----> Waiting for a build worker (next in line)" and said[-1] == builds.NO_WORKER
+    assert status_of(test_sessionmaker, build_id) is Status.failed
+
+
+def test_a_build_that_cannot_be_queued_does_not_wait_in_the_queue(platform, client, test_sessionmaker, monkeypatch):
+    client.post("/apps", json={"name": "unqueued"})
+
+    def broker_away(*args, **kwargs):
+        raise ConnectionError("broker away")
+
+    monkeypatch.setattr(platform.celery, "send_task", broker_away)
+    with test_sessionmaker() as db:
+        app = apps.get_app(db, "unqueued")
+        with pytest.raises(ConnectionError):
+            platform.deploys.start(db, app, app.owner, version="d" * 40)
+    with test_sessionmaker() as db:
+        [build] = db.scalars(builds.list_builds(apps.get_app(db, "unqueued"))).all()
+        assert build.status is Status.failed and "could not queue" in build.output
