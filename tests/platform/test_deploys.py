@@ -81,3 +81,13 @@ def test_a_build_that_cannot_be_queued_does_not_wait_in_the_queue(platform, clie
     with test_sessionmaker() as db:
         [build] = db.scalars(builds.list_builds(apps.get_app(db, "unqueued"))).all()
         assert build.status is Status.failed and "could not queue" in build.output
+
+
+def test_a_build_failed_elsewhere_tells_the_pusher_why(platform, build_id, test_sessionmaker, monkeypatch):
+    monkeypatch.setattr(deploys_module, "SETTLED_WITHOUT_END", 1.0)
+    with test_sessionmaker() as db:
+        builds.start_build(db, build_id, "worker-1")
+        db.commit()
+        builds.give_up_on_build(db, build_id, builds.LOST_WORKER)  # as the runner's sweep does
+    end, said = follow(platform, build_id)
+    assert not end.ok and said == [builds.LOST_WORKER]

@@ -76,6 +76,11 @@ def finish_build(db: Session, build: Build, status: Status, output: list[str] | 
     db.flush()
 
 
+def started_builds(db: Session) -> list[uuid.UUID]:
+    """Builds a worker took and has not finished: each is alive only while its heartbeat is."""
+    return list(db.scalars(select(Build.id).where(Build.status == Status.pending, Build.started_at.is_not(None))))
+
+
 def give_up_on_build(db: Session, build_id: uuid.UUID, reason: str) -> bool:
     """Nobody may deploy this build any more (its push gave up, or its worker was lost).
     False when it had already finished: then its own outcome stands."""

@@ -100,6 +100,8 @@ class Deploys:
                 # the row is the outcome.
                 settled_for += tick
                 if settled_for >= SETTLED_WITHOUT_END:
+                    if detail.detail.get("why"):  # e.g. the runner's sweep found its worker lost
+                        say(detail.detail["why"])
                     return detail
                 continue
             if state == "queued":
@@ -143,7 +145,8 @@ class Deploys:
         if build.status is Status.succeeded and build.release_id is not None:
             release = db.get(Release, build.release_id)
             return messages.End(True, {"release_id": str(release.id), "version": release.version})
-        return messages.End(False, {"reason": "build failed"})
+        last = (build.output or "").rstrip("\n").rpartition("\n")[2]
+        return messages.End(False, {"reason": "build failed", "why": last})
 
     def _relay(self, stream: messages.LogStream, say: Say, idle_timeout: float) -> messages.End:
         for item in stream.follow(idle_timeout):

@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from paas import messages
+from paas.domain import builds
 from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.domain.db import make_sessionmaker
 from paas.router import make_router
@@ -52,6 +53,19 @@ class Scheduler:
                 self.again.discard(app)
 
 
+def fail_lost_builds(sessionmaker, redis, lost_after: float) -> list:
+    """A build whose worker died with nobody following it (POST /builds) is failed here, so it
+    does not stay pending for ever; a push's own follower usually gets there first."""
+    with sessionmaker() as db:
+        started = builds.started_builds(db)
+    lost = [b for b in started if not messages.Heartbeat(redis, b, lost_after).alive()]
+    for build_id in lost:
+        with sessionmaker() as db:
+            if builds.give_up_on_build(db, build_id, builds.LOST_WORKER):
+                log.info("build %s lost its worker; failed it", build_id)
+    return lost
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per admin-API call drowns the log
@@ -73,6 +87,7 @@ def main() -> None:
         router.ensure_server()  # Caddy may have restarted since the last sweep and lost our server
         for app in sorted(reconciler.all_app_names()):
             scheduler.request(app)
+        fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
 
     next_sweep = 0.0
     while True:
