@@ -3,7 +3,28 @@
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DynoSize(BaseModel):
+    """What a process of one size may use: memory (over it, the process is killed and restarted
+    like a crash), its CPU weight against the host's other processes, and how many tasks."""
+
+    memory_mb: int
+    cpu_shares: int
+    pids: int
+
+
+# Heroku's names and memory; CPU weights grow with the size (1024 is Docker's default).
+DYNO_SIZES = {
+    "eco": DynoSize(memory_mb=512, cpu_shares=512, pids=256),
+    "basic": DynoSize(memory_mb=512, cpu_shares=1024, pids=256),
+    "standard-1x": DynoSize(memory_mb=512, cpu_shares=1024, pids=256),
+    "standard-2x": DynoSize(memory_mb=1024, cpu_shares=2048, pids=512),
+    "performance-m": DynoSize(memory_mb=2560, cpu_shares=4096, pids=4096),
+    "performance-l": DynoSize(memory_mb=14336, cpu_shares=8192, pids=16384),
+}
 
 
 class Settings(BaseSettings):
@@ -57,6 +78,8 @@ class Settings(BaseSettings):
     source_size_limit: int = 500 * 2**20
     # Port the web process listens on inside its container ($PORT).
     web_port: int = 5000
+    # Formation sizes (`PAAS_DYNO_SIZES` as JSON: {"name": {"memory_mb": .., "cpu_shares": .., "pids": ..}}).
+    dyno_sizes: dict[str, DynoSize] = DYNO_SIZES
 
     @property
     def api_url(self) -> str:

@@ -139,3 +139,32 @@ def new_app(api, settings, token, tmp_path):
     yield make
     for name in made:
         api.delete(f"/apps/{name}")
+
+
+@pytest.fixture(scope="session")
+def engine(settings):
+    """The Docker engine the platform runs apps on, to look at their containers from outside."""
+    import docker
+
+    client = docker.DockerClient(base_url=settings.docker_url)
+    yield client
+    client.close()
+
+
+def app_containers(engine, settings, app: str, process_type: str | None = None) -> list:
+    labels = [f"paas.instance={settings.instance}", f"paas.app={app}"]
+    if process_type:
+        labels.append(f"paas.process={process_type}")
+    return engine.containers.list(filters={"label": labels})
+
+
+def eventually(probe, timeout: float = 60, what: str = "the condition"):
+    """probe() until it returns something true; its last value otherwise fails the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout:.0f} s (last: {value!r})")
+        time.sleep(0.2)

@@ -41,12 +41,12 @@ def woken(platform_app):
     return lambda: redis.lrange(messages.WAKE_QUEUE, 0, -1)
 
 
-def deploy(test_sessionmaker, app_name: str, image: str) -> int:
+def deploy(test_sessionmaker, app_name: str, image: str, process_types: dict[str, str] | None = None) -> int:
     """What a finished build records (the builder's own work is covered end to end)."""
     with test_sessionmaker() as db:
         app = apps.get_app(db, app_name)
         build = builds.create_build(db, app, app.owner, "a" * 40)
-        release = builds.release_build(db, build, image, {"web": ""})
+        release = builds.release_build(db, build, image, process_types or {"web": ""})
         releases.settle_release(db, release, models.Status.succeeded)
         db.commit()
         return release.version

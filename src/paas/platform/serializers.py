@@ -2,7 +2,7 @@
 
 from paas.domain import stacks
 from paas.domain.buildpacks import BUILTIN
-from paas.domain.models import App, Build, Release, User
+from paas.domain.models import App, Build, Formation, Release, User
 from paas.domain.releases import eligible_for_rollback
 from paas.settings import Settings
 
@@ -137,3 +137,17 @@ def build_json(build: Build, settings: Settings, output_stream_url: str) -> dict
 
 def buildpack_installations_json(entries: list[str]) -> list[dict]:
     return [{"ordinal": i, "buildpack": buildpack_ref(entry)} for i, entry in enumerate(entries)]
+
+
+def formation_json(row: Formation, app: App, commands: dict[str, str]) -> dict:
+    """`commands`: the serving release's process types ("" runs the image's own command)."""
+    return {
+        "id": str(row.id),
+        "app": app_ref(app),
+        "type": row.type,
+        "quantity": row.quantity,
+        "size": row.size,
+        "command": commands.get(row.type, ""),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }

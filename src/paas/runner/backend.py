@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from paas.settings import Settings
+from paas.settings import DYNO_SIZES, DynoSize, Settings
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,8 @@ class ProcessSpec:
     command: str  # "" runs the image's own command
     env: dict[str, str] = field(default_factory=dict)
     port: int = 5000
+    size: str = "basic"
+    limits: DynoSize = field(default_factory=lambda: DYNO_SIZES["basic"])
 
     @property
     def name(self) -> str:
@@ -33,6 +35,7 @@ class Process:
     name: str  # web.1
     running: bool
     address: str | None  # host:port the router can reach, when running
+    size: str = "basic"
 
 
 class BootFailed(Exception):

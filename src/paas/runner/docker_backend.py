@@ -1,6 +1,7 @@
 """Processes as containers on one Docker engine. The containers' labels are the truth about what runs."""
 
 import secrets
+import uuid
 
 import docker
 import docker.errors
@@ -9,8 +10,8 @@ from docker.models.containers import Container
 from paas.runner.backend import Process, ProcessSpec
 from paas.settings import Settings
 
-LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME = (
-    "paas.instance", "paas.app", "paas.release", "paas.version", "paas.process", "paas.name",
+LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME, LABEL_SIZE = (
+    "paas.instance", "paas.app", "paas.release", "paas.version", "paas.process", "paas.name", "paas.size",
 )
 
 
@@ -59,7 +60,11 @@ class DockerBackend:
             detach=True,
             # Unique per attempt: a retry must not collide with a leftover that is still stopping.
             name=f"{self.instance}-{spec.app}-{spec.name}-v{spec.version}-{secrets.token_hex(3)}",
-            environment={**spec.env, "PORT": str(spec.port), "DYNO": spec.name},
+            # Heroku's dyno identity beside the release's environment; PORT for web processes.
+            environment={
+                **spec.env, "DYNO": spec.name, "HEROKU_DYNO_ID": str(uuid.uuid4()),
+                **({"PORT": str(spec.port)} if spec.process_type == "web" else {}),
+            },
             ports={f"{spec.port}/tcp": (self.publish_host, None)},
             labels={
                 LABEL_INSTANCE: self.instance,
@@ -69,7 +74,14 @@ class DockerBackend:
                 LABEL_PROCESS: spec.process_type,
                 LABEL_NAME: spec.name,
                 "paas.port": str(spec.port),
+                LABEL_SIZE: spec.size,
             },
+            # The size's limits: over its memory the kernel kills the process and Docker restarts
+            # it, as a crash (swap counts against the same limit).
+            mem_limit=f"{spec.limits.memory_mb}m",
+            memswap_limit=f"{spec.limits.memory_mb}m",
+            cpu_shares=spec.limits.cpu_shares,
+            pids_limit=spec.limits.pids,
             network=self.network,
             init=True,  # a real PID 1, so SIGTERM reaches apps that do not handle it themselves
             restart_policy={"Name": "unless-stopped"},
@@ -122,4 +134,5 @@ class DockerBackend:
             name=labels.get(LABEL_NAME, ""),
             running=running,
             address=address,
+            size=labels.get(LABEL_SIZE, "basic"),
         )

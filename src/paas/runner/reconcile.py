@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timezone
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,7 @@ from paas import messages
 from paas.domain import apps, formation, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
+from paas.domain.formation import Scale
 from paas.domain.models import Release, Status
 from paas.router import Router
 from paas.runner.backend import BootFailed, Process, ProcessSpec, RunnerBackend
@@ -29,6 +31,17 @@ from paas.settings import Settings
 log = logging.getLogger(__name__)
 
 LOG_TAIL_ON_FAILURE = 20
+
+
+def dyno_metadata(release: Release) -> dict[str, str]:
+    """Heroku's dyno metadata (what its runtime-dyno-metadata feature sets), from the release."""
+    return {
+        "HEROKU_APP_NAME": release.app.name,
+        "HEROKU_APP_ID": str(release.app.id),
+        "HEROKU_RELEASE_VERSION": f"v{release.version}",
+        "HEROKU_SLUG_COMMIT": release.commit or "",
+        "HEROKU_RELEASE_CREATED_AT": release.created_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 class Reconciler:
@@ -81,7 +94,7 @@ class Reconciler:
         self.router.remove_app(app_name)
         self.stop_all(self.backend.processes(app_name))
 
-    def deploy(self, db: Session, release: Release, quantities: dict[str, int], processes: list[Process]) -> None:
+    def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
         superseded = [r for r in releases.pending_releases_before(db, release) if releases.settle_release(db, r, Status.failed)]
         db.commit()
@@ -92,9 +105,9 @@ class Reconciler:
         out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
         started: list[Process] = []
         try:
-            for spec in specs:
-                process = self.backend.start(spec)
-                started.append(process)
+            for spec in specs:  # all at once: they boot side by side
+                started.append(self.backend.start(spec))
+            for process in started:
                 self.wait_until_up(process, out.write)
             # Settled and routed in one transaction: if routing fails the release stays unsettled
             # and fails below; if a push gave up on it meanwhile, it never takes traffic.
@@ -145,42 +158,50 @@ class Reconciler:
         out.end(False, reason=reason)
         self.end_superseded(superseded, release, live=False)
 
-    def keep(self, db: Session, release: Release, quantities: dict[str, int], processes: list[Process]) -> None:
-        current = {p.name: p for p in processes if p.release_id == str(release.id) and p.running}
+    def keep(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
+        """Converge the serving release on its formation: start what is missing (scaled up, gone,
+        or of another size), all at once, route to what answers, then stop the rest."""
+        specs = self.specs(release, quantities)
+        sizes = {spec.name: spec.size for spec in specs}
+        current = {
+            p.name: p for p in processes
+            if p.release_id == str(release.id) and p.running and sizes.get(p.name) == p.size
+        }
+        missing = [spec for spec in specs if spec.name not in current]
+        started = []
+        for spec in missing:
+            log.info("%s: starting %s of v%s (%s)", release.app.name, spec.name, release.version, spec.size)
+            started.append(self.backend.start(spec))
         replacements = []
-        for spec in self.specs(release, quantities):
-            if spec.name not in current:
-                log.info("%s: %s of v%s is not running; starting it", release.app.name, spec.name, release.version)
-                process = self.backend.start(spec)
-                try:
-                    self.wait_until_up(process, lambda line: None)
-                except BootFailed as failure:
-                    log.warning("%s: %s", release.app.name, failure)
-                    self.stop_all([process], grace=0)
-                    continue
-                replacements.append(process)
+        for process in started:
+            try:
+                self.wait_until_up(process, lambda line: None)
+            except BootFailed as failure:
+                log.warning("%s: %s", release.app.name, failure)
+                self.stop_all([process], grace=0)
+                continue
+            replacements.append(process)
         keep = list(current.values()) + replacements
         self.route(release.app.name, keep)
         kept_ids = {p.id for p in keep}
         self.stop_all([p for p in processes if p.id not in kept_ids])
 
-    def specs(self, release: Release, quantities: dict[str, int]) -> list[ProcessSpec]:
-        env = self.cipher.decrypt(release.config_vars)
-        return [
-            ProcessSpec(
-                app=release.app.name,
-                release_id=str(release.id),
-                version=release.version,
-                process_type=process_type,
-                index=index,
-                image=release.image,
-                command=command,
-                env=env,
-                port=self.settings.web_port,
-            )
-            for process_type, command in sorted(release.process_types.items())
-            for index in range(1, quantities.get(process_type, 1 if process_type == "web" else 0) + 1)
-        ]
+    def specs(self, release: Release, quantities: dict[str, Scale]) -> list[ProcessSpec]:
+        env = {**self.cipher.decrypt(release.config_vars), **dyno_metadata(release)}
+        sizes = self.settings.dyno_sizes
+        specs = []
+        for process_type, command in sorted(release.process_types.items()):
+            scale = quantities.get(process_type, Scale(1 if process_type == "web" else 0, formation.DEFAULT_SIZE))
+            limits = sizes.get(scale.size) or sizes[formation.DEFAULT_SIZE]  # a size the operator dropped
+            specs += [
+                ProcessSpec(
+                    app=release.app.name, release_id=str(release.id), version=release.version,
+                    process_type=process_type, index=index, image=release.image, command=command,
+                    env=env, port=self.settings.web_port, size=scale.size, limits=limits,
+                )
+                for index in range(1, scale.quantity + 1)
+            ]
+        return specs
 
     def wait_until_up(self, process: Process, say: Callable[[str], None]) -> None:
         """Return once the process answers HTTP (any status); raise BootFailed if it exits or time runs out."""

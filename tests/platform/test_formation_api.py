@@ -1,0 +1,42 @@
+"""The formation endpoints in-process (real Postgres, real Redis)."""
+
+from tests.platform.conftest import deploy
+
+
+def test_formation_lists_scales_and_sizes_each_type(client, test_sessionmaker, woken):
+    client.post("/apps", json={"name": "scaled"})
+    assert client.get("/apps/scaled/formation").json() == []
+    deploy(test_sessionmaker, "scaled", "127.0.0.1:5000/scaled@sha256:" + "3" * 64, {"web": "gunicorn app", "worker": "celery"})
+    listed = client.get("/apps/scaled/formation").json()
+    assert [(f["type"], f["quantity"], f["size"], f["command"]) for f in listed] == [
+        ("web", 1, "basic", "gunicorn app"), ("worker", 0, "basic", "celery")]
+    assert listed[0]["app"]["name"] == "scaled"
+
+    woken_before = len(woken())
+    batch = client.patch("/apps/scaled/formation", json={"updates": [
+        {"type": "web", "quantity": "+2"}, {"type": "worker", "quantity": 1, "size": "Standard-2X"}]})
+    assert batch.status_code == 200, batch.text
+    assert [(f["type"], f["quantity"], f["size"]) for f in batch.json()] == [("web", 3, "basic"), ("worker", 1, "standard-2x")]
+    assert len(woken()) == woken_before + 1
+
+    one = client.patch("/apps/scaled/formation/web", json={"quantity": "-1"})
+    assert one.json()["quantity"] == 2
+    assert client.patch("/apps/scaled/formation/web", json={"quantity": 0}).json()["quantity"] == 0
+    assert client.get("/apps/scaled/formation/worker").json()["size"] == "standard-2x"
+    # Scaling is not a release.
+    assert [r["version"] for r in client.get("/apps/scaled/releases").json()] == [1, 2]
+
+
+def test_bad_changes_are_refused_and_change_nothing(client, test_sessionmaker):
+    client.post("/apps", json={"name": "refused"})
+    deploy(test_sessionmaker, "refused", "127.0.0.1:5000/refused@sha256:" + "4" * 64, {"web": ""})
+    assert client.patch("/apps/refused/formation/clock", json={"quantity": 1}).status_code == 404
+    assert client.get("/apps/refused/formation/clock").json()["id"] == "not_found"
+    for body in ({"quantity": -1}, {"quantity": "many"}, {"size": "huge"}, {"quantity": 1, "command": "x"}, [1]):
+        answer = client.patch("/apps/refused/formation/web", json=body)
+        assert answer.status_code == 422 and set(answer.json()) == {"id", "message"}, (body, answer.text)
+    # All or nothing: a bad second update leaves the first undone.
+    answer = client.patch("/apps/refused/formation", json={"updates": [{"type": "web", "quantity": 5}, {"type": "web", "size": "x"}]})
+    assert answer.status_code == 422
+    assert client.get("/apps/refused/formation/web").json()["quantity"] == 1
+    assert client.patch("/apps/refused/formation", json={"updates": []}).status_code == 422
