@@ -23,10 +23,14 @@ CADDY_ADMIN_ADDR="${CADDY_ADMIN_URL#http://}"
 PG_VERSION=15
 PG_CLUSTER=main
 REDIS_PORT=6379
+# Same contract as settings.router_dns / router_hosts_dir.
+ROUTER_DNS="${PAAS_ROUTER_DNS:-127.0.0.1:5353}"
+ROUTER_HOSTS_DIR="$PAAS_HOME/router/hosts.d"
+ROUTER_UNKNOWN_ADDRESS="${PAAS_ROUTER_UNKNOWN_ADDRESS:-127.0.0.4}"
 
 # python3-venv: Debian's python3 cannot `python3 -m venv` without it, and `make up` creates
 # .venv right after this script (a bare Debian 12 without pyenv lacks it).
-PACKAGES=(docker.io docker-registry caddy postgresql redis-server debootstrap git curl python3-venv)
+PACKAGES=(docker.io docker-registry caddy postgresql redis-server dnsmasq-base debootstrap git curl python3-venv)
 
 log() { printf -- '-----> %s\n' "$*"; }
 info() { printf -- '       %s\n' "$*"; }
@@ -285,6 +289,31 @@ caddy_up() {
 
 caddy_down() { stop_pidfile caddy 30; }
 
+# --- the router's name server ---------------------------------------------------
+# dnsmasq answers only from the router's hosts directory (one file per app, re-read as soon as
+# it changes) and never forwards a query anywhere. --local: it is the authority for the zone, so
+# an AAAA question about an app gets "no such record" rather than REFUSED (which Go's resolver in
+# Caddy takes as a failed lookup).
+
+dns_ready() { pid_alive "$RUN_DIR/dnsmasq.pid"; }
+
+dns_up() {
+    if dns_ready; then
+        info "dnsmasq already running (router names at $ROUTER_DNS)"
+        return 0
+    fi
+    log "Starting dnsmasq (router names at $ROUTER_DNS)"
+    mkdir -p "$ROUTER_HOSTS_DIR"
+    spawn dnsmasq "$LOG_DIR/dnsmasq.log" \
+        dnsmasq --keep-in-foreground --log-facility=- --port "${ROUTER_DNS##*:}" \
+        --listen-address "${ROUTER_DNS%:*}" --bind-interfaces --no-resolv --no-hosts --no-poll \
+        --hostsdir "$ROUTER_HOSTS_DIR" --local=/paas.internal/ \
+        --address="/paas.internal/$ROUTER_UNKNOWN_ADDRESS" --local-ttl 0 --user=root
+    wait_until dnsmasq 10 "$LOG_DIR/dnsmasq.log" dns_ready
+}
+
+dns_down() { stop_pidfile dnsmasq 10; }
+
 # --- commands ----------------------------------------------------------------
 
 up() {
@@ -295,6 +324,7 @@ up() {
     registry_up
     pg_up
     redis_up
+    dns_up
     caddy_up
     log "Services up (PAAS_HOME=$PAAS_HOME)"
 }
@@ -302,6 +332,7 @@ up() {
 down() {
     log "Stopping services (PAAS_HOME=$PAAS_HOME)"
     caddy_down
+    dns_down
     registry_down
     redis_down
     pg_down

@@ -121,3 +121,59 @@ def caddy(tmp_path_factory):
             proc.wait()
 
 
+
+
+# --- a router name server of the tests' own ----------------------------------------------
+
+# The platform's own router pages are at 127.0.0.2 and 127.0.0.4.
+TEST_IDLE_ADDRESS, TEST_UNKNOWN_ADDRESS = "127.0.0.3", "127.0.0.5"
+
+
+@pytest.fixture(scope="session")
+def router_dns(tmp_path_factory):
+    """dnsmasq answering from a hosts directory of its own, as the platform's does."""
+    home = tmp_path_factory.mktemp("dns")
+    hosts_dir, port = home / "hosts.d", free_udp_port()
+    hosts_dir.mkdir()
+    log_path = home / "dnsmasq.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            ["dnsmasq", "--keep-in-foreground", "--log-facility=-", f"--port={port}", "--listen-address=127.0.0.1",
+             "--bind-interfaces", "--no-resolv", "--no-hosts", "--no-poll", f"--hostsdir={hosts_dir}",
+             "--local=/paas.internal/", f"--address=/paas.internal/{TEST_UNKNOWN_ADDRESS}", "--local-ttl=0",
+             "--user=root"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    time.sleep(0.2)
+    if proc.poll() is not None:
+        pytest.fail(f"dnsmasq exited with {proc.returncode}:\n{log_path.read_text()}")
+    yield SimpleNamespace(address=f"127.0.0.1:{port}", hosts_dir=hosts_dir)
+    proc.terminate()
+    proc.wait(10)
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def make_test_router(caddy, router_dns):
+    """CaddyRouter(**changes) on the tests' Caddy and name server; its apps are removed after."""
+    from paas.router.caddy import CaddyRouter
+
+    made = []
+
+    def make(web_port: int, **changes):
+        options = dict(hosts_dir=router_dns.hosts_dir, dns=router_dns.address, zone="test.paas.internal",
+                       web_port=web_port, idle_address=TEST_IDLE_ADDRESS, unknown_address=TEST_UNKNOWN_ADDRESS)
+        router = CaddyRouter(caddy.admin_url, "127.0.0.1", caddy.http_port, "localhost", **{**options, **changes})
+        made.append(router)
+        return router
+
+    yield make
+    for router in made:
+        for app in router.apps():
+            router.remove_app(app)
+        router.close()

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     router_host: str = "127.0.0.1"
     router_port: int = 8080
     caddy_admin_url: str = "http://127.0.0.1:2019"
+    # The router's name server (dnsmasq, started with the other services): Caddy looks up which
+    # processes serve an app there, so deploys never change Caddy's configuration.
+    router_dns: str = "127.0.0.1:5353"
+    # Where an app with no web process points: the router's own 503 page answers there.
+    router_idle_address: str = "127.0.0.2"
+    # What the name server answers for a name that is no app's: the router's 404 page is there.
+    router_unknown_address: str = "127.0.0.4"
+    # Seconds a web process that left the router keeps running before SIGTERM: Caddy looks the
+    # app's name up again every 100 ms, so after this no new request reaches it.
+    router_drain: float = 1.0
 
     registry: str = "127.0.0.1:5000"
     docker_url: str = "unix:///var/run/docker.sock"
@@ -96,6 +106,11 @@ class Settings(BaseSettings):
     @property
     def repos_dir(self) -> Path:
         return self.home / "repos"
+
+    @property
+    def router_hosts_dir(self) -> Path:
+        """One hosts file per app: the addresses of its web processes, read by the name server."""
+        return self.home / "router" / "hosts.d"
 
     @property
     def slugs_dir(self) -> Path:

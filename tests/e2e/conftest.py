@@ -155,7 +155,7 @@ def app_containers(engine, settings, app: str, process_type: str | None = None) 
     labels = [f"paas.instance={settings.instance}", f"paas.app={app}"]
     if process_type:
         labels.append(f"paas.process={process_type}")
-    return engine.containers.list(filters={"label": labels})
+    return engine.containers.list(filters={"label": labels}, ignore_removed=True)  # some are being removed
 
 
 def eventually(probe, timeout: float = 60, what: str = "the condition"):

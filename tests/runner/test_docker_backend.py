@@ -44,7 +44,10 @@ def test_start_list_refresh_logs_and_stop(backend):
         )
     )
     assert process.running and process.name == "web.1" and process.version == 7
-    assert process.address.startswith("127.0.0.1:")
+    # Reached at its own address on the apps' network, on $PORT; nothing is published on the host.
+    container = docker.from_env().containers.get(process.id)
+    ip = container.attrs["NetworkSettings"]["Networks"][backend.network]["IPAddress"]
+    assert process.address == f"{ip}:5000" and not container.attrs["HostConfig"]["PortBindings"]
 
     deadline = time.monotonic() + 20
     while True:
@@ -61,7 +64,6 @@ def test_start_list_refresh_logs_and_stop(backend):
     assert backend.refresh(process) == process
     assert "booting" in backend.logs(process, tail=5)
 
-    container = docker.from_env().containers.get(process.id)
     assert not any("docker.sock" in m.get("Source", "") for m in container.attrs["Mounts"])
     assert container.attrs["HostConfig"]["Init"] is True
 

@@ -12,7 +12,6 @@ from paas import messages
 from paas.domain import accounts, apps, builds, config, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.models import Status
-from paas.router.caddy import CaddyRouter
 from paas.runner.docker_backend import DockerBackend
 from paas.runner.reconcile import Reconciler
 
@@ -31,10 +30,10 @@ CRASHES = "python3 -c 'print(\"cannot reach the database\"); raise SystemExit(3)
 
 
 @pytest.fixture
-def world(api_settings, test_sessionmaker, caddy):
-    settings = api_settings.model_copy(update={"boot_timeout": 4.0, "stop_grace": 1})
+def world(api_settings, test_sessionmaker, caddy, make_test_router):
+    settings = api_settings.model_copy(update={"boot_timeout": 4.0, "stop_grace": 1, "router_drain": 0.3})
     cipher = ConfigCipher(Fernet.generate_key())
-    router = CaddyRouter(caddy.admin_url, "127.0.0.1", caddy.http_port, "localhost")
+    router = make_test_router(settings.web_port)
     router.ensure_server()
     backend = DockerBackend.from_settings(settings)
     redis = messages.connect(settings)
@@ -138,6 +137,7 @@ def test_deploy_config_change_failed_boots_restart_and_delete(world):
     # A container that dies is replaced on the next pass.
     world.reconciler.backend.stop(second, 0)
     world.reconciler.reconcile(world.name)
+    time.sleep(world.router.settle_time)
     [replacement] = world.running()
     assert replacement.id != second.id and world.get().text == "greeting=two"
 
@@ -146,6 +146,7 @@ def test_deploy_config_change_failed_boots_restart_and_delete(world):
         apps.delete_app(db, apps.get_app(db, world.name))
         db.commit()
     world.reconciler.reconcile(world.name)
+    time.sleep(world.router.settle_time)
     assert world.get().status_code == 404
     world.wait_for_old_to_stop(keep=0)
     assert world.running() == []

@@ -15,6 +15,9 @@ class RouterError(Exception):
 
 
 class Router(Protocol):
+    # Seconds after set_app or remove_app returns until every new request sees the change.
+    settle_time: float
+
     def ensure_server(self) -> None:
         """Create the router's HTTP server and its 404 catch-all if missing; leave app routes alone."""
 

@@ -1,13 +1,28 @@
-"""The router on Caddy, driven through its admin API.
+"""The router: Caddy, whose configuration never changes while apps deploy, and a name server.
 
-Caddy runs with a config holding only `admin.listen`. We own one HTTP server in it, "paas":
-one route per app (`"@id": "paas-app-<name>"`) and, last, a catch-all answering 404.
-Changes go to single routes by path or @id so other apps' routes are never rewritten by us.
+Every change to Caddy's configuration is a reload, and a reload closes idle client connections
+(of every site: a keep-alive client of one app would see its connection reset when another app
+deploys). So Caddy is programmed once, by `ensure_server`, with one route for all apps:
+`<app>.<domain>` is proxied to the addresses the name `<app>.<zone>` has, which Caddy looks up
+(`dynamic_upstreams`, refreshed every `refresh`) at a dnsmasq of the platform's own. Which
+processes serve an app is then one small file per app in dnsmasq's hosts directory, which it
+reads as soon as it changes: a deploy, a rollback or a scale writes that file and changes nothing
+in Caddy.
+
+- An app with no web process names the idle address, where a second server of this Caddy answers
+  the 503 page (no configuration change when an app scales to zero and back either).
+- Any other name of the zone (no such app) is answered with the unknown address, where a third
+  server answers the 404 page.
+- So an error of the proxy always means the app's processes did not answer: a 503 page.
+- Every process of an app listens on the same port ($PORT) at its own address.
 """
 
 import html
+import ipaddress
+import os
 import re
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,9 +33,11 @@ if TYPE_CHECKING:
     from paas.settings import Settings
 
 SERVER = "paas"
-APP_ID_PREFIX = "paas-app-"
+IDLE_SERVER = "paas-idle"
+UNKNOWN_SERVER = "paas-unknown"
+APPS_ROUTE_ID = "paas-apps"
 NOT_FOUND_ID = "paas-not-found"
-# App names become a DNS label and part of an admin URL path.
+# App names become a DNS label and a file name.
 APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 HTML = {"Content-Type": ["text/html; charset=utf-8"]}
 _NO_BODY = object()
@@ -35,6 +52,13 @@ def _page(title: str, text: str) -> str:
     )
 
 
+IDLE_PAGE = _page("This app has no running web process", "The app exists but nothing is running to answer.")
+
+
+def _respond(status: int, page: str) -> dict[str, Any]:
+    return {"handler": "static_response", "status_code": status, "headers": HTML, "body": page}
+
+
 class CaddyRouter:
     def __init__(
         self,
@@ -43,24 +67,39 @@ class CaddyRouter:
         listen_port: int,
         domain: str,
         *,
+        hosts_dir: Path,
+        dns: str,
+        zone: str,
+        web_port: int,
+        idle_address: str,
+        unknown_address: str,
+        refresh: float = 0.1,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.admin_url = admin_url.rstrip("/")
         self.listen = f"{listen_host}:{listen_port}"
         self.domain = domain
+        self.hosts_dir, self.dns, self.zone = Path(hosts_dir), dns, zone
+        self.web_port, self.idle_address, self.unknown_address = web_port, idle_address, unknown_address
+        self.refresh = refresh
+        # Caddy keeps a looked-up name for `refresh`; a little more for the lookup itself.
+        self.settle_time = refresh + 0.05
         self._server_path = f"/config/apps/http/servers/{SERVER}"
         # Admin calls are local and quick; a hung Caddy must not hang the caller.
         self._http = httpx.Client(
             base_url=self.admin_url, timeout=httpx.Timeout(timeout, connect=2.0), transport=transport
         )
-        # Read-compare-write in set_app must not interleave within this process
-        # (two inserts of one app would leave two routes with the same @id).
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: "Settings", **kwargs: Any) -> "CaddyRouter":
-        return cls(settings.caddy_admin_url, settings.router_host, settings.router_port, settings.domain, **kwargs)
+        return cls(
+            settings.caddy_admin_url, settings.router_host, settings.router_port, settings.domain,
+            hosts_dir=settings.router_hosts_dir, dns=settings.router_dns, zone=f"{settings.instance}.paas.internal",
+            web_port=settings.web_port, idle_address=settings.router_idle_address,
+            unknown_address=settings.router_unknown_address, **kwargs,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -68,141 +107,127 @@ class CaddyRouter:
     # -- the Router protocol --------------------------------------------------------------
 
     def ensure_server(self) -> None:
+        """Make Caddy's configuration the one above; a no-op (one GET) when it already is."""
         with self._lock:
-            self._ensure_server()
+            self.hosts_dir.mkdir(parents=True, exist_ok=True)
+            servers = self._get_servers()
+            want = {
+                SERVER: self._server(),
+                IDLE_SERVER: self._page_server(self.idle_address, 503, IDLE_PAGE),
+                UNKNOWN_SERVER: self._page_server(self.unknown_address, 404, self._not_found_page()),
+            }
+            if any(servers.get(name) != server for name, server in want.items()):
+                # One load for all (each load is a reload); servers of others are kept.
+                self._call("PATCH" if servers else "PUT", "/config/apps/http/servers", {**servers, **want})
 
     def set_app(self, app: str, upstreams: list[str]) -> None:
-        route = self._app_route(app, upstreams)
-        path = f"/id/{APP_ID_PREFIX}{app}"
+        addresses = sorted({self._address(dial) for dial in upstreams}, key=ipaddress.ip_address)
+        text = "".join(f"{address} {self._name(app)}\n" for address in addresses or [self.idle_address])
+        path = self.hosts_dir / app
         with self._lock:
-            current = self._get_id(path)
-            if current == route:
-                return  # a periodic sweep must not churn Caddy
-            if current is not None:
-                self._call("PATCH", path, route)  # replaces just this route
-                return
-            self._ensure_server()
-            # PUT on an array index inserts there; index 0 is always before the catch-all,
-            # and app routes match disjoint hosts, so their order among themselves is free.
-            self._call("PUT", f"{self._server_path}/routes/0", route)
+            try:
+                if path.read_text() == text:
+                    return  # a periodic sweep writes nothing
+            except FileNotFoundError:
+                pass
+            self.hosts_dir.mkdir(parents=True, exist_ok=True)
+            # Written beside the directory and renamed in: the name server never reads half a file.
+            partial = self.hosts_dir.parent / f".{app}.partial"
+            partial.write_text(text)
+            os.replace(partial, path)
 
     def remove_app(self, app: str) -> None:
         _check_name(app)
         with self._lock:
-            # Loop: a racing writer elsewhere could have left a second route with this @id.
-            for _ in range(10):
-                try:
-                    self._call("DELETE", f"/id/{APP_ID_PREFIX}{app}")
-                except RouterError as e:
-                    if e.status == 404:
-                        return
-                    raise
+            (self.hosts_dir / app).unlink(missing_ok=True)
 
     def apps(self) -> dict[str, list[str]]:
-        routes = (self._get_server() or {}).get("routes") or []
         found: dict[str, list[str]] = {}
-        for route in routes:
-            route_id = route.get("@id", "")
-            if not route_id.startswith(APP_ID_PREFIX):
+        for path in self.hosts_dir.glob("*") if self.hosts_dir.is_dir() else []:
+            if not APP_NAME.fullmatch(path.name):
                 continue
-            found[route_id.removeprefix(APP_ID_PREFIX)] = [
-                upstream["dial"]
-                for handler in route.get("handle", [])
-                if handler.get("handler") == "reverse_proxy"
-                for upstream in handler.get("upstreams", [])
-            ]
+            addresses = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+            found[path.name] = [f"{a}:{self.web_port}" for a in addresses if a != self.idle_address]
         return found
 
     # -- config pieces ----------------------------------------------------------------------
 
+    def _name(self, app: str) -> str:
+        _check_name(app)
+        return f"{app}.{self.zone}"
+
+    def _address(self, dial: str) -> str:
+        host, _, port = dial.rpartition(":")
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"upstream must be ipv4:port, got {dial!r}") from None
+        if port != str(self.web_port):
+            raise ValueError(f"every upstream listens on port {self.web_port} ($PORT), got {dial!r}")
+        return host
+
     def _server(self) -> dict[str, Any]:
+        # `*.localhost` matches one label, the app; its index counts from the right.
+        app_label = f"{{http.request.host.labels.{len(self.domain.split('.'))}}}"
+        not_found = _respond(404, self._not_found_page())
+        not_answering = _respond(503, _page("The app is not answering", "Its web processes did not take the request."))
+        proxy = {
+            "handler": "reverse_proxy",
+            "dynamic_upstreams": {
+                "source": "a",
+                "name": f"{app_label}.{self.zone}",
+                "port": str(self.web_port),
+                "refresh": f"{int(self.refresh * 1000)}ms",
+                "resolver": {"addresses": [f"udp/{self.dns}"]},
+            },
+            "load_balancing": {
+                # Random, not round robin: Caddy 2.6 keeps no health state for looked-up
+                # upstreams, so a retry must not be able to land on the same dead one every time
+                # (measured: round robin did, for the whole try duration).
+                "selection_policy": {"policy": "random"},
+                # A refused connection (a process that just died) is tried again elsewhere
+                # instead of failing the request; a lone upstream gets 2 s to come back.
+                "try_duration": "2s",
+                "try_interval": "10ms",
+            },
+        }
         return {
             "listen": [self.listen],
             # Host matchers on *.localhost would otherwise turn on HTTPS for this server.
             "automatic_https": {"disable": True},
-            "routes": [self._not_found_route()],
+            "routes": [
+                {"@id": APPS_ROUTE_ID, "match": [{"host": [f"*.{self.domain}"]}], "handle": [proxy], "terminal": True},
+                {"@id": NOT_FOUND_ID, "handle": [not_found]},
+            ],
+            # Every name resolves (see above): an error is the app's processes not answering.
+            "errors": {"routes": [{"handle": [not_answering]}]},
         }
 
-    def _not_found_route(self) -> dict[str, Any]:
-        page = _page("No such app", f"Nothing is deployed at this address (*.{html.escape(self.domain)}).")
+    def _not_found_page(self) -> str:
+        return _page("No such app", f"Nothing is deployed at this address (*.{html.escape(self.domain)}).")
+
+    def _page_server(self, address: str, status: int, page: str) -> dict[str, Any]:
         return {
-            "@id": NOT_FOUND_ID,
-            "handle": [{"handler": "static_response", "status_code": 404, "headers": HTML, "body": page}],
+            "listen": [f"{address}:{self.web_port}"],
+            "automatic_https": {"disable": True},
+            "routes": [{"handle": [_respond(status, page)]}],
         }
-
-    def _app_route(self, app: str, upstreams: list[str]) -> dict[str, Any]:
-        _check_name(app)
-        for dial in upstreams:
-            _check_dial(dial)
-        if upstreams:
-            handler: dict[str, Any] = {
-                "handler": "reverse_proxy",
-                # Sorted and deduplicated: the same set in another order is the same route (no write).
-                "upstreams": [{"dial": dial} for dial in sorted(set(upstreams))],
-                "load_balancing": {
-                    "selection_policy": {"policy": "round_robin"},
-                    # A refused connection (process just died) moves on to the next upstream
-                    # instead of failing the request; a lone upstream gets 2 s to come back.
-                    "try_duration": "2s",
-                    "try_interval": "100ms",
-                },
-                # ...and the dead one is skipped for a second, so not every request pays the retry.
-                # Short, so a lone upstream that restarts is not shut out for long.
-                "health_checks": {"passive": {"fail_duration": "1s"}},
-            }
-        else:
-            page = _page(f"{app} has no running web process", "The app exists but nothing is running to answer.")
-            handler = {"handler": "static_response", "status_code": 503, "headers": HTML, "body": page}
-        return {
-            "@id": f"{APP_ID_PREFIX}{app}",
-            # Caddy's host matcher ignores the port in the Host header, so "a.localhost:8080" matches too.
-            "match": [{"host": [f"{app}.{self.domain}"]}],
-            "handle": [handler],
-            "terminal": True,
-        }
-
-    def _ensure_server(self) -> None:
-        server = self._get_server()
-        if server is None:
-            # PUT creates the missing parents (apps, http, servers) as well.
-            self._call("PUT", self._server_path, self._server())
-            return
-        # The server exists: fix only what is off, never replace it (that would drop app routes).
-        for key in ("listen", "automatic_https"):
-            want = self._server()[key]
-            if server.get(key) != want:
-                self._call("PATCH" if key in server else "PUT", f"{self._server_path}/{key}", want)
-        routes = server.get("routes") or []
-        catch_all = self._not_found_route()
-        if routes and routes[-1] == catch_all:
-            return
-        # Missing, stale or no longer last: delete every copy, then append a fresh one.
-        for _ in range(sum(r.get("@id") == NOT_FOUND_ID for r in routes)):
-            self._call("DELETE", f"/id/{NOT_FOUND_ID}")
-        if "routes" in server:
-            self._call("POST", f"{self._server_path}/routes", catch_all)  # POST on an array appends
-        else:
-            self._call("PUT", f"{self._server_path}/routes", [catch_all])
 
     # -- admin API --------------------------------------------------------------------------
 
-    def _get_server(self) -> dict[str, Any] | None:
+    def _get_servers(self) -> dict[str, Any]:
         # Read from /config/apps down: a GET through a missing parent is an error, not null.
         apps = self._call("GET", "/config/apps") or {}
-        return ((apps.get("http") or {}).get("servers") or {}).get(SERVER)
-
-    def _get_id(self, path: str) -> Any:
-        try:
-            return self._call("GET", path)
-        except RouterError as e:
-            if e.status == 404:  # unknown @id
-                return None
-            raise
+        return (apps.get("http") or {}).get("servers") or {}
 
     def _call(self, method: str, path: str, body: Any = _NO_BODY) -> Any:
         kwargs = {} if body is _NO_BODY else {"json": body}
         try:
-            response = self._http.request(method, path, **kwargs)
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A config load closes the admin API's idle connections too: once more, anew.
+                response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as e:
             raise RouterError(f"Caddy admin API at {self.admin_url} unreachable: {e}") from e
         if response.status_code >= 400:
@@ -218,10 +243,3 @@ class CaddyRouter:
 def _check_name(app: str) -> None:
     if not APP_NAME.fullmatch(app):
         raise ValueError(f"not a routable app name: {app!r}")
-
-
-def _check_dial(dial: str) -> None:
-    # Caddy 2.6 accepts any dial string and fails only per request (502): catch typos here.
-    host, _, port = dial.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"upstream must be host:port, got {dial!r}")

@@ -16,8 +16,8 @@ LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NA
 
 
 class DockerBackend:
-    def __init__(self, client: docker.DockerClient, instance: str, publish_host: str = "127.0.0.1"):
-        self.client, self.instance, self.publish_host = client, instance, publish_host
+    def __init__(self, client: docker.DockerClient, instance: str):
+        self.client, self.instance = client, instance
         self.network = f"{instance}-apps"
         self._network_ready = False
 
@@ -29,7 +29,7 @@ class DockerBackend:
         labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}" if app else LABEL_APP]
         # One list call (no inspect per container): a container removed meanwhile cannot break it.
         summaries = self.client.api.containers(all=True, filters={"label": labels})
-        return [self._process(s["Id"], s["Labels"], s["State"] == "running", s.get("Ports") or []) for s in summaries]
+        return [self._process(s["Id"], s["Labels"], s["State"] == "running", s.get("NetworkSettings")) for s in summaries]
 
     def ensure_network(self) -> None:
         """Apps share one bridge with container-to-container traffic off: an app is reached only
@@ -65,7 +65,6 @@ class DockerBackend:
                 **spec.env, "DYNO": spec.name, "HEROKU_DYNO_ID": str(uuid.uuid4()),
                 **({"PORT": str(spec.port)} if spec.process_type == "web" else {}),
             },
-            ports={f"{spec.port}/tcp": (self.publish_host, None)},
             labels={
                 LABEL_INSTANCE: self.instance,
                 LABEL_APP: spec.app,
@@ -114,17 +113,14 @@ class DockerBackend:
         return raw.decode("utf-8", "replace").splitlines()
 
     def _from_container(self, container: Container) -> Process:
-        ports = [
-            {"PrivatePort": int(key.split("/")[0]), "IP": b["HostIp"], "PublicPort": int(b["HostPort"])}
-            for key, bindings in (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).items()
-            for b in bindings or []
-        ]
-        return self._process(container.id, container.labels, container.status == "running", ports)
+        return self._process(container.id, container.labels, container.status == "running", container.attrs.get("NetworkSettings"))
 
-    def _process(self, container_id: str, labels: dict[str, str], running: bool, ports: list[dict]) -> Process:
-        port = int(labels.get("paas.port", "5000"))
-        published = [p for p in ports if p.get("PrivatePort") == port and p.get("PublicPort")]
-        address = f"{published[0]['IP']}:{published[0]['PublicPort']}" if running and published else None
+    def _process(self, container_id: str, labels: dict[str, str], running: bool, network_settings: dict | None) -> Process:
+        # The process's own address on the apps' network: the router and the health check reach
+        # every instance of an app on the same port ($PORT), each at its own address.
+        network = ((network_settings or {}).get("Networks") or {}).get(self.network) or {}
+        ip = network.get("IPAddress")
+        address = f"{ip}:{labels.get('paas.port', '5000')}" if running and ip else None
         return Process(
             id=container_id,
             app=labels[LABEL_APP],

@@ -125,6 +125,7 @@ class Reconciler:
                 log.exception("starting v%s of %s failed", release.version, release.app.name)
             return
         self.stop_all(old)
+        time.sleep(self.router.settle_time)  # "live" only once every new request reaches it
         out.write(f"-----> v{release.version} is live at {self.settings.web_url(release.app.name)}")
         out.end(True, version=release.version)
         self.end_superseded(superseded, release, live=True)
@@ -235,6 +236,8 @@ class Reconciler:
 
     def _stop_in_background(self, process: Process, grace: int) -> None:
         try:
+            if process.process_type == "web":  # it just left the router: let the router notice
+                time.sleep(self.settings.router_drain)
             self.backend.stop(process, grace)
         except Exception:
             log.exception("stopping %s of %s failed", process.name, process.app)
