@@ -68,6 +68,8 @@ class Settings(BaseSettings):
 
     # Seconds a new web process has to answer HTTP on $PORT before its release is marked failed.
     boot_timeout: float = 60.0
+    # Seconds the `release` command of a Procfile may run before its release fails.
+    release_phase_timeout: float = 900.0
     # Seconds between SIGTERM and SIGKILL when an old process is stopped.
     stop_grace: int = 30
     # Seconds the runner waits between full sweeps when nothing wakes it.

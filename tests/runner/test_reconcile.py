@@ -31,7 +31,8 @@ CRASHES = "python3 -c 'print(\"cannot reach the database\"); raise SystemExit(3)
 
 @pytest.fixture
 def world(api_settings, test_sessionmaker, caddy, make_test_router):
-    settings = api_settings.model_copy(update={"boot_timeout": 4.0, "stop_grace": 1, "router_drain": 0.3})
+    settings = api_settings.model_copy(update={"boot_timeout": 4.0, "stop_grace": 1, "router_drain": 0.3,
+                                               "release_phase_timeout": 3.0})
     cipher = ConfigCipher(Fernet.generate_key())
     router = make_test_router(settings.web_port)
     router.ensure_server()
@@ -46,7 +47,7 @@ def world(api_settings, test_sessionmaker, caddy, make_test_router):
         db.commit()
 
     class World:
-        def deploy(self, command: str, changes: dict | None = None) -> int:
+        def deploy(self, command: str, changes: dict | None = None, release: str | None = None) -> int:
             """Record what a finished build records, then let the runner act on it."""
             with test_sessionmaker() as db:
                 app = apps.get_app(db, name)
@@ -54,7 +55,8 @@ def world(api_settings, test_sessionmaker, caddy, make_test_router):
                     config.update_config(db, cipher, app, app.owner, changes)
                 build = builds.create_build(db, app, app.owner, secrets.token_hex(20))
                 image = f"{settings.registry}/{settings.stack_image}"
-                release = builds.release_build(db, build, image, {"web": command})
+                types = {"web": command, **({"release": release} if release else {})}
+                release = builds.release_build(db, build, image, types)
                 db.commit()
                 version = release.version
             reconciler.reconcile(name)
@@ -166,3 +168,17 @@ def test_a_release_superseded_before_it_started_is_not_deployed(world):
     assert world.get().text == "greeting=wanted"
     assert world.status(versions[-1]) is Status.succeeded
     assert world.status(versions[-3]) is Status.failed  # the "skipped" deploy
+
+
+def test_a_release_command_over_its_time_fails_the_release_and_leaves_nothing(world):
+    v_ok = world.deploy(SERVE, {"GREETING": "before"})
+    assert world.status(v_ok) is Status.succeeded
+    started = time.monotonic()
+    v_slow = world.deploy(SERVE, {"GREETING": "after"}, release="echo migrating; sleep 60")
+    assert 3 <= time.monotonic() - started < 15
+    assert world.status(v_slow) is Status.failed
+    lines, end = world.outcome(v_slow)
+    assert "       migrating" in lines and any("ran longer than 3 s" in line for line in lines), lines
+    assert world.get().text == "greeting=before"
+    backend = world.reconciler.backend
+    assert not backend.client.containers.list(all=True, filters={"label": [f"paas.app={world.name}", "paas.one-off=1"]})

@@ -118,6 +118,7 @@ def release_build(
     build.stack, build.buildpacks, build.slug_key, build.slug_size = stack, buildpacks or [], slug_key, slug_size
     build.finished_at = func.now()
     for process_type in process_types:
-        formation.ensure_formation(db, app, process_type, quantity=1 if process_type == "web" else 0)
+        if process_type != formation.RELEASE_TYPE:
+            formation.ensure_formation(db, app, process_type, quantity=1 if process_type == "web" else 0)
     db.flush()
     return release

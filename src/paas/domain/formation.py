@@ -18,6 +18,8 @@ from paas.domain.models import App, Formation
 MAX_QUANTITY = 100
 QUANTITY = re.compile(r"^([+-]?)(\d{1,4})$")
 DEFAULT_SIZE = "basic"
+# Heroku's release phase: the `release` type runs once per release, never as a formation.
+RELEASE_TYPE = "release"
 
 
 @dataclass(frozen=True)

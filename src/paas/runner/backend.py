@@ -1,5 +1,6 @@
 """What the runner needs from a container engine. Backends are chosen by `settings.runner_backend`."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,6 +42,14 @@ class Process:
 class BootFailed(Exception):
     """A new process did not come up: the message says why, for the pusher."""
 
+    def __init__(self, message: str, process: "Process | None" = None):
+        super().__init__(message)
+        self.process = process  # the one that failed, whose last lines the pusher is shown
+
+
+class OneOffTimeout(Exception):
+    """A one-off process ran past its time and was killed."""
+
 
 class RunnerBackend(Protocol):
     def processes(self, app: str | None = None) -> list[Process]:
@@ -57,6 +66,10 @@ class RunnerBackend(Protocol):
 
     def logs(self, process: Process, tail: int) -> list[str]:
         """The last lines the process wrote."""
+
+    def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
+        """Run `spec` to its end in a one-off process of its own (never listed by `processes`),
+        streaming its output to `emit`; its exit code. Killed after `timeout` s: OneOffTimeout."""
 
 
 def make_backend(settings: Settings) -> RunnerBackend:

@@ -1,18 +1,22 @@
 """Processes as containers on one Docker engine. The containers' labels are the truth about what runs."""
 
 import secrets
+import threading
 import uuid
+from collections.abc import Callable
 
 import docker
 import docker.errors
 from docker.models.containers import Container
 
-from paas.runner.backend import Process, ProcessSpec
+from paas.lines import output_lines
+from paas.runner.backend import OneOffTimeout, Process, ProcessSpec
 from paas.settings import Settings
 
 LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME, LABEL_SIZE = (
     "paas.instance", "paas.app", "paas.release", "paas.version", "paas.process", "paas.name", "paas.size",
 )
+LABEL_ONE_OFF = "paas.one-off"
 
 
 class DockerBackend:
@@ -29,7 +33,10 @@ class DockerBackend:
         labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}" if app else LABEL_APP]
         # One list call (no inspect per container): a container removed meanwhile cannot break it.
         summaries = self.client.api.containers(all=True, filters={"label": labels})
-        return [self._process(s["Id"], s["Labels"], s["State"] == "running", s.get("NetworkSettings")) for s in summaries]
+        return [
+            self._process(s["Id"], s["Labels"], s["State"] == "running", s.get("NetworkSettings"))
+            for s in summaries if LABEL_ONE_OFF not in s["Labels"]  # one-off runs are not the formation's
+        ]
 
     def ensure_network(self) -> None:
         """Apps share one bridge with container-to-container traffic off: an app is reached only
@@ -50,10 +57,36 @@ class DockerBackend:
         self._network_ready = True
 
     def start(self, spec: ProcessSpec) -> Process:
+        container = self._run(spec, restart_policy={"Name": "unless-stopped"})
+        container.reload()
+        return self._from_container(container)
+
+    def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
+        container = self._run(spec, labels={LABEL_ONE_OFF: "1"})
+        timer = threading.Timer(timeout, lambda: self._kill(container))
+        timer.start()
+        try:
+            for line in output_lines(container.logs(stream=True, follow=True)):
+                emit(line)
+            exit_code = container.wait(timeout=60).get("StatusCode", -1)
+            if not timer.is_alive():
+                raise OneOffTimeout(f"{spec.name} ran longer than {timeout:.0f} s and was stopped")
+            return exit_code
+        finally:
+            timer.cancel()
+            container.remove(force=True)
+
+    def _kill(self, container: Container) -> None:
+        try:
+            container.kill()
+        except docker.errors.APIError:
+            pass  # it ended meanwhile
+
+    def _run(self, spec: ProcessSpec, labels: dict[str, str] | None = None, **options) -> Container:
         self.ensure_network()
         # Pulled from the registry by digest: what runs is exactly what was built and pushed.
         self.client.api.pull(spec.image)
-        container = self.client.containers.run(
+        return self.client.containers.run(
             spec.image,
             # A Procfile command is a shell line ($PORT, &&, quotes), as on Heroku.
             command=["/bin/sh", "-c", spec.command] if spec.command else None,
@@ -74,6 +107,7 @@ class DockerBackend:
                 LABEL_NAME: spec.name,
                 "paas.port": str(spec.port),
                 LABEL_SIZE: spec.size,
+                **(labels or {}),
             },
             # The size's limits: over its memory the kernel kills the process and Docker restarts
             # it, as a crash (swap counts against the same limit).
@@ -83,10 +117,8 @@ class DockerBackend:
             pids_limit=spec.limits.pids,
             network=self.network,
             init=True,  # a real PID 1, so SIGTERM reaches apps that do not handle it themselves
-            restart_policy={"Name": "unless-stopped"},
+            **options,
         )
-        container.reload()
-        return self._from_container(container)
 
     def refresh(self, process: Process) -> Process | None:
         try:

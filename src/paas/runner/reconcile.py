@@ -22,10 +22,10 @@ from paas import messages
 from paas.domain import apps, formation, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
-from paas.domain.formation import Scale
+from paas.domain.formation import RELEASE_TYPE, Scale
 from paas.domain.models import Release, Status
 from paas.router import Router
-from paas.runner.backend import BootFailed, Process, ProcessSpec, RunnerBackend
+from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessSpec, RunnerBackend
 from paas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,11 @@ class Reconciler:
         self.stop_all([p for p in processes if p.release_id == str(release.id)], grace=0)
         old = [p for p in processes if p.release_id != str(release.id)]
         specs = self.specs(release, quantities)
-        out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
         started: list[Process] = []
         try:
+            if RELEASE_TYPE in release.process_types:
+                self.release_phase(release, out.write)
+            out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
             for spec in specs:  # all at once: they boot side by side
                 started.append(self.backend.start(spec))
             for process in started:
@@ -145,9 +147,10 @@ class Reconciler:
 
     def fail(self, db: Session, release: Release, started: list[Process], error: Exception, out, superseded) -> None:
         """Remove what this attempt started and fail the release; what served before is untouched."""
-        if started and isinstance(error, BootFailed):
-            for line in self.backend.logs(started[-1], LOG_TAIL_ON_FAILURE):
-                out.write(f"       {started[-1].name}: {line}")
+        failed = error.process if isinstance(error, BootFailed) else None
+        if failed is not None:
+            for line in self.backend.logs(failed, LOG_TAIL_ON_FAILURE):
+                out.write(f"       {failed.name}: {line}")
         self.stop_all(started, grace=0)
         releases.settle_release(db, release, Status.failed)
         db.commit()
@@ -187,11 +190,34 @@ class Reconciler:
         kept_ids = {p.id for p in keep}
         self.stop_all([p for p in processes if p.id not in kept_ids])
 
+    def release_phase(self, release: Release, say: Callable[[str], None]) -> None:
+        """The `release` command (migrations), once, in a one-off process of the new release,
+        before anything of it serves; BootFailed if it fails, and nothing that serves changes."""
+        command = release.process_types[RELEASE_TYPE]
+        say(f"-----> Running release command: {command}")
+        spec = self.one_off(release, RELEASE_TYPE, command)
+        try:
+            exit_code = self.backend.run_once(spec, self.settings.release_phase_timeout, lambda line: say(f"       {line}"))
+        except OneOffTimeout as timeout:
+            raise BootFailed(f"the release command failed: {timeout}") from None
+        if exit_code != 0:
+            raise BootFailed(f"the release command exited with code {exit_code}")
+        say("       release command done")
+
+    def one_off(self, release: Release, process_type: str, command: str) -> ProcessSpec:
+        return ProcessSpec(
+            app=release.app.name, release_id=str(release.id), version=release.version,
+            process_type=process_type, index=1, image=release.image, command=command,
+            env={**self.cipher.decrypt(release.config_vars), **dyno_metadata(release)}, port=self.settings.web_port,
+        )
+
     def specs(self, release: Release, quantities: dict[str, Scale]) -> list[ProcessSpec]:
         env = {**self.cipher.decrypt(release.config_vars), **dyno_metadata(release)}
         sizes = self.settings.dyno_sizes
         specs = []
         for process_type, command in sorted(release.process_types.items()):
+            if process_type == RELEASE_TYPE:
+                continue  # runs once per release, not as a formation
             scale = quantities.get(process_type, Scale(1 if process_type == "web" else 0, formation.DEFAULT_SIZE))
             limits = sizes.get(scale.size) or sizes[formation.DEFAULT_SIZE]  # a size the operator dropped
             specs += [
@@ -211,16 +237,17 @@ class Reconciler:
         deadline = time.monotonic() + self.settings.boot_timeout
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
-                process = self.backend.refresh(process)
-                if process is None or not process.running:
-                    raise BootFailed(f"{getattr(process, 'name', 'the process')} exited while booting")
+                now = self.backend.refresh(process)
+                if now is None or not now.running:
+                    raise BootFailed(f"{process.name} exited while booting", process)
+                process = now
                 try:
                     client.get(f"http://{process.address}/")
                     say(f"       {process.name} answers on $PORT")
                     return
                 except httpx.TransportError:
                     time.sleep(0.1)
-        raise BootFailed(f"{process.name} did not answer HTTP on $PORT within {self.settings.boot_timeout:.0f} s")
+        raise BootFailed(f"{process.name} did not answer HTTP on $PORT within {self.settings.boot_timeout:.0f} s", process)
 
     def route(self, app_name: str, processes: list[Process]) -> None:
         self.router.set_app(app_name, sorted(p.address for p in processes if p.process_type == "web" and p.address))

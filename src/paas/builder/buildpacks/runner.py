@@ -7,14 +7,13 @@ and release of each in order. What the host needs back (which buildpacks ran, th
 why the build failed) comes through `/tmp/paas-out`, a host directory outside the slug.
 """
 
-import codecs
 import os
 import re
 import stat
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from docker.types import Mount
 
 from paas.builder.buildpacks import BUILTIN, Buildpack, BuildError, builtin
 from paas.builder.procfile import PROCESS_TYPE, ProcfileError, parse_procfile
+from paas.lines import output_lines
 
 Emit = Callable[[str], None]
 DRIVER = Path(__file__).with_name("driver.sh")
@@ -173,7 +173,7 @@ def _run_container(
         container.start()
         timer.start()
         size = 0
-        for line in _lines(client.api.logs(container.id, stream=True, follow=True)):
+        for line in output_lines(client.api.logs(container.id, stream=True, follow=True)):
             size += len(line.encode()) + 1
             if size > output_limit:
                 stop(f"the build printed more than {output_limit / 2**20:g} MB of output and was stopped")
@@ -201,21 +201,6 @@ def _remove(client: docker.DockerClient, name: str) -> None:
     except docker.errors.APIError as error:
         if error.status_code != 409:  # 409: its removal is already under way
             raise
-
-
-def _lines(chunks: Iterable[bytes]) -> Iterable[str]:
-    """Whole lines from Docker's chunks: UTF-8 may be split between chunks, and lines too. A line
-    redrawn with carriage returns (progress bars) shows as it ended."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
-    for chunk in chunks:
-        pending += decoder.decode(chunk)
-        *complete, pending = pending.split("\n")
-        for line in complete:
-            yield line.rstrip("\r").rsplit("\r", 1)[-1].rstrip()
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield pending.rstrip("\r").rsplit("\r", 1)[-1].rstrip()
 
 
 def _used(out_dir: Path, mounted: list[Buildpack]) -> list[tuple[int, str]]:
