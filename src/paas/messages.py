@@ -111,3 +111,31 @@ def wait_for_wake(client: redis.Redis, timeout: float) -> str | None:
     """The next app name pushed to the wake-up queue, or None after `timeout` seconds."""
     item = client.blpop([WAKE_QUEUE], timeout=timeout)
     return item[1] if item else None
+
+
+# --- dynos: what runs, as the runner last saw it, and restarts asked for ----------------------
+
+def dynos_key(app_name: str) -> str:
+    return f"paas:dynos:{app_name}"
+
+
+def publish_dynos(client: redis.Redis, app_name: str, dynos: list[dict]) -> None:
+    """The runner's view of an app's processes, for the API (which never asks the engine)."""
+    client.set(dynos_key(app_name), json.dumps(dynos), ex=STREAM_TTL_SECONDS)
+
+
+def read_dynos(client: redis.Redis, app_name: str) -> list[dict]:
+    data = client.get(dynos_key(app_name))
+    return json.loads(data) if data else []
+
+
+def request_restart(client: redis.Redis, app_name: str, scope: str) -> None:
+    """Processes of `scope` (`all`, a type like `web`, or one like `web.1`) started before now are
+    to be replaced; the runner does it on its next pass over the app."""
+    client.hset(f"paas:restart:{app_name}", scope, time.time())
+    client.expire(f"paas:restart:{app_name}", STREAM_TTL_SECONDS)
+    wake_runner(client, app_name)
+
+
+def restart_requests(client: redis.Redis, app_name: str) -> dict[str, float]:
+    return {scope: float(at) for scope, at in client.hgetall(f"paas:restart:{app_name}").items()}

@@ -40,3 +40,24 @@ def test_bad_changes_are_refused_and_change_nothing(client, test_sessionmaker):
     assert answer.status_code == 422
     assert client.get("/apps/refused/formation/web").json()["quantity"] == 1
     assert client.patch("/apps/refused/formation", json={"updates": []}).status_code == 422
+
+
+def test_dynos_come_from_what_the_runner_published_and_restarts_are_requests(client, platform_app):
+    from paas import messages
+
+    client.post("/apps", json={"name": "dynoed"})
+    redis = platform_app.api.state.platform.redis
+    messages.publish_dynos(redis, "dynoed", [{"id": "c1", "name": "web.1", "type": "web", "state": "up", "size": "basic",
+                                             "release_id": "r1", "version": 3, "created_at": 1796000000.5}])
+    try:
+        [dyno] = client.get("/apps/dynoed/dynos").json()
+        assert (dyno["name"], dyno["state"], dyno["release"], dyno["created_at"]) == (
+            "web.1", "up", {"id": "r1", "version": 3}, "2026-11-30T00:53:20.500000Z")
+        assert client.get("/apps/dynoed/dynos/web.2").status_code == 404
+        assert client.delete("/apps/dynoed/dynos/web.1").status_code == 202
+        assert client.delete("/apps/dynoed/dynos/web").status_code == 202
+        assert client.delete("/apps/dynoed/dynos/clock").status_code == 404
+        assert client.delete("/apps/dynoed/dynos").status_code == 202
+        assert set(messages.restart_requests(redis, "dynoed")) == {"web.1", "web", "all"}
+    finally:
+        redis.delete(messages.dynos_key("dynoed"), "paas:restart:dynoed")

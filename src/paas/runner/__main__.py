@@ -53,6 +53,19 @@ class Scheduler:
                 self.again.discard(app)
 
 
+def follow_exits(backend, scheduler) -> None:
+    """A process that exits (crashed, killed, out of memory) gets its app reconciled at once,
+    not at the next sweep: the router stops sending it requests and, if the engine does not
+    bring it back itself, the runner replaces it."""
+    while True:
+        try:
+            for app in backend.exits():
+                scheduler.request(app)
+        except Exception:
+            log.exception("following process exits failed; again in 1 s")
+        time.sleep(1)
+
+
 def fail_lost_builds(sessionmaker, redis, lost_after: float) -> list:
     """A build whose worker died with nobody following it (POST /builds) is failed here, so it
     does not stay pending for ever; a push's own follower usually gets there first."""
@@ -81,6 +94,7 @@ def main() -> None:
         redis=redis,
     )
     scheduler = Scheduler(reconciler.reconcile)
+    threading.Thread(target=follow_exits, args=(reconciler.backend, scheduler), daemon=True, name="exits").start()
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin_url)
 
     def sweep() -> None:

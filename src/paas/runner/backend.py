@@ -1,6 +1,6 @@
 """What the runner needs from a container engine. Backends are chosen by `settings.runner_backend`."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,6 +37,8 @@ class Process:
     running: bool
     address: str | None  # host:port the router can reach, when running
     size: str = "basic"
+    state: str = "running"  # the engine's: running, restarting (crashed, coming back), exited, created
+    created_at: float = 0.0  # epoch seconds
 
 
 class BootFailed(Exception):
@@ -66,6 +68,10 @@ class RunnerBackend(Protocol):
 
     def logs(self, process: Process, tail: int) -> list[str]:
         """The last lines the process wrote."""
+
+    def exits(self) -> Iterator[str]:
+        """The app of every process that exits from now on, as it happens (blocks; ends only if
+        the engine goes away, and the caller starts it again)."""
 
     def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
         """Run `spec` to its end in a one-off process of its own (never listed by `processes`),

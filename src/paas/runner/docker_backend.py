@@ -2,8 +2,9 @@
 
 import secrets
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import docker
 import docker.errors
@@ -16,7 +17,7 @@ from paas.settings import Settings
 LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME, LABEL_SIZE = (
     "paas.instance", "paas.app", "paas.release", "paas.version", "paas.process", "paas.name", "paas.size",
 )
-LABEL_ONE_OFF = "paas.one-off"
+LABEL_ONE_OFF, LABEL_STARTED = "paas.one-off", "paas.started"
 
 
 class DockerBackend:
@@ -34,7 +35,7 @@ class DockerBackend:
         # One list call (no inspect per container): a container removed meanwhile cannot break it.
         summaries = self.client.api.containers(all=True, filters={"label": labels})
         return [
-            self._process(s["Id"], s["Labels"], s["State"] == "running", s.get("NetworkSettings"))
+            self._process(s["Id"], s["Labels"], s["State"], s.get("NetworkSettings"))
             for s in summaries if LABEL_ONE_OFF not in s["Labels"]  # one-off runs are not the formation's
         ]
 
@@ -60,6 +61,13 @@ class DockerBackend:
         container = self._run(spec, restart_policy={"Name": "unless-stopped"})
         container.reload()
         return self._from_container(container)
+
+    def exits(self) -> Iterator[str]:
+        filters = {"type": "container", "event": "die", "label": [f"{LABEL_INSTANCE}={self.instance}"]}
+        for event in self.client.events(filters=filters, decode=True):
+            attributes = (event.get("Actor") or {}).get("Attributes") or {}
+            if LABEL_APP in attributes and LABEL_ONE_OFF not in attributes:
+                yield attributes[LABEL_APP]
 
     def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
         container = self._run(spec, labels={LABEL_ONE_OFF: "1"})
@@ -107,6 +115,7 @@ class DockerBackend:
                 LABEL_NAME: spec.name,
                 "paas.port": str(spec.port),
                 LABEL_SIZE: spec.size,
+                LABEL_STARTED: f"{time.time():.6f}",  # to the microsecond: restarts asked compare with it
                 **(labels or {}),
             },
             # The size's limits: over its memory the kernel kills the process and Docker restarts
@@ -145,9 +154,10 @@ class DockerBackend:
         return raw.decode("utf-8", "replace").splitlines()
 
     def _from_container(self, container: Container) -> Process:
-        return self._process(container.id, container.labels, container.status == "running", container.attrs.get("NetworkSettings"))
+        return self._process(container.id, container.labels, container.status, container.attrs.get("NetworkSettings"))
 
-    def _process(self, container_id: str, labels: dict[str, str], running: bool, network_settings: dict | None) -> Process:
+    def _process(self, container_id: str, labels: dict[str, str], state: str, network_settings: dict | None) -> Process:
+        running = state == "running"
         # The process's own address on the apps' network: the router and the health check reach
         # every instance of an app on the same port ($PORT), each at its own address.
         network = ((network_settings or {}).get("Networks") or {}).get(self.network) or {}
@@ -163,4 +173,6 @@ class DockerBackend:
             running=running,
             address=address,
             size=labels.get(LABEL_SIZE, "basic"),
+            state=state,
+            created_at=float(labels.get(LABEL_STARTED, "0")),
         )

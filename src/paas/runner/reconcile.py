@@ -23,7 +23,7 @@ from paas.domain import apps, formation, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
 from paas.domain.formation import RELEASE_TYPE, Scale
-from paas.domain.models import Release, Status
+from paas.domain.models import App, Release, Status
 from paas.router import Router
 from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessSpec, RunnerBackend
 from paas.settings import Settings
@@ -31,6 +31,16 @@ from paas.settings import Settings
 log = logging.getLogger(__name__)
 
 LOG_TAIL_ON_FAILURE = 20
+
+
+def restart_asked(process: Process, restarts: dict[str, float]) -> bool:
+    """Was a restart of this process (by name, by type or of all) asked for after it started?"""
+    return any(restarts.get(scope, 0) > process.created_at for scope in (process.name, process.process_type, "all"))
+
+
+def dyno_state(process: Process) -> str:
+    """Heroku's dyno states from the engine's."""
+    return {"running": "up", "restarting": "crashed", "created": "starting"}.get(process.state, "down")
 
 
 def dyno_metadata(release: Release) -> dict[str, str]:
@@ -79,20 +89,35 @@ class Reconciler:
             if app is None:
                 self.forget(app_name)
                 return
-            target = releases.latest_release(db, app)
-            quantities = formation.formation(db, app)
-            processes = self.backend.processes(app_name)
-            if target.image is None:
-                self.router.set_app(app_name, [])
-                self.stop_all(processes)
-            elif target.status is Status.pending:
-                self.deploy(db, target, quantities, processes)
-            else:
-                self.keep(db, target, quantities, processes)
+            self._converge(db, app_name, app)
+        self.publish(app_name)
+
+    def publish(self, app_name: str) -> None:
+        """What runs of the app now, as Heroku's dynos, for the API."""
+        dynos = [
+            {"id": p.id, "name": p.name, "type": p.process_type, "state": dyno_state(p), "size": p.size,
+             "release_id": p.release_id, "version": p.version, "created_at": p.created_at}
+            for p in sorted(self.backend.processes(app_name), key=lambda p: (p.process_type, p.name, p.created_at))
+            if p.id not in self.stopping
+        ]
+        messages.publish_dynos(self.redis, app_name, dynos)
+
+    def _converge(self, db: Session, app_name: str, app: App) -> None:
+        target = releases.latest_release(db, app)
+        quantities = formation.formation(db, app)
+        processes = self.backend.processes(app_name)
+        if target.image is None:
+            self.router.set_app(app_name, [])
+            self.stop_all(processes)
+        elif target.status is Status.pending:
+            self.deploy(db, target, quantities, processes)
+        else:
+            self.keep(db, target, quantities, processes)
 
     def forget(self, app_name: str) -> None:
         self.router.remove_app(app_name)
         self.stop_all(self.backend.processes(app_name))
+        messages.publish_dynos(self.redis, app_name, [])
 
     def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
@@ -164,12 +189,15 @@ class Reconciler:
 
     def keep(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
         """Converge the serving release on its formation: start what is missing (scaled up, gone,
-        or of another size), all at once, route to what answers, then stop the rest."""
+        of another size, or asked to restart), all at once, route to what answers, then stop the
+        rest. A crashed process that its engine is bringing back is left to it."""
         specs = self.specs(release, quantities)
         sizes = {spec.name: spec.size for spec in specs}
+        restarts = messages.restart_requests(self.redis, release.app.name)
         current = {
             p.name: p for p in processes
-            if p.release_id == str(release.id) and p.running and sizes.get(p.name) == p.size
+            if p.release_id == str(release.id) and p.state in ("running", "restarting") and sizes.get(p.name) == p.size
+            and not restart_asked(p, restarts)
         }
         missing = [spec for spec in specs if spec.name not in current]
         started = []
@@ -186,7 +214,7 @@ class Reconciler:
                 continue
             replacements.append(process)
         keep = list(current.values()) + replacements
-        self.route(release.app.name, keep)
+        self.route(release.app.name, [p for p in keep if p.running])
         kept_ids = {p.id for p in keep}
         self.stop_all([p for p in processes if p.id not in kept_ids])
 
