@@ -52,3 +52,4 @@ unit: install
 bench: up
 	$(VENV)/bin/python bench/push_to_live.py
 	$(VENV)/bin/python bench/buildpack_push.py
+	$(VENV)/bin/python bench/idle_runner.py

@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from paas import messages
-from paas.domain import accounts, apps, builds, config, releases
+from paas.domain import accounts, apps, builds, config, formation, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.models import Status
 from paas.runner.docker_backend import DockerBackend
@@ -182,3 +182,21 @@ def test_a_release_command_over_its_time_fails_the_release_and_leaves_nothing(wo
     assert world.get().text == "greeting=before"
     backend = world.reconciler.backend
     assert not backend.client.containers.list(all=True, filters={"label": [f"paas.app={world.name}", "paas.one-off=1"]})
+
+
+def test_the_sweep_picks_only_apps_that_differ_from_their_target(world):
+    v = world.deploy(SERVE, {"GREETING": "swept"})
+    assert world.status(v) is Status.succeeded
+    assert world.name not in world.reconciler.sweep()  # converged: nothing to do
+    [process] = world.running()
+    world.reconciler.backend.stop(process, 0)  # gone behind the runner's back
+    assert world.name in world.reconciler.sweep()
+    world.reconciler.reconcile(world.name)
+    assert world.name not in world.reconciler.sweep()
+    with world.sessionmaker() as db:
+        formation.update_formation(db, apps.get_app(db, world.name), [{"type": "web", "quantity": 2}],
+                                   world.reconciler.settings.dyno_sizes)
+        db.commit()
+    assert world.name in world.reconciler.sweep()  # scaled: one more to start
+    world.reconciler.reconcile(world.name)
+    assert world.name not in world.reconciler.sweep() and len(world.running()) == 2

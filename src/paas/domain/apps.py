@@ -68,10 +68,6 @@ def delete_app(db: Session, app: App) -> None:
     db.flush()
 
 
-def all_app_names(db: Session) -> list[str]:
-    return list(db.scalars(select(App.name)))
-
-
 def set_build_stack(db: Session, app: App, name: str) -> App:
     if stacks.get_stack(name) is None:
         raise InvalidParams(f"Unknown stack {name!r}; the stacks are {', '.join(stacks.STACK_ORDER)}.")

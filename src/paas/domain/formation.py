@@ -67,6 +67,14 @@ def formation(db: Session, app: App) -> dict[str, Scale]:
     return {f.type: Scale(f.quantity, f.size) for f in list_formation(db, app)}
 
 
+def all_formations(db: Session) -> dict[object, dict[str, Scale]]:
+    """`formation` of every app, by app id, in one query."""
+    found: dict[object, dict[str, Scale]] = {}
+    for row in db.scalars(select(Formation)):
+        found.setdefault(row.app_id, {})[row.type] = Scale(row.quantity, row.size)
+    return found
+
+
 def get_formation(db: Session, app: App, process_type: str) -> Formation:
     found = db.scalar(select(Formation).where(Formation.app_id == app.id, Formation.type == process_type))
     if found is None:

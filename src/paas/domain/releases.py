@@ -6,7 +6,8 @@ These functions touch only the database; callers commit, then send messages.
 import uuid
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session, joinedload
 
 from paas.domain import apps
 from paas.domain.errors import InvalidParams, NotFound
@@ -70,6 +71,18 @@ def latest_release(db: Session, app: App) -> Release:
         .order_by(Release.version.desc())
         .limit(1)
     )
+
+
+def latest_releases(db: Session) -> dict[str, Release | None]:
+    """Every app's `latest_release` (None before its first), by app name, in one query."""
+    newest = (
+        select(Release.id)
+        .where(Release.status != Status.failed)
+        .ext(distinct_on(Release.app_id))
+        .order_by(Release.app_id, Release.version.desc())
+    )
+    found = {r.app.name: r for r in db.scalars(select(Release).where(Release.id.in_(newest)).options(joinedload(Release.app)))}
+    return {name: found.get(name) for name in db.scalars(select(App.name))}
 
 
 def current_release(db: Session, app: App) -> Release | None:

@@ -99,7 +99,7 @@ def main() -> None:
 
     def sweep() -> None:
         router.ensure_server()  # Caddy may have restarted since the last sweep and lost our server
-        for app in sorted(reconciler.all_app_names()):
+        for app in reconciler.sweep():
             scheduler.request(app)
         fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
 

@@ -71,24 +71,27 @@ class DockerBackend:
 
     def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
         container = self._run(spec, labels={LABEL_ONE_OFF: "1"})
-        timer = threading.Timer(timeout, lambda: self._kill(container))
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()  # before the kill: the wait below may return while kill() is under way
+            try:
+                container.kill()
+            except docker.errors.APIError:
+                pass  # it ended meanwhile
+
+        timer = threading.Timer(timeout, kill)
         timer.start()
         try:
             for line in output_lines(container.logs(stream=True, follow=True)):
                 emit(line)
             exit_code = container.wait(timeout=60).get("StatusCode", -1)
-            if not timer.is_alive():
+            if timed_out.is_set():
                 raise OneOffTimeout(f"{spec.name} ran longer than {timeout:.0f} s and was stopped")
             return exit_code
         finally:
             timer.cancel()
             container.remove(force=True)
-
-    def _kill(self, container: Container) -> None:
-        try:
-            container.kill()
-        except docker.errors.APIError:
-            pass  # it ended meanwhile
 
     def _run(self, spec: ProcessSpec, labels: dict[str, str] | None = None, **options) -> Container:
         self.ensure_network()

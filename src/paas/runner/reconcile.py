@@ -33,6 +33,34 @@ log = logging.getLogger(__name__)
 LOG_TAIL_ON_FAILURE = 20
 
 
+def wanted(release: Release, scales: dict[str, Scale]) -> list[tuple[str, int, Scale]]:
+    """(type, index, scale) of every process the release's formation runs: a type the formation
+    does not know yet runs once if it is web, else not at all; `release` runs once per release."""
+    found = []
+    for process_type in sorted(release.process_types):
+        if process_type == RELEASE_TYPE:
+            continue
+        scale = scales.get(process_type, Scale(1 if process_type == "web" else 0, formation.DEFAULT_SIZE))
+        found += [(process_type, index, scale) for index in range(1, scale.quantity + 1)]
+    return found
+
+
+def converged(target: Release | None, scales: dict, processes: list[Process], route: list[str] | None) -> bool:
+    """Do the app's processes and route already match its target (nothing for the runner to do)?"""
+    if target is None:  # no such app (any more)
+        return not processes and route is None
+    if target.image is None:
+        return not processes and route == []
+    if target.status is Status.pending:
+        return False
+    expected = {f"{t}.{i}": scale.size for t, i, scale in wanted(target, scales.get(target.app_id, {}))}
+    mine = [p for p in processes if p.release_id == str(target.id) and p.state in ("running", "restarting")]
+    if len(processes) != len(mine) or {p.name: p.size for p in mine} != expected or len(mine) != len(expected):
+        return False
+    routed = {p.address for p in mine if p.process_type == "web" and p.running and p.address}
+    return route is not None and set(route) == routed
+
+
 def restart_asked(process: Process, restarts: dict[str, float]) -> bool:
     """Was a restart of this process (by name, by type or of all) asked for after it started?"""
     return any(restarts.get(scope, 0) > process.created_at for scope in (process.name, process.process_type, "all"))
@@ -69,13 +97,27 @@ class Reconciler:
         # Old processes get their grace period in the background: a deploy does not wait for them.
         self.stopper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stop")
         self.stopping: set[str] = set()
+        self.published: dict[str, list[dict]] = {}  # what the API was last told of each app's dynos
 
-    def all_app_names(self) -> set[str]:
+    def sweep(self) -> list[str]:
+        """The periodic pass, cheap with a thousand apps: every process, every app's target and
+        the router's state are read once, and only the apps whose processes or route are not what
+        they should be are returned, to be reconciled. Dynos are published where they changed."""
+        by_app: dict[str, list[Process]] = {}
+        for process in self.backend.processes():
+            if process.id not in self.stopping:  # on their way out already
+                by_app.setdefault(process.app, []).append(process)
+        routes = self.router.apps()
         with self.sessionmaker() as db:
-            names = set(apps.all_app_names(db))
-        names |= {p.app for p in self.backend.processes()}
-        names |= set(self.router.apps())
-        return names
+            targets = releases.latest_releases(db)
+            scales = formation.all_formations(db)
+        names = set(targets) | set(by_app) | set(routes)
+        for name in names:
+            self.publish(name, by_app.get(name, []))
+        return sorted(
+            name for name in names
+            if not converged(targets.get(name), scales, by_app.get(name, []), routes.get(name))
+        )
 
     def reconcile(self, app_name: str) -> None:
         try:
@@ -90,17 +132,19 @@ class Reconciler:
                 self.forget(app_name)
                 return
             self._converge(db, app_name, app)
-        self.publish(app_name)
+        self.publish(app_name, self.backend.processes(app_name))
 
-    def publish(self, app_name: str) -> None:
-        """What runs of the app now, as Heroku's dynos, for the API."""
+    def publish(self, app_name: str, processes: list[Process]) -> None:
+        """What runs of the app now, as Heroku's dynos, for the API; written only when it changed."""
         dynos = [
             {"id": p.id, "name": p.name, "type": p.process_type, "state": dyno_state(p), "size": p.size,
              "release_id": p.release_id, "version": p.version, "created_at": p.created_at}
-            for p in sorted(self.backend.processes(app_name), key=lambda p: (p.process_type, p.name, p.created_at))
+            for p in sorted(processes, key=lambda p: (p.process_type, p.name, p.created_at))
             if p.id not in self.stopping
         ]
-        messages.publish_dynos(self.redis, app_name, dynos)
+        if self.published.get(app_name) != dynos:
+            messages.publish_dynos(self.redis, app_name, dynos)
+            self.published[app_name] = dynos
 
     def _converge(self, db: Session, app_name: str, app: App) -> None:
         target = releases.latest_release(db, app)
@@ -117,7 +161,7 @@ class Reconciler:
     def forget(self, app_name: str) -> None:
         self.router.remove_app(app_name)
         self.stop_all(self.backend.processes(app_name))
-        messages.publish_dynos(self.redis, app_name, [])
+        self.publish(app_name, [])
 
     def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
@@ -242,21 +286,15 @@ class Reconciler:
     def specs(self, release: Release, quantities: dict[str, Scale]) -> list[ProcessSpec]:
         env = {**self.cipher.decrypt(release.config_vars), **dyno_metadata(release)}
         sizes = self.settings.dyno_sizes
-        specs = []
-        for process_type, command in sorted(release.process_types.items()):
-            if process_type == RELEASE_TYPE:
-                continue  # runs once per release, not as a formation
-            scale = quantities.get(process_type, Scale(1 if process_type == "web" else 0, formation.DEFAULT_SIZE))
-            limits = sizes.get(scale.size) or sizes[formation.DEFAULT_SIZE]  # a size the operator dropped
-            specs += [
-                ProcessSpec(
-                    app=release.app.name, release_id=str(release.id), version=release.version,
-                    process_type=process_type, index=index, image=release.image, command=command,
-                    env=env, port=self.settings.web_port, size=scale.size, limits=limits,
-                )
-                for index in range(1, scale.quantity + 1)
-            ]
-        return specs
+        return [
+            ProcessSpec(
+                app=release.app.name, release_id=str(release.id), version=release.version,
+                process_type=process_type, index=index, image=release.image, command=release.process_types[process_type],
+                env=env, port=self.settings.web_port, size=scale.size,
+                limits=sizes.get(scale.size) or sizes[formation.DEFAULT_SIZE],  # a size the operator dropped
+            )
+            for process_type, index, scale in wanted(release, quantities)
+        ]
 
     def wait_until_up(self, process: Process, say: Callable[[str], None]) -> None:
         """Return once the process answers HTTP (any status); raise BootFailed if it exits or time runs out."""

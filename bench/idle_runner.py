@@ -1,0 +1,82 @@
+"""The runner at rest with many apps (`make up` first): its CPU while nothing changes, and the
+push-to-live of one app among them.
+
+Creates --apps apps (no code) and pushes the sample app to --running of them, measures the
+runner's CPU over --seconds of idle (from /proc, user + system time over wall time), then
+times a no-change redeploy of one of the running apps; deletes every app it made at the end.
+
+Usage: python bench/idle_runner.py [--apps 1000] [--running 50] [--seconds 30]
+"""
+
+import argparse
+import os
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import platform_clients  # beside this script
+
+SAMPLE_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "sample_app"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", type=int, default=1000)
+    parser.add_argument("--running", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    platform = platform_clients.connect()
+    api, settings = platform.api, platform.settings
+    prefix = f"idle-{secrets.token_hex(2)}"
+    names = [f"{prefix}-{i}" for i in range(args.apps)]
+    workdir = Path(tempfile.mkdtemp(prefix="paas-bench-"))
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda n: api.post("/apps", json={"name": n}).raise_for_status(), names))
+        print(f"created {args.apps} apps in {time.monotonic() - started:.1f} s", flush=True)
+        app_dir = workdir / "app"
+        shutil.copytree(SAMPLE_APP, app_dir)
+        for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "first")):
+            platform_clients.git(app_dir, *command, timeout=60)
+        started = time.monotonic()
+        for name in names[: args.running]:
+            pushed = platform_clients.git(app_dir, "push", platform.remote(name), "main", timeout=300)
+            if pushed.returncode != 0:
+                raise SystemExit(f"push to {name} failed:\n{pushed.stderr}")
+        print(f"pushed {args.running} of them in {time.monotonic() - started:.1f} s", flush=True)
+        time.sleep(settings.reconcile_interval + 2)  # let the first sweeps over them pass
+
+        pid = int((settings.home / "run" / "runner.pid").read_text())
+        cpu, wall = cpu_seconds(pid), time.monotonic()
+        time.sleep(args.seconds)
+        share = (cpu_seconds(pid) - cpu) / (time.monotonic() - wall)
+        print(f"runner CPU while idle with {args.apps} apps ({args.running} running): {share * 100:.2f}% of a core "
+              f"(target < 2%)", flush=True)
+
+        timings = []
+        for run in range(3):
+            platform_clients.git(app_dir, "commit", "-q", "--allow-empty", "-m", f"redeploy {run}", timeout=60)
+            started = time.monotonic()
+            pushed = platform_clients.git(app_dir, "push", platform.remote(names[0]), "main", timeout=300)
+            if pushed.returncode != 0:
+                raise SystemExit(f"redeploy failed:\n{pushed.stderr}")
+            timings.append(time.monotonic() - started)
+        print(f"push-to-live of one app among them (git push until live): median {statistics.median(timings):.2f} s", flush=True)
+    finally:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda n: api.delete(f"/apps/{n}"), names))
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
