@@ -53,3 +53,5 @@ bench: up
 	$(VENV)/bin/python bench/push_to_live.py
 	$(VENV)/bin/python bench/buildpack_push.py
 	$(VENV)/bin/python bench/idle_runner.py
+	command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(VENV)/bin/python bench/scale_and_router.py
