@@ -1,10 +1,12 @@
 """End-to-end fixtures: everything goes through the platform that `make up` started."""
 
+import http.client
 import os
 import secrets
 import shutil
 import string
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -168,3 +170,48 @@ def eventually(probe, timeout: float = 60, what: str = "the condition"):
         if time.monotonic() > deadline:
             pytest.fail(f"{what} did not happen within {timeout:.0f} s (last: {value!r})")
         time.sleep(0.2)
+
+
+class Load:
+    """A bounded request loop through the router (127.0.0.1 only); every non-200 answer and every
+    connection error is a failure. keep_alive: one connection for the whole run (a reset or a
+    close by the router is a failure, then it reconnects)."""
+
+    def __init__(self, settings, app: str, keep_alive: bool):
+        self.settings, self.host, self.keep_alive = settings, settings.app_host(app), keep_alive
+        self.sent, self.failures, self.connections = 0, [], 1
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def connect(self):
+        return http.client.HTTPConnection(self.settings.router_host, self.settings.router_port, timeout=10)
+
+    def run(self):
+        connection = self.connect()
+        deadline = time.monotonic() + 240
+        while not self.stopping.is_set() and time.monotonic() < deadline and self.sent < 20000:
+            try:
+                if not self.keep_alive:
+                    connection.close()
+                    connection = self.connect()
+                connection.request("GET", "/", headers={"Host": self.host})
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    self.failures.append(response.status)
+            except (OSError, http.client.HTTPException) as error:
+                self.failures.append(type(error).__name__)
+                connection.close()
+                connection = self.connect()
+                self.connections += 1
+            self.sent += 1
+            time.sleep(0.005)
+        connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(30)

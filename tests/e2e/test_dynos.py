@@ -1,12 +1,11 @@
 """Dynos end to end: what runs as the API shows it, restarts without a dropped request, and
 crashed processes brought back by the engine with a growing back-off."""
 
-import threading
 import time
 
 import pytest
 
-from tests.e2e.conftest import app_containers, eventually
+from tests.e2e.conftest import Load, app_containers, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -15,32 +14,7 @@ def dynos(api, app):
     return {d["name"]: d for d in api.get(f"/apps/{app}/dynos").json()}
 
 
-class Watch:
-    """Requests through the router (a new connection each) while something happens; counts failures."""
-
-    def __init__(self, router, app):
-        self.router, self.app, self.failed, self.sent = router, app, [], 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop.is_set() and self.sent < 3000:
-            response = self.router.get(self.app)
-            self.sent += 1
-            if response.status_code != 200:
-                self.failed.append(response.status_code)
-            time.sleep(0.01)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(30)
-
-
-def test_dynos_are_listed_and_restarted_one_by_type_and_all_without_a_failed_request(api, router, checkout, app_name):
+def test_dynos_are_listed_and_restarted_one_by_type_and_all_without_a_failed_request(api, router, checkout, app_name, settings):
     assert checkout.push().returncode == 0
     shown = eventually(lambda: dynos(api, app_name).get("web.1"), what="web.1 in the dynos list")
     assert shown["state"] == "up" and shown["type"] == "web" and shown["release"]["version"] == 2
@@ -50,7 +24,7 @@ def test_dynos_are_listed_and_restarted_one_by_type_and_all_without_a_failed_req
 
     api.patch(f"/apps/{app_name}/formation/web", json={"quantity": 2}).raise_for_status()
     eventually(lambda: set(dynos(api, app_name)) == {"web.1", "web.2"}, what="two web dynos listed")
-    with Watch(router, app_name) as watch:
+    with Load(settings, app_name, keep_alive=True) as watch:
         first = dynos(api, app_name)
         assert api.delete(f"/apps/{app_name}/dynos/web.1").status_code == 202
         eventually(lambda: (d := dynos(api, app_name)).get("web.1", {}).get("id") not in (None, first["web.1"]["id"])
@@ -66,7 +40,7 @@ def test_dynos_are_listed_and_restarted_one_by_type_and_all_without_a_failed_req
         assert api.post(f"/apps/{app_name}/dynos/web.2/actions/stop").status_code == 202
         eventually(lambda: (d := dynos(api, app_name)).get("web.2", {}).get("id") not in (None, before["web.2"]["id"])
                    and len(d) == 2, what="the stopped web.2 started again")
-    assert watch.failed == [] and watch.sent > 20, (watch.failed, watch.sent)
+    assert watch.failures == [] and watch.sent > 20, (watch.failures, watch.sent)
 
 
 def test_a_killed_process_comes_back_and_a_crash_loop_backs_off(api, router, checkout, app_name, engine, settings):

@@ -2,61 +2,14 @@
 one that keeps a single connection alive throughout, a deploy, a rollback, a config change, a
 scale up and a scale down all finish without one failed request."""
 
-import http.client
-import threading
 import time
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import app_containers, eventually
+from tests.e2e.conftest import Load, app_containers, eventually
 
 pytestmark = pytest.mark.e2e
-
-
-class Load:
-    """A bounded request loop through the router (127.0.0.1 only); every non-200 answer and every
-    connection error is a failure. keep_alive: one connection for the whole run (a reset or a
-    close by the router is a failure, then it reconnects)."""
-
-    def __init__(self, settings, app: str, keep_alive: bool):
-        self.settings, self.host, self.keep_alive = settings, settings.app_host(app), keep_alive
-        self.sent, self.failures, self.connections = 0, [], 1
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def connect(self):
-        return http.client.HTTPConnection(self.settings.router_host, self.settings.router_port, timeout=10)
-
-    def run(self):
-        connection = self.connect()
-        deadline = time.monotonic() + 240
-        while not self.stopping.is_set() and time.monotonic() < deadline and self.sent < 20000:
-            try:
-                if not self.keep_alive:
-                    connection.close()
-                    connection = self.connect()
-                connection.request("GET", "/", headers={"Host": self.host})
-                response = connection.getresponse()
-                response.read()
-                if response.status != 200:
-                    self.failures.append(response.status)
-            except (OSError, http.client.HTTPException) as error:
-                self.failures.append(type(error).__name__)
-                connection.close()
-                connection = self.connect()
-                self.connections += 1
-            self.sent += 1
-            time.sleep(0.005)
-        connection.close()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join(30)
 
 
 def answers(settings, app: str, tries: int = 20) -> set[str]:
