@@ -120,8 +120,12 @@ def dynos_key(app_name: str) -> str:
 
 
 def publish_dynos(client: redis.Redis, app_name: str, dynos: list[dict]) -> None:
-    """The runner's view of an app's processes, for the API (which never asks the engine)."""
-    client.set(dynos_key(app_name), json.dumps(dynos), ex=STREAM_TTL_SECONDS)
+    """The runner's view of an app's processes, for the API (which never asks the engine). No
+    expiry: the runner writes only changes (none left, or the app gone: the key goes)."""
+    if dynos:
+        client.set(dynos_key(app_name), json.dumps(dynos))
+    else:
+        client.delete(dynos_key(app_name))
 
 
 def read_dynos(client: redis.Redis, app_name: str) -> list[dict]:

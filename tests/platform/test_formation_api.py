@@ -61,3 +61,11 @@ def test_dynos_come_from_what_the_runner_published_and_restarts_are_requests(cli
         assert set(messages.restart_requests(redis, "dynoed")) == {"web.1", "web", "all"}
     finally:
         redis.delete(messages.dynos_key("dynoed"), "paas:restart:dynoed")
+
+
+def test_odd_process_types_are_clear_errors(client, test_sessionmaker):
+    client.post("/apps", json={"name": "oddtypes"})
+    deploy(test_sessionmaker, "oddtypes", "127.0.0.1:5000/oddtypes@sha256:" + "5" * 64, {"web": ""})
+    assert client.get("/apps/oddtypes/formation/we%00b").status_code == 404
+    answer = client.patch("/apps/oddtypes/formation", json={"updates": [{"type": "we\u0000b", "quantity": 1}]})
+    assert answer.status_code == 422 and answer.json()["id"] == "invalid_params"

@@ -1,9 +1,7 @@
 """The Procfile: one `<type>: <command>` per line, parsed strictly so a typo rejects the push."""
 
-import re
 
-# Heroku's rule for process type names, with a length cap so names fit container names and labels.
-PROCESS_TYPE = re.compile(r"[A-Za-z0-9_-]{1,30}")
+from paas.domain.formation import PROCESS_TYPE  # the domain's rule for process type names
 
 
 class ProcfileError(ValueError):

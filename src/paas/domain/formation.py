@@ -17,6 +17,8 @@ from paas.domain.models import App, Formation
 # More instances of one type than a single host should be asked for by a typo.
 MAX_QUANTITY = 100
 QUANTITY = re.compile(r"^([+-]?)(\d{1,4})$")
+# Heroku's rule for process type names, with a length cap so names fit container names and labels.
+PROCESS_TYPE = re.compile(r"[A-Za-z0-9_-]{1,30}")
 DEFAULT_SIZE = "basic"
 # Heroku's release phase: the `release` type runs once per release, never as a formation.
 RELEASE_TYPE = "release"
@@ -76,6 +78,8 @@ def all_formations(db: Session) -> dict[object, dict[str, Scale]]:
 
 
 def get_formation(db: Session, app: App, process_type: str) -> Formation:
+    if not PROCESS_TYPE.fullmatch(process_type):
+        raise NotFound(f"Couldn't find that process type ({process_type!r}).")
     found = db.scalar(select(Formation).where(Formation.app_id == app.id, Formation.type == process_type))
     if found is None:
         raise NotFound(f"Couldn't find that process type ({process_type}).")
@@ -90,8 +94,8 @@ def update_formation(db: Session, app: App, updates: object, sizes: dict) -> lis
     changed = []
     for update in updates:
         process_type = update.get("type")
-        if not isinstance(process_type, str):
-            raise InvalidParams("Each update needs the process type it changes.")
+        if not isinstance(process_type, str) or not PROCESS_TYPE.fullmatch(process_type):
+            raise InvalidParams("Each update needs the process type it changes (letters, digits, - and _).")
         if set(update) - {"type", "quantity", "size"}:
             raise InvalidParams(f"Only quantity and size can change ({', '.join(sorted(set(update) - {'type', 'quantity', 'size'}))} given).")
         row = get_formation(db, app, process_type)

@@ -27,6 +27,9 @@ class Router(Protocol):
     def remove_app(self, app: str) -> None:
         """Stop routing the app (its host then gets the 404 page). Idempotent."""
 
+    def upstreams(self, app: str) -> list[str]:
+        """What the router sends one app's requests to now ([] for none)."""
+
     def apps(self) -> dict[str, list[str]]:
         """What the router serves now: app name -> upstreams ([] for a 503 route)."""
 

@@ -141,14 +141,27 @@ class CaddyRouter:
         with self._lock:
             (self.hosts_dir / app).unlink(missing_ok=True)
 
+    def upstreams(self, app: str) -> list[str]:
+        _check_name(app)
+        return self._read(self.hosts_dir / app) or []
+
     def apps(self) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
         for path in self.hosts_dir.glob("*") if self.hosts_dir.is_dir() else []:
-            if not APP_NAME.fullmatch(path.name):
-                continue
-            addresses = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
-            found[path.name] = [f"{a}:{self.web_port}" for a in addresses if a != self.idle_address]
+            if APP_NAME.fullmatch(path.name):
+                upstreams = self._read(path)
+                if upstreams is not None:
+                    found[path.name] = upstreams
         return found
+
+    def _read(self, path: Path) -> list[str] | None:
+        """The upstreams in one app's hosts file; None when there is none (removed meanwhile)."""
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return None
+        addresses = [line.split()[0] for line in text.splitlines() if line.strip()]
+        return [f"{a}:{self.web_port}" for a in addresses if a != self.idle_address]
 
     # -- config pieces ----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from paas.runner.reconcile import Reconciler
 from paas.settings import get_settings
 
 log = logging.getLogger("paas.runner")
+EXIT_SETTLE = 0.5  # seconds
 
 
 class Scheduler:
@@ -60,7 +61,8 @@ def follow_exits(backend, scheduler) -> None:
     while True:
         try:
             for app in backend.exits():
-                scheduler.request(app)
+                # The engine reports the exit a moment before the process shows as exited.
+                threading.Timer(EXIT_SETTLE, scheduler.request, args=(app,)).start()
         except Exception:
             log.exception("following process exits failed; again in 1 s")
         time.sleep(1)

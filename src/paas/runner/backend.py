@@ -73,6 +73,9 @@ class RunnerBackend(Protocol):
         """The app of every process that exits from now on, as it happens (blocks; ends only if
         the engine goes away, and the caller starts it again)."""
 
+    def remove_one_offs(self, app: str) -> None:
+        """Remove the app's one-off processes that are left (their runner died while they ran)."""
+
     def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
         """Run `spec` to its end in a one-off process of its own (never listed by `processes`),
         streaming its output to `emit`; its exit code. Killed after `timeout` s: OneOffTimeout."""

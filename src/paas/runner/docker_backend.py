@@ -69,6 +69,14 @@ class DockerBackend:
             if LABEL_APP in attributes and LABEL_ONE_OFF not in attributes:
                 yield attributes[LABEL_APP]
 
+    def remove_one_offs(self, app: str) -> None:
+        labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}", f"{LABEL_ONE_OFF}=1"]
+        for summary in self.client.api.containers(all=True, filters={"label": labels}):
+            try:
+                self.client.api.remove_container(summary["Id"], force=True)
+            except docker.errors.NotFound:
+                pass
+
     def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
         container = self._run(spec, labels={LABEL_ONE_OFF: "1"})
         timed_out = threading.Event()

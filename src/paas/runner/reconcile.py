@@ -61,6 +61,14 @@ def converged(target: Release | None, scales: dict, processes: list[Process], ro
     return route is not None and set(route) == routed
 
 
+def answers(process: Process) -> bool:
+    try:
+        httpx.get(f"http://{process.address}/", timeout=1.0)
+        return True
+    except httpx.TransportError:
+        return False
+
+
 def restart_asked(process: Process, restarts: dict[str, float]) -> bool:
     """Was a restart of this process (by name, by type or of all) asked for after it started?"""
     return any(restarts.get(scope, 0) > process.created_at for scope in (process.name, process.process_type, "all"))
@@ -98,11 +106,13 @@ class Reconciler:
         self.stopper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stop")
         self.stopping: set[str] = set()
         self.published: dict[str, list[dict]] = {}  # what the API was last told of each app's dynos
+        self.published_at: dict[str, float] = {}  # and when (monotonic)
 
     def sweep(self) -> list[str]:
         """The periodic pass, cheap with a thousand apps: every process, every app's target and
         the router's state are read once, and only the apps whose processes or route are not what
         they should be are returned, to be reconciled. Dynos are published where they changed."""
+        seen_at = time.monotonic()
         by_app: dict[str, list[Process]] = {}
         for process in self.backend.processes():
             if process.id not in self.stopping:  # on their way out already
@@ -113,7 +123,8 @@ class Reconciler:
             scales = formation.all_formations(db)
         names = set(targets) | set(by_app) | set(routes)
         for name in names:
-            self.publish(name, by_app.get(name, []))
+            if self.published_at.get(name, 0.0) < seen_at:  # a reconcile since has published newer
+                self.publish(name, by_app.get(name, []))
         return sorted(
             name for name in names
             if not converged(targets.get(name), scales, by_app.get(name, []), routes.get(name))
@@ -142,6 +153,7 @@ class Reconciler:
             for p in sorted(processes, key=lambda p: (p.process_type, p.name, p.created_at))
             if p.id not in self.stopping
         ]
+        self.published_at[app_name] = time.monotonic()
         if self.published.get(app_name) != dynos:
             messages.publish_dynos(self.redis, app_name, dynos)
             self.published[app_name] = dynos
@@ -149,7 +161,7 @@ class Reconciler:
     def _converge(self, db: Session, app_name: str, app: App) -> None:
         target = releases.latest_release(db, app)
         quantities = formation.formation(db, app)
-        processes = self.backend.processes(app_name)
+        processes = [p for p in self.backend.processes(app_name) if p.id not in self.stopping]  # on their way out
         if target.image is None:
             self.router.set_app(app_name, [])
             self.stop_all(processes)
@@ -167,9 +179,14 @@ class Reconciler:
         out = messages.LogStream.for_release(self.redis, release.id)
         superseded = [r for r in releases.pending_releases_before(db, release) if releases.settle_release(db, r, Status.failed)]
         db.commit()
-        # A leftover attempt at this release (the runner stopped mid-deploy) starts over.
-        self.stop_all([p for p in processes if p.release_id == str(release.id)], grace=0)
+        # A leftover attempt at this release (the runner stopped mid-deploy) starts over; it may
+        # have been routed already, so the route goes back to the old processes first.
         old = [p for p in processes if p.release_id != str(release.id)]
+        leftovers = [p for p in processes if p.release_id == str(release.id)]
+        if leftovers:
+            self.route(release.app.name, [p for p in old if p.running])
+            time.sleep(self.router.settle_time)
+            self.stop_all(leftovers, grace=0)
         specs = self.specs(release, quantities)
         started: list[Process] = []
         try:
@@ -178,8 +195,7 @@ class Reconciler:
             out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
             for spec in specs:  # all at once: they boot side by side
                 started.append(self.backend.start(spec))
-            for process in started:
-                self.wait_until_up(process, out.write)
+            started = [self.wait_until_up(process, out.write) for process in started]
             # Settled and routed in one transaction: if routing fails the release stays unsettled
             # and fails below; if a push gave up on it meanwhile, it never takes traffic.
             if not releases.settle_release(db, release, Status.succeeded):
@@ -191,6 +207,7 @@ class Reconciler:
             db.commit()
         except Exception as error:
             db.rollback()
+            self.route(release.app.name, [p for p in old if p.running])  # in case it was routed already
             self.fail(db, release, started, error, out, superseded)
             if not isinstance(error, BootFailed):
                 log.exception("starting v%s of %s failed", release.version, release.app.name)
@@ -251,14 +268,18 @@ class Reconciler:
         replacements = []
         for process in started:
             try:
-                self.wait_until_up(process, lambda line: None)
+                replacements.append(self.wait_until_up(process, lambda line: None))
             except BootFailed as failure:
                 log.warning("%s: %s", release.app.name, failure)
                 self.stop_all([process], grace=0)
-                continue
-            replacements.append(process)
+                # The one it was to replace (restart, new size) keeps serving meanwhile.
+                replacements += [p for p in processes if p.name == process.name and p.running
+                                 and p.release_id == str(release.id)]
         keep = list(current.values()) + replacements
-        self.route(release.app.name, [p for p in keep if p.running])
+        routed = set(self.router.upstreams(release.app.name))
+        # A web process the engine brought back after a crash is routed only once it answers.
+        serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or answers(p))]
+        self.route(release.app.name, serving)
         kept_ids = {p.id for p in keep}
         self.stop_all([p for p in processes if p.id not in kept_ids])
 
@@ -266,6 +287,7 @@ class Reconciler:
         """The `release` command (migrations), once, in a one-off process of the new release,
         before anything of it serves; BootFailed if it fails, and nothing that serves changes."""
         command = release.process_types[RELEASE_TYPE]
+        self.backend.remove_one_offs(release.app.name)  # a release command cut off when the runner died
         say(f"-----> Running release command: {command}")
         spec = self.one_off(release, RELEASE_TYPE, command)
         try:
@@ -296,10 +318,10 @@ class Reconciler:
             for process_type, index, scale in wanted(release, quantities)
         ]
 
-    def wait_until_up(self, process: Process, say: Callable[[str], None]) -> None:
+    def wait_until_up(self, process: Process, say: Callable[[str], None]) -> Process:
         """Return once the process answers HTTP (any status); raise BootFailed if it exits or time runs out."""
         if process.process_type != "web":
-            return
+            return process
         deadline = time.monotonic() + self.settings.boot_timeout
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
@@ -310,7 +332,7 @@ class Reconciler:
                 try:
                     client.get(f"http://{process.address}/")
                     say(f"       {process.name} answers on $PORT")
-                    return
+                    return process  # as it is now (its address, if the engine restarted it)
                 except httpx.TransportError:
                     time.sleep(0.1)
         raise BootFailed(f"{process.name} did not answer HTTP on $PORT within {self.settings.boot_timeout:.0f} s", process)
