@@ -200,3 +200,28 @@ def test_the_sweep_picks_only_apps_that_differ_from_their_target(world):
     assert world.name in world.reconciler.sweep()  # scaled: one more to start
     world.reconciler.reconcile(world.name)
     assert world.name not in world.reconciler.sweep() and len(world.running()) == 2
+
+
+READY_SERVER = (
+    "import http.server, os\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        ready = self.path != '/ready' or os.environ.get('READY') == '1'\n"
+    "        self.send_response(200 if ready else 503); self.end_headers(); self.wfile.write(b'ready=' + str(ready).encode())\n"
+    "http.server.HTTPServer(('', int(os.environ['PORT'])), H).serve_forever()\n"
+)
+
+
+def test_an_apps_health_check_path_must_answer_before_it_serves(world):
+    with world.sessionmaker() as db:
+        apps.set_health_check_path(db, apps.get_app(db, world.name), "/ready")
+        db.commit()
+    v_good = world.deploy(SERVE, {"SERVER": READY_SERVER, "READY": "1"})
+    assert world.status(v_good) is Status.succeeded
+    lines, _end = world.outcome(v_good)
+    assert any("health check /ready: 200" in line for line in lines), lines
+    v_bad = world.deploy(SERVE, {"READY": "0"})  # it listens, but says it is not ready
+    assert world.status(v_bad) is Status.failed
+    lines, _end = world.outcome(v_bad)
+    assert any("did not pass its health check within 4 s: its health check /ready answered 503" in line for line in lines), lines
+    assert world.get().text == "ready=True"

@@ -3,6 +3,7 @@
 These functions touch only the database; callers commit, then send messages.
 """
 
+import re
 import uuid
 
 from sqlalchemy import Select, select
@@ -66,6 +67,22 @@ def list_apps(db: Session, owner: User) -> Select:
 def delete_app(db: Session, app: App) -> None:
     db.delete(app)
     db.flush()
+
+
+HEALTH_CHECK_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,199}")
+
+
+def set_health_check_path(db: Session, app: App, path: object) -> App:
+    """A path like `/health` that must answer 2xx or 3xx before a web process takes requests;
+    None or "" go back to any answer on `/`."""
+    if path in (None, ""):
+        path = None
+    elif not isinstance(path, str) or not HEALTH_CHECK_PATH.fullmatch(path):
+        raise InvalidParams("health_check_path must be a path starting with /, such as /health (200 characters at most).")
+    app = get_app(db, str(app.id), lock=True)
+    app.health_check_path = path
+    db.flush()
+    return app
 
 
 def set_build_stack(db: Session, app: App, name: str) -> App:

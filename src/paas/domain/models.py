@@ -80,6 +80,8 @@ class App(Timestamps, Base):
     build_stack: Mapped[str | None] = mapped_column(String(30))
     # Buildpack installations in order (built-in names or URLs); empty = detect.
     buildpacks: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
+    # Where the runner asks a new web process whether it is ready (None: any answer on / will do).
+    health_check_path: Mapped[str | None] = mapped_column(String(200))
     # Builds use the build cache of this generation; purging the cache starts a new one.
     build_cache_generation: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 

@@ -89,6 +89,7 @@ def app_json(app: App, settings: Settings, current: Release | None = None, built
         "internal_routing": None,
         "process_tier": "basic",
         "buildpack_provided_description": buildpack_description(built_with or []),
+        "health_check_path": app.health_check_path,  # paas's own: where new web processes must answer 2xx/3xx
         "created_at": iso(app.created_at),
         "updated_at": iso(app.updated_at),
         "released_at": iso(app.released_at),

@@ -61,10 +61,15 @@ def converged(target: Release | None, scales: dict, processes: list[Process], ro
     return route is not None and set(route) == routed
 
 
-def answers(process: Process) -> bool:
+def healthy(response: httpx.Response, path: str | None) -> bool:
+    """Without a health check path any answer on / means the process is up (Heroku's own rule:
+    it listens); an app's own path must answer 2xx or 3xx."""
+    return path is None or response.status_code < 400
+
+
+def answers(process: Process, path: str | None) -> bool:
     try:
-        httpx.get(f"http://{process.address}/", timeout=1.0)
-        return True
+        return healthy(httpx.get(f"http://{process.address}{path or '/'}", timeout=1.0), path)
     except httpx.TransportError:
         return False
 
@@ -195,7 +200,7 @@ class Reconciler:
             out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
             for spec in specs:  # all at once: they boot side by side
                 started.append(self.backend.start(spec))
-            started = [self.wait_until_up(process, out.write) for process in started]
+            started = [self.wait_until_up(process, out.write, release.app.health_check_path) for process in started]
             # Settled and routed in one transaction: if routing fails the release stays unsettled
             # and fails below; if a push gave up on it meanwhile, it never takes traffic.
             if not releases.settle_release(db, release, Status.succeeded):
@@ -268,7 +273,7 @@ class Reconciler:
         replacements = []
         for process in started:
             try:
-                replacements.append(self.wait_until_up(process, lambda line: None))
+                replacements.append(self.wait_until_up(process, lambda line: None, release.app.health_check_path))
             except BootFailed as failure:
                 log.warning("%s: %s", release.app.name, failure)
                 self.stop_all([process], grace=0)
@@ -278,7 +283,8 @@ class Reconciler:
         keep = list(current.values()) + replacements
         routed = set(self.router.upstreams(release.app.name))
         # A web process the engine brought back after a crash is routed only once it answers.
-        serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or answers(p))]
+        health = release.app.health_check_path
+        serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or answers(p, health))]
         self.route(release.app.name, serving)
         kept_ids = {p.id for p in keep}
         self.stop_all([p for p in processes if p.id not in kept_ids])
@@ -318,11 +324,13 @@ class Reconciler:
             for process_type, index, scale in wanted(release, quantities)
         ]
 
-    def wait_until_up(self, process: Process, say: Callable[[str], None]) -> Process:
-        """Return once the process answers HTTP (any status); raise BootFailed if it exits or time runs out."""
+    def wait_until_up(self, process: Process, say: Callable[[str], None], path: str | None = None) -> Process:
+        """Return the process once it passes its health check (`healthy`) on $PORT; raise
+        BootFailed if it exits or time runs out."""
         if process.process_type != "web":
             return process
         deadline = time.monotonic() + self.settings.boot_timeout
+        last = "it did not answer HTTP"
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 now = self.backend.refresh(process)
@@ -330,11 +338,16 @@ class Reconciler:
                     raise BootFailed(f"{process.name} exited while booting", process)
                 process = now
                 try:
-                    client.get(f"http://{process.address}/")
-                    say(f"       {process.name} answers on $PORT")
-                    return process  # as it is now (its address, if the engine restarted it)
+                    response = client.get(f"http://{process.address}{path or '/'}")
+                    if healthy(response, path):
+                        say(f"       {process.name} answers on $PORT" + (f" (health check {path}: {response.status_code})" if path else ""))
+                        return process  # as it is now (its address, if the engine restarted it)
+                    last = f"its health check {path} answered {response.status_code}"
                 except httpx.TransportError:
-                    time.sleep(0.1)
+                    pass
+                time.sleep(0.1)
+        if path:
+            raise BootFailed(f"{process.name} did not pass its health check within {self.settings.boot_timeout:.0f} s: {last}", process)
         raise BootFailed(f"{process.name} did not answer HTTP on $PORT within {self.settings.boot_timeout:.0f} s", process)
 
     def route(self, app_name: str, processes: list[Process]) -> None:

@@ -67,7 +67,7 @@ def describe(db, app: App, settings) -> dict:
 def update_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
     app = apps.app_for_user(db, ident, user)
     body = body or {}
-    unknown = set(body) - {"build_stack", "maintenance"}
+    unknown = set(body) - {"build_stack", "maintenance", "health_check_path"}
     if unknown:
         raise InvalidParams(f"Cannot change {', '.join(sorted(unknown))} of an app here.")
     if "build_stack" in body:
@@ -77,6 +77,8 @@ def update_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep, body
         if not isinstance(stack, str):
             raise InvalidParams("build_stack must be a stack's name.")
         app = apps.set_build_stack(db, app, stack)
+    if "health_check_path" in body:
+        app = apps.set_health_check_path(db, app, body["health_check_path"])
     if body.get("maintenance") not in (None, False):
         raise InvalidParams("Maintenance mode is not supported yet.")
     db.commit()
