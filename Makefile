@@ -55,3 +55,4 @@ bench: up
 	$(VENV)/bin/python bench/idle_runner.py
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(VENV)/bin/python bench/scale_and_router.py
+	$(VENV)/bin/python bench/platform_memory.py
