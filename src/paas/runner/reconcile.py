@@ -119,9 +119,8 @@ class Reconciler:
         they should be are returned, to be reconciled. Dynos are published where they changed."""
         seen_at = time.monotonic()
         by_app: dict[str, list[Process]] = {}
-        for process in self.backend.processes():
-            if process.id not in self.stopping:  # on their way out already
-                by_app.setdefault(process.app, []).append(process)
+        for process in self.staying():
+            by_app.setdefault(process.app, []).append(process)
         routes = self.router.apps()
         with self.sessionmaker() as db:
             targets = releases.latest_releases(db)
@@ -148,7 +147,11 @@ class Reconciler:
                 self.forget(app_name)
                 return
             self._converge(db, app_name, app)
-        self.publish(app_name, self.backend.processes(app_name))
+        self.publish(app_name, self.staying(app_name))
+
+    def staying(self, app_name: str | None = None) -> list[Process]:
+        """What runs (of one app, or of all), less what is on its way out already."""
+        return [p for p in self.backend.processes(app_name) if p.id not in self.stopping]
 
     def publish(self, app_name: str, processes: list[Process]) -> None:
         """What runs of the app now, as Heroku's dynos, for the API; written only when it changed."""
@@ -156,7 +159,6 @@ class Reconciler:
             {"id": p.id, "name": p.name, "type": p.process_type, "state": dyno_state(p), "size": p.size,
              "release_id": p.release_id, "version": p.version, "created_at": p.created_at}
             for p in sorted(processes, key=lambda p: (p.process_type, p.name, p.created_at))
-            if p.id not in self.stopping
         ]
         self.published_at[app_name] = time.monotonic()
         if self.published.get(app_name) != dynos:
@@ -166,7 +168,7 @@ class Reconciler:
     def _converge(self, db: Session, app_name: str, app: App) -> None:
         target = releases.latest_release(db, app)
         quantities = formation.formation(db, app)
-        processes = [p for p in self.backend.processes(app_name) if p.id not in self.stopping]  # on their way out
+        processes = self.staying(app_name)
         if target.image is None:
             self.router.set_app(app_name, [])
             self.stop_all(processes)
@@ -308,11 +310,15 @@ class Reconciler:
         return ProcessSpec(
             app=release.app.name, release_id=str(release.id), version=release.version,
             process_type=process_type, index=1, image=release.image, command=command,
-            env={**self.cipher.decrypt(release.config_vars), **dyno_metadata(release)}, port=self.settings.web_port,
+            env=self.environment(release), port=self.settings.web_port,
         )
 
+    def environment(self, release: Release) -> dict[str, str]:
+        """Every process's environment: the release's config vars and Heroku's dyno metadata."""
+        return {**self.cipher.decrypt(release.config_vars), **dyno_metadata(release)}
+
     def specs(self, release: Release, quantities: dict[str, Scale]) -> list[ProcessSpec]:
-        env = {**self.cipher.decrypt(release.config_vars), **dyno_metadata(release)}
+        env = self.environment(release)
         sizes = self.settings.dyno_sizes
         return [
             ProcessSpec(
