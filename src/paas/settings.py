@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     # Formation sizes (`PAAS_DYNO_SIZES` as JSON: {"name": {"memory_mb": .., "cpu_shares": .., "pids": ..}}).
     dyno_sizes: dict[str, DynoSize] = DYNO_SIZES
 
+    # Lines kept per app (Heroku's logplex keeps 1,500).
+    log_lines: int = 10_000
+    # Where the runner takes the lines Docker forwards from app processes (fluentd's protocol).
+    log_collector: str = "127.0.0.1:5170"
+    # Lines per second an app may log; past it lines are dropped and the drop is counted in its logs.
+    log_rate: int = 1000
+    # Seconds a one-off process (`paas run`) may run; Heroku's limit is a day.
+    one_off_timeout: float = 24 * 3600.0
+
     @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
@@ -113,6 +122,11 @@ class Settings(BaseSettings):
     def router_hosts_dir(self) -> Path:
         """One hosts file per app: the addresses of its web processes, read by the name server."""
         return self.home / "router" / "hosts.d"
+
+    @property
+    def router_log_file(self) -> Path:
+        """The router's access log (JSON lines), which the runner reads into the apps' logs."""
+        return self.home / "router" / "access.log"
 
     @property
     def slugs_dir(self) -> Path:

@@ -161,3 +161,13 @@ def test_api_down_hint():
     result = paas("apps", PAAS_API_URL="http://127.0.0.1:9")
     assert result.exit_code == 1
     assert "is paas running? Try `make up`" in result.stderr
+
+
+def test_logs_show_the_apps_events_and_refuse_bad_options(env, app_name):
+    assert paas("config", "set", "A=1", "-a", app_name).exit_code == 0
+    result = paas("logs", "-a", app_name, "-n", "10")
+    assert result.exit_code == 0, result.output
+    assert " app[api]: Set A config vars by " in result.output and " app[api]: Release v2 created by " in result.output
+    assert paas("logs", "-a", app_name, "--source", "heroku").output == ""
+    bad = paas("logs", "-a", app_name, "--source", "kernel")
+    assert bad.exit_code == 1 and "source must be one of" in bad.output

@@ -15,7 +15,7 @@ import docker
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas import messages
+from paas import logs, messages
 from paas.builder import source
 from paas.builder.dockerfile import build_image, push_image
 from paas.builder.errors import BuildFailed
@@ -95,6 +95,9 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
             buildpacks=list(build.buildpacks or build.app.buildpacks),
             cache_generation=build.app.build_cache_generation, app_id=str(build.app.id),
         )
+        by = build.user.email
+    applog = logs.LogStore(w.redis, w.settings.log_lines)
+    applog.event(job.app, "api", f"Build started by {by}", source="app")
     alive = threading.Event()
     threading.Thread(target=_beat, args=(heartbeat, alive), daemon=True).start()
     started = time.monotonic()
@@ -118,16 +121,20 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
                 db, builds.get_build(db, build_id), result.image, result.process_types,
                 stack=result.stack, buildpacks=result.buildpacks, slug_key=result.slug_key, slug_size=result.slug_size,
             )
-            version, release_id = release.version, release.id
+            version, release_id, description = release.version, release.id, release.description
             out.write(f"-----> Build finished in {time.monotonic() - started:.1f} s; released v{version}")
             builds.finish_build(db, builds.get_build(db, build_id), Status.succeeded, out.lines)
             db.commit()
+        applog.event(job.app, "api", "Build succeeded", source="app")
+        logs.released(applog, job.app, description, version, by)
     except (BuildFailed, Conflict) as failure:
+        applog.event(job.app, "api", "Build failed", source="app")
         finish_failed(w, build_id, out, f"error: {failure}", "build failed")
         heartbeat.stop()
         return
     except Exception as error:  # the platform's fault, not the app's: say so and keep the detail in the log
         log.exception("build %s crashed", build_id)
+        applog.event(job.app, "api", "Build failed", source="app")
         finish_failed(w, build_id, out, f"error: the build crashed inside paas: {error}", "build failed (paas error)")
         heartbeat.stop()
         return

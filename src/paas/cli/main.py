@@ -6,6 +6,7 @@ import shlex
 import sys
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -244,6 +245,39 @@ def releases_info(ctx: typer.Context, version: str, app_name: AppOpt = None, as_
     config = api.get(f"/apps/{name}/releases/{release['id']}/config-vars")
     typer.echo("")
     print_fields(f"v{release['version']} Config Vars", dict(sorted(config.items())))
+
+
+# --- logs ------------------------------------------------------------------
+
+
+@app.command("logs")
+def logs(
+    app_name: AppOpt = None,
+    tail: Annotated[bool, typer.Option("--tail", "-t", help="Keep showing new lines as they come.")] = False,
+    num: Annotated[int, typer.Option("--num", "-n", help="How many past lines to show.")] = 100,
+    dyno: Annotated[str | None, typer.Option("--dyno", "-d", help="Only this dyno (web.1) or type (web).")] = None,
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only `app` (your processes) or `heroku` (router, platform).")] = None,
+):
+    """Show an app's logs: its processes' output, the router's access lines and platform events.
+
+    Example: paas logs -a myapp --tail --dyno web
+    """
+    name, api = resolve_app(None, app_name), Api()
+    options = {"lines": num, "tail": tail, **({"dyno": dyno} if dyno else {}), **({"source": source} if source else {})}
+    session = api.post(f"/apps/{name}/log-sessions", options)
+    try:
+        timeout = httpx.Timeout(30.0, read=None if tail else 30.0)
+        with httpx.stream("GET", session["logplex_url"], timeout=timeout) as response:
+            if response.is_error:
+                response.read()
+                fail(error_message(response))
+            for chunk in response.iter_text():
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+    except httpx.HTTPError as error:
+        fail(f"Reading the logs of ⬢ {name} failed: {error}")
+    except KeyboardInterrupt:
+        pass
 
 
 # --- login -----------------------------------------------------------------

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import redis
+import redis.asyncio
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +12,7 @@ from paas import messages
 from paas.celery_app import make_celery
 from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.domain.db import make_sessionmaker
+from paas.logs import LogStore
 from paas.platform.deploys import Deploys
 from paas.platform.signing import Signer
 from paas.settings import Settings
@@ -28,6 +30,15 @@ class Platform:
     @cached_property
     def deploys(self) -> Deploys:
         return Deploys(self)
+
+    @cached_property
+    def logs(self) -> LogStore:
+        return LogStore(self.redis, self.settings.log_lines)
+
+    @cached_property
+    def async_redis(self) -> redis.asyncio.Redis:
+        """For answers that wait on Redis for long (following logs) without holding a thread."""
+        return redis.asyncio.Redis.from_url(self.settings.redis_url, decode_responses=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Platform":

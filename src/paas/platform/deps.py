@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from paas.domain import accounts
 from paas.domain.crypto import ConfigCipher
 from paas.domain.models import User
+from paas.logs import LogStore
 from paas.platform.auth import token_from_authorization
 from paas.platform.context import Platform
 from paas.settings import Settings
@@ -32,6 +33,10 @@ def get_redis(request: Request) -> redis.Redis:
     return request.app.state.platform.redis
 
 
+def get_logs(request: Request) -> LogStore:
+    return request.app.state.platform.logs
+
+
 def get_platform(request: Request) -> Platform:
     return request.app.state.platform
 
@@ -46,3 +51,4 @@ CipherDep = Annotated[ConfigCipher, Depends(get_cipher)]
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 UserDep = Annotated[User, Depends(get_user)]
 PlatformDep = Annotated[Platform, Depends(get_platform)]
+LogsDep = Annotated[LogStore, Depends(get_logs)]

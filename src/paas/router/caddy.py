@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from paas.router import RouterError
+from paas.router import RouterError, access_log
 
 if TYPE_CHECKING:
     from paas.settings import Settings
@@ -37,6 +37,7 @@ IDLE_SERVER = "paas-idle"
 UNKNOWN_SERVER = "paas-unknown"
 APPS_ROUTE_ID = "paas-apps"
 NOT_FOUND_ID = "paas-not-found"
+LOG_NAME = "paas-router"
 # App names become a DNS label and a file name.
 APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 HTML = {"Content-Type": ["text/html; charset=utf-8"]}
@@ -73,6 +74,7 @@ class CaddyRouter:
         web_port: int,
         idle_address: str,
         unknown_address: str,
+        log_file: Path | None = None,
         refresh: float = 0.1,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
@@ -83,6 +85,7 @@ class CaddyRouter:
         self.hosts_dir, self.dns, self.zone = Path(hosts_dir), dns, zone
         self.web_port, self.idle_address, self.unknown_address = web_port, idle_address, unknown_address
         self.refresh = refresh
+        self.log_file = log_file
         # Caddy keeps a looked-up name for `refresh`; a little more for the lookup itself.
         self.settle_time = refresh + 0.05
         self._server_path = f"/config/apps/http/servers/{SERVER}"
@@ -98,7 +101,7 @@ class CaddyRouter:
             settings.caddy_admin_url, settings.router_host, settings.router_port, settings.domain,
             hosts_dir=settings.router_hosts_dir, dns=settings.router_dns, zone=f"{settings.instance}.paas.internal",
             web_port=settings.web_port, idle_address=settings.router_idle_address,
-            unknown_address=settings.router_unknown_address, **kwargs,
+            unknown_address=settings.router_unknown_address, log_file=settings.router_log_file, **kwargs,
         )
 
     def close(self) -> None:
@@ -119,6 +122,27 @@ class CaddyRouter:
             if any(servers.get(name) != server for name, server in want.items()):
                 # One load for all (each load is a reload); servers of others are kept.
                 self._call("PATCH" if servers else "PUT", "/config/apps/http/servers", {**servers, **want})
+            if self.log_file is not None:
+                self._ensure_access_log()
+
+    def _ensure_access_log(self) -> None:
+        """The access lines and the proxy's choice of upstream go to `log_file` (and not to
+        Caddy's own log), for the runner to put into the apps' logs."""
+        loggers = [access_log.ACCESS_LOGGER, access_log.PROXY_LOGGER]
+        logging = self._call("GET", "/config/logging") or {}
+        logs = logging.get("logs") or {}
+        want = {
+            LOG_NAME: {
+                "writer": {"output": "file", "filename": str(self.log_file), "roll_size_mb": 20, "roll_keep": 1},
+                "encoder": {"format": "json"},
+                "level": "DEBUG",  # the proxy says which upstream answered at debug level
+                "include": loggers,
+            },
+            "default": {**logs.get("default", {}), "exclude": loggers},
+        }
+        if any(logs.get(name) != log for name, log in want.items()):
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            self._call("POST", "/config/logging", {**logging, "logs": {**logs, **want}})  # one load
 
     def set_app(self, app: str, upstreams: list[str]) -> None:
         addresses = sorted({self._address(dial) for dial in upstreams}, key=ipaddress.ip_address)
@@ -214,6 +238,7 @@ class CaddyRouter:
             ],
             # Every name resolves (see above): an error is the app's processes not answering.
             "errors": {"routes": [{"handle": [not_answering]}]},
+            **({"logs": {"default_logger_name": "paas"}} if self.log_file is not None else {}),
         }
 
     def _not_found_page(self) -> str:

@@ -15,7 +15,9 @@ from paas.domain import builds
 from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.domain.db import make_sessionmaker
 from paas.router import make_router
+from paas.router.access_log import AccessLogParser
 from paas.runner.backend import make_backend
+from paas.runner.log_collector import LogCollector, dyno_at
 from paas.runner.reconcile import Reconciler
 from paas.settings import get_settings
 
@@ -54,15 +56,16 @@ class Scheduler:
                 self.again.discard(app)
 
 
-def follow_exits(backend, scheduler) -> None:
+def follow_exits(reconciler, scheduler) -> None:
     """A process that exits (crashed, killed, out of memory) gets its app reconciled at once,
     not at the next sweep: the router stops sending it requests and, if the engine does not
-    bring it back itself, the runner replaces it."""
+    bring it back itself, the runner replaces it. The exit goes into the app's logs."""
     while True:
         try:
-            for app in backend.exits():
+            for exit in reconciler.backend.exits():
+                reconciler.exited(exit)
                 # The engine reports the exit a moment before the process shows as exited.
-                threading.Timer(EXIT_SETTLE, scheduler.request, args=(app,)).start()
+                threading.Timer(EXIT_SETTLE, scheduler.request, args=(exit.app,)).start()
         except Exception:
             log.exception("following process exits failed; again in 1 s")
         time.sleep(1)
@@ -96,7 +99,13 @@ def main() -> None:
         redis=redis,
     )
     scheduler = Scheduler(reconciler.reconcile)
-    threading.Thread(target=follow_exits, args=(reconciler.backend, scheduler), daemon=True, name="exits").start()
+    threading.Thread(target=follow_exits, args=(reconciler, scheduler), daemon=True, name="exits").start()
+    collector = LogCollector(
+        settings.redis_url, settings.log_collector, settings.instance, max_lines=settings.log_lines,
+        rate=settings.log_rate, router_log=settings.router_log_file,
+        parser=AccessLogParser(settings.domain, settings.router_idle_address, dyno_at(lambda: reconciler.published)),
+    )
+    collector.start()
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin_url)
 
     def sweep() -> None:

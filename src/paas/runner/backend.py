@@ -41,6 +41,15 @@ class Process:
     created_at: float = 0.0  # epoch seconds
 
 
+@dataclass(frozen=True)
+class ProcessExit:
+    id: str
+    app: str
+    name: str  # web.1
+    status: int  # exit code; 137 when killed
+    out_of_memory: bool  # the kernel killed it over its size's memory
+
+
 class BootFailed(Exception):
     """A new process did not come up: the message says why, for the pusher."""
 
@@ -69,9 +78,9 @@ class RunnerBackend(Protocol):
     def logs(self, process: Process, tail: int) -> list[str]:
         """The last lines the process wrote."""
 
-    def exits(self) -> Iterator[str]:
-        """The app of every process that exits from now on, as it happens (blocks; ends only if
-        the engine goes away, and the caller starts it again)."""
+    def exits(self) -> Iterator[ProcessExit]:
+        """Every process of the formation that exits from now on, as it happens (blocks; ends
+        only if the engine goes away, and the caller starts it again)."""
 
     def remove_one_offs(self, app: str) -> None:
         """Remove the app's one-off processes that are left (their runner died while they ran)."""

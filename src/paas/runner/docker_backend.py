@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterator
 import docker
 import docker.errors
 from docker.models.containers import Container
+from docker.types import LogConfig
 
 from paas.lines import output_lines
-from paas.runner.backend import OneOffTimeout, Process, ProcessSpec
+from paas.runner.backend import OneOffTimeout, Process, ProcessExit, ProcessSpec
 from paas.settings import Settings
 
 LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME, LABEL_SIZE = (
@@ -21,14 +22,15 @@ LABEL_ONE_OFF, LABEL_STARTED = "paas.one-off", "paas.started"
 
 
 class DockerBackend:
-    def __init__(self, client: docker.DockerClient, instance: str):
+    def __init__(self, client: docker.DockerClient, instance: str, log_collector: str | None = None):
         self.client, self.instance = client, instance
+        self.log_collector = log_collector
         self.network = f"{instance}-apps"
         self._network_ready = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DockerBackend":
-        return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings.instance)
+        return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings.instance, settings.log_collector)
 
     def processes(self, app: str | None = None) -> list[Process]:
         labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}" if app else LABEL_APP]
@@ -62,12 +64,24 @@ class DockerBackend:
         container.reload()
         return self._from_container(container)
 
-    def exits(self) -> Iterator[str]:
-        filters = {"type": "container", "event": "die", "label": [f"{LABEL_INSTANCE}={self.instance}"]}
+    def exits(self) -> Iterator[ProcessExit]:
+        filters = {"type": "container", "event": ["oom", "die"], "label": [f"{LABEL_INSTANCE}={self.instance}"]}
+        out_of_memory: set[str] = set()  # Docker reports "oom" just before that process's "die"
         for event in self.client.events(filters=filters, decode=True):
-            attributes = (event.get("Actor") or {}).get("Attributes") or {}
-            if LABEL_APP in attributes and LABEL_ONE_OFF not in attributes:
-                yield attributes[LABEL_APP]
+            actor = event.get("Actor") or {}
+            attributes = actor.get("Attributes") or {}
+            if LABEL_APP not in attributes or LABEL_ONE_OFF in attributes:
+                continue
+            if event.get("Action") == "oom":
+                out_of_memory.add(actor.get("ID", ""))
+                continue
+            status = attributes.get("exitCode", "")
+            yield ProcessExit(
+                id=actor.get("ID", ""), app=attributes[LABEL_APP], name=attributes.get(LABEL_NAME, ""),
+                status=int(status) if status.lstrip("-").isdigit() else -1,
+                out_of_memory=actor.get("ID", "") in out_of_memory,
+            )
+            out_of_memory.discard(actor.get("ID", ""))
 
     def remove_one_offs(self, app: str) -> None:
         labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}", f"{LABEL_ONE_OFF}=1"]
@@ -137,8 +151,26 @@ class DockerBackend:
             pids_limit=spec.limits.pids,
             network=self.network,
             init=True,  # a real PID 1, so SIGTERM reaches apps that do not handle it themselves
+            log_config=self._log_config(),
             **options,
         )
+
+    def _log_config(self) -> LogConfig | None:
+        """Docker forwards the process's output to the runner's log collector, asynchronously:
+        the app never waits for the collector, and while it is away Docker keeps a bounded
+        number of lines and sends them once it is back. `docker logs` keeps working (Docker's
+        local cache), which the boot failure messages use."""
+        if self.log_collector is None:
+            return None
+        return LogConfig(type="fluentd", config={
+            "fluentd-address": f"tcp://{self.log_collector}",
+            "fluentd-async": "true",
+            "fluentd-retry-wait": "100ms",  # doubling up to a minute while the collector is away
+            "fluentd-sub-second-precision": "true",
+            "fluentd-buffer-limit": "10000",
+            "labels": f"{LABEL_INSTANCE},{LABEL_APP},{LABEL_NAME}",
+            "tag": "paas",
+        })
 
     def refresh(self, process: Process) -> Process | None:
         try:

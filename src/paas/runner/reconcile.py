@@ -10,6 +10,7 @@ An app that no longer exists has its processes stopped and its route removed.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,13 +20,14 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
+from paas.logs import LogStore
 from paas.domain import apps, formation, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
 from paas.domain.formation import RELEASE_TYPE, Scale
 from paas.domain.models import App, Release, Status
 from paas.router import Router
-from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessSpec, RunnerBackend
+from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessExit, ProcessSpec, RunnerBackend
 from paas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,9 +109,14 @@ class Reconciler:
     ):
         self.settings, self.sessionmaker, self.cipher = settings, sessionmaker, cipher
         self.backend, self.router, self.redis = backend, router, redis
+        self.logs = LogStore(redis, settings.log_lines)  # the platform's events in the apps' logs
         # Old processes get their grace period in the background: a deploy does not wait for them.
         self.stopper = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stop")
         self.stopping: set[str] = set()
+        # Processes the runner stopped lately: their exits are not crashes (the engine reports
+        # an exit after the stop returns). Oldest first, trimmed.
+        self.stopped: dict[str, None] = {}
+        self.stopped_lock = threading.Lock()
         self.published: dict[str, list[dict]] = {}  # what the API was last told of each app's dynos
         self.published_at: dict[str, float] = {}  # and when (monotonic)
 
@@ -157,7 +164,7 @@ class Reconciler:
         """What runs of the app now, as Heroku's dynos, for the API; written only when it changed."""
         dynos = [
             {"id": p.id, "name": p.name, "type": p.process_type, "state": dyno_state(p), "size": p.size,
-             "release_id": p.release_id, "version": p.version, "created_at": p.created_at}
+             "release_id": p.release_id, "version": p.version, "created_at": p.created_at, "address": p.address}
             for p in sorted(processes, key=lambda p: (p.process_type, p.name, p.created_at))
         ]
         self.published_at[app_name] = time.monotonic()
@@ -181,6 +188,7 @@ class Reconciler:
         self.router.remove_app(app_name)
         self.stop_all(self.backend.processes(app_name))
         self.publish(app_name, [])
+        self.logs.delete(app_name)
 
     def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
@@ -201,7 +209,7 @@ class Reconciler:
                 self.release_phase(release, out.write)
             out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
             for spec in specs:  # all at once: they boot side by side
-                started.append(self.backend.start(spec))
+                started.append(self.start(spec))
             started = [self.wait_until_up(process, out.write, release.app.health_check_path) for process in started]
             # Settled and routed in one transaction: if routing fails the release stays unsettled
             # and fails below; if a push gave up on it meanwhile, it never takes traffic.
@@ -271,7 +279,7 @@ class Reconciler:
         started = []
         for spec in missing:
             log.info("%s: starting %s of v%s (%s)", release.app.name, spec.name, release.version, spec.size)
-            started.append(self.backend.start(spec))
+            started.append(self.start(spec))
         replacements = []
         for process in started:
             try:
@@ -330,6 +338,22 @@ class Reconciler:
             for process_type, index, scale in wanted(release, quantities)
         ]
 
+    def exited(self, exit: ProcessExit) -> None:
+        """Heroku's events for a process that ended: stopped by the runner, or crashed."""
+        if exit.out_of_memory:
+            self.logs.event(exit.app, exit.name, "Error R15 (Memory quota vastly exceeded): killed over its size's memory")
+        self.logs.event(exit.app, exit.name, f"Process exited with status {exit.status}")
+        if exit.id not in self.stopped:
+            self.logs.event(exit.app, exit.name, "State changed from up to crashed")
+
+    def start(self, spec: ProcessSpec) -> Process:
+        command = spec.command or "the image's command"
+        self.logs.event(spec.app, spec.name, f"Starting process with command `{command}` (v{spec.version}, {spec.size})")
+        process = self.backend.start(spec)
+        if spec.process_type != "web":  # up once it runs; web processes once they answer
+            self.logs.event(spec.app, spec.name, "State changed from starting to up")
+        return process
+
     def wait_until_up(self, process: Process, say: Callable[[str], None], path: str | None = None) -> Process:
         """Return the process once it passes its health check (`healthy`) on $PORT; raise
         BootFailed if it exits or time runs out."""
@@ -346,6 +370,7 @@ class Reconciler:
                 try:
                     response = client.get(f"http://{process.address}{path or '/'}")
                     if healthy(response, path):
+                        self.logs.event(process.app, process.name, "State changed from starting to up")
                         say(f"       {process.name} answers on $PORT" + (f" (health check {path}: {response.status_code})" if path else ""))
                         return process  # as it is now (its address, if the engine restarted it)
                     last = f"its health check {path} answered {response.status_code}"
@@ -362,7 +387,12 @@ class Reconciler:
     def stop_all(self, processes: list[Process], grace: int | None = None) -> None:
         grace = self.settings.stop_grace if grace is None else grace
         for process in processes:
+            with self.stopped_lock:
+                self.stopped[process.id] = None
+                while len(self.stopped) > 4096:
+                    del self.stopped[next(iter(self.stopped))]
             if grace == 0:
+                self.logs.event(process.app, process.name, "Stopping process with SIGKILL")
                 self.backend.stop(process, 0)
             elif process.id not in self.stopping:  # a sweep during the grace period does not stop it twice
                 self.stopping.add(process.id)
@@ -372,6 +402,7 @@ class Reconciler:
         try:
             if process.process_type == "web":  # it just left the router: let the router notice
                 time.sleep(self.settings.router_drain)
+            self.logs.event(process.app, process.name, "Stopping all processes with SIGTERM")
             self.backend.stop(process, grace)
         except Exception:
             log.exception("stopping %s of %s failed", process.name, process.app)

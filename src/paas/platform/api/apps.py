@@ -11,7 +11,7 @@ from paas.domain.models import App, Build
 from paas.domain.ranges import parse_range
 from paas.domain.stacks import STACKS
 from paas.platform.api import paged
-from paas.platform.deps import CipherDep, DbDep, RedisDep, SettingsDep, UserDep
+from paas.platform.deps import CipherDep, DbDep, LogsDep, RedisDep, SettingsDep, UserDep
 from paas.platform.repos import delete_repository
 from paas.platform.serializers import (
     account_json,
@@ -36,7 +36,7 @@ def rate_limits(user: UserDep):
 
 @router.post("/apps", status_code=201)
 def create_app(
-    user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, settings: SettingsDep,
+    user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, settings: SettingsDep, log: LogsDep,
     body: Annotated[dict | None, Body()] = None,
 ):
     body = body or {}
@@ -45,6 +45,7 @@ def create_app(
         raise InvalidParams("Name must be a string.")
     app = apps.create_app(db, cipher, user, name)
     db.commit()
+    log.clear(app.name)  # late lines of a deleted app of the same name
     messages.wake_runner(redis, app.name)
     return describe(db, app, settings)
 
@@ -114,12 +115,13 @@ def get_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 
 
 @router.delete("/apps/{ident}")
-def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep):
+def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep, log: LogsDep):
     app = apps.app_for_user(db, ident, user)
     body = describe(db, app, settings)
     apps.delete_app(db, app)
     db.commit()
     delete_repository(settings, app.name)
+    log.delete(app.name)
     messages.wake_runner(redis, app.name)  # the runner stops its processes and drops its route
     return JSONResponse(body)
 

@@ -2,9 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from paas import messages
+from paas import logs, messages
 from paas.domain import apps, config
-from paas.platform.deps import CipherDep, DbDep, RedisDep, UserDep
+from paas.platform.deps import CipherDep, DbDep, LogsDep, RedisDep, UserDep
 
 router = APIRouter()
 
@@ -15,9 +15,11 @@ def get_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep):
 
 
 @router.patch("/apps/{ident}/config-vars")
-def update_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, body: Annotated[object, Body()] = None):
+def update_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, log: LogsDep,
+                       body: Annotated[object, Body()] = None):
     app = apps.app_for_user(db, ident, user)
-    new_config, _release = config.update_config(db, cipher, app, user, body)
+    new_config, release = config.update_config(db, cipher, app, user, body)
     db.commit()
+    logs.released(log, app.name, release.description, release.version, user.email)
     messages.wake_runner(redis, app.name)
     return new_config

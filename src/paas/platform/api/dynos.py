@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from paas import messages
 from paas.domain import apps
 from paas.domain.errors import NotFound
-from paas.platform.deps import DbDep, RedisDep, UserDep
+from paas.platform.deps import DbDep, LogsDep, RedisDep, UserDep
 from paas.platform.serializers import app_ref
 
 router = APIRouter()
@@ -47,31 +47,35 @@ def get_dyno(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
 
 
 @router.delete("/apps/{ident}/dynos", status_code=202)
-def restart_all(ident: str, user: UserDep, db: DbDep, redis: RedisDep):
+def restart_all(ident: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
     app = apps.app_for_user(db, ident, user)
-    messages.request_restart(redis, app.name, "all")
-    return Response(content="{}", status_code=202, media_type="application/json")
+    return restart_scope(redis, log, app, user, "all")
 
 
 @router.delete("/apps/{ident}/dynos/{name}", status_code=202)
-def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
+def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
     """A dyno (`web.1`) or every dyno of a type (`web`), as `heroku ps:restart` asks."""
     app = apps.app_for_user(db, ident, user)
     if "." in name:
         find(redis, app, name)
     elif not any(d["type"] == name for d in messages.read_dynos(redis, app.name)):
         raise NotFound(f"Couldn't find that process type ({name}).")
-    messages.request_restart(redis, app.name, name)
-    return Response(content="{}", status_code=202, media_type="application/json")
+    return restart_scope(redis, log, app, user, name)
 
 
 @router.post("/apps/{ident}/dynos/{name}/actions/stop", status_code=202)
-def stop(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
+def stop(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
     """As on Heroku, a dyno of the formation that is stopped is started again by the platform:
     the process is replaced. (Scale the type down to keep it stopped.)"""
     app = apps.app_for_user(db, ident, user)
     find(redis, app, name)
-    messages.request_restart(redis, app.name, name)
+    return restart_scope(redis, log, app, user, name)
+
+
+def restart_scope(redis, log, app, user, scope: str) -> Response:
+    what = "all processes" if scope == "all" else scope
+    log.event(app.name, "api", f"Restart {what} by {user.email}", source="app")
+    messages.request_restart(redis, app.name, scope)
     return Response(content="{}", status_code=202, media_type="application/json")
 
 

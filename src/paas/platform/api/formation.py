@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from paas import messages
 from paas.domain import apps, formation, releases
 from paas.domain.errors import InvalidParams
-from paas.platform.deps import DbDep, RedisDep, SettingsDep, UserDep
+from paas.platform.deps import DbDep, LogsDep, RedisDep, SettingsDep, UserDep
 from paas.platform.serializers import formation_json
 
 router = APIRouter()
@@ -27,25 +27,27 @@ def get_formation(ident: str, process_type: str, user: UserDep, db: DbDep):
 
 
 @router.patch("/apps/{ident}/formation")
-def update_formation(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep,
+def update_formation(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep, log: LogsDep,
                      body: Annotated[object, Body()] = None):
     app = apps.app_for_user(db, ident, user)
     updates = body.get("updates") if isinstance(body, dict) else None
-    return scale(db, redis, settings, app, updates)
+    return scale(db, redis, settings, log, app, user, updates)
 
 
 @router.patch("/apps/{ident}/formation/{process_type}")
 def update_one(ident: str, process_type: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep,
-               body: Annotated[object, Body()] = None):
+               log: LogsDep, body: Annotated[object, Body()] = None):
     app = apps.app_for_user(db, ident, user)
     if not isinstance(body, dict):
         raise InvalidParams('Give {"quantity": 2} and/or {"size": "standard-2x"}.')
-    return scale(db, redis, settings, app, [{**body, "type": process_type}])[0]
+    return scale(db, redis, settings, log, app, user, [{**body, "type": process_type}])[0]
 
 
-def scale(db, redis, settings, app, updates) -> list[dict]:
+def scale(db, redis, settings, log, app, user, updates) -> list[dict]:
     changed = formation.update_formation(db, app, updates, settings.dyno_sizes)
     db.commit()
+    scaled = " ".join(f"{row.type}@{row.quantity}:{row.size}" for row in changed)
+    log.event(app.name, "api", f"Scaled to {scaled} by {user.email}", source="app")  # Heroku's words
     messages.wake_runner(redis, app.name)
     return [formation_json(row, app, commands(db, app)) for row in changed]
 

@@ -4,13 +4,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
-from paas import messages
+from paas import logs, messages
 from paas.domain import apps, pagination, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import Release
 from paas.domain.ranges import parse_range
 from paas.platform.api import paged
-from paas.platform.deps import CipherDep, DbDep, RedisDep, UserDep
+from paas.platform.deps import CipherDep, DbDep, LogsDep, RedisDep, UserDep
 from paas.platform.serializers import release_json
 
 router = APIRouter()
@@ -40,12 +40,13 @@ def get_release_config_vars(ident: str, release: str, user: UserDep, db: DbDep, 
 
 
 @router.post("/apps/{ident}/releases", status_code=201)
-def rollback(ident: str, user: UserDep, db: DbDep, redis: RedisDep, body: Annotated[dict | None, Body()] = None):
+def rollback(ident: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep, body: Annotated[dict | None, Body()] = None):
     target = (body or {}).get("release")
     if target is None or isinstance(target, bool) or not isinstance(target, (str, int)):
         raise InvalidParams('Give the release to roll back to: {"release": "<id or version>"}.')
     app = apps.app_for_user(db, ident, user)
     release = releases.rollback(db, app, user, target)
     db.commit()
+    logs.released(log, app.name, release.description, release.version, user.email)
     messages.wake_runner(redis, app.name)
     return JSONResponse(release_json(release, releases.current_release(db, app)), status_code=201)

@@ -1,0 +1,89 @@
+"""Log sessions (Heroku's Log Session resource): `POST /apps/{app}/log-sessions` answers a
+`logplex_url` that streams the app's logs in Heroku's line format, as `heroku logs` reads it.
+
+The URL names a session kept a few minutes in Redis with what it shows (lines, tail, dyno,
+source) and is signed, so the client fetches it without the API token, as from logplex.
+"""
+
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+
+from paas import logs
+from paas.domain import apps
+from paas.domain.errors import InvalidParams, NotFound
+from paas.platform.deps import DbDep, PlatformDep, UserDep
+
+router = APIRouter()
+
+DEFAULT_LINES = 100  # Heroku's
+SESSION_TTL = 300  # seconds to start reading a session's URL
+DYNO = re.compile(r"[a-z][a-z0-9_-]{0,29}(\.[0-9]{1,6})?")
+
+
+def session_key(session_id: str) -> str:
+    return f"paas:log-session:{session_id}"
+
+
+def parse_session(body: object, max_lines: int) -> dict:
+    """The session's options from the request body, checked; Heroku's defaults."""
+    body = {} if body is None else body
+    if not isinstance(body, dict):
+        raise InvalidParams('Give the log session as a JSON object: {"lines": 100, "tail": false, "dyno": "web.1", "source": "app"}.')
+    unknown = set(body) - {"lines", "tail", "dyno", "source"}
+    if unknown:
+        raise InvalidParams(f"Unknown log session option: {', '.join(sorted(unknown))}.")
+    lines = body.get("lines", DEFAULT_LINES)
+    if isinstance(lines, bool) or not isinstance(lines, int) or not 0 <= lines <= max_lines:
+        raise InvalidParams(f"lines must be a number from 0 to {max_lines}.")
+    tail = body.get("tail", False)
+    if not isinstance(tail, bool):
+        raise InvalidParams("tail must be true or false.")
+    dyno, source = body.get("dyno"), body.get("source")
+    if dyno is not None and (not isinstance(dyno, str) or not DYNO.fullmatch(dyno)):
+        raise InvalidParams("dyno must be a process type (web) or a dyno name (web.1).")
+    if source is not None and source not in logs.SOURCES:
+        raise InvalidParams(f"source must be one of {', '.join(logs.SOURCES)}.")
+    return {"lines": lines, "tail": tail, "dyno": dyno, "source": source}
+
+
+@router.post("/apps/{ident}/log-sessions", status_code=201)
+def create_log_session(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, body: Annotated[object, Body()] = None):
+    app = apps.app_for_user(db, ident, user)
+    options = parse_session(body, platform.settings.log_lines)
+    session_id = secrets.token_hex(16)
+    platform.redis.set(session_key(session_id), json.dumps({"app": app.name, **options}), ex=SESSION_TTL)
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    url = platform.signer.signed(platform.settings.api_url, f"/log-sessions/{session_id}", ttl=SESSION_TTL)
+    return JSONResponse({"id": session_id, "logplex_url": url, "created_at": now, "updated_at": now}, status_code=201)
+
+
+@router.get("/log-sessions/{session_id}")
+async def read_log_session(session_id: str, platform: PlatformDep,
+                           signature: Annotated[str | None, Query()] = None, expires: Annotated[str | None, Query()] = None):
+    path = f"/log-sessions/{session_id}"
+    stored = platform.redis.get(session_key(session_id)) if platform.signer.valid("GET", path, signature, expires) else None
+    if stored is None:
+        raise NotFound("Couldn't find that log session (its URL is not signed, or it expired).")
+    options = json.loads(stored)
+    wanted = logs.LogFilter(options["dyno"], options["source"])
+    recent, last_id = await run_in_threadpool(platform.logs.recent, options["app"], options["lines"], wanted)
+    text = "".join(line.format() + "\n" for line in recent)
+    if not options["tail"]:
+        return PlainTextResponse(text)
+
+    async def tail() -> AsyncIterator[str]:
+        yield text
+        async for line in logs.follow(platform.async_redis, options["app"], last_id, wanted):
+            # Silence answers nothing: a client that left is noticed by the server on its own.
+            if line is not None:
+                yield line.format() + "\n"
+
+    return StreamingResponse(tail(), media_type="text/plain; charset=utf-8")

@@ -1,0 +1,138 @@
+"""Logs end to end: the app's own output, the router's access lines and the platform's events,
+kept across a redeploy and a restart of the runner, read through log sessions as Heroku's
+`logplex_url`, followed live, filtered, and bounded when an app floods them."""
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.e2e.conftest import eventually
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+LINE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 (app|heroku)\[[a-z0-9._-]+\]: "
+
+
+def read_logs(api, app: str, **options) -> list[str]:
+    session = api.post(f"/apps/{app}/log-sessions", json={"lines": 10_000, **options})
+    assert session.status_code == 201, session.text
+    response = httpx.get(session.json()["logplex_url"], timeout=30)  # signed: no token needed
+    assert response.status_code == 200, response.text
+    return response.text.splitlines()
+
+
+def logged(api, app: str, text: str, **options) -> list[str]:
+    return eventually(lambda: [line for line in read_logs(api, app, **options) if text in line], timeout=20,
+                      what=f"{text!r} in the logs of {app}")
+
+
+def runner_pid(settings) -> int:
+    return int((settings.home / "run" / "runner.pid").read_text())
+
+
+def test_logs_keep_app_output_router_lines_and_events_across_a_redeploy_and_a_runner_restart(api, router, checkout, app_name, settings):
+    assert checkout.push().returncode == 0
+    before = f"/before-{uuid.uuid4().hex[:8]}"
+    assert router.get(app_name, before).status_code == 200
+    [access] = logged(api, app_name, f'path="{before}"', source="heroku", dyno="router")
+    assert re.match(LINE, access) and " heroku[router]: at=info method=GET " in access
+    assert "dyno=web.1 " in access and " status=200 " in access and f"host={app_name}.{settings.domain}" in access
+    assert logged(api, app_name, f"GET {before} HTTP/1.1")[0].split(" ", 1)[1].startswith("app[web.1]: ")
+    events = "\n".join(read_logs(api, app_name))
+    for event in ("app[api]: Build started by", "app[api]: Build succeeded", "app[api]: Release v2 created by",
+                  "heroku[web.1]: Starting process with command", "heroku[web.1]: State changed from starting to up",
+                  "app[web.1]: sample-app 1 listening on 5000"):
+        assert event in events, (event, events)
+
+    checkout.write("VERSION", "2\n")
+    checkout.commit("version 2")
+    assert checkout.push().returncode == 0
+    assert router.get(app_name).text.startswith("sample-app version=2")
+    api.patch(f"/apps/{app_name}/config-vars", json={"GREETING": "hi"}).raise_for_status()
+    logged(api, app_name, "app[api]: Set GREETING config vars by")
+    logged(api, app_name, "heroku[web.1]: Stopping all processes with SIGTERM")
+    logged(api, app_name, "heroku[web.1]: Process exited with status")
+
+    # The runner (which collects) is down for a while; what the app and the router write
+    # meanwhile is in the logs once it is back.
+    os.kill(runner_pid(settings), signal.SIGTERM)
+    eventually(lambda: subprocess.run(["kill", "-0", str(runner_pid(settings))], capture_output=True).returncode != 0,
+               timeout=20, what="the runner stopped")
+    during = [f"/while-the-runner-was-down-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    for path in during:
+        assert router.get(app_name, path).status_code == 200
+    time.sleep(1)
+    subprocess.run([str(ROOT / "scripts" / "platform.sh"), "up"], check=True, capture_output=True,
+                   env={**os.environ, "PAAS_HOME": str(settings.home)})
+    lines = read_logs(api, app_name)
+    assert any(before in line for line in lines)  # from before the redeploy
+    # Docker kept the app's lines meanwhile (the first one went to the stopped collector and is lost).
+    app_line = logged(api, app_name, f"GET {during[-1]} HTTP/1.1", source="app")[0]
+    assert " app[web.1]: " in app_line
+    for path in during:  # the router's file loses nothing
+        logged(api, app_name, f'path="{path}"', dyno="router")
+    # Filters: source, and a process type for all its dynos.
+    assert all(" app[" in line for line in read_logs(api, app_name, source="app"))
+    assert all(" heroku[router]: " in line for line in read_logs(api, app_name, dyno="router"))
+    assert read_logs(api, app_name, lines=3, dyno="web")[-1:] and len(read_logs(api, app_name, lines=3)) == 3
+
+
+def test_a_tailing_session_sees_new_lines_as_they_come(api, router, checkout, app_name):
+    assert checkout.push().returncode == 0
+    session = api.post(f"/apps/{app_name}/log-sessions", json={"tail": True, "lines": 0, "source": "heroku"}).json()
+    seen: list[str] = []
+    marker = f"/tail-{uuid.uuid4().hex[:8]}"
+
+    def follow():
+        with httpx.stream("GET", session["logplex_url"], timeout=httpx.Timeout(30, read=None)) as response:
+            for line in response.iter_lines():
+                seen.append(line)
+                if marker in line:
+                    return
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    time.sleep(0.5)
+    assert router.get(app_name, marker).status_code == 200
+    reader.join(20)
+    assert seen and marker in seen[-1] and " heroku[router]: " in seen[-1], seen
+    assert not any("sample-app" in line for line in seen)  # lines: 0 and source heroku: no app output
+
+
+def test_bad_log_sessions_get_clear_errors(api, app_name):
+    for body, word in (({"lines": -1}, "lines"), ({"lines": "ten"}, "lines"), ({"tail": "yes"}, "tail"),
+                       ({"dyno": "web.1; rm"}, "dyno"), ({"source": "kernel"}, "source"), ({"colour": 1}, "colour"),
+                       ([1], "JSON object")):
+        response = api.post(f"/apps/{app_name}/log-sessions", json=body)
+        assert response.status_code == 422 and word in response.json()["message"], (body, response.text)
+    session = api.post(f"/apps/{app_name}/log-sessions", json={}).json()
+    assert httpx.get(session["logplex_url"].split("?")[0]).status_code == 404  # unsigned
+    assert api.post("/apps/no-such-app-here/log-sessions", json={}).status_code == 404
+
+
+def test_an_app_flooding_its_logs_keeps_serving_and_the_drop_is_counted(api, router, checkout, app_name, settings):
+    # A web process that prints about 20,000 lines a second beside its server.
+    checkout.write("flood.py", "import itertools, time\nfor i in itertools.count():\n"
+                   "    print('flood line', i)\n    if i % 200 == 0:\n        time.sleep(0.01)\n")
+    checkout.write("Procfile", "web: python3 -u flood.py & exec python3 -u server.py\n")
+    checkout.commit("flood")
+    assert checkout.push().returncode == 0
+    served, started = 0, time.monotonic()
+    while time.monotonic() - started < 4:
+        assert router.get(app_name).status_code == 200
+        served += 1
+    assert served > 20
+    [notice] = logged(api, app_name, "Error L10 (output buffer overflow)")[:1]
+    assert " heroku[logplex]: " in notice and "messages dropped since" in notice
+    kept = redis.Redis.from_url(settings.redis_url).xlen(f"paas:logs:{app_name}")
+    assert kept <= settings.log_lines + 1000, kept  # bounded (trimmed by whole blocks)
