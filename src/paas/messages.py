@@ -7,6 +7,7 @@
   the app's name so the runner reconciles it now instead of at its next sweep.
 """
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -107,12 +108,6 @@ def wake_runner(client: redis.Redis, app_name: str) -> None:
     client.rpush(WAKE_QUEUE, app_name)
 
 
-def wait_for_wake(client: redis.Redis, timeout: float) -> str | None:
-    """The next app name pushed to the wake-up queue, or None after `timeout` seconds."""
-    item = client.blpop([WAKE_QUEUE], timeout=timeout)
-    return item[1] if item else None
-
-
 # --- dynos: what runs, as the runner last saw it, and restarts asked for ----------------------
 
 def dynos_key(app_name: str) -> str:
@@ -143,3 +138,61 @@ def request_restart(client: redis.Redis, app_name: str, scope: str) -> None:
 
 def restart_requests(client: redis.Redis, app_name: str) -> dict[str, float]:
     return {scope: float(at) for scope, at in client.hgetall(f"paas:restart:{app_name}").items()}
+
+
+# --- one-off runs: the API asks, the runner runs, and an attached client talks through Redis -----
+
+RUN_QUEUE = "paas:runner:runs"
+RUN_REQUEST_TTL = 60  # seconds the runner has to take a run the API asked for
+ATTACH_TIMEOUT = 60.0  # seconds an attached run waits for its client before it is given up
+
+
+def wait_for_work(client: redis.Redis, timeout: float) -> tuple[str, str] | None:
+    """("wake", app) or ("run", run id), whichever comes first; None after `timeout` seconds."""
+    item = client.blpop([WAKE_QUEUE, RUN_QUEUE], timeout=timeout)
+    if not item:
+        return None
+    return ("wake" if item[0] == WAKE_QUEUE else "run", item[1])
+
+
+class RunChannel:
+    """One one-off run. The request (taken once by the runner); its output, then its exit code,
+    as a stream the attached client reads from the start; its input (stdin bytes, end of input,
+    hang-up), as a stream the runner reads. Bytes travel base64-encoded."""
+
+    def __init__(self, client: redis.Redis, run_id: str):
+        self.client, self.run_id = client, run_id
+        self.request_key, self.output_key, self.input_key = (
+            f"paas:run:{run_id}:request", f"paas:run:{run_id}:out", f"paas:run:{run_id}:in",
+        )
+
+    def ask(self, request: dict) -> None:
+        self.client.set(self.request_key, json.dumps(request), ex=RUN_REQUEST_TTL)
+        self.client.rpush(RUN_QUEUE, self.run_id)
+
+    def take(self) -> dict | None:
+        """The request, once (it carries the run's env, so it does not stay in Redis)."""
+        data = self.client.getdel(self.request_key)
+        return json.loads(data) if data else None
+
+    def _add(self, key: str, fields: dict) -> None:
+        self.client.xadd(key, fields, maxlen=10_000, approximate=True)
+        self.client.expire(key, STREAM_TTL_SECONDS)
+
+    def output(self, data: bytes) -> None:
+        self._add(self.output_key, {"data": base64.b64encode(data).decode()})
+
+    def exited(self, status: int, message: str = "") -> None:
+        self._add(self.output_key, {"exit": str(status), "message": message})
+
+    def inputs(self, block: float) -> Iterator[bytes | str | None]:
+        """Stdin bytes; "attached", "eof" and "hangup" as they come; None every `block` s of silence."""
+        last = "0-0"
+        while True:
+            batch = self.client.xread({self.input_key: last}, block=max(1, int(block * 1000)), count=100)
+            if not batch:
+                yield None
+                continue
+            for entry_id, fields in batch[0][1]:
+                last = entry_id
+                yield base64.b64decode(fields["data"]) if "data" in fields else fields["event"]

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from paas.cli import credentials, gitremote
+from paas.cli import credentials, gitremote, run
 from paas.cli.client import Api, api_url, error_message, fail, find_token
 
 app = typer.Typer(help="Drive a paas platform (Heroku Platform API v3).", no_args_is_help=True, add_completion=False)
@@ -278,6 +278,58 @@ def logs(
         fail(f"Reading the logs of ⬢ {name} failed: {error}")
     except KeyboardInterrupt:
         pass
+
+
+# --- run -------------------------------------------------------------------
+
+
+def start_run(name: str, command: list[str], attach: bool, size: str | None, env: list[str]) -> dict:
+    variables = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if not sep:
+            fail(f"--env takes KEY=VALUE, got {item!r}.")
+        variables[key] = value
+    line = command[0] if len(command) == 1 else shlex.join(command)  # one argument: a shell line as given
+    body = {"command": line, "attach": attach, "env": {**(run.terminal_env() if attach else {}), **variables},
+            "force_no_tty": not run.interactive(), **({"size": size} if size else {})}
+    return Api().post(f"/apps/{name}/dynos", body)
+
+
+CommandArg = Annotated[list[str], typer.Argument(help="The command; put `--` before it when it has options.")]
+SizeOpt = Annotated[str | None, typer.Option("--size", "-s", help="Dyno size, e.g. standard-2x.")]
+EnvOpt = Annotated[list[str], typer.Option("--env", "-e", help="KEY=VALUE for this run only (repeatable).")]
+
+
+@app.command("run")
+def run_command(command: CommandArg, app_name: AppOpt = None, size: SizeOpt = None, env: EnvOpt = []):
+    """Run a command in a one-off dyno of the current release, attached: its output shows as it
+    comes, stdin goes to it, and paas exits with its exit code.
+
+    Example: paas run -a myapp -- python manage.py migrate
+    """
+    name = resolve_app(None, app_name)
+    dyno = start_run(name, command, True, size, env)
+    typer.echo(f"Running {dyno['command']} on ⬢ {name}... up, {dyno['name']}", err=True)
+    try:
+        status, message = run.attach(dyno["attach_url"], tty=run.interactive())
+    except OSError as error:
+        fail(f"Could not attach to {dyno['name']}: {error}")
+    if message:
+        typer.echo(message, err=True)
+    raise typer.Exit(status)
+
+
+@app.command("run:detached")
+def run_detached(command: CommandArg, app_name: AppOpt = None, size: SizeOpt = None, env: EnvOpt = []):
+    """Run a command in a one-off dyno whose output goes to the app's logs.
+
+    Example: paas run:detached -a myapp -- python worker.py --once
+    """
+    name = resolve_app(None, app_name)
+    dyno = start_run(name, command, False, size, env)
+    typer.echo(f"Running {dyno['command']} on ⬢ {name}... done, {dyno['name']} ({dyno['size']})")
+    typer.echo(f"Run `paas logs -a {name} --dyno {dyno['name']}` to see its output.")
 
 
 # --- login -----------------------------------------------------------------

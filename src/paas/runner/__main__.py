@@ -18,6 +18,7 @@ from paas.router import make_router
 from paas.router.access_log import AccessLogParser
 from paas.runner.backend import make_backend
 from paas.runner.log_collector import LogCollector, dyno_at
+from paas.runner.one_off import OneOffs
 from paas.runner.reconcile import Reconciler
 from paas.settings import get_settings
 
@@ -99,6 +100,7 @@ def main() -> None:
         redis=redis,
     )
     scheduler = Scheduler(reconciler.reconcile)
+    one_offs = OneOffs(reconciler)
     threading.Thread(target=follow_exits, args=(reconciler, scheduler), daemon=True, name="exits").start()
     collector = LogCollector(
         settings.redis_url, settings.log_collector, settings.instance, max_lines=settings.log_lines,
@@ -122,9 +124,13 @@ def main() -> None:
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + settings.reconcile_interval
                 sweep()
-            app = messages.wait_for_wake(redis, max(0.1, next_sweep - time.monotonic()))
-            if app is not None:
-                scheduler.request(app)
+            work = messages.wait_for_work(redis, max(0.1, next_sweep - time.monotonic()))
+            if work is not None:
+                kind, item = work
+                if kind == "run":
+                    one_offs.start(item)
+                else:
+                    scheduler.request(item)
         except Exception:
             log.exception("runner loop failed; retrying in 1 s")
             time.sleep(1)

@@ -90,6 +90,14 @@ class RunnerBackend(Protocol):
         streaming its output to `emit`; its exit code. Killed after `timeout` s: OneOffTimeout."""
 
 
+    def run_attached(self, spec: ProcessSpec, tty: bool, inputs: Iterator[bytes | str | None],
+                     output: Callable[[bytes], None], timeout: float) -> int:
+        """Run `spec` in a one-off process attached to a client: `inputs` gives its stdin bytes,
+        "eof" (close stdin) and "hangup" (kill it), None when there is nothing new; its output
+        bytes go to `output` as they come (with a terminal when `tty`). Its exit code; killed
+        after `timeout` seconds. The process is removed when it ends."""
+
+
 def make_backend(settings: Settings) -> RunnerBackend:
     if settings.runner_backend == "docker":
         from paas.runner.docker_backend import DockerBackend

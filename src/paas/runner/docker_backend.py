@@ -1,6 +1,8 @@
 """Processes as containers on one Docker engine. The containers' labels are the truth about what runs."""
 
 import secrets
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -97,10 +99,7 @@ class DockerBackend:
 
         def kill() -> None:
             timed_out.set()  # before the kill: the wait below may return while kill() is under way
-            try:
-                container.kill()
-            except docker.errors.APIError:
-                pass  # it ended meanwhile
+            _kill(container)
 
         timer = threading.Timer(timeout, kill)
         timer.start()
@@ -115,15 +114,47 @@ class DockerBackend:
             timer.cancel()
             container.remove(force=True)
 
+    def run_attached(self, spec: ProcessSpec, tty: bool, inputs: Iterator[bytes | str | None],
+                     output: Callable[[bytes], None], timeout: float) -> int:
+        # Attached output is the user's terminal, not the app's logs (as on Heroku).
+        # Not detached with stdin open: Docker closes the process's stdin when the client's input ends.
+        container = self._create(spec, labels={LABEL_ONE_OFF: "1"}, detach=False, stdin_open=True, tty=tty,
+                                 log_config=LogConfig(type="none"))
+        try:
+            # Attached before it starts, so not a byte of its output is missed.
+            raw = self.client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})._sock
+            container.start()
+            done = threading.Event()
+            reader = threading.Thread(target=_relay_output, args=(raw, tty, output), daemon=True)
+            reader.start()
+            threading.Thread(target=_relay_input, args=(raw, inputs, container, done), daemon=True).start()
+            timer = threading.Timer(timeout, _kill, args=(container,))
+            timer.start()
+            try:
+                status = container.wait().get("StatusCode", -1)
+            finally:
+                timer.cancel()
+                done.set()
+            reader.join(10)
+            raw.close()
+            return status
+        finally:
+            container.remove(force=True)
+
     def _run(self, spec: ProcessSpec, labels: dict[str, str] | None = None, **options) -> Container:
+        container = self._create(spec, labels, detach=True, **options)
+        container.start()
+        return container
+
+    def _create(self, spec: ProcessSpec, labels: dict[str, str] | None = None, **options) -> Container:
         self.ensure_network()
         # Pulled from the registry by digest: what runs is exactly what was built and pushed.
         self.client.api.pull(spec.image)
-        return self.client.containers.run(
+        options.setdefault("log_config", self._log_config())
+        return self.client.containers.create(
             spec.image,
             # A Procfile command is a shell line ($PORT, &&, quotes), as on Heroku.
             command=["/bin/sh", "-c", spec.command] if spec.command else None,
-            detach=True,
             # Unique per attempt: a retry must not collide with a leftover that is still stopping.
             name=f"{self.instance}-{spec.app}-{spec.name}-v{spec.version}-{secrets.token_hex(3)}",
             # Heroku's dyno identity beside the release's environment; PORT for web processes.
@@ -151,7 +182,6 @@ class DockerBackend:
             pids_limit=spec.limits.pids,
             network=self.network,
             init=True,  # a real PID 1, so SIGTERM reaches apps that do not handle it themselves
-            log_config=self._log_config(),
             **options,
         )
 
@@ -219,3 +249,42 @@ class DockerBackend:
             state=state,
             created_at=float(labels.get(LABEL_STARTED, "0")),
         )
+
+
+def _kill(container: Container) -> None:
+    try:
+        container.kill()
+    except docker.errors.APIError:
+        pass  # it ended meanwhile
+
+
+def _relay_output(raw: socket.socket, tty: bool, output: Callable[[bytes], None]) -> None:
+    """The attach stream to `output`: raw bytes with a terminal; otherwise Docker's frames (an
+    8-byte header: stream, 3 zero bytes, payload length) around stdout's and stderr's bytes."""
+    buffered = b""
+    while data := raw.recv(65536):
+        if tty:
+            output(data)
+            continue
+        buffered += data
+        while len(buffered) >= 8 and len(buffered) >= 8 + (size := struct.unpack(">I", buffered[4:8])[0]):
+            output(buffered[8:8 + size])
+            buffered = buffered[8 + size:]
+
+
+def _relay_input(raw: socket.socket, inputs: Iterator[bytes | str | None], container: Container, done: threading.Event) -> None:
+    """The client's stdin to the process; its end of input closes the process's stdin; a
+    hang-up (the client went away) kills the process."""
+    try:
+        for item in inputs:
+            if done.is_set():
+                return
+            if isinstance(item, bytes):
+                raw.sendall(item)
+            elif item == "eof":
+                raw.shutdown(socket.SHUT_WR)
+            elif item == "hangup":
+                _kill(container)
+                return
+    except OSError:
+        pass  # the process ended and its stdin went with it

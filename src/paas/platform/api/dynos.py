@@ -4,14 +4,21 @@ The API never asks the container engine: the runner publishes what runs after ev
 app, and restarts are requests the runner carries out (new processes first, then the old ones go).
 """
 
+import asyncio
+import base64
+import json
+import uuid
 from datetime import datetime, timezone
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import apps
-from paas.domain.errors import NotFound
-from paas.platform.deps import DbDep, LogsDep, RedisDep, UserDep
+from paas.domain import apps, releases
+from paas.domain.errors import InvalidParams, NotFound
+from paas.domain.names import validate_config_key
+from paas.platform.deps import DbDep, LogsDep, PlatformDep, RedisDep, UserDep
 from paas.platform.serializers import app_ref
 
 router = APIRouter()
@@ -84,3 +91,107 @@ def find(redis, app, name: str) -> dict:
         if dyno["name"] == name:
             return dyno
     raise NotFound(f"Couldn't find that dyno ({name}).")
+
+
+# --- one-off runs -------------------------------------------------------------------------
+
+MAX_COMMAND = 10_000  # characters
+
+
+def parse_run(body: object, sizes: dict) -> dict:
+    """Heroku's one-off dyno body: command, attach, env, size, force_no_tty; checked."""
+    if not isinstance(body, dict) or not isinstance(body.get("command"), str) or not body["command"].strip():
+        raise InvalidParams('Give the command to run: {"command": "python manage.py migrate", "attach": true}.')
+    unknown = set(body) - {"command", "attach", "env", "size", "force_no_tty", "type", "time_to_live"}
+    if unknown:
+        raise InvalidParams(f"Unknown one-off dyno option: {', '.join(sorted(unknown))}.")
+    if len(body["command"]) > MAX_COMMAND:
+        raise InvalidParams(f"The command is longer than {MAX_COMMAND} characters.")
+    attach, no_tty = body.get("attach", False), body.get("force_no_tty", False)
+    if not isinstance(attach, bool) or not isinstance(no_tty, bool):
+        raise InvalidParams("attach and force_no_tty must be true or false.")
+    env = body.get("env") or {}
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()) or len(env) > 100:
+        raise InvalidParams('env must be an object of names to strings: {"COLUMNS": "80"}.')
+    for key in env:
+        validate_config_key(key)
+    size = body.get("size") or "basic"
+    if size not in sizes:
+        raise InvalidParams(f"Unknown dyno size {size!r}; sizes: {', '.join(sizes)}.")
+    if body.get("type", "run") != "run":
+        raise InvalidParams('One-off dynos are of type "run".')
+    return {"command": body["command"], "attach": attach, "tty": attach and not no_tty, "env": env, "size": size}
+
+
+@router.post("/apps/{ident}/dynos", status_code=201)
+def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDep, body: Annotated[object, Body()] = None):
+    """A one-off dyno of the newest release (`heroku run`). Attached: the answer's attach_url
+    is a WebSocket that carries the command's stdin and output, then its exit code. Detached:
+    its output goes to the app's logs."""
+    app = apps.app_for_user(db, ident, user)
+    request = parse_run(body, platform.settings.dyno_sizes)
+    release = releases.latest_release(db, app)  # with the config just set, as on Heroku
+    if release is None or release.image is None:
+        raise InvalidParams(f"{app.name} has no release to run a command in yet: deploy some code first.")
+    name = f"run.{platform.redis.incr(f'paas:run-counter:{app.name}')}"
+    run_id = str(uuid.uuid4())
+    messages.RunChannel(platform.redis, run_id).ask(
+        {**request, "app": app.name, "release_id": str(release.id), "name": name, "by": user.email}
+    )
+    log.event(app.name, "api", f"Starting process with command `{request['command']}` by {user.email}", source="app")
+    attach_url = None
+    if request["attach"]:
+        signed = platform.signer.signed(platform.settings.api_url, f"/dynos/{run_id}/attach", ttl=messages.ATTACH_TIMEOUT)
+        attach_url = "ws" + signed.removeprefix("http")
+    now = datetime.now(timezone.utc).timestamp()
+    dyno = {"id": run_id, "name": name, "type": "run", "state": "starting", "size": request["size"],
+            "release_id": str(release.id), "version": release.version, "created_at": now}
+    return JSONResponse({**dyno_json(dyno, app), "attach_url": attach_url, "command": request["command"]}, status_code=201)
+
+
+@router.websocket("/dynos/{run_id}/attach")
+async def attach(websocket: WebSocket, run_id: str, signature: str | None = None, expires: str | None = None):
+    """Binary frames both ways (stdin in, output out); the client sends the text frame
+    {"eof": true} at the end of its input; the last frame from here is {"exit": N}. A client
+    that goes away hangs up the run, as closing a terminal does."""
+    platform = websocket.app.state.platform
+    if not platform.signer.valid("GET", f"/dynos/{run_id}/attach", signature, expires):
+        await websocket.close(code=4404, reason="no such run (the URL is not signed, or it expired)")
+        return
+    await websocket.accept()
+    channel, redis = messages.RunChannel(platform.redis, run_id), platform.async_redis
+    await redis.xadd(channel.input_key, {"event": "attached"})
+    await redis.expire(channel.input_key, messages.STREAM_TTL_SECONDS)
+
+    async def output() -> None:
+        last = "0-0"
+        while True:
+            for _key, entries in await redis.xread({channel.output_key: last}, block=5000, count=100) or []:
+                for last, fields in entries:
+                    if "data" in fields:
+                        await websocket.send_bytes(base64.b64decode(fields["data"]))
+                    else:
+                        await websocket.send_text(json.dumps({"exit": int(fields["exit"]), "message": fields.get("message", "")}))
+                        return
+
+    async def input() -> None:
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("bytes"):
+                    await redis.xadd(channel.input_key, {"data": base64.b64encode(message["bytes"]).decode()})
+                elif message.get("text") and json.loads(message["text"]).get("eof"):
+                    await redis.xadd(channel.input_key, {"event": "eof"})
+        except (WebSocketDisconnect, ValueError, AttributeError):
+            pass
+        await redis.xadd(channel.input_key, {"event": "hangup"})
+
+    tasks = [asyncio.create_task(output()), asyncio.create_task(input())]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    if tasks[0] in done:
+        await redis.xadd(channel.input_key, {"event": "hangup"})  # the run ended: nothing more to send it
+        await websocket.close()

@@ -1,0 +1,104 @@
+"""One-off runs end to end through the real `paas` CLI: output and exit code, stdin, an
+interactive shell on a terminal, detached runs into the logs, and nothing left behind."""
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.e2e.conftest import eventually
+from tests.e2e.test_logs import logged
+
+pytestmark = pytest.mark.e2e
+
+PAAS = str(Path(sys.executable).with_name("paas"))
+
+
+@pytest.fixture
+def deployed(api, checkout, app_name):
+    assert checkout.push().returncode == 0
+    api.patch(f"/apps/{app_name}/config-vars", json={"GREETING": "hello there"}).raise_for_status()
+    return app_name
+
+
+def paas(settings, token, *args, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PAAS_API_URL": settings.api_url, "PAAS_TOKEN": token}
+    return subprocess.run([PAAS, *args], capture_output=True, text=True, env=env, timeout=120, **kwargs)
+
+
+def one_offs(engine, app):
+    return engine.containers.list(all=True, filters={"label": [f"paas.app={app}", "paas.one-off=1"]})
+
+
+def test_an_attached_run_gets_output_stdin_and_exit_code_with_the_apps_env(deployed, settings, token, engine, api):
+    result = paas(settings, token, "run", "-a", deployed, "--", 'echo "$GREETING from $DYNO"; cat; echo oops >&2; exit 7',
+                  input="line one\nline two\n")
+    assert result.returncode == 7, result
+    assert result.stdout.startswith("hello there from run.") and "line one\nline two\n" in result.stdout
+    assert "oops" in result.stdout  # no terminal: stderr comes back with the output
+    assert f"on ⬢ {deployed}... up, run." in result.stderr
+    assert paas(settings, token, "run", "-a", deployed, "-e", "ONLY_HERE=1", "--", "test $ONLY_HERE = 1",
+                stdin=subprocess.DEVNULL).returncode == 0
+    eventually(lambda: one_offs(engine, deployed) == [], timeout=10, what="one-off containers removed")
+    logged(api, deployed, "heroku[run.1]: Process exited with status 7")
+
+
+def test_an_interactive_shell_on_a_terminal(deployed, settings, token):
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "PAAS_API_URL": settings.api_url, "PAAS_TOKEN": token}
+    shell = subprocess.Popen([PAAS, "run", "-a", deployed, "--", "sh"], stdin=terminal, stdout=terminal, stderr=terminal,
+                             env=env, start_new_session=True)
+    os.close(terminal)
+    seen = b""
+
+    def read_until(text: bytes, timeout: float = 20) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while text not in seen and time.monotonic() < deadline:
+            if select.select([controller], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(controller, 4096)
+                except OSError:
+                    return
+
+    try:
+        read_until(b"# ")  # the shell's prompt: it has a terminal
+        os.write(controller, b"tty; echo $((6*7))\r")
+        read_until(b"42")
+        os.write(controller, b"exit 3\r")
+        assert shell.wait(20) == 3, seen
+    finally:
+        shell.kill()
+        os.close(controller)
+    assert b"/dev/pts/" in seen and b"42" in seen, seen
+
+
+def test_a_detached_run_writes_to_the_logs_and_ends(deployed, settings, token, engine, api):
+    result = paas(settings, token, "run:detached", "-a", deployed, "--", 'echo "detached says $GREETING"')
+    assert result.returncode == 0 and "done, run." in result.stdout, result
+    name = result.stdout.split("done, ")[1].split(" ")[0]
+    logged(api, deployed, f"app[{name}]: detached says hello there")
+    logged(api, deployed, f"heroku[{name}]: State changed from up to complete")
+    eventually(lambda: one_offs(engine, deployed) == [], timeout=10, what="one-off containers removed")
+
+
+def test_a_client_that_goes_away_ends_its_run(deployed, api, engine):
+    dyno = api.post(f"/apps/{deployed}/dynos", json={"command": "sleep 600", "attach": True, "force_no_tty": True}).json()
+    with connect(dyno["attach_url"]):
+        eventually(lambda: one_offs(engine, deployed), timeout=20, what="the one-off container")
+    eventually(lambda: one_offs(engine, deployed) == [], timeout=20, what="the run killed after the hang-up")
+
+
+def test_bad_runs_get_clear_errors(api, app_name):
+    assert "deploy some code first" in api.post(f"/apps/{app_name}/dynos", json={"command": "ls"}).json()["message"]
+    for body, word in (({}, "command"), ({"command": " "}, "command"), ({"command": "ls", "attach": "yes"}, "attach"),
+                       ({"command": "ls", "env": {"1X": "y"}}, "1X"), ({"command": "ls", "env": {"A": 1}}, "env"),
+                       ({"command": "ls", "size": "huge"}, "huge"), ({"command": "ls", "colour": 1}, "colour")):
+        response = api.post(f"/apps/{app_name}/dynos", json=body)
+        assert response.status_code == 422 and word in response.json()["message"], (body, response.text)
