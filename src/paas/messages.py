@@ -128,6 +128,23 @@ def read_dynos(client: redis.Redis, app_name: str) -> list[dict]:
     return json.loads(data) if data else []
 
 
+def runs_key(app_name: str) -> str:
+    return f"paas:runs:{app_name}"
+
+
+def publish_run(client: redis.Redis, app_name: str, name: str, dyno: dict | None) -> None:
+    """A one-off dyno that runs now (None: it ended), shown beside the formation's dynos."""
+    if dyno is None:
+        client.hdel(runs_key(app_name), name)
+    else:
+        client.hset(runs_key(app_name), name, json.dumps(dyno))
+        client.expire(runs_key(app_name), 2 * 24 * 3600)  # a runner that died leaves none for long
+
+
+def read_runs(client: redis.Redis, app_name: str) -> list[dict]:
+    return [json.loads(data) for _name, data in sorted(client.hgetall(runs_key(app_name)).items())]
+
+
 def request_restart(client: redis.Redis, app_name: str, scope: str) -> None:
     """Processes of `scope` (`all`, a type like `web`, or one like `web.1`) started before now are
     to be replaced; the runner does it on its next pass over the app."""

@@ -33,7 +33,7 @@ def paas(settings, token, *args, **kwargs) -> subprocess.CompletedProcess:
 
 
 def one_offs(engine, app):
-    return engine.containers.list(all=True, filters={"label": [f"paas.app={app}", "paas.one-off=1"]})
+    return engine.containers.list(all=True, filters={"label": [f"paas.app={app}", "paas.one-off"]})
 
 
 def test_an_attached_run_gets_output_stdin_and_exit_code_with_the_apps_env(deployed, settings, token, engine, api):
@@ -92,7 +92,13 @@ def test_a_client_that_goes_away_ends_its_run(deployed, api, engine):
     dyno = api.post(f"/apps/{deployed}/dynos", json={"command": "sleep 600", "attach": True, "force_no_tty": True}).json()
     with connect(dyno["attach_url"]):
         eventually(lambda: one_offs(engine, deployed), timeout=20, what="the one-off container")
+        listed = eventually(lambda: [d for d in api.get(f"/apps/{deployed}/dynos").json() if d["type"] == "run"],
+                            timeout=10, what="the run in the dynos list")
+        assert listed[0]["name"] == dyno["name"] and listed[0]["state"] == "up" and listed[0]["command"] == "sleep 600"
+        assert api.get(f"/apps/{deployed}/dynos/{dyno['name']}").json()["id"] == dyno["id"]
     eventually(lambda: one_offs(engine, deployed) == [], timeout=20, what="the run killed after the hang-up")
+    eventually(lambda: all(d["type"] != "run" for d in api.get(f"/apps/{deployed}/dynos").json()), timeout=10,
+               what="the run gone from the dynos list")
 
 
 def test_bad_runs_get_clear_errors(api, app_name):

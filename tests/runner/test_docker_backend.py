@@ -1,6 +1,9 @@
 """The Docker backend against the real engine, with the stack image from the real registry."""
 
 import secrets
+import socket
+import struct
+import threading
 import time
 
 import docker
@@ -8,7 +11,7 @@ import httpx
 import pytest
 
 from paas.runner.backend import ProcessSpec
-from paas.runner.docker_backend import DockerBackend
+from paas.runner.docker_backend import DockerBackend, _relay_output
 from paas.settings import Settings
 
 SERVER = (
@@ -99,3 +102,41 @@ def test_app_containers_cannot_reach_each_other(backend):
             assert time.monotonic() < deadline, "a container could not reach its own port"
             time.sleep(0.2)
     assert first.exec_run(["python3", "-c", probe]).exit_code != 0
+
+
+def test_one_offs_of_a_runner_that_stopped_are_removed_and_running_ones_kept(backend):
+    backend, app, image = backend
+    engine = docker.from_env()
+    stray = engine.containers.run(image, ["sleep", "600"], detach=True,
+                                  labels={"paas.instance": "paas-test", "paas.app": app, "paas.one-off": "an-old-runner"})
+    spec = ProcessSpec(app=app, release_id="r", version=1, process_type="run", index=1, image=image, command="sleep 3; echo done")
+    seen = []
+    running = threading.Thread(target=lambda: seen.append(backend.run_once(spec, 30, seen.append)))
+    running.start()
+    time.sleep(1.5)
+    backend.remove_stray_one_offs()
+    with pytest.raises(docker.errors.NotFound):
+        engine.containers.get(stray.id)
+    running.join(30)
+    assert seen == ["done", 0]  # its own run was left alone
+
+
+def test_attached_output_is_taken_out_of_dockers_frames():
+    ours, theirs = socket.socketpair()
+    frames = b"".join(struct.pack(">BxxxI", stream, len(data)) + data for stream, data in ((1, b"out "), (2, b"err\n"), (1, b"x" * 70000)))
+    got = []
+    sender = threading_send(theirs, frames)
+    _relay_output(ours, tty=False, output=got.append)
+    sender.join()
+    assert b"".join(got) == b"out err\n" + b"x" * 70000
+
+
+def threading_send(sock, data: bytes):
+    def send():
+        for i in range(0, len(data), 5):  # in pieces that split headers and payloads
+            sock.sendall(data[i:i + 5])
+        sock.close()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread

@@ -181,7 +181,7 @@ def test_a_release_command_over_its_time_fails_the_release_and_leaves_nothing(wo
     assert "       migrating" in lines and any("ran longer than 3 s" in line for line in lines), lines
     assert world.get().text == "greeting=before"
     backend = world.reconciler.backend
-    assert not backend.client.containers.list(all=True, filters={"label": [f"paas.app={world.name}", "paas.one-off=1"]})
+    assert not backend.client.containers.list(all=True, filters={"label": [f"paas.app={world.name}", "paas.one-off"]})
 
 
 def test_the_sweep_picks_only_apps_that_differ_from_their_target(world):

@@ -115,6 +115,7 @@ def main() -> None:
         for app in reconciler.sweep():
             scheduler.request(app)
         fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
+        reconciler.backend.remove_stray_one_offs()
 
     next_sweep = 0.0
     while True:

@@ -82,8 +82,9 @@ class RunnerBackend(Protocol):
         """Every process of the formation that exits from now on, as it happens (blocks; ends
         only if the engine goes away, and the caller starts it again)."""
 
-    def remove_one_offs(self, app: str) -> None:
-        """Remove the app's one-off processes that are left (their runner died while they ran)."""
+    def remove_stray_one_offs(self) -> None:
+        """Remove one-off processes this backend did not start (their runner stopped while they
+        ran: nobody relays their output or waits for them)."""
 
     def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
         """Run `spec` to its end in a one-off process of its own (never listed by `processes`),

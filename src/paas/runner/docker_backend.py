@@ -27,6 +27,9 @@ class DockerBackend:
     def __init__(self, client: docker.DockerClient, instance: str, log_collector: str | None = None):
         self.client, self.instance = client, instance
         self.log_collector = log_collector
+        # One-off processes carry the backend that runs them: any other one is a leftover of a
+        # runner that stopped while it ran (nobody relays or waits for it any more).
+        self.one_off_label = secrets.token_hex(8)
         self.network = f"{instance}-apps"
         self._network_ready = False
 
@@ -85,16 +88,18 @@ class DockerBackend:
             )
             out_of_memory.discard(actor.get("ID", ""))
 
-    def remove_one_offs(self, app: str) -> None:
-        labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}", f"{LABEL_ONE_OFF}=1"]
+    def remove_stray_one_offs(self) -> None:
+        labels = [f"{LABEL_INSTANCE}={self.instance}", LABEL_ONE_OFF]
         for summary in self.client.api.containers(all=True, filters={"label": labels}):
+            if summary["Labels"].get(LABEL_ONE_OFF) == self.one_off_label:
+                continue  # this backend's own, running
             try:
                 self.client.api.remove_container(summary["Id"], force=True)
             except docker.errors.NotFound:
                 pass
 
     def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
-        container = self._run(spec, labels={LABEL_ONE_OFF: "1"})
+        container = self._run(spec, labels={LABEL_ONE_OFF: self.one_off_label})
         timed_out = threading.Event()
 
         def kill() -> None:
@@ -118,7 +123,7 @@ class DockerBackend:
                      output: Callable[[bytes], None], timeout: float) -> int:
         # Attached output is the user's terminal, not the app's logs (as on Heroku).
         # Not detached with stdin open: Docker closes the process's stdin when the client's input ends.
-        container = self._create(spec, labels={LABEL_ONE_OFF: "1"}, detach=False, stdin_open=True, tty=tty,
+        container = self._create(spec, labels={LABEL_ONE_OFF: self.one_off_label}, detach=False, stdin_open=True, tty=tty,
                                  log_config=LogConfig(type="none"))
         try:
             # Attached before it starts, so not a byte of its output is missed.

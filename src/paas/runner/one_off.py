@@ -61,6 +61,11 @@ class OneOffs:
                 return
         logs.event(app, name, f"Starting process with command `{request['command']}`")
         logs.event(app, name, "State changed from starting to up")
+        redis = self.reconciler.redis
+        messages.publish_run(redis, app, name, {
+            "id": channel.run_id, "name": name, "type": "run", "state": "up", "size": spec.size,
+            "release_id": spec.release_id, "version": spec.version, "created_at": time.time(), "command": request["command"],
+        })
         try:
             if request["attach"]:
                 status = self.reconciler.backend.run_attached(
@@ -70,6 +75,8 @@ class OneOffs:
                 status = self.reconciler.backend.run_once(spec, self.settings.one_off_timeout, lambda line: None)
         except OneOffTimeout:
             status = 137
+        finally:
+            messages.publish_run(redis, app, name, None)
         logs.event(app, name, f"Process exited with status {status}")
         logs.event(app, name, "State changed from up to complete")
         channel.exited(status)

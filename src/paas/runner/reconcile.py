@@ -303,7 +303,6 @@ class Reconciler:
         """The `release` command (migrations), once, in a one-off process of the new release,
         before anything of it serves; BootFailed if it fails, and nothing that serves changes."""
         command = release.process_types[RELEASE_TYPE]
-        self.backend.remove_one_offs(release.app.name)  # a release command cut off when the runner died
         say(f"-----> Running release command: {command}")
         spec = self.one_off(release, RELEASE_TYPE, command)
         try:

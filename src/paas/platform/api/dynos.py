@@ -35,7 +35,7 @@ def dyno_json(dyno: dict, app) -> dict:
         "release": {"id": dyno["release_id"], "version": dyno["version"]},
         "app": app_ref(app),
         "attach_url": None,
-        "command": None,
+        "command": dyno.get("command"),
         "created_at": created,
         "updated_at": created,
     }
@@ -44,13 +44,13 @@ def dyno_json(dyno: dict, app) -> dict:
 @router.get("/apps/{ident}/dynos")
 def list_dynos(ident: str, user: UserDep, db: DbDep, redis: RedisDep):
     app = apps.app_for_user(db, ident, user)
-    return [dyno_json(d, app) for d in messages.read_dynos(redis, app.name)]
+    return [dyno_json(d, app) for d in messages.read_dynos(redis, app.name) + messages.read_runs(redis, app.name)]
 
 
 @router.get("/apps/{ident}/dynos/{name}")
 def get_dyno(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
     app = apps.app_for_user(db, ident, user)
-    return dyno_json(find(redis, app, name), app)
+    return dyno_json(find(redis, app, name, one_offs=True), app)
 
 
 @router.delete("/apps/{ident}/dynos", status_code=202)
@@ -86,8 +86,9 @@ def restart_scope(redis, log, app, user, scope: str) -> Response:
     return Response(content="{}", status_code=202, media_type="application/json")
 
 
-def find(redis, app, name: str) -> dict:
-    for dyno in messages.read_dynos(redis, app.name):
+def find(redis, app, name: str, one_offs: bool = False) -> dict:
+    """A dyno of the formation (restarts and stops apply to those), or also a one-off."""
+    for dyno in messages.read_dynos(redis, app.name) + (messages.read_runs(redis, app.name) if one_offs else []):
         if dyno["name"] == name:
             return dyno
     raise NotFound(f"Couldn't find that dyno ({name}).")
