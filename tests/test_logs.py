@@ -43,14 +43,28 @@ def test_filters_by_source_dyno_and_process_type_across_many_entries(store):
     assert store.recent("app1", 5, LogFilter(dyno="we"))[0] == []
 
 
-def test_a_deleted_apps_late_lines_expire_and_a_new_app_starts_empty(store):
+def test_a_deleted_apps_late_lines_expire_and_its_followers_end(store, api_settings):
     store.append("app1", [line(1)])
-    store.delete("app1")
-    store.append("app1", [line(2)])  # a process of the deleted app, still stopping
+    _, last = store.recent("app1", 0)
+
+    async def follow_to_the_end() -> list:
+        client = redis.asyncio.Redis.from_url(api_settings.redis_url, decode_responses=True)
+        try:
+            return [item async for item in follow(client, "app1", last, LogFilter()) if item is not None]
+        finally:
+            await client.aclose()
+
+    async def main():
+        task = asyncio.create_task(follow_to_the_end())
+        await asyncio.sleep(0.2)
+        await asyncio.to_thread(store.append, "app1", [line(2)])
+        await asyncio.to_thread(store.delete, "app1")
+        return await asyncio.wait_for(task, 5)
+
+    assert [l.text for l in asyncio.run(main())] == ["line 2"]
+    store.append("app1", [line(3)])  # a process of the deleted app, still stopping
     assert 0 < store.client.ttl(key("app1")) <= 600
-    assert [l.text for l in store.recent("app1", 10)[0]] == ["line 2"]
-    store.clear("app1")
-    assert store.recent("app1", 10)[0] == []
+    assert [l.text for l in store.recent("app1", 10)[0]] == ["line 3"]
 
 
 def test_following_sees_only_lines_after_the_id_it_starts_from(store, api_settings):

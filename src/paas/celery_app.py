@@ -8,8 +8,8 @@ def make_celery(settings: Settings) -> Celery:
     celery.conf.update(
         task_ignore_result=True,  # outcomes live in Postgres and in the build's log stream
         task_acks_late=True,
-        # A build process killed under the worker (out of memory) hands its task back: the next
-        # taker finds the build started and fails it as lost instead of leaving it pending.
+        # A worker killed mid-build (out of memory, say: builds run in its thread pool) hands its
+        # task back: the next taker finds the build started and fails it as lost, not pending.
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,  # builds are long: do not hoard them
         broker_connection_retry_on_startup=True,

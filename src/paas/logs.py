@@ -9,6 +9,8 @@ restarts of the platform's processes, and never grows without bound. Writers: th
 the builder (`app[api]` events). Readers: log sessions (`heroku logs`, `paas logs`).
 """
 
+import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,6 +18,7 @@ from datetime import datetime, timezone
 import redis
 import redis.asyncio
 
+log = logging.getLogger(__name__)
 MAX_LINE_BYTES = 10_000  # longer lines are cut, as logplex does
 SOURCES = ("app", "heroku")
 GONE_TTL = 600  # seconds the late lines of a deleted app are kept (then nothing is)
@@ -59,8 +62,9 @@ class LogFilter:
         return not self.dyno or line.dyno == self.dyno or line.dyno.startswith(self.dyno + ".")
 
 
-def key(app: str) -> str:
-    return f"paas:logs:{app}"
+def key(app_id: str) -> str:
+    """By the app's id, not its name: a later app of the same name starts with its own logs."""
+    return f"paas:logs:{app_id}"
 
 
 class LogStore:
@@ -73,9 +77,13 @@ class LogStore:
             pipe.xadd(key(app), line.fields(), maxlen=self.max_lines, approximate=True)
         pipe.execute()
 
-    def event(self, app: str, dyno: str, text: str, source: str = "heroku", at: float | None = None) -> None:
-        """One line the platform itself writes: `heroku[web.1]: State changed ...`, `app[api]: ...`."""
-        self.append(app, [LogLine(datetime.now(timezone.utc).timestamp() if at is None else at, source, dyno, text)])
+    def event(self, app: str, dyno: str, text: str, source: str = "heroku") -> None:
+        """One line the platform itself writes: `heroku[web.1]: State changed ...`, `app[api]: ...`.
+        Best effort: the change it tells of has happened, so a Redis outage must not undo or fail it."""
+        try:
+            self.append(app, [LogLine(time.time(), source, dyno, text)])
+        except redis.RedisError as error:
+            log.warning("could not write to the logs of %s: %s", app, error)
 
     def recent(self, app: str, count: int, wanted: LogFilter = LogFilter()) -> tuple[list[LogLine], str]:
         """The last `count` lines that `wanted` keeps, oldest first, and the id to follow from."""
@@ -93,20 +101,19 @@ class LogStore:
 
     def delete(self, app: str) -> None:
         """The app is gone. Lines of its last processes may still come: they go to a stream that
-        expires on its own (a new app of that name starts with `clear`)."""
+        expires on its own; and a tail that follows the app ends at the mark left here."""
         pipe = self.client.pipeline()
-        pipe.delete(key(app))
-        pipe.xadd(key(app), {"gone": "1"}, maxlen=self.max_lines, approximate=True)
+        # The mark is added, not the stream made anew: its id comes after every line's, so a
+        # follower reads it.
+        pipe.xadd(key(app), {"gone": "1"})
+        pipe.xtrim(key(app), maxlen=1, approximate=False)
         pipe.expire(key(app), GONE_TTL)
         pipe.execute()
 
-    def clear(self, app: str) -> None:
-        self.client.delete(key(app))
-
 
 async def follow(client: redis.asyncio.Redis, app: str, after: str, wanted: LogFilter) -> AsyncIterator[LogLine | None]:
-    """Lines written after the id `after`, as they come; None every few seconds of silence (so a
-    streaming answer can notice its client left)."""
+    """Lines written after the id `after`, as they come, until the app is deleted; None every few
+    seconds of silence (so a streaming answer can notice its client left)."""
     while True:
         batch = await client.xread({key(app): after}, block=5000, count=500)
         if not batch:
@@ -114,6 +121,8 @@ async def follow(client: redis.asyncio.Redis, app: str, after: str, wanted: LogF
             continue
         for entry_id, fields in batch[0][1]:
             after = entry_id
+            if "gone" in fields:
+                return
             if "text" in fields and wanted(line := LogLine.from_fields(fields)):
                 yield line
 

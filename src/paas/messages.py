@@ -162,6 +162,7 @@ def restart_requests(client: redis.Redis, app_name: str) -> dict[str, float]:
 RUN_QUEUE = "paas:runner:runs"
 RUN_REQUEST_TTL = 60  # seconds the runner has to take a run the API asked for
 ATTACH_TIMEOUT = 60.0  # seconds an attached run waits for its client before it is given up
+ENDED_RUN_TTL = 600  # seconds a run's channel is kept once it has ended
 
 
 def wait_for_work(client: redis.Redis, timeout: float) -> tuple[str, str] | None:
@@ -199,8 +200,17 @@ class RunChannel:
     def output(self, data: bytes) -> None:
         self._add(self.output_key, {"data": base64.b64encode(data).decode()})
 
+    def taken(self) -> None:
+        """The runner has the run (the attached client waits for it, not for a runner that is down)."""
+        self._add(self.output_key, {"taken": "1"})
+
     def exited(self, status: int, message: str = "") -> None:
         self._add(self.output_key, {"exit": str(status), "message": message})
+        for key in (self.output_key, self.input_key):  # its output may hold secrets (`run env`)
+            self.client.expire(key, ENDED_RUN_TTL)
+
+    def hang_up(self) -> None:
+        self._add(self.input_key, {"event": "hangup"})
 
     def inputs(self, block: float) -> Iterator[bytes | str | None]:
         """Stdin bytes; "attached", "eof" and "hangup" as they come; None every `block` s of silence."""

@@ -134,5 +134,5 @@ def test_an_app_flooding_its_logs_keeps_serving_and_the_drop_is_counted(api, rou
     assert served > 20
     [notice] = logged(api, app_name, "Error L10 (output buffer overflow)")[:1]
     assert " heroku[logplex]: " in notice and "messages dropped since" in notice
-    kept = redis.Redis.from_url(settings.redis_url).xlen(f"paas:logs:{app_name}")
+    kept = redis.Redis.from_url(settings.redis_url).xlen(f"paas:logs:{api.get(f'/apps/{app_name}').json()['id']}")
     assert kept <= settings.log_lines + 1000, kept  # bounded (trimmed by whole blocks)

@@ -41,7 +41,7 @@ def test_start_list_refresh_logs_and_stop(backend):
     # The server's source travels as a config var so the command needs no shell quoting.
     process = backend.start(
         ProcessSpec(
-            app=app, release_id=release_id, version=7, process_type="web", index=1, image=image,
+            app=app, app_id=app, release_id=release_id, version=7, process_type="web", index=1, image=image,
             command="python3 -u -c 'import os; exec(os.environ[\"SERVER\"])'",
             env={"MESSAGE": "hi", "SERVER": SERVER},
         )
@@ -81,7 +81,7 @@ def test_app_containers_cannot_reach_each_other(backend):
     processes = [
         backend.start(
             ProcessSpec(
-                app=app, release_id=secrets.token_hex(16), version=1, process_type="web", index=i, image=image,
+                app=app, app_id=app, release_id=secrets.token_hex(16), version=1, process_type="web", index=i, image=image,
                 command="python3 -m http.server 5000",
             )
         )
@@ -109,7 +109,7 @@ def test_one_offs_of_a_runner_that_stopped_are_removed_and_running_ones_kept(bac
     engine = docker.from_env()
     stray = engine.containers.run(image, ["sleep", "600"], detach=True,
                                   labels={"paas.instance": "paas-test", "paas.app": app, "paas.one-off": "an-old-runner"})
-    spec = ProcessSpec(app=app, release_id="r", version=1, process_type="run", index=1, image=image, command="sleep 3; echo done")
+    spec = ProcessSpec(app=app, app_id=app, release_id="r", version=1, process_type="run", index=1, image=image, command="sleep 3; echo done")
     seen = []
     running = threading.Thread(target=lambda: seen.append(backend.run_once(spec, 30, seen.append)))
     running.start()

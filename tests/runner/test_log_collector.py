@@ -31,7 +31,7 @@ def world(api_settings):
 
 
 def run(backend, app, image, command: str) -> None:
-    spec = ProcessSpec(app=app, release_id="r", version=1, process_type="run", index=1, image=image, command=command)
+    spec = ProcessSpec(app=app, app_id=app, release_id="r", version=1, process_type="run", index=1, image=image, command=command)
     assert backend.run_once(spec, timeout=60, emit=lambda line: None) == 0
 
 
@@ -78,3 +78,35 @@ def test_the_bucket_refills_at_its_rate():
     assert sum(bucket.take() for _ in range(30)) == 10 and bucket.dropped == 20
     time.sleep(0.25)
     assert 1 <= sum(bucket.take() for _ in range(30)) <= 4
+
+
+def test_router_lines_are_read_on_across_a_roll_over_and_from_where_the_last_runner_stopped(api_settings, tmp_path):
+    from paas.router.access_log import AccessLogParser
+    from tests.router.test_access_log import entries
+
+    client = redis.Redis.from_url(api_settings.redis_url, decode_responses=True)
+    client.delete(key("id-shop"), "paas:router-log:position")
+    log_file = tmp_path / "access.log"
+    log_file.write_text("\n".join(entries(1, "10.0.0.7:5000", uri="/old")) + "\n")  # before the collector: not replayed
+
+    def start():
+        collector = LogCollector(api_settings.redis_url, f"127.0.0.1:{free_port()}", "paas-test", max_lines=1000, rate=1000,
+                                 router_log=log_file, parser=AccessLogParser("localhost", "127.0.0.2", lambda app, address: "web.1"),
+                                 app_id_of=lambda name: f"id-{name}")
+        collector.start()
+
+    def write(path, uri):
+        with open(path, "a") as file:
+            file.write("\n".join(entries(2, "10.0.0.7:5000", uri=uri)) + "\n")
+
+    store = LogStore(client, 1000)
+    paths = lambda: [l.text.split('path="')[1].split('"')[0] for l in store.recent("id-shop", 100)[0]]
+    start()
+    time.sleep(0.5)
+    write(log_file, "/one")
+    assert wait_for(lambda: paths() == ["/one"]), paths()
+    write(log_file, "/two")
+    log_file.rename(tmp_path / "access-1.log")  # Caddy rolls the file over...
+    write(log_file, "/three")  # ...and goes on in a new one
+    assert wait_for(lambda: paths() == ["/one", "/two", "/three"]), paths()
+    client.delete(key("id-shop"))

@@ -24,6 +24,7 @@ from paas.builder.procfile import ProcfileError, parse_procfile
 from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
 from paas.celery_app import make_celery
+from paas.memory import release_free_memory
 from paas.domain import builds, config
 from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.domain.db import make_sessionmaker
@@ -48,9 +49,11 @@ class Worker:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{threading.get_native_id()}")
 
 
+_worker_lock = threading.Lock()
+
+
 @cache
-def worker() -> Worker:
-    """Made once per worker process, on first use (not at import)."""
+def _make_worker() -> Worker:
     settings = get_settings()
     return Worker(
         settings=settings,
@@ -62,9 +65,19 @@ def worker() -> Worker:
     )
 
 
+def worker() -> Worker:
+    """Made once per worker process, on first use (not at import); the builds of the worker's
+    thread pool share it."""
+    with _worker_lock:
+        return _make_worker()
+
+
 @celery.task(name="paas.builder.build")
 def build(build_id: str) -> None:
-    run_build(worker(), uuid.UUID(build_id))
+    try:
+        run_build(worker(), uuid.UUID(build_id))
+    finally:
+        release_free_memory()  # a build's buffers (sources, slugs, output) go back to the system
 
 
 class Output:
@@ -97,7 +110,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
         )
         by = build.user.email
     applog = logs.LogStore(w.redis, w.settings.log_lines)
-    applog.event(job.app, "api", f"Build started by {by}", source="app")
+    applog.event(job.app_id, "api", f"Build started by {by}", source="app")
     alive = threading.Event()
     threading.Thread(target=_beat, args=(heartbeat, alive), daemon=True).start()
     started = time.monotonic()
@@ -125,16 +138,14 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
             out.write(f"-----> Build finished in {time.monotonic() - started:.1f} s; released v{version}")
             builds.finish_build(db, builds.get_build(db, build_id), Status.succeeded, out.lines)
             db.commit()
-        applog.event(job.app, "api", "Build succeeded", source="app")
-        logs.released(applog, job.app, description, version, by)
     except (BuildFailed, Conflict) as failure:
-        applog.event(job.app, "api", "Build failed", source="app")
+        applog.event(job.app_id, "api", "Build failed", source="app")
         finish_failed(w, build_id, out, f"error: {failure}", "build failed")
         heartbeat.stop()
         return
     except Exception as error:  # the platform's fault, not the app's: say so and keep the detail in the log
         log.exception("build %s crashed", build_id)
-        applog.event(job.app, "api", "Build failed", source="app")
+        applog.event(job.app_id, "api", "Build failed", source="app")
         finish_failed(w, build_id, out, f"error: the build crashed inside paas: {error}", "build failed (paas error)")
         heartbeat.stop()
         return
@@ -146,6 +157,8 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
     try:
         messages.wake_runner(w.redis, job.app)
         out.stream.end(True, release_id=str(release_id), version=version)
+        applog.event(job.app_id, "api", "Build succeeded", source="app")
+        logs.released(applog, job.app_id, description, version, by)
     finally:
         heartbeat.stop()
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import httpx
 import typer
+from websockets.exceptions import WebSocketException
 from rich.console import Console
 from rich.table import Table
 
@@ -313,7 +314,7 @@ def run_command(command: CommandArg, app_name: AppOpt = None, size: SizeOpt = No
     typer.echo(f"Running {dyno['command']} on ⬢ {name}... up, {dyno['name']}", err=True)
     try:
         status, message = run.attach(dyno["attach_url"], tty=run.interactive())
-    except OSError as error:
+    except (OSError, WebSocketException) as error:
         fail(f"Could not attach to {dyno['name']}: {error}")
     if message:
         typer.echo(message, err=True)

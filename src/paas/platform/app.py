@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from paas.domain.errors import PaasError
 from paas.platform.api import apps, builds, config_vars, dynos, formation, log_sessions, releases, sources, stacks
+from paas.memory import release_periodically
 from paas.platform.context import Platform
 from paas.platform.git import make_git_app
 from paas.settings import Settings, get_settings
@@ -51,6 +52,7 @@ def make_api(platform: Platform) -> FastAPI:
 
 def create_app(settings: Settings | None = None):
     platform = Platform.from_settings(settings or get_settings())
+    release_periodically(30.0)
     api = make_api(platform)
     git = WSGIMiddleware(make_git_app(platform), workers=GIT_WORKERS)
 

@@ -14,6 +14,7 @@ from paas import messages
 from paas.domain import builds
 from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.domain.db import make_sessionmaker
+from paas.memory import release_free_memory
 from paas.router import make_router
 from paas.router.access_log import AccessLogParser
 from paas.runner.backend import make_backend
@@ -64,9 +65,9 @@ def follow_exits(reconciler, scheduler) -> None:
     while True:
         try:
             for exit in reconciler.backend.exits():
-                reconciler.exited(exit)
                 # The engine reports the exit a moment before the process shows as exited.
                 threading.Timer(EXIT_SETTLE, scheduler.request, args=(exit.app,)).start()
+                reconciler.exited(exit)  # best effort: the logs never hold the reconcile up
         except Exception:
             log.exception("following process exits failed; again in 1 s")
         time.sleep(1)
@@ -106,8 +107,8 @@ def main() -> None:
         settings.redis_url, settings.log_collector, settings.instance, max_lines=settings.log_lines,
         rate=settings.log_rate, router_log=settings.router_log_file,
         parser=AccessLogParser(settings.domain, settings.router_idle_address, dyno_at(lambda: reconciler.published)),
+        app_id_of=lambda name: reconciler.app_ids.get(name),
     )
-    collector.start()
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin_url)
 
     def sweep() -> None:
@@ -116,6 +117,7 @@ def main() -> None:
             scheduler.request(app)
         fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
         reconciler.backend.remove_stray_one_offs()
+        release_free_memory()
 
     next_sweep = 0.0
     while True:
@@ -125,6 +127,9 @@ def main() -> None:
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + settings.reconcile_interval
                 sweep()
+                if not collector.ready.is_set():
+                    # After the first sweep: the router's lines name apps, which it maps to ids.
+                    collector.start()
             work = messages.wait_for_work(redis, max(0.1, next_sweep - time.monotonic()))
             if work is not None:
                 kind, item = work

@@ -10,6 +10,7 @@ from paas.settings import DYNO_SIZES, DynoSize, Settings
 @dataclass(frozen=True)
 class ProcessSpec:
     app: str
+    app_id: str  # the app's logs are kept by id: a later app of the same name never sees them
     release_id: str
     version: int
     process_type: str
@@ -30,6 +31,7 @@ class ProcessSpec:
 class Process:
     id: str
     app: str
+    app_id: str
     release_id: str
     version: int
     process_type: str
@@ -45,6 +47,7 @@ class Process:
 class ProcessExit:
     id: str
     app: str
+    app_id: str
     name: str  # web.1
     status: int  # exit code; 137 when killed
     out_of_memory: bool  # the kernel killed it over its size's memory
@@ -81,6 +84,9 @@ class RunnerBackend(Protocol):
     def exits(self) -> Iterator[ProcessExit]:
         """Every process of the formation that exits from now on, as it happens (blocks; ends
         only if the engine goes away, and the caller starts it again)."""
+
+    def remove_one_offs(self, app: str, name: str | None = None) -> None:
+        """Stop and remove the app's one-off processes (all of them, or the one named run.N)."""
 
     def remove_stray_one_offs(self) -> None:
         """Remove one-off processes this backend did not start (their runner stopped while they

@@ -20,7 +20,7 @@ from paas.settings import Settings
 LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME, LABEL_SIZE = (
     "paas.instance", "paas.app", "paas.release", "paas.version", "paas.process", "paas.name", "paas.size",
 )
-LABEL_ONE_OFF, LABEL_STARTED = "paas.one-off", "paas.started"
+LABEL_ONE_OFF, LABEL_STARTED, LABEL_APP_ID = "paas.one-off", "paas.started", "paas.app-id"
 
 
 class DockerBackend:
@@ -82,11 +82,20 @@ class DockerBackend:
                 continue
             status = attributes.get("exitCode", "")
             yield ProcessExit(
-                id=actor.get("ID", ""), app=attributes[LABEL_APP], name=attributes.get(LABEL_NAME, ""),
+                id=actor.get("ID", ""), app=attributes[LABEL_APP], app_id=attributes.get(LABEL_APP_ID, ""),
+                name=attributes.get(LABEL_NAME, ""),
                 status=int(status) if status.lstrip("-").isdigit() else -1,
                 out_of_memory=actor.get("ID", "") in out_of_memory,
             )
             out_of_memory.discard(actor.get("ID", ""))
+
+    def remove_one_offs(self, app: str, name: str | None = None) -> None:
+        labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}", LABEL_ONE_OFF]
+        for summary in self.client.api.containers(all=True, filters={"label": labels + ([f"{LABEL_NAME}={name}"] if name else [])}):
+            try:
+                self.client.api.remove_container(summary["Id"], force=True)
+            except docker.errors.NotFound:
+                pass
 
     def remove_stray_one_offs(self) -> None:
         labels = [f"{LABEL_INSTANCE}={self.instance}", LABEL_ONE_OFF]
@@ -125,6 +134,7 @@ class DockerBackend:
         # Not detached with stdin open: Docker closes the process's stdin when the client's input ends.
         container = self._create(spec, labels={LABEL_ONE_OFF: self.one_off_label}, detach=False, stdin_open=True, tty=tty,
                                  log_config=LogConfig(type="none"))
+        raw = None
         try:
             # Attached before it starts, so not a byte of its output is missed.
             raw = self.client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})._sock
@@ -141,9 +151,10 @@ class DockerBackend:
                 timer.cancel()
                 done.set()
             reader.join(10)
-            raw.close()
             return status
         finally:
+            if raw is not None:
+                raw.close()
             container.remove(force=True)
 
     def _run(self, spec: ProcessSpec, labels: dict[str, str] | None = None, **options) -> Container:
@@ -170,6 +181,7 @@ class DockerBackend:
             labels={
                 LABEL_INSTANCE: self.instance,
                 LABEL_APP: spec.app,
+                LABEL_APP_ID: spec.app_id,
                 LABEL_RELEASE: spec.release_id,
                 LABEL_VERSION: str(spec.version),
                 LABEL_PROCESS: spec.process_type,
@@ -203,7 +215,7 @@ class DockerBackend:
             "fluentd-retry-wait": "100ms",  # doubling up to a minute while the collector is away
             "fluentd-sub-second-precision": "true",
             "fluentd-buffer-limit": "10000",
-            "labels": f"{LABEL_INSTANCE},{LABEL_APP},{LABEL_NAME}",
+            "labels": f"{LABEL_INSTANCE},{LABEL_APP_ID},{LABEL_NAME}",
             "tag": "paas",
         })
 
@@ -244,6 +256,7 @@ class DockerBackend:
         return Process(
             id=container_id,
             app=labels[LABEL_APP],
+            app_id=labels.get(LABEL_APP_ID, ""),
             release_id=labels.get(LABEL_RELEASE, ""),
             version=int(labels.get(LABEL_VERSION, "0")),
             process_type=labels.get(LABEL_PROCESS, ""),
@@ -267,7 +280,7 @@ def _relay_output(raw: socket.socket, tty: bool, output: Callable[[bytes], None]
     """The attach stream to `output`: raw bytes with a terminal; otherwise Docker's frames (an
     8-byte header: stream, 3 zero bytes, payload length) around stdout's and stderr's bytes."""
     buffered = b""
-    while data := raw.recv(65536):
+    while data := _receive(raw):
         if tty:
             output(data)
             continue
@@ -275,6 +288,13 @@ def _relay_output(raw: socket.socket, tty: bool, output: Callable[[bytes], None]
         while len(buffered) >= 8 and len(buffered) >= 8 + (size := struct.unpack(">I", buffered[4:8])[0]):
             output(buffered[8:8 + size])
             buffered = buffered[8 + size:]
+
+
+def _receive(raw: socket.socket) -> bytes:
+    try:
+        return raw.recv(65536)
+    except OSError:  # closed under us: the process ended
+        return b""
 
 
 def _relay_input(raw: socket.socket, inputs: Iterator[bytes | str | None], container: Container, done: threading.Event) -> None:

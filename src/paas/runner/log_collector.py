@@ -26,7 +26,7 @@ import redis.asyncio
 
 from paas.logs import LogLine, key, stamp
 from paas.router.access_log import AccessLogParser
-from paas.runner.docker_backend import LABEL_APP, LABEL_INSTANCE, LABEL_NAME
+from paas.runner.docker_backend import LABEL_APP_ID, LABEL_INSTANCE, LABEL_NAME
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 0.05  # seconds
@@ -58,19 +58,25 @@ class LogCollector:
     def __init__(
         self, redis_url: str, address: str, instance: str, *, max_lines: int, rate: int,
         router_log: Path | None = None, parser: AccessLogParser | None = None,
+        app_id_of: Callable[[str], str | None] = lambda name: None,
     ):
         self.redis_url, self.instance = redis_url, instance
         host, _, port = address.rpartition(":")
         self.host, self.port = host, int(port)
         self.max_lines, self.rate = max_lines, rate
-        self.router_log, self.parser = router_log, parser
+        self.router_log, self.parser, self.app_id_of = router_log, parser, app_id_of
         self.pending: dict[str, list[LogLine]] = {}
         self.buckets: dict[str, Bucket] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ready = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        threading.Thread(target=self._run_forever, daemon=True, name="logs").start()
+        """Start the collector's thread (once; it starts its loop again if it fails) and wait
+        until it listens."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run_forever, daemon=True, name="logs")
+            self.thread.start()
         if not self.ready.wait(10):
             raise RuntimeError(f"the log collector could not listen on {self.host}:{self.port}")
 
@@ -120,8 +126,8 @@ class LogCollector:
             if not isinstance(entry, (list, tuple)) or len(entry) < 2 or not isinstance(entry[1], dict):
                 continue
             record = entry[1]
-            app, dyno = record.get(LABEL_APP), record.get(LABEL_NAME)
-            if record.get(LABEL_INSTANCE) != self.instance or not isinstance(app, str) or not isinstance(dyno, str):
+            app, dyno = record.get(LABEL_APP_ID), record.get(LABEL_NAME)
+            if record.get(LABEL_INSTANCE) != self.instance or not app or not isinstance(app, str) or not isinstance(dyno, str):
                 continue
             text = record.get("log", "")
             if isinstance(text, bytes):
@@ -152,36 +158,71 @@ class LogCollector:
                 text = f"Error L10 (output buffer overflow): {bucket.dropped} messages dropped since {stamp(bucket.dropped_since)}."
                 self.pending.setdefault(app, []).append(LogLine(now, "heroku", "logplex", text))
                 bucket.dropped = 0
-            elif not bucket.dropped and bucket.tokens >= bucket.rate and time.monotonic() - bucket.at > 60:
+            elif not bucket.dropped and time.monotonic() - bucket.at > 60:  # full again long since
                 del self.buckets[app]  # quiet for a minute: forget it (1,000 apps, most of them idle)
 
     async def _follow_router_log(self) -> None:
+        """Read the file as Caddy appends to it, from where the last runner stopped (or, with no
+        such mark, from its end: old lines are not replayed). The file is kept open, so when
+        Caddy rolls it over its last lines are still read before the new file."""
         assert self.router_log is not None and self.parser is not None
-        position = await self.redis.get(ROUTER_LOG_POSITION) or "0:0"
-        inode, offset = (int(part) for part in position.split(":"))
-        while True:
-            await asyncio.sleep(ROUTER_LOG_POLL)
-            try:
-                stat = os.stat(self.router_log)
-            except FileNotFoundError:
-                continue
-            if stat.st_ino != inode or stat.st_size < offset:  # a new file (Caddy rolled it)
-                inode, offset = stat.st_ino, 0
-            if stat.st_size == offset:
-                continue
-            with open(self.router_log, "rb") as file:
-                file.seek(offset)
-                data = file.read(min(stat.st_size - offset, 8 * 2**20))
-            complete = data.rfind(b"\n") + 1  # a line Caddy is still writing waits for the next round
-            offset += complete
-            for raw in data[:complete].decode("utf-8", "replace").splitlines():
-                line = self.parser.feed(raw)
-                if line is not None:
-                    self._add(line.app, LogLine(line.at, "heroku", "router", line.text))
-            try:
-                await self.redis.set(ROUTER_LOG_POSITION, f"{inode}:{offset}")
-            except redis.RedisError:
-                pass
+        position = await self.redis.get(ROUTER_LOG_POSITION)
+        file, pending = None, b""
+        try:
+            while True:
+                if file is None:
+                    file = open_log(self.router_log, position)
+                    if file is None:  # not written yet: once it is, from its start
+                        position = "new"
+                        await asyncio.sleep(ROUTER_LOG_POLL)
+                        continue
+                data = file.read(8 * 2**20)
+                if not data:
+                    if rolled_over(file, self.router_log):
+                        file.close()
+                        file, pending = open_log(self.router_log, "new"), b""
+                        continue
+                    await asyncio.sleep(ROUTER_LOG_POLL)
+                    continue
+                data, pending = pending + data, b""
+                complete = data.rfind(b"\n") + 1  # a line Caddy is still writing waits for the next round
+                data, pending = data[:complete], data[complete:]
+                for raw in data.decode("utf-8", "replace").splitlines():
+                    line = self.parser.feed(raw)
+                    if line is not None and (app_id := self.app_id_of(line.app)):
+                        self._add(app_id, LogLine(line.at, "heroku", "router", line.text))
+                try:
+                    await self.redis.set(ROUTER_LOG_POSITION, f"{os.fstat(file.fileno()).st_ino}:{file.tell() - len(pending)}")
+                except redis.RedisError:
+                    pass
+        finally:
+            if file is not None:
+                file.close()
+
+
+def open_log(path: Path, position: str | None):
+    """The router's log file, at `position` ("inode:offset") if it is still that file, at its
+    start for "new" (a file Caddy just began), else at its end; None while there is none."""
+    try:
+        file = open(path, "rb")
+    except FileNotFoundError:
+        return None
+    inode, size = os.fstat(file.fileno()).st_ino, os.fstat(file.fileno()).st_size
+    if position == "new":
+        return file
+    saved_inode, _, saved_offset = (position or "").partition(":")
+    if saved_inode == str(inode) and saved_offset.isdigit() and int(saved_offset) <= size:
+        file.seek(int(saved_offset))
+    else:
+        file.seek(size)
+    return file
+
+
+def rolled_over(file, path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino != os.fstat(file.fileno()).st_ino
+    except FileNotFoundError:
+        return False  # between Caddy's rename and its new file: look again next round
 
 
 def event_time(value: object) -> float:
@@ -197,12 +238,12 @@ def event_time(value: object) -> float:
 def dyno_at(published: Callable[[], dict[str, list[dict]]]) -> Callable[[str, str], str | None]:
     """The dyno name of an upstream address, from the runner's published view of the apps;
     remembered, so a process that has just been stopped is still named in its last lines."""
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
 
     def find(app: str, address: str) -> str | None:
         for dyno in published().get(app, []):
             if dyno.get("address") == address:
-                seen[address] = dyno["name"]
-        return seen.get(address)
+                seen[app, address] = dyno["name"]
+        return seen.get((app, address))
 
     return find

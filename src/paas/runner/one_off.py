@@ -31,8 +31,10 @@ class OneOffs:
     def _run(self, run_id: str) -> None:
         channel = messages.RunChannel(self.reconciler.redis, run_id)
         request = channel.take()
-        if request is None:  # taken already, or waited past its time
+        if request is None:  # waited past its time (the runner was away)
+            channel.exited(-1, "the run was not started: no runner took it in time")
             return
+        channel.taken()
         try:
             self.run(channel, request)
         except Exception as error:
@@ -40,7 +42,7 @@ class OneOffs:
             channel.exited(-1, f"paas could not run the command: {error}")
 
     def run(self, channel: messages.RunChannel, request: dict) -> None:
-        app, name, logs = request["app"], request["name"], self.reconciler.logs
+        app, app_id, name, logs = request["app"], request["app_id"], request["name"], self.reconciler.logs
         with self.reconciler.sessionmaker() as db:
             release = db.get(Release, uuid.UUID(request["release_id"]))
             if release is None:
@@ -55,12 +57,12 @@ class OneOffs:
         if request["attach"]:
             inputs = channel.inputs(block=1.0)
             if not wait_for_client(inputs):
-                logs.event(app, name, "Error R13 (Attach error): no client attached within "
+                logs.event(app_id, name, "Error R13 (Attach error): no client attached within "
                                       f"{messages.ATTACH_TIMEOUT:.0f} s; the command did not run")
                 channel.exited(-1, "no client attached in time")
                 return
-        logs.event(app, name, f"Starting process with command `{request['command']}`")
-        logs.event(app, name, "State changed from starting to up")
+        logs.event(app_id, name, f"Starting process with command `{request['command']}`")
+        logs.event(app_id, name, "State changed from starting to up")
         redis = self.reconciler.redis
         messages.publish_run(redis, app, name, {
             "id": channel.run_id, "name": name, "type": "run", "state": "up", "size": spec.size,
@@ -72,14 +74,29 @@ class OneOffs:
                     spec, request["tty"], inputs, channel.output, self.settings.one_off_timeout
                 )
             else:
-                status = self.reconciler.backend.run_once(spec, self.settings.one_off_timeout, lambda line: None)
+                ended = threading.Event()
+                threading.Thread(target=self.stop_on_hang_up, args=(channel, app, name, ended), daemon=True).start()
+                try:
+                    status = self.reconciler.backend.run_once(spec, self.settings.one_off_timeout, lambda line: None)
+                finally:
+                    ended.set()
         except OneOffTimeout:
             status = 137
         finally:
             messages.publish_run(redis, app, name, None)
-        logs.event(app, name, f"Process exited with status {status}")
-        logs.event(app, name, "State changed from up to complete")
+        logs.event(app_id, name, f"Process exited with status {status}")
+        logs.event(app_id, name, "State changed from up to complete")
         channel.exited(status)
+
+
+    def stop_on_hang_up(self, channel: messages.RunChannel, app: str, name: str, ended: threading.Event) -> None:
+        """A detached run is stopped (`ps:stop run.N`) through its channel too."""
+        for item in channel.inputs(block=1.0):
+            if ended.is_set():
+                return
+            if item == "hangup":
+                self.reconciler.backend.remove_one_offs(app, name)
+                return
 
 
 def wait_for_client(inputs) -> bool:

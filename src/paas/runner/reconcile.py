@@ -119,6 +119,7 @@ class Reconciler:
         self.stopped_lock = threading.Lock()
         self.published: dict[str, list[dict]] = {}  # what the API was last told of each app's dynos
         self.published_at: dict[str, float] = {}  # and when (monotonic)
+        self.app_ids: dict[str, str] = {}  # app name -> id, as of the last sweep (the router's lines are by name)
 
     def sweep(self) -> list[str]:
         """The periodic pass, cheap with a thousand apps: every process, every app's target and
@@ -132,6 +133,9 @@ class Reconciler:
         with self.sessionmaker() as db:
             targets = releases.latest_releases(db)
             scales = formation.all_formations(db)
+        # Apps with no release yet keep the id their last reconcile saw; deleted apps go.
+        self.app_ids = {name: str(release.app_id) if release is not None else self.app_ids.get(name)
+                        for name, release in targets.items()}
         names = set(targets) | set(by_app) | set(routes)
         for name in names:
             if self.published_at.get(name, 0.0) < seen_at:  # a reconcile since has published newer
@@ -153,6 +157,7 @@ class Reconciler:
             if app is None:
                 self.forget(app_name)
                 return
+            self.app_ids[app_name] = str(app.id)
             self._converge(db, app_name, app)
         self.publish(app_name, self.staying(app_name))
 
@@ -187,8 +192,8 @@ class Reconciler:
     def forget(self, app_name: str) -> None:
         self.router.remove_app(app_name)
         self.stop_all(self.backend.processes(app_name))
+        self.backend.remove_one_offs(app_name)  # its runs end with it
         self.publish(app_name, [])
-        self.logs.delete(app_name)
 
     def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
@@ -315,7 +320,7 @@ class Reconciler:
 
     def one_off(self, release: Release, process_type: str, command: str) -> ProcessSpec:
         return ProcessSpec(
-            app=release.app.name, release_id=str(release.id), version=release.version,
+            app=release.app.name, app_id=str(release.app_id), release_id=str(release.id), version=release.version,
             process_type=process_type, index=1, image=release.image, command=command,
             env=self.environment(release), port=self.settings.web_port,
         )
@@ -329,7 +334,7 @@ class Reconciler:
         sizes = self.settings.dyno_sizes
         return [
             ProcessSpec(
-                app=release.app.name, release_id=str(release.id), version=release.version,
+                app=release.app.name, app_id=str(release.app_id), release_id=str(release.id), version=release.version,
                 process_type=process_type, index=index, image=release.image, command=release.process_types[process_type],
                 env=env, port=self.settings.web_port, size=scale.size,
                 limits=sizes.get(scale.size) or sizes[formation.DEFAULT_SIZE],  # a size the operator dropped
@@ -340,17 +345,17 @@ class Reconciler:
     def exited(self, exit: ProcessExit) -> None:
         """Heroku's events for a process that ended: stopped by the runner, or crashed."""
         if exit.out_of_memory:
-            self.logs.event(exit.app, exit.name, "Error R15 (Memory quota vastly exceeded): killed over its size's memory")
-        self.logs.event(exit.app, exit.name, f"Process exited with status {exit.status}")
+            self.logs.event(exit.app_id, exit.name, "Error R15 (Memory quota vastly exceeded): killed over its size's memory")
+        self.logs.event(exit.app_id, exit.name, f"Process exited with status {exit.status}")
         if exit.id not in self.stopped:
-            self.logs.event(exit.app, exit.name, "State changed from up to crashed")
+            self.logs.event(exit.app_id, exit.name, "State changed from up to crashed")
 
     def start(self, spec: ProcessSpec) -> Process:
         command = spec.command or "the image's command"
-        self.logs.event(spec.app, spec.name, f"Starting process with command `{command}` (v{spec.version}, {spec.size})")
+        self.logs.event(spec.app_id, spec.name, f"Starting process with command `{command}` (v{spec.version}, {spec.size})")
         process = self.backend.start(spec)
         if spec.process_type != "web":  # up once it runs; web processes once they answer
-            self.logs.event(spec.app, spec.name, "State changed from starting to up")
+            self.logs.event(spec.app_id, spec.name, "State changed from starting to up")
         return process
 
     def wait_until_up(self, process: Process, say: Callable[[str], None], path: str | None = None) -> Process:
@@ -369,7 +374,7 @@ class Reconciler:
                 try:
                     response = client.get(f"http://{process.address}{path or '/'}")
                     if healthy(response, path):
-                        self.logs.event(process.app, process.name, "State changed from starting to up")
+                        self.logs.event(process.app_id, process.name, "State changed from starting to up")
                         say(f"       {process.name} answers on $PORT" + (f" (health check {path}: {response.status_code})" if path else ""))
                         return process  # as it is now (its address, if the engine restarted it)
                     last = f"its health check {path} answered {response.status_code}"
@@ -391,7 +396,7 @@ class Reconciler:
                 while len(self.stopped) > 4096:
                     del self.stopped[next(iter(self.stopped))]
             if grace == 0:
-                self.logs.event(process.app, process.name, "Stopping process with SIGKILL")
+                self.logs.event(process.app_id, process.name, "Stopping process with SIGKILL")
                 self.backend.stop(process, 0)
             elif process.id not in self.stopping:  # a sweep during the grace period does not stop it twice
                 self.stopping.add(process.id)
@@ -401,7 +406,7 @@ class Reconciler:
         try:
             if process.process_type == "web":  # it just left the router: let the router notice
                 time.sleep(self.settings.router_drain)
-            self.logs.event(process.app, process.name, "Stopping all processes with SIGTERM")
+            self.logs.event(process.app_id, process.name, "Stopping all processes with SIGTERM")
             self.backend.stop(process, grace)
         except Exception:
             log.exception("stopping %s of %s failed", process.name, process.app)

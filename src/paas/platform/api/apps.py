@@ -45,7 +45,6 @@ def create_app(
         raise InvalidParams("Name must be a string.")
     app = apps.create_app(db, cipher, user, name)
     db.commit()
-    log.clear(app.name)  # late lines of a deleted app of the same name
     messages.wake_runner(redis, app.name)
     return describe(db, app, settings)
 
@@ -121,7 +120,8 @@ def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
     apps.delete_app(db, app)
     db.commit()
     delete_repository(settings, app.name)
-    log.delete(app.name)
+    log.delete(str(app.id))
+    redis.delete(f"paas:run-counter:{app.name}")
     messages.wake_runner(redis, app.name)  # the runner stops its processes and drops its route
     return JSONResponse(body)
 

@@ -20,6 +20,6 @@ def update_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, 
     app = apps.app_for_user(db, ident, user)
     new_config, release = config.update_config(db, cipher, app, user, body)
     db.commit()
-    logs.released(log, app.name, release.description, release.version, user.email)
+    logs.released(log, str(app.id), release.description, release.version, user.email)
     messages.wake_runner(redis, app.name)
     return new_config

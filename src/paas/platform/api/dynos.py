@@ -64,7 +64,8 @@ def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, lo
     """A dyno (`web.1`) or every dyno of a type (`web`), as `heroku ps:restart` asks."""
     app = apps.app_for_user(db, ident, user)
     if "." in name:
-        find(redis, app, name)
+        if (dyno := find(redis, app, name, one_offs=True))["type"] == "run":
+            return stop_run(redis, log, app, user, dyno)
     elif not any(d["type"] == name for d in messages.read_dynos(redis, app.name)):
         raise NotFound(f"Couldn't find that process type ({name}).")
     return restart_scope(redis, log, app, user, name)
@@ -75,13 +76,22 @@ def stop(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, log: 
     """As on Heroku, a dyno of the formation that is stopped is started again by the platform:
     the process is replaced. (Scale the type down to keep it stopped.)"""
     app = apps.app_for_user(db, ident, user)
-    find(redis, app, name)
+    dyno = find(redis, app, name, one_offs=True)
+    if dyno["type"] == "run":
+        return stop_run(redis, log, app, user, dyno)
     return restart_scope(redis, log, app, user, name)
+
+
+def stop_run(redis, log, app, user, dyno: dict) -> Response:
+    """A one-off is not started again: it ends (its client, if attached, sees it end)."""
+    log.event(str(app.id), "api", f"Stop {dyno['name']} by {user.email}", source="app")
+    messages.RunChannel(redis, dyno["id"]).hang_up()
+    return Response(content="{}", status_code=202, media_type="application/json")
 
 
 def restart_scope(redis, log, app, user, scope: str) -> Response:
     what = "all processes" if scope == "all" else scope
-    log.event(app.name, "api", f"Restart {what} by {user.email}", source="app")
+    log.event(str(app.id), "api", f"Restart {what} by {user.email}", source="app")
     messages.request_restart(redis, app.name, scope)
     return Response(content="{}", status_code=202, media_type="application/json")
 
@@ -137,9 +147,9 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDe
     name = f"run.{platform.redis.incr(f'paas:run-counter:{app.name}')}"
     run_id = str(uuid.uuid4())
     messages.RunChannel(platform.redis, run_id).ask(
-        {**request, "app": app.name, "release_id": str(release.id), "name": name, "by": user.email}
+        {**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email}
     )
-    log.event(app.name, "api", f"Starting process with command `{request['command']}` by {user.email}", source="app")
+    log.event(str(app.id), "api", f"Starting process with command `{request['command']}` by {user.email}", source="app")
     attach_url = None
     if request["attach"]:
         signed = platform.signer.signed(platform.settings.api_url, f"/dynos/{run_id}/attach", ttl=messages.ATTACH_TIMEOUT)
@@ -167,8 +177,14 @@ async def attach(websocket: WebSocket, run_id: str, signature: str | None = None
     async def output() -> None:
         last = "0-0"
         while True:
-            for _key, entries in await redis.xread({channel.output_key: last}, block=5000, count=100) or []:
+            batch = await redis.xread({channel.output_key: last}, block=5000, count=100)
+            if not batch and last == "0-0" and not await redis.exists(channel.request_key):
+                await websocket.send_text(json.dumps({"exit": -1, "message": "no runner took the run in time: is the paas runner running?"}))
+                return
+            for _key, entries in batch or []:
                 for last, fields in entries:
+                    if "taken" in fields:
+                        continue
                     if "data" in fields:
                         await websocket.send_bytes(base64.b64decode(fields["data"]))
                     else:
@@ -182,7 +198,8 @@ async def attach(websocket: WebSocket, run_id: str, signature: str | None = None
                 if message["type"] == "websocket.disconnect":
                     break
                 if message.get("bytes"):
-                    await redis.xadd(channel.input_key, {"data": base64.b64encode(message["bytes"]).decode()})
+                    data = base64.b64encode(message["bytes"]).decode()
+                    await redis.xadd(channel.input_key, {"data": data}, maxlen=10_000, approximate=True)
                 elif message.get("text") and json.loads(message["text"]).get("eof"):
                     await redis.xadd(channel.input_key, {"event": "eof"})
         except (WebSocketDisconnect, ValueError, AttributeError):

@@ -47,7 +47,7 @@ def scale(db, redis, settings, log, app, user, updates) -> list[dict]:
     changed = formation.update_formation(db, app, updates, settings.dyno_sizes)
     db.commit()
     scaled = " ".join(f"{row.type}@{row.quantity}:{row.size}" for row in changed)
-    log.event(app.name, "api", f"Scaled to {scaled} by {user.email}", source="app")  # Heroku's words
+    log.event(str(app.id), "api", f"Scaled to {scaled} by {user.email}", source="app")  # Heroku's words
     messages.wake_runner(redis, app.name)
     return [formation_json(row, app, commands(db, app)) for row in changed]
 

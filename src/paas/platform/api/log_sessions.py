@@ -59,7 +59,7 @@ def create_log_session(ident: str, user: UserDep, db: DbDep, platform: PlatformD
     app = apps.app_for_user(db, ident, user)
     options = parse_session(body, platform.settings.log_lines)
     session_id = secrets.token_hex(16)
-    platform.redis.set(session_key(session_id), json.dumps({"app": app.name, **options}), ex=SESSION_TTL)
+    platform.redis.set(session_key(session_id), json.dumps({"app_id": str(app.id), **options}), ex=SESSION_TTL)
     now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     url = platform.signer.signed(platform.settings.api_url, f"/log-sessions/{session_id}", ttl=SESSION_TTL)
     return JSONResponse({"id": session_id, "logplex_url": url, "created_at": now, "updated_at": now}, status_code=201)
@@ -69,19 +69,20 @@ def create_log_session(ident: str, user: UserDep, db: DbDep, platform: PlatformD
 async def read_log_session(session_id: str, platform: PlatformDep,
                            signature: Annotated[str | None, Query()] = None, expires: Annotated[str | None, Query()] = None):
     path = f"/log-sessions/{session_id}"
-    stored = platform.redis.get(session_key(session_id)) if platform.signer.valid("GET", path, signature, expires) else None
+    signed = platform.signer.valid("GET", path, signature, expires)
+    stored = await platform.async_redis.get(session_key(session_id)) if signed else None
     if stored is None:
         raise NotFound("Couldn't find that log session (its URL is not signed, or it expired).")
     options = json.loads(stored)
     wanted = logs.LogFilter(options["dyno"], options["source"])
-    recent, last_id = await run_in_threadpool(platform.logs.recent, options["app"], options["lines"], wanted)
+    recent, last_id = await run_in_threadpool(platform.logs.recent, options["app_id"], options["lines"], wanted)
     text = "".join(line.format() + "\n" for line in recent)
     if not options["tail"]:
         return PlainTextResponse(text)
 
     async def tail() -> AsyncIterator[str]:
         yield text
-        async for line in logs.follow(platform.async_redis, options["app"], last_id, wanted):
+        async for line in logs.follow(platform.async_redis, options["app_id"], last_id, wanted):  # ends with the app
             # Silence answers nothing: a client that left is noticed by the server on its own.
             if line is not None:
                 yield line.format() + "\n"

@@ -47,6 +47,6 @@ def rollback(ident: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep
     app = apps.app_for_user(db, ident, user)
     release = releases.rollback(db, app, user, target)
     db.commit()
-    logs.released(log, app.name, release.description, release.version, user.email)
+    logs.released(log, str(app.id), release.description, release.version, user.email)
     messages.wake_runner(redis, app.name)
     return JSONResponse(release_json(release, releases.current_release(db, app)), status_code=201)
