@@ -2,9 +2,11 @@
 
 - scale: web 1 -> 10, from the PATCH until the router has answered from all ten instances;
 - router overhead: wrk (only to 127.0.0.1 and the app's own container address) through the
-  router vs. straight to one instance: one connection at a time (the router's own latency,
-  p50/p99), then 10 connections on 2 threads (throughput, when the 2 cores are shared by wrk,
-  Caddy and the app).
+  router vs. straight to the one instance of a static app (nginx, from the static buildpack:
+  HTTP/1.1 keep-alive and a deep listen backlog, so the app is not what limits the numbers, as
+  the Python sample app's HTTP/1.0 server with its backlog of 5 is): one connection at a time
+  (the router's own latency, p50/p99), then 10 connections on 2 threads (throughput, when the
+  2 cores are shared by wrk, Caddy and the app).
 
 Usage: python bench/scale_and_router.py [--runs 3]
 """
@@ -24,6 +26,7 @@ import httpx
 import platform_clients  # beside this script
 
 SAMPLE_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "sample_app"
+STATIC_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "apps" / "static"
 
 
 def instances_answering(platform, host: str, tries: int = 60) -> set[str]:
@@ -80,6 +83,16 @@ def main() -> None:
                 time.sleep(0.5)
         print(f"scale web 1 -> 10 until all ten are routed: median {statistics.median(timings):.2f} s (target < 5 s)")
 
+        api.delete(f"/apps/{name}").raise_for_status()
+        name = f"bench-router-{secrets.token_hex(3)}"
+        host = settings.app_host(name)
+        api.post("/apps", json={"name": name}).raise_for_status()
+        static_dir = workdir / "static"
+        shutil.copytree(STATIC_APP, static_dir)
+        for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "static")):
+            platform_clients.git(static_dir, *command, timeout=60)
+        if platform_clients.git(static_dir, "push", platform.remote(name), "main", timeout=300).returncode != 0:
+            raise SystemExit("the static app's push failed")
         [dyno] = api.get(f"/apps/{name}/dynos").json()
         address = next(line.split()[0] for line in (settings.router_hosts_dir / name).read_text().splitlines())
         for connections in (1, 10):

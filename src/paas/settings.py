@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # What the name server answers for a name that is no app's: the router's 404 page is there.
     router_unknown_address: str = "127.0.0.4"
     # Seconds a web process that left the router keeps running before SIGTERM: Caddy looks the
-    # app's name up again every 100 ms, so after this no new request reaches it.
+    # app's name up again every 50 ms, so after this no new request reaches it.
     router_drain: float = 1.0
 
     registry: str = "127.0.0.1:5000"

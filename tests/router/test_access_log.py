@@ -15,11 +15,12 @@ from tests.router.test_caddy import start_upstream
 def entries(port: int, upstream: str | None, status: int = 200, host: str = "shop.localhost:8080", uri: str = "/a?b=1"):
     request = {"remote_ip": "127.0.0.1", "remote_port": str(port), "method": "GET", "host": host, "uri": uri}
     lines = []
+    compact = {"separators": (",", ":")}  # as Caddy writes it
     if upstream:
         lines.append(json.dumps({"level": "debug", "logger": "http.handlers.reverse_proxy", "msg": "upstream roundtrip",
-                                 "upstream": upstream, "request": request, "status": status}))
+                                 "upstream": upstream, "request": request, "status": status}, **compact))
     lines.append(json.dumps({"level": "info", "ts": 1796000000.5, "logger": "http.log.access.paas", "msg": "handled request",
-                             "request": request, "duration": 0.0123, "size": 42, "status": status}))
+                             "request": request, "duration": 0.0123, "size": 42, "status": status}, **compact))
     return lines
 
 
@@ -53,7 +54,14 @@ def test_no_web_process_and_no_answer_are_heroku_errors_and_other_hosts_are_skip
 
 @given(st.text())
 def test_any_other_line_is_ignored(raw):
-    assert parser().feed(raw) is None or "handled request" in raw
+    assert parser().feed(raw) is None or "http.log.access.paas" in raw
+
+
+def test_a_line_the_app_does_not_admit_is_not_kept_and_its_connection_is_forgotten():
+    p = parser()
+    first = entries(7, "10.0.0.7:5000")
+    p.feed(first[0])
+    assert p.feed(first[1], admit=lambda app: False) is None and p.upstreams == {}
 
 
 def test_a_real_caddy_writes_what_the_parser_turns_into_router_lines(make_test_router, caddy, tmp_path):

@@ -75,7 +75,7 @@ class CaddyRouter:
         idle_address: str,
         unknown_address: str,
         log_file: Path | None = None,
-        refresh: float = 0.1,
+        refresh: float = 0.05,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:

@@ -100,10 +100,16 @@ class LogCollector:
             await asyncio.gather(*tasks)
 
     def _add(self, app: str, line: LogLine) -> None:
+        if self._within_rate(app):
+            self.pending.setdefault(app, []).append(line)
+
+    def _within_rate(self, app: str) -> bool:
         bucket = self.buckets.get(app) or self.buckets.setdefault(app, Bucket(self.rate))
-        if not bucket.take():
-            return
-        self.pending.setdefault(app, []).append(line)
+        return bucket.take()
+
+    def _admit_router_line(self, app_name: str) -> bool:
+        app_id = self.app_id_of(app_name)
+        return app_id is not None and self._within_rate(app_id)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One per process: Docker's driver sends [tag, time, record, options] in msgpack."""
@@ -188,9 +194,10 @@ class LogCollector:
                 complete = data.rfind(b"\n") + 1  # a line Caddy is still writing waits for the next round
                 data, pending = data[:complete], data[complete:]
                 for raw in data.decode("utf-8", "replace").splitlines():
-                    line = self.parser.feed(raw)
-                    if line is not None and (app_id := self.app_id_of(line.app)):
-                        self._add(app_id, LogLine(line.at, "heroku", "router", line.text))
+                    line = self.parser.feed(raw, admit=self._admit_router_line)
+                    if line is not None:  # admitted: its app is known, and within its rate
+                        self.pending.setdefault(self.app_id_of(line.app), []).append(
+                            LogLine(line.at, "heroku", "router", line.text))
                 try:
                     await self.redis.set(ROUTER_LOG_POSITION, f"{os.fstat(file.fileno()).st_ino}:{file.tell() - len(pending)}")
                 except redis.RedisError:

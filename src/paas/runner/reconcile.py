@@ -33,6 +33,7 @@ from paas.settings import Settings
 log = logging.getLogger(__name__)
 
 LOG_TAIL_ON_FAILURE = 20
+HEALTH_POLL = 0.025  # seconds between a booting process's health checks: a deploy is live this much sooner
 
 
 def wanted(release: Release, scales: dict[str, Scale]) -> list[tuple[str, int, Scale]]:
@@ -380,7 +381,7 @@ class Reconciler:
                     last = f"its health check {path} answered {response.status_code}"
                 except httpx.TransportError:
                     pass
-                time.sleep(0.1)
+                time.sleep(HEALTH_POLL)
         if path:
             raise BootFailed(f"{process.name} did not pass its health check within {self.settings.boot_timeout:.0f} s: {last}", process)
         raise BootFailed(f"{process.name} did not answer HTTP on $PORT within {self.settings.boot_timeout:.0f} s", process)
