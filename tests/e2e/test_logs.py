@@ -4,7 +4,6 @@ kept across a redeploy and a restart of the runner, read through log sessions as
 
 import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -36,11 +35,7 @@ def logged(api, app: str, text: str, **options) -> list[str]:
                       what=f"{text!r} in the logs of {app}")
 
 
-def runner_pid(settings) -> int:
-    return int((settings.home / "run" / "runner.pid").read_text())
-
-
-def test_logs_keep_app_output_router_lines_and_events_across_a_redeploy_and_a_runner_restart(api, router, checkout, app_name, settings):
+def test_logs_keep_app_output_router_lines_and_events_across_a_redeploy_and_a_platform_restart(api, router, checkout, app_name, settings):
     assert checkout.push().returncode == 0
     before = f"/before-{uuid.uuid4().hex[:8]}"
     assert router.get(app_name, before).status_code == 200
@@ -63,17 +58,16 @@ def test_logs_keep_app_output_router_lines_and_events_across_a_redeploy_and_a_ru
     logged(api, app_name, "heroku[web.1]: Stopping all processes with SIGTERM")
     logged(api, app_name, "heroku[web.1]: Process exited with status")
 
-    # The runner (which collects) is down for a while; what the app and the router write
-    # meanwhile is in the logs once it is back.
-    os.kill(runner_pid(settings), signal.SIGTERM)
-    eventually(lambda: subprocess.run(["kill", "-0", str(runner_pid(settings))], capture_output=True).returncode != 0,
-               timeout=20, what="the runner stopped")
+    # The platform's processes (the runner collects) are down for a while; what the app and the
+    # router write meanwhile is in the logs once they are back.
+    platform = [str(ROOT / "scripts" / "platform.sh")]
+    env = {**os.environ, "PAAS_HOME": str(settings.home)}
+    subprocess.run(platform + ["down"], check=True, capture_output=True, env=env)
     during = [f"/while-the-runner-was-down-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     for path in during:
         assert router.get(app_name, path).status_code == 200
     time.sleep(1)
-    subprocess.run([str(ROOT / "scripts" / "platform.sh"), "up"], check=True, capture_output=True,
-                   env={**os.environ, "PAAS_HOME": str(settings.home)})
+    subprocess.run(platform + ["up"], check=True, capture_output=True, env=env)
     lines = read_logs(api, app_name)
     assert any(before in line for line in lines)  # from before the redeploy
     # Docker kept the app's lines meanwhile (the first one went to the stopped collector and is lost).
@@ -136,3 +130,19 @@ def test_an_app_flooding_its_logs_keeps_serving_and_the_drop_is_counted(api, rou
     assert " heroku[logplex]: " in notice and "messages dropped since" in notice
     kept = redis.Redis.from_url(settings.redis_url).xlen(f"paas:logs:{api.get(f'/apps/{app_name}').json()['id']}")
     assert kept <= settings.log_lines + 1000, kept  # bounded (trimmed by whole blocks)
+
+
+def test_a_crash_and_a_process_over_its_memory_show_in_the_logs(api, checkout, app_name):
+    checkout.write("Procfile", "web: exec python3 -u server.py\n"
+                               "worker: python3 -c 'x = bytearray(700 * 2**20); import time; time.sleep(60)'\n"
+                               "crasher: echo about to crash; exit 3\n")
+    checkout.commit("a worker over its memory and one that crashes")
+    assert checkout.push().returncode == 0
+    api.patch(f"/apps/{app_name}/formation", json={"updates": [{"type": "worker", "quantity": 1},
+                                                               {"type": "crasher", "quantity": 1}]}).raise_for_status()
+    logged(api, app_name, "app[api]: Scaled to ")
+    logged(api, app_name, "heroku[worker.1]: Error R15 (Memory quota vastly exceeded)")
+    logged(api, app_name, "heroku[worker.1]: Process exited with status 137")
+    logged(api, app_name, "app[crasher.1]: about to crash")
+    logged(api, app_name, "heroku[crasher.1]: Process exited with status 3")
+    logged(api, app_name, "heroku[crasher.1]: State changed from up to crashed")
