@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import app_containers, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def logged(api, app: str, text: str, **options) -> list[str]:
                       what=f"{text!r} in the logs of {app}")
 
 
-def test_logs_keep_app_output_router_lines_and_events_across_a_redeploy_and_a_platform_restart(api, router, checkout, app_name, settings):
+def test_logs_keep_app_output_router_lines_and_events_across_a_redeploy_and_a_platform_restart(api, router, checkout, app_name, settings, engine):
     assert checkout.push().returncode == 0
     before = f"/before-{uuid.uuid4().hex[:8]}"
     assert router.get(app_name, before).status_code == 200
@@ -62,12 +62,19 @@ def test_logs_keep_app_output_router_lines_and_events_across_a_redeploy_and_a_pl
     # router write meanwhile is in the logs once they are back.
     platform = [str(ROOT / "scripts" / "platform.sh")]
     env = {**os.environ, "PAAS_HOME": str(settings.home)}
+    def only_the_new_process():
+        found = app_containers(engine, settings, app_name)
+        return len(found) == 1 and [c.id for c in found]
+
+    serving = eventually(only_the_new_process, timeout=40, what="the old processes gone")
     subprocess.run(platform + ["down"], check=True, capture_output=True, env=env)
     during = [f"/while-the-runner-was-down-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     for path in during:
         assert router.get(app_name, path).status_code == 200
     time.sleep(1)
     subprocess.run(platform + ["up"], check=True, capture_output=True, env=env)
+    time.sleep(settings.reconcile_interval + 1)  # the new runner's first sweep has passed
+    assert [c.id for c in app_containers(engine, settings, app_name)] == serving  # none replaced
     lines = read_logs(api, app_name)
     assert any(before in line for line in lines)  # from before the redeploy
     # Docker kept the app's lines meanwhile (the first one went to the stopped collector and is lost).
