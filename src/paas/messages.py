@@ -141,6 +141,12 @@ def publish_run(client: redis.Redis, app_name: str, name: str, dyno: dict | None
         client.expire(runs_key(app_name), 2 * 24 * 3600)  # a runner that died leaves none for long
 
 
+def forget_runs(client: redis.Redis) -> None:
+    """Every run listed (a runner that starts: the runs of the one before it have ended)."""
+    for key in client.scan_iter(runs_key("*")):
+        client.delete(key)
+
+
 def read_runs(client: redis.Redis, app_name: str) -> list[dict]:
     return [json.loads(data) for _name, data in sorted(client.hgetall(runs_key(app_name)).items())]
 

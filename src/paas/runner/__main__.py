@@ -102,6 +102,7 @@ def main() -> None:
     )
     scheduler = Scheduler(reconciler.reconcile)
     one_offs = OneOffs(reconciler)
+    one_offs.forget_previous()
     threading.Thread(target=follow_exits, args=(reconciler, scheduler), daemon=True, name="exits").start()
     collector = LogCollector(
         settings.redis_url, settings.log_collector, settings.instance, max_lines=settings.log_lines,

@@ -12,9 +12,11 @@ import threading
 import time
 import uuid
 
+import redis
+
 from paas import messages
-from paas.domain.models import Release
 from paas.domain import formation
+from paas.domain.models import Release
 from paas.runner.backend import OneOffTimeout
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,14 @@ class OneOffs:
     def __init__(self, reconciler):
         self.reconciler = reconciler
         self.settings = reconciler.settings
+
+    def forget_previous(self) -> None:
+        """The runs the runner before this one relayed ended with it (the sweep removes their
+        containers): they are no longer listed as dynos."""
+        try:
+            messages.forget_runs(self.reconciler.redis)
+        except redis.RedisError as error:  # Redis is away: the runner starts anyway
+            log.warning("could not clear the runs of the last runner: %s", error)
 
     def start(self, run_id: str) -> None:
         threading.Thread(target=self._run, args=(run_id,), daemon=True, name=f"run-{run_id[:8]}").start()
