@@ -292,3 +292,37 @@ def test_make_router_uses_settings(caddy, tmp_path):
     assert (r.hosts_dir, r.dns, r.web_port) == (settings.router_hosts_dir, settings.router_dns, settings.web_port)
     assert r.zone == "paas-test.paas.internal" and r.apps() == {}
     r.close()
+
+
+def test_the_app_gets_herokus_router_headers(router, caddy, port):
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = "\n".join(f"{k}: {v}" for k, v in self.headers.items()).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.22", port), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        router.set_app("echo", [f"127.0.0.22:{port}"])
+        time.sleep(router.settle_time)
+
+        def headers(**sent) -> dict[str, str]:
+            text = httpx.get(f"http://127.0.0.1:{caddy.http_port}/", headers={"Host": "echo.localhost", **sent}).text
+            return dict(line.split(": ", 1) for line in text.splitlines())
+
+        got = headers()
+        assert got["X-Forwarded-For"] == "127.0.0.1" and got["X-Forwarded-Proto"] == "http"
+        assert got["X-Forwarded-Port"] == str(caddy.http_port) and got["Via"] == "1.1 paas"
+        assert abs(int(got["X-Request-Start"]) - time.time() * 1000) < 5000  # milliseconds, as Heroku's
+        assert len(got["X-Request-Id"]) == 36 and headers()["X-Request-Id"] != got["X-Request-Id"]
+        assert headers(**{"X-Request-Id": "client-chosen-id-12345"})["X-Request-Id"] == "client-chosen-id-12345"
+        assert len(headers(**{"X-Request-Id": "short"})["X-Request-Id"]) == 36  # not one Heroku keeps
+    finally:
+        server.shutdown()
+        server.server_close()

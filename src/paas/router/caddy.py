@@ -38,6 +38,7 @@ UNKNOWN_SERVER = "paas-unknown"
 APPS_ROUTE_ID = "paas-apps"
 NOT_FOUND_ID = "paas-not-found"
 LOG_NAME = "paas-router"
+REQUEST_ID = r"^[A-Za-z0-9+=/_-]{20,200}$"  # what Heroku's router accepts from a client
 # App names become a DNS label and a file name.
 APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 HTML = {"Content-Type": ["text/html; charset=utf-8"]}
@@ -210,6 +211,12 @@ class CaddyRouter:
         not_answering = _respond(503, _page("The app is not answering", "Its web processes did not take the request."))
         proxy = {
             "handler": "reverse_proxy",
+            # The headers Heroku's router adds (Caddy sets X-Forwarded-For, -Proto and -Host itself).
+            "headers": {"request": {"set": {
+                "X-Forwarded-Port": [self.listen.rsplit(":", 1)[1]],
+                "X-Request-Start": ["{time.now.unix_ms}"],
+                "Via": ["1.1 paas"],
+            }}},
             "dynamic_upstreams": {
                 "source": "a",
                 "name": f"{app_label}.{self.zone}",
@@ -233,6 +240,9 @@ class CaddyRouter:
             # Host matchers on *.localhost would otherwise turn on HTTPS for this server.
             "automatic_https": {"disable": True},
             "routes": [
+                # A client's own X-Request-Id is kept when it is one Heroku would keep, else a new one.
+                {"match": [{"host": [f"*.{self.domain}"], "not": [{"header_regexp": {"X-Request-Id": {"pattern": REQUEST_ID}}}]}],
+                 "handle": [{"handler": "headers", "request": {"set": {"X-Request-Id": ["{http.request.uuid}"]}}}]},
                 {"@id": APPS_ROUTE_ID, "match": [{"host": [f"*.{self.domain}"]}], "handle": [proxy], "terminal": True},
                 {"@id": NOT_FOUND_ID, "handle": [not_found]},
             ],
