@@ -11,6 +11,8 @@ cat <<TEXT
        API:          $API
        Admin token:  $TOKEN   (also in $PAAS_HOME/admin-token)
        Apps answer at http://<app>.localhost:${PAAS_ROUTER_PORT:-8080}
+                  and https://<app>.localhost:${PAAS_ROUTER_TLS_PORT:-8443} (trust $PAAS_HOME/router-ca.crt,
+                  the router's own CA, written once the runner has started: curl --cacert ...)
 
        Deploy an app from its git checkout (a Dockerfile FROM paas/stack:bookworm):
          curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"myapp"}' $API/apps

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     domain: str = "localhost"
     router_host: str = "127.0.0.1"
     router_port: int = 8080
+    # Apps answer HTTPS too, at https://<app>.<domain>:<router_tls_port>.
+    router_tls_port: int = 8443
     caddy_admin_url: str = "http://127.0.0.1:2019"
     # The router's name server (dnsmasq, started with the other services): Caddy looks up which
     # processes serve an app there, so deploys never change Caddy's configuration.
@@ -122,6 +124,11 @@ class Settings(BaseSettings):
     def router_hosts_dir(self) -> Path:
         """One hosts file per app: the addresses of its web processes, read by the name server."""
         return self.home / "router" / "hosts.d"
+
+    @property
+    def router_ca_file(self) -> Path:
+        """The root certificate of the router's own CA, which signs the apps' HTTPS certificates."""
+        return self.home / "router-ca.crt"
 
     @property
     def router_log_file(self) -> Path:

@@ -37,6 +37,7 @@ IDLE_SERVER = "paas-idle"
 UNKNOWN_SERVER = "paas-unknown"
 APPS_ROUTE_ID = "paas-apps"
 NOT_FOUND_ID = "paas-not-found"
+TLS_SERVER = "paas-tls"
 LOG_NAME = "paas-router"
 REQUEST_ID = r"^[A-Za-z0-9+=/_-]{20,200}$"  # what Heroku's router accepts from a client
 # App names become a DNS label and a file name.
@@ -76,6 +77,9 @@ class CaddyRouter:
         idle_address: str,
         unknown_address: str,
         log_file: Path | None = None,
+        tls_port: int | None = None,
+        tls_ask_url: str | None = None,
+        ca_file: Path | None = None,
         refresh: float = 0.05,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
@@ -87,6 +91,9 @@ class CaddyRouter:
         self.web_port, self.idle_address, self.unknown_address = web_port, idle_address, unknown_address
         self.refresh = refresh
         self.log_file = log_file
+        # HTTPS beside HTTP: certificates from Caddy's own CA, made for a host at its first
+        # handshake once the platform says (tls_ask_url) it is an app's; the CA's root in ca_file.
+        self.listen_host, self.tls_port, self.tls_ask_url, self.ca_file = listen_host, tls_port, tls_ask_url, ca_file
         # Caddy keeps a looked-up name for `refresh`; a little more for the lookup itself.
         self.settle_time = refresh + 0.05
         self._server_path = f"/config/apps/http/servers/{SERVER}"
@@ -102,7 +109,9 @@ class CaddyRouter:
             settings.caddy_admin_url, settings.router_host, settings.router_port, settings.domain,
             hosts_dir=settings.router_hosts_dir, dns=settings.router_dns, zone=f"{settings.instance}.paas.internal",
             web_port=settings.web_port, idle_address=settings.router_idle_address,
-            unknown_address=settings.router_unknown_address, log_file=settings.router_log_file, **kwargs,
+            unknown_address=settings.router_unknown_address, log_file=settings.router_log_file,
+            tls_port=settings.router_tls_port, tls_ask_url=f"{settings.api_url}/router/tls-ask", ca_file=settings.router_ca_file,
+            **kwargs,
         )
 
     def close(self) -> None:
@@ -114,17 +123,44 @@ class CaddyRouter:
         """Make Caddy's configuration the one above; a no-op (one GET) when it already is."""
         with self._lock:
             self.hosts_dir.mkdir(parents=True, exist_ok=True)
-            servers = self._get_servers()
+            apps = self._call("GET", "/config/apps") or {}
+            http = apps.get("http") or {}
+            servers = http.get("servers") or {}
             want = {
                 SERVER: self._server(),
                 IDLE_SERVER: self._page_server(self.idle_address, 503, IDLE_PAGE),
                 UNKNOWN_SERVER: self._page_server(self.unknown_address, 404, self._not_found_page()),
             }
-            if any(servers.get(name) != server for name, server in want.items()):
-                # One load for all (each load is a reload); servers of others are kept.
-                self._call("PATCH" if servers else "PUT", "/config/apps/http/servers", {**servers, **want})
+            more = {}
+            if self.tls_port is not None:
+                want[TLS_SERVER] = self._server(tls=True)
+                more = self._tls_apps()
+            if any(servers.get(name) != server for name, server in want.items()) or any(apps.get(k) != v for k, v in more.items()):
+                # One load for all (each load is a reload); the servers and apps of others are kept.
+                self._call("POST", "/config/apps", {**apps, **more, "http": {**http, "servers": {**servers, **want}}})
             if self.log_file is not None:
                 self._ensure_access_log()
+            if self.ca_file is not None and self.tls_port is not None:
+                self._export_ca()
+
+    def _tls_apps(self) -> dict[str, Any]:
+        return {
+            # Caddy's own CA signs the certificates; it must never touch the host's trust store.
+            "pki": {"certificate_authorities": {"local": {"install_trust": False}}},
+            "tls": {"automation": {
+                "policies": [{"issuers": [{"module": "internal"}], "on_demand": True}],
+                "on_demand": {"ask": self.tls_ask_url},
+            }},
+        }
+
+    def _export_ca(self) -> None:
+        """The CA's root certificate where users find it, to trust the apps' HTTPS."""
+        root = (self._call("GET", "/pki/ca/local") or {}).get("root_certificate")
+        if root and (not self.ca_file.exists() or self.ca_file.read_text() != root):
+            self.ca_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.ca_file.with_name(f".{self.ca_file.name}.partial")
+            partial.write_text(root)
+            os.replace(partial, self.ca_file)
 
     def _ensure_access_log(self) -> None:
         """The access lines and the proxy's choice of upstream go to `log_file` (and not to
@@ -204,7 +240,7 @@ class CaddyRouter:
             raise ValueError(f"every upstream listens on port {self.web_port} ($PORT), got {dial!r}")
         return host
 
-    def _server(self) -> dict[str, Any]:
+    def _server(self, tls: bool = False) -> dict[str, Any]:
         # `*.localhost` matches one label, the app; its index counts from the right.
         app_label = f"{{http.request.host.labels.{len(self.domain.split('.'))}}}"
         not_found = _respond(404, self._not_found_page())
@@ -213,7 +249,7 @@ class CaddyRouter:
             "handler": "reverse_proxy",
             # The headers Heroku's router adds (Caddy sets X-Forwarded-For, -Proto and -Host itself).
             "headers": {"request": {"set": {
-                "X-Forwarded-Port": [self.listen.rsplit(":", 1)[1]],
+                "X-Forwarded-Port": [str(self.tls_port) if tls else self.listen.rsplit(":", 1)[1]],
                 "X-Request-Start": ["{time.now.unix_ms}"],
                 "Via": ["1.1 paas"],
             }}},
@@ -236,9 +272,11 @@ class CaddyRouter:
             },
         }
         return {
-            "listen": [self.listen],
-            # Host matchers on *.localhost would otherwise turn on HTTPS for this server.
+            "listen": [f"{self.listen_host}:{self.tls_port}" if tls else self.listen],
+            # Host matchers on *.localhost would otherwise turn on HTTPS for this server (a
+            # wildcard certificate for *.localhost, which TLS clients refuse).
             "automatic_https": {"disable": True},
+            **({"tls_connection_policies": [{}]} if tls else {}),
             "routes": [
                 # A client's own X-Request-Id is kept when it is one Heroku would keep, else a new one.
                 {"match": [{"host": [f"*.{self.domain}"], "not": [{"header_regexp": {"X-Request-Id": {"pattern": REQUEST_ID}}}]}],
@@ -262,11 +300,6 @@ class CaddyRouter:
         }
 
     # -- admin API --------------------------------------------------------------------------
-
-    def _get_servers(self) -> dict[str, Any]:
-        # Read from /config/apps down: a GET through a missing parent is an error, not null.
-        apps = self._call("GET", "/config/apps") or {}
-        return (apps.get("http") or {}).get("servers") or {}
 
     def _call(self, method: str, path: str, body: Any = _NO_BODY) -> Any:
         kwargs = {} if body is _NO_BODY else {"json": body}

@@ -1,0 +1,22 @@
+"""What the router asks the platform: Caddy makes an app host's HTTPS certificate at its first
+TLS handshake, and asks here first, so that only the hosts of existing apps get one (a client
+sending made-up names cannot have certificates made without end)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from paas.domain import apps
+from paas.domain.errors import NotFound
+from paas.platform.deps import DbDep, SettingsDep
+
+router = APIRouter()
+
+
+@router.get("/router/tls-ask", include_in_schema=False)
+def tls_ask(db: DbDep, settings: SettingsDep, domain: Annotated[str, Query()] = ""):
+    suffix = "." + settings.domain
+    name = domain.lower()[: -len(suffix)] if domain.lower().endswith(suffix) else ""
+    if not name or "." in name or apps.find_app_by_name(db, name) is None:
+        raise NotFound(f"{domain} is no app's host.")
+    return {}
