@@ -1,0 +1,12 @@
+"""Caddy's question before it makes an HTTPS certificate: only an existing app's host gets one."""
+
+from fastapi.testclient import TestClient
+
+
+def test_only_an_apps_own_host_may_have_a_certificate(client, platform_app, woken):
+    assert client.post("/apps", json={"name": "shop"}).status_code == 201
+    with TestClient(platform_app) as caddy:  # Caddy asks without a token
+        assert caddy.get("/router/tls-ask", params={"domain": "shop.localhost"}).status_code == 200
+        assert caddy.get("/router/tls-ask", params={"domain": "SHOP.localhost"}).status_code == 200
+        for refused in ("other.localhost", "www.shop.localhost", "shop.example.com", "localhost", ".localhost", ""):
+            assert caddy.get("/router/tls-ask", params={"domain": refused}).status_code == 404, refused
