@@ -60,11 +60,7 @@ def main() -> None:
         remote = platform.remote(name)
         workdir = Path(tempfile.mkdtemp(prefix="paas-bench-"))
         try:
-            app_dir = workdir / "app"
-            shutil.copytree(FLASK_APP, app_dir)
-            git(app_dir, "init", "-q", "-b", "main")
-            git(app_dir, "add", "-A")
-            git(app_dir, "commit", "-qm", "first")
+            app_dir = platform_clients.checkout(FLASK_APP, workdir / "app")
             cold.append(push_until_served(app_dir, remote, router, url, settings.app_host(name), "version=1"))
             (app_dir / "VERSION").write_text("2\n")
             git(app_dir, "commit", "-qam", "one line of code")

@@ -46,10 +46,7 @@ def main() -> None:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda n: api.post("/apps", json={"name": n}).raise_for_status(), names))
         print(f"created {args.apps} apps in {time.monotonic() - started:.1f} s", flush=True)
-        app_dir = workdir / "app"
-        shutil.copytree(SAMPLE_APP, app_dir)
-        for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "first")):
-            platform_clients.git(app_dir, *command, timeout=60)
+        app_dir = platform_clients.checkout(SAMPLE_APP, workdir / "app")
         started = time.monotonic()
 
         def push(name: str) -> None:

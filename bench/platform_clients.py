@@ -1,6 +1,7 @@
 """What every benchmark needs of the running platform: its settings, the admin's API client, a
 router client, and the git remote of an app."""
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,3 +36,11 @@ def git(cwd: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
         ["git", "-c", "user.email=bench@paas.localhost", "-c", "user.name=bench", *args],
         cwd=cwd, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def checkout(source: Path, dest: Path) -> Path:
+    """A git repository at `dest` holding a copy of the app at `source`, committed on main."""
+    shutil.copytree(source, dest)
+    for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "first")):
+        git(dest, *command, timeout=60)
+    return dest

@@ -102,11 +102,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="paas-bench-"))
     remote = platform.remote(name)
     try:
-        app_dir = workdir / "app"
-        shutil.copytree(SAMPLE_APP, app_dir)
-        git(app_dir, "init", "-q", "-b", "main")
-        git(app_dir, "add", "-A")
-        git(app_dir, "commit", "-qm", "first")
+        app_dir = platform_clients.checkout(SAMPLE_APP, workdir / "app")
         first = git(app_dir, "push", remote, "main")
         if first.returncode != 0:
             raise SystemExit(f"first push failed:\n{first.stderr}")

@@ -63,10 +63,7 @@ def main() -> None:
     api.post("/apps", json={"name": name}).raise_for_status()
     workdir = Path(tempfile.mkdtemp(prefix="paas-bench-"))
     try:
-        app_dir = workdir / "app"
-        shutil.copytree(SAMPLE_APP, app_dir)
-        for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "first")):
-            platform_clients.git(app_dir, *command, timeout=60)
+        app_dir = platform_clients.checkout(SAMPLE_APP, workdir / "app")
         if platform_clients.git(app_dir, "push", platform.remote(name), "main", timeout=300).returncode != 0:
             raise SystemExit("the first push failed")
         timings = []
@@ -87,10 +84,7 @@ def main() -> None:
         name = f"bench-router-{secrets.token_hex(3)}"
         host = settings.app_host(name)
         api.post("/apps", json={"name": name}).raise_for_status()
-        static_dir = workdir / "static"
-        shutil.copytree(STATIC_APP, static_dir)
-        for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "static")):
-            platform_clients.git(static_dir, *command, timeout=60)
+        static_dir = platform_clients.checkout(STATIC_APP, workdir / "static")
         if platform_clients.git(static_dir, "push", platform.remote(name), "main", timeout=300).returncode != 0:
             raise SystemExit("the static app's push failed")
         [dyno] = api.get(f"/apps/{name}/dynos").json()

@@ -67,6 +67,11 @@ def key(app_id: str) -> str:
     return f"paas:logs:{app_id}"
 
 
+def add(pipe, app: str, line: LogLine, max_lines: int) -> None:
+    """Queue one line on a Redis pipeline (sync or asyncio), trimming the app's stream."""
+    pipe.xadd(key(app), line.fields(), maxlen=max_lines, approximate=True)
+
+
 class LogStore:
     def __init__(self, client: redis.Redis, max_lines: int):
         self.client, self.max_lines = client, max_lines
@@ -74,7 +79,7 @@ class LogStore:
     def append(self, app: str, lines: Iterable[LogLine]) -> None:
         pipe = self.client.pipeline(transaction=False)
         for line in lines:
-            pipe.xadd(key(app), line.fields(), maxlen=self.max_lines, approximate=True)
+            add(pipe, app, line, self.max_lines)
         pipe.execute()
 
     def event(self, app: str, dyno: str, text: str, source: str = "heroku") -> None:

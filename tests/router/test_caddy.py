@@ -20,13 +20,15 @@ UPSTREAMS = {"up1": "127.0.0.11", "up2": "127.0.0.12", "up3": "127.0.0.13", "slo
 DEAD = "127.0.0.19"  # nothing listens there
 
 
-def start_upstream(name: str, address: str, port: int, delay: float = 0.0) -> ThreadingHTTPServer:
+def start_upstream(name: str, address: str, port: int, delay: float = 0.0, answer=None) -> ThreadingHTTPServer:
+    """An upstream answering its name, or what `answer(handler)` makes of each request."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
             time.sleep(delay)
-            body = name.encode()
+            body = answer(self) if answer else name.encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -295,19 +297,10 @@ def test_make_router_uses_settings(caddy, tmp_path):
 
 
 def test_the_app_gets_herokus_router_headers(router, caddy, port):
-    class Echo(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = "\n".join(f"{k}: {v}" for k, v in self.headers.items()).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def echo(handler) -> bytes:
+        return "\n".join(f"{k}: {v}" for k, v in handler.headers.items()).encode()
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.22", port), Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = start_upstream("echo", "127.0.0.22", port, answer=echo)
     try:
         router.set_app("echo", [f"127.0.0.22:{port}"])
         time.sleep(router.settle_time)

@@ -94,6 +94,7 @@ class CaddyRouter:
         # HTTPS beside HTTP: certificates from Caddy's own CA, made for a host at its first
         # handshake once the platform says (tls_ask_url) it is an app's; the CA's root in ca_file.
         self.listen_host, self.tls_port, self.tls_ask_url, self.ca_file = listen_host, tls_port, tls_ask_url, ca_file
+        self._exported_ca = False
         # Caddy keeps a looked-up name for `refresh`; a little more for the lookup itself.
         self.settle_time = refresh + 0.05
         self._server_path = f"/config/apps/http/servers/{SERVER}"
@@ -123,7 +124,8 @@ class CaddyRouter:
         """Make Caddy's configuration the one above; a no-op (one GET) when it already is."""
         with self._lock:
             self.hosts_dir.mkdir(parents=True, exist_ok=True)
-            apps = self._call("GET", "/config/apps") or {}
+            config = self._call("GET", "/config/") or {}
+            apps = config.get("apps") or {}
             http = apps.get("http") or {}
             servers = http.get("servers") or {}
             want = {
@@ -139,8 +141,8 @@ class CaddyRouter:
                 # One load for all (each load is a reload); the servers and apps of others are kept.
                 self._call("POST", "/config/apps", {**apps, **more, "http": {**http, "servers": {**servers, **want}}})
             if self.log_file is not None:
-                self._ensure_access_log()
-            if self.ca_file is not None and self.tls_port is not None:
+                self._ensure_access_log(config.get("logging") or {})
+            if self.ca_file is not None and self.tls_port is not None and not (self._exported_ca and self.ca_file.exists()):
                 self._export_ca()
 
     def _tls_apps(self) -> dict[str, Any]:
@@ -161,12 +163,12 @@ class CaddyRouter:
             partial = self.ca_file.with_name(f".{self.ca_file.name}.partial")
             partial.write_text(root)
             os.replace(partial, self.ca_file)
+        self._exported_ca = bool(root)  # the CA keeps its root: later sweeps need not ask again
 
-    def _ensure_access_log(self) -> None:
+    def _ensure_access_log(self, logging: dict[str, Any]) -> None:
         """The access lines and the proxy's choice of upstream go to `log_file` (and not to
         Caddy's own log), for the runner to put into the apps' logs."""
         loggers = [access_log.ACCESS_LOGGER, access_log.PROXY_LOGGER]
-        logging = self._call("GET", "/config/logging") or {}
         logs = logging.get("logs") or {}
         want = {
             LOG_NAME: {

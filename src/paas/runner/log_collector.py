@@ -24,7 +24,7 @@ from pathlib import Path
 import msgpack
 import redis.asyncio
 
-from paas.logs import LogLine, key, stamp
+from paas.logs import LogLine, add, stamp
 from paas.router.access_log import AccessLogParser
 from paas.runner.docker_backend import LABEL_APP_ID, LABEL_INSTANCE, LABEL_NAME
 
@@ -151,7 +151,7 @@ class LogCollector:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for app, lines in batch.items():
                         for line in lines:
-                            pipe.xadd(key(app), line.fields(), maxlen=self.max_lines, approximate=True)
+                            add(pipe, app, line, self.max_lines)
                     await pipe.execute()
             except redis.RedisError as error:
                 # Redis is away: these lines are lost, counted, and the next batch tries again.
