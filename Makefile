@@ -21,6 +21,7 @@ up:
 	scripts/services.sh up
 	$(MAKE) --no-print-directory install
 	$(VENV)/bin/python -m paas.builder.stack
+	$(VENV)/bin/python -m paas.addons.images
 	$(VENV)/bin/alembic upgrade head
 	$(VENV)/bin/python -m paas.platform.bootstrap >/dev/null
 	scripts/platform.sh up

@@ -229,3 +229,23 @@ class RunChannel:
             for entry_id, fields in batch[0][1]:
                 last = entry_id
                 yield base64.b64decode(fields["data"]) if "data" in fields else fields["event"]
+
+
+# --- outcomes of add-on jobs: the API call that sent one may wait for it ----------------------
+
+JOB_OUTCOME_TTL = 600  # seconds an outcome is kept for a waiter that comes late
+
+
+def _job_key(job_id: str) -> str:
+    return f"paas:job:{job_id}"
+
+
+def report_outcome(client: redis.Redis, job_id: str, ok: bool, message: str = "") -> None:
+    key = _job_key(job_id)
+    client.pipeline().rpush(key, json.dumps({"ok": ok, "message": message})).expire(key, JOB_OUTCOME_TTL).execute()
+
+
+def wait_for_outcome(client: redis.Redis, job_id: str, timeout: float) -> dict | None:
+    """{"ok": ..., "message": ...}, or None if the job has not ended within `timeout` seconds."""
+    item = client.blpop([_job_key(job_id)], timeout=timeout)
+    return json.loads(item[1]) if item else None

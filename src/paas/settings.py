@@ -95,6 +95,16 @@ class Settings(BaseSettings):
     # Formation sizes (`PAAS_DYNO_SIZES` as JSON: {"name": {"memory_mb": .., "cpu_shares": .., "pids": ..}}).
     dyno_sizes: dict[str, DynoSize] = DYNO_SIZES
 
+    # The add-on servers' images by service (built by `python -m paas.addons.images`).
+    addon_images: dict[str, str] = {"postgresql": "paas/addon-postgresql:15", "redis": "paas/addon-redis:7"}
+    # Where the private networks between apps and their add-ons (and linked apps) take their
+    # addresses: one /25 each, so 512 of them in the default /16.
+    private_network_pool: str = "10.213.0.0/16"
+    private_network_prefix: int = 25
+    # Seconds an API call that provisions, attaches or rotates waits for it to finish; past it
+    # the answer says it is still under way (Heroku's "provisioning").
+    addon_wait: float = 60.0
+
     # Lines kept per app (Heroku's logplex keeps 1,500).
     log_lines: int = 10_000
     # Where the runner takes the lines Docker forwards from app processes (fluentd's protocol).

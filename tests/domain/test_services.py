@@ -119,7 +119,7 @@ def test_config_changes_and_rollbacks_carry_the_builds_stack_and_slug(test_sessi
         releases.settle_release(db, first, Status.succeeded)
         _config, changed = config.update_config(db, CIPHER, app, owner, {"K": "v"})
         releases.settle_release(db, changed, Status.succeeded)
-        rolled = releases.rollback(db, app, owner, first.version)
+        rolled = releases.rollback(db, CIPHER, app, owner, first.version)
         for release in (changed, rolled):
             assert (release.stack, release.slug_size, release.build_id) == ("trixie", 1234, build.id)
             assert release.process_types == {"web": "gunicorn app:app"}

@@ -23,9 +23,12 @@ def update_config(db: Session, cipher: ConfigCipher, app: App, user: User, chang
         raise InvalidParams("Config vars must be a JSON object of names to values.")
     app = apps.get_app(db, str(app.id), lock=True)
     config = config_vars(cipher, app)
+    owned = set(releases.addon_keys(db, app))
     set_keys, removed = [], []
     for key, value in changes.items():
         validate_config_key(key)
+        if key in owned:
+            raise InvalidParams(f"{key} is set by an add-on attached to {app.name}; detach the add-on instead.")
         if value is None:
             if config.pop(key, None) is not None:
                 removed.append(key)

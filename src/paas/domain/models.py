@@ -141,6 +141,8 @@ class Release(Timestamps, Base):
     build_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("builds.id", name="releases_build_id_fkey", use_alter=True, ondelete="SET NULL"))
     stack: Mapped[str | None] = mapped_column(String(30))
     slug_size: Mapped[int | None] = mapped_column(BigInteger)
+    # Which of its config vars came from add-ons: a rollback keeps the add-ons' current values.
+    addon_keys: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
 
     app: Mapped[App] = relationship()
     user: Mapped[User] = relationship()
@@ -158,3 +160,55 @@ class Formation(Timestamps, Base):
     command: Mapped[str] = mapped_column(String(1000), default="")
 
     app: Mapped[App] = relationship()
+
+
+class Addon(Timestamps, Base):
+    """A backing service (a database, say) that belongs to one app and may be attached to more."""
+
+    __tablename__ = "addons"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    service: Mapped[str] = mapped_column(String(30))
+    plan: Mapped[str] = mapped_column(String(30))
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    # Heroku's states: provisioning, provisioned (deprovisioned ones are gone).
+    state: Mapped[str] = mapped_column(String(20), default="provisioning")
+    # What the provider made (user, password, host, url...) as Fernet-encrypted JSON.
+    credentials: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    app: Mapped[App] = relationship()
+    attachments: Mapped[list["AddonAttachment"]] = relationship(back_populates="addon", passive_deletes=True)
+
+
+class AddonAttachment(Timestamps, Base):
+    """An add-on as one app sees it: its URL in that app's config as `<name>_URL`."""
+
+    __tablename__ = "addon_attachments"
+    __table_args__ = (UniqueConstraint("app_id", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    addon_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("addons.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+
+    addon: Mapped[Addon] = relationship(back_populates="attachments")
+    app: Mapped[App] = relationship()
+
+    @property
+    def config_key(self) -> str:
+        return f"{self.name}_URL"
+
+
+class AppLink(Timestamps, Base):
+    """The app's processes may reach the target's web processes at http://<target>.internal."""
+
+    __tablename__ = "app_links"
+    __table_args__ = (UniqueConstraint("app_id", "target_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+
+    app: Mapped[App] = relationship(foreign_keys=[app_id])
+    target: Mapped[App] = relationship(foreign_keys=[target_id])

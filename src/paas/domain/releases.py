@@ -10,8 +10,9 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, joinedload
 
 from paas.domain import apps
+from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import InvalidParams, NotFound
-from paas.domain.models import App, Release, Status, User
+from paas.domain.models import AddonAttachment, App, Release, Status, User
 
 
 def add_release(
@@ -47,12 +48,18 @@ def add_release(
         build_id=build_id,
         stack=stack,
         slug_size=slug_size,
+        addon_keys=addon_keys(db, app),
     )
     db.add(release)
     if status is Status.succeeded:
         app.released_at = func.now()
     db.flush()
     return release
+
+
+def addon_keys(db: Session, app: App) -> list[str]:
+    """The app's config vars that its add-on attachments own."""
+    return sorted(f"{name}_URL" for name in db.scalars(select(AddonAttachment.name).where(AddonAttachment.app_id == app.id)))
 
 
 def code_of(release: Release) -> dict:
@@ -119,18 +126,23 @@ def eligible_for_rollback(release: Release) -> bool:
     return release.status is Status.succeeded and release.image is not None
 
 
-def rollback(db: Session, app: App, user: User, target_ident: str | int) -> Release:
-    """A new release with the target's image and config snapshot; the app's config follows it."""
+def rollback(db: Session, cipher: ConfigCipher, app: App, user: User, target_ident: str | int) -> Release:
+    """A new release with the target's image and config snapshot; the app's config follows it,
+    except for the add-ons' vars: those stay as the add-ons attached now have them (a rollback
+    does not bring back a detached database or an old password)."""
     target = get_release(db, app, target_ident)
     if not eligible_for_rollback(target):
         raise InvalidParams(f"Release v{target.version} cannot be rolled back to: it has no running code or it failed.")
-    app.config_vars = target.config_vars
+    current = cipher.decrypt(app.config_vars)
+    config = {k: v for k, v in cipher.decrypt(target.config_vars).items() if k not in target.addon_keys}
+    config.update({k: current[k] for k in addon_keys(db, app) if k in current})
+    app.config_vars = cipher.encrypt(config)
     return add_release(
         db,
         app,
         user,
         description=f"Rollback to v{target.version}",
-        config=target.config_vars,
+        config=app.config_vars,
         **code_of(target),
     )
 

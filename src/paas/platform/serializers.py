@@ -1,8 +1,20 @@
 """Heroku Platform API v3 shapes."""
 
+import uuid
+
 from paas.domain import stacks
+from paas.domain.addon_services import BY_NAME
 from paas.domain.buildpacks import BUILTIN
-from paas.domain.models import App, Build, Formation, Release, User
+from paas.domain.models import (
+    Addon,
+    AddonAttachment,
+    App,
+    AppLink,
+    Build,
+    Formation,
+    Release,
+    User,
+)
 from paas.domain.releases import eligible_for_rollback
 from paas.settings import Settings
 
@@ -151,4 +163,50 @@ def formation_json(row: Formation, app: App, commands: dict[str, str]) -> dict:
         "command": commands.get(row.type, ""),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+    }
+
+
+def addon_json(addon: Addon, config_vars: list[str]) -> dict:
+    service = BY_NAME[addon.service]
+    return {
+        "id": str(addon.id),
+        "name": addon.name,
+        "addon_service": {"id": str(service.id), "name": service.name},
+        "plan": {"id": str(uuid.uuid5(service.id, addon.plan)), "name": f"{service.name}:{addon.plan}"},
+        "app": app_ref(addon.app),
+        "billing_entity": {**app_ref(addon.app), "type": "app"},
+        "state": addon.state,
+        "config_vars": config_vars,
+        "provider_id": str(addon.id),
+        "actions": [],
+        "billed_price": None,
+        "web_url": None,
+        "created_at": iso(addon.created_at),
+        "updated_at": iso(addon.updated_at),
+    }
+
+
+def attachment_json(attachment: AddonAttachment) -> dict:
+    addon = attachment.addon
+    return {
+        "id": str(attachment.id),
+        "name": attachment.name,
+        "addon": {"id": str(addon.id), "name": addon.name, "app": app_ref(addon.app)},
+        "app": app_ref(attachment.app),
+        "namespace": None,
+        "config_vars": [attachment.config_key],
+        "web_url": None,
+        "log_input_url": None,
+        "created_at": iso(attachment.created_at),
+        "updated_at": iso(attachment.updated_at),
+    }
+
+
+def link_json(link: AppLink, settings: Settings) -> dict:
+    return {
+        "id": str(link.id),
+        "app": app_ref(link.app),
+        "target": app_ref(link.target),
+        "url": f"http://{link.target.name}.internal:{settings.web_port}",
+        "created_at": iso(link.created_at),
     }

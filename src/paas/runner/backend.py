@@ -21,6 +21,8 @@ class ProcessSpec:
     port: int = 5000
     size: str = "basic"
     limits: DynoSize = field(default_factory=lambda: DYNO_SIZES["basic"])
+    # The private networks it joins (its add-ons', its links'), each with its names there.
+    networks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -41,6 +43,7 @@ class Process:
     size: str = "basic"
     state: str = "running"  # the engine's: running, restarting (crashed, coming back), exited, created
     created_at: float = 0.0  # epoch seconds
+    networks: frozenset[str] = frozenset()  # the private networks it is on
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,12 @@ class RunnerBackend(Protocol):
 
     def logs(self, process: Process, tail: int) -> list[str]:
         """The last lines the process wrote."""
+
+    def private_networks(self) -> set[str]:
+        """The private networks that exist (made by the add-on worker)."""
+
+    def set_networks(self, process: Process, networks: dict[str, tuple[str, ...]]) -> None:
+        """Put a running process on exactly these private networks (with these names there)."""
 
     def exits(self) -> Iterator[ProcessExit]:
         """Every process of the formation that exits from now on, as it happens (blocks; ends

@@ -13,6 +13,7 @@ import docker.errors
 from docker.models.containers import Container
 from docker.types import LogConfig
 
+from paas.addons import networks
 from paas.lines import output_lines
 from paas.runner.backend import OneOffTimeout, Process, ProcessExit, ProcessSpec
 from paas.settings import Settings
@@ -63,6 +64,25 @@ class DockerBackend:
                 if error.status_code != 409:  # 409: another runner created it meanwhile
                     raise
         self._network_ready = True
+
+    def private_networks(self) -> set[str]:
+        found = self.client.api.networks(filters={"label": [f"{networks.LABEL_INSTANCE}={self.instance}", networks.LABEL_KIND]})
+        return {n["Name"] for n in found}
+
+    def set_networks(self, process: Process, wanted: dict[str, tuple[str, ...]]) -> None:
+        for name in sorted(set(wanted) - process.networks):
+            self._join(process.id, name, wanted[name])
+        for name in sorted(process.networks - set(wanted)):
+            try:
+                self.client.api.disconnect_container_from_network(process.id, name, force=True)
+            except docker.errors.APIError:  # gone meanwhile (the network or the container)
+                pass
+
+    def _join(self, container_id: str, network: str, aliases: tuple[str, ...]) -> None:
+        try:
+            networks.connect(self.client, network, container_id, list(aliases))
+        except docker.errors.NotFound:  # removed meanwhile: access ended
+            pass
 
     def start(self, spec: ProcessSpec) -> Process:
         container = self._run(spec, restart_policy={"Name": "unless-stopped"})
@@ -167,7 +187,7 @@ class DockerBackend:
         # Pulled from the registry by digest: what runs is exactly what was built and pushed.
         self.client.api.pull(spec.image)
         options.setdefault("log_config", self._log_config())
-        return self.client.containers.create(
+        container = self.client.containers.create(
             spec.image,
             # A Procfile command is a shell line ($PORT, &&, quotes), as on Heroku.
             command=["/bin/sh", "-c", spec.command] if spec.command else None,
@@ -201,6 +221,9 @@ class DockerBackend:
             init=True,  # a real PID 1, so SIGTERM reaches apps that do not handle it themselves
             **options,
         )
+        for network, aliases in spec.networks.items():  # before it starts: its add-ons are there from the first moment
+            self._join(container.id, network, aliases)
+        return container
 
     def _log_config(self) -> LogConfig | None:
         """Docker forwards the process's output to the runner's log collector, asynchronously:
@@ -250,7 +273,8 @@ class DockerBackend:
         running = state == "running"
         # The process's own address on the apps' network: the router and the health check reach
         # every instance of an app on the same port ($PORT), each at its own address.
-        network = ((network_settings or {}).get("Networks") or {}).get(self.network) or {}
+        on = (network_settings or {}).get("Networks") or {}
+        network = on.get(self.network) or {}
         ip = network.get("IPAddress")
         address = f"{ip}:{labels.get('paas.port', '5000')}" if running and ip else None
         return Process(
@@ -266,6 +290,7 @@ class DockerBackend:
             size=labels.get(LABEL_SIZE, "basic"),
             state=state,
             created_at=float(labels.get(LABEL_STARTED, "0")),
+            networks=frozenset(n for n in on if networks.is_private(self.instance, n)),
         )
 
 

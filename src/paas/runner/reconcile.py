@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
 from paas.logs import LogStore
-from paas.domain import apps, formation, releases
+from paas.addons import networks
+from paas.domain import apps, formation, links, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
 from paas.domain.formation import RELEASE_TYPE, Scale
@@ -46,6 +47,20 @@ def wanted(release: Release, scales: dict[str, Scale]) -> list[tuple[str, int, S
         scale = scales.get(process_type, Scale(1 if process_type == "web" else 0, formation.DEFAULT_SIZE))
         found += [(process_type, index, scale) for index in range(1, scale.quantity + 1)]
     return found
+
+
+def wanted_networks(instance: str, app_name: str, process_type: str, membership: links.Membership | None,
+                    existing: set[str]) -> dict[str, tuple[str, ...]]:
+    """The private networks a process of the app belongs on (of those that exist): every
+    process is on its add-ons' and its outgoing links' networks; web processes are also on the
+    links to the app, where linked apps find them as <app>.internal."""
+    if membership is None:
+        return {}
+    found = {networks.attachment_network(instance, a): () for a in membership.attachments}
+    found |= {networks.link_network(instance, link): () for link in membership.links_out}
+    if process_type == "web":
+        found |= {networks.link_network(instance, link): (f"{app_name}.internal",) for link in membership.links_in}
+    return {name: aliases for name, aliases in found.items() if name in existing}
 
 
 def converged(target: Release | None, scales: dict, processes: list[Process], route: list[str] | None) -> bool:
@@ -134,6 +149,8 @@ class Reconciler:
         with self.sessionmaker() as db:
             targets = releases.latest_releases(db)
             scales = formation.all_formations(db)
+            memberships = links.memberships(db)
+        existing = self.backend.private_networks()
         # Apps with no release yet keep the id their last reconcile saw; deleted apps go.
         self.app_ids = {name: str(release.app_id) if release is not None else self.app_ids.get(name)
                         for name, release in targets.items()}
@@ -144,7 +161,29 @@ class Reconciler:
         return sorted(
             name for name in names
             if not converged(targets.get(name), scales, by_app.get(name, []), routes.get(name))
+            or not self.networks_match(name, by_app.get(name, []), memberships.get(name), existing)
         )
+
+    def networks_match(self, app_name: str, processes: list[Process], membership, existing: set[str]) -> bool:
+        instance = self.settings.instance
+        return all(p.networks == set(wanted_networks(instance, app_name, p.process_type, membership, existing)) for p in processes)
+
+    def networks_of(self, app_name: str) -> Callable[[str], dict[str, tuple[str, ...]]]:
+        """process type -> the private networks its processes join, as the database has them now."""
+        with self.sessionmaker() as db:
+            app = apps.find_app_by_name(db, app_name)
+            membership = links.memberships(db, app).get(app_name) if app is not None else None
+        existing = self.backend.private_networks() if membership is not None else set()
+        return lambda process_type: wanted_networks(self.settings.instance, app_name, process_type, membership, existing)
+
+    def join_networks(self, app_name: str, processes: list[Process]) -> None:
+        """Processes that run already join (or leave) the networks of add-ons and links made
+        (or removed) since they started."""
+        networks_for = self.networks_of(app_name)
+        for process in processes:
+            wanted = networks_for(process.process_type)
+            if process.networks != set(wanted):
+                self.backend.set_networks(process, wanted)
 
     def reconcile(self, app_name: str) -> None:
         try:
@@ -182,6 +221,7 @@ class Reconciler:
         target = releases.latest_release(db, app)
         quantities = formation.formation(db, app)
         processes = self.staying(app_name)
+        self.join_networks(app_name, processes)
         if target.image is None:
             self.router.set_app(app_name, [])
             self.stop_all(processes)
@@ -324,6 +364,7 @@ class Reconciler:
             app=release.app.name, app_id=str(release.app_id), release_id=str(release.id), version=release.version,
             process_type=process_type, index=1, image=release.image, command=command,
             env=self.environment(release), port=self.settings.web_port,
+            networks=self.networks_of(release.app.name)(process_type),
         )
 
     def environment(self, release: Release) -> dict[str, str]:
@@ -333,12 +374,14 @@ class Reconciler:
     def specs(self, release: Release, quantities: dict[str, Scale]) -> list[ProcessSpec]:
         env = self.environment(release)
         sizes = self.settings.dyno_sizes
+        networks_for = self.networks_of(release.app.name)
         return [
             ProcessSpec(
                 app=release.app.name, app_id=str(release.app_id), release_id=str(release.id), version=release.version,
                 process_type=process_type, index=index, image=release.image, command=release.process_types[process_type],
                 env=env, port=self.settings.web_port, size=scale.size,
                 limits=sizes.get(scale.size) or sizes[formation.DEFAULT_SIZE],  # a size the operator dropped
+                networks=networks_for(process_type),
             )
             for process_type, index, scale in wanted(release, quantities)
         ]

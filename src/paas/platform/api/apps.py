@@ -5,13 +5,14 @@ from fastapi import APIRouter, Body, Header, Response
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import apps, buildpacks, pagination, releases
+from paas.domain import addons, apps, buildpacks, links, pagination, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import App, Build
 from paas.domain.ranges import parse_range
 from paas.domain.stacks import STACKS
 from paas.platform.api import paged
-from paas.platform.deps import CipherDep, DbDep, LogsDep, RedisDep, SettingsDep, UserDep
+from paas.platform.api.addons import announce, destroy_servers
+from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, RedisDep, SettingsDep, UserDep
 from paas.platform.repos import delete_repository
 from paas.platform.serializers import (
     account_json,
@@ -114,11 +115,18 @@ def get_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 
 
 @router.delete("/apps/{ident}")
-def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep, log: LogsDep):
+def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, settings: SettingsDep, log: LogsDep):
     app = apps.app_for_user(db, ident, user)
+    redis = platform.redis
     body = describe(db, app, settings)
+    # Its add-ons go with it (and leave the other apps they were attached to), so do its links.
+    destroyed, attachment_ids, made = addons.release_app(db, cipher, app, user)
+    link_ids = links.link_ids_of(db, app)
     apps.delete_app(db, app)
     db.commit()
+    announce(platform, log, made, user)
+    destroy_servers(platform, destroyed)
+    platform.celery.send_task("paas.addons.remove-networks", args=[[str(i) for i in attachment_ids], [str(i) for i in link_ids]], queue="addons")
     delete_repository(settings, app.name)
     log.delete(str(app.id))
     redis.delete(f"paas:run-counter:{app.name}")
@@ -130,12 +138,6 @@ def delete_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
 def pipeline_couplings(ident: str, user: UserDep, db: DbDep):
     apps.app_for_user(db, ident, user)
     return JSONResponse({"id": "not_found", "message": "This app is not in a pipeline."}, status_code=404)
-
-
-@router.get("/apps/{ident}/addons")
-def addons(ident: str, user: UserDep, db: DbDep):
-    apps.app_for_user(db, ident, user)
-    return []
 
 
 @router.get("/apps/{ident}/collaborators")

@@ -40,12 +40,12 @@ def get_release_config_vars(ident: str, release: str, user: UserDep, db: DbDep, 
 
 
 @router.post("/apps/{ident}/releases", status_code=201)
-def rollback(ident: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep, body: Annotated[dict | None, Body()] = None):
+def rollback(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, log: LogsDep, body: Annotated[dict | None, Body()] = None):
     target = (body or {}).get("release")
     if target is None or isinstance(target, bool) or not isinstance(target, (str, int)):
         raise InvalidParams('Give the release to roll back to: {"release": "<id or version>"}.')
     app = apps.app_for_user(db, ident, user)
-    release = releases.rollback(db, app, user, target)
+    release = releases.rollback(db, cipher, app, user, target)
     db.commit()
     logs.released(log, str(app.id), release.description, release.version, user.email)
     messages.wake_runner(redis, app.name)

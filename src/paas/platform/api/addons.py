@@ -1,0 +1,181 @@
+"""Add-ons and add-on attachments (Heroku's endpoints and shapes). Making, attaching and
+rotating are jobs of the add-on worker; these calls wait for them (up to `addon_wait`)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from paas import logs, messages
+from paas.domain import addons, apps
+from paas.domain.errors import InvalidParams
+from paas.domain.models import Addon, Release, User
+from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, UserDep
+from paas.platform.serializers import addon_json, attachment_json
+
+router = APIRouter()
+
+
+def describe(db: Session, addon: Addon) -> dict:
+    return addon_json(addon, [a.config_key for a in addons.attachments_of(db, addon)])
+
+
+def send(platform, task: str, *args: str) -> str:
+    """Send an add-on job (after the commit) and wait for it; returns what it did, raises with
+    why it failed, or returns None if it is still under way."""
+    job_id = str(uuid.uuid4())
+    platform.celery.send_task(f"paas.addons.{task}", args=[*args, job_id], queue="addons")
+    outcome = messages.wait_for_outcome(platform.redis, job_id, platform.settings.addon_wait)
+    if outcome is not None and not outcome["ok"]:
+        raise InvalidParams(outcome["message"])
+    return outcome
+
+
+def announce(platform, log, made: list[Release], user: User) -> None:
+    for release in made:
+        logs.released(log, str(release.app_id), release.description, release.version, user.email)
+        messages.wake_runner(platform.redis, release.app.name)
+
+
+@router.post("/apps/{ident}/addons")
+def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep,
+                 body: Annotated[dict | None, Body()] = None):
+    body = body or {}
+    attachment = body.get("attachment") or {}
+    if not isinstance(attachment, dict):
+        raise InvalidParams('attachment must be an object: {"name": "<NAME>"}.')
+    app = apps.app_for_user(db, ident, user)
+    addon = addons.create_addon(db, cipher, app, body.get("plan"), attachment.get("name"), body.get("config"))
+    if addon.state == "provisioned":  # nothing to make (an external URL): attached right away
+        made = [addons.apply_attachment(db, cipher, a, user) for a in addons.attachments_of(db, addon)]
+        db.commit()
+        announce(platform, log, made, user)
+        return JSONResponse(describe(db, addon), status_code=201)
+    db.commit()
+    addon_id = addon.id
+    done = send(platform, "provision", str(addon_id), str(user.id))
+    db.expire_all()
+    addon = db.get(Addon, addon_id)
+    if addon is None:  # failed, and the failure was reported above; this is a destroy that raced it
+        raise InvalidParams("The add-on was destroyed while it was provisioned.")
+    return JSONResponse(describe(db, addon), status_code=201 if done else 202)
+
+
+@router.get("/apps/{ident}/addons")
+def list_app_addons(ident: str, user: UserDep, db: DbDep):
+    app = apps.app_for_user(db, ident, user)
+    return [describe(db, a) for a in db.scalars(addons.list_addons(app=app))]
+
+
+@router.get("/addons")
+def list_addons(user: UserDep, db: DbDep):
+    return [describe(db, a) for a in db.scalars(addons.list_addons(owner=user))]
+
+
+@router.get("/apps/{ident}/addons/{addon}")
+def get_app_addon(ident: str, addon: str, user: UserDep, db: DbDep):
+    app = apps.app_for_user(db, ident, user)
+    return describe(db, addons.addon_for_user(db, addon, user, app))
+
+
+@router.get("/addons/{addon}")
+def get_addon(addon: str, user: UserDep, db: DbDep):
+    return describe(db, addons.addon_for_user(db, addon, user))
+
+
+@router.delete("/apps/{ident}/addons/{addon}")
+def destroy_addon(ident: str, addon: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep):
+    app = apps.app_for_user(db, ident, user)
+    found = addons.addon_for_user(db, addon, user, app)
+    if found.app_id != app.id:
+        raise InvalidParams(f"{found.name} belongs to {found.app.name}; detach it from {app.name} instead, or destroy it there.")
+    body = {**describe(db, found), "state": "deprovisioned"}
+    addon_id, service = found.id, addons.service_of(found)
+    attachment_ids, made = addons.destroy(db, cipher, found, user)
+    db.commit()
+    announce(platform, log, made, user)
+    if service.runs_server:
+        destroy_servers(platform, [(addon_id, attachment_ids)])
+    return JSONResponse(body)
+
+
+def destroy_servers(platform, destroyed: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> None:
+    for addon_id, attachment_ids in destroyed:
+        platform.celery.send_task("paas.addons.destroy", args=[str(addon_id), [str(i) for i in attachment_ids]], queue="addons")
+
+
+@router.post("/apps/{ident}/addons/{addon}/actions/credentials-rotate")
+def rotate_credentials(ident: str, addon: str, user: UserDep, db: DbDep, platform: PlatformDep):
+    app = apps.app_for_user(db, ident, user)
+    found = addons.addon_for_user(db, addon, user, app)
+    if not addons.service_of(found).runs_server:
+        raise InvalidParams(f"{found.name} holds a URL you gave: set a new one by attaching a new external add-on.")
+    addons.require_provisioned(found)
+    addon_id = found.id
+    db.rollback()
+    done = send(platform, "rotate", str(addon_id), str(user.id))
+    db.expire_all()
+    return JSONResponse(describe(db, db.get(Addon, addon_id)), status_code=200 if done else 202)
+
+
+@router.get("/addon-attachments")
+def list_attachments(user: UserDep, db: DbDep):
+    return [attachment_json(a) for a in db.scalars(addons.list_attachments(owner=user))]
+
+
+@router.get("/apps/{ident}/addon-attachments")
+def list_app_attachments(ident: str, user: UserDep, db: DbDep):
+    app = apps.app_for_user(db, ident, user)
+    return [attachment_json(a) for a in db.scalars(addons.list_attachments(app=app))]
+
+
+@router.get("/addon-attachments/{attachment}")
+def get_attachment(attachment: str, user: UserDep, db: DbDep):
+    found = addons.get_attachment(db, attachment)
+    apps.app_for_user(db, str(found.app_id), user)
+    return attachment_json(found)
+
+
+@router.get("/apps/{ident}/addon-attachments/{attachment}")
+def get_app_attachment(ident: str, attachment: str, user: UserDep, db: DbDep):
+    app = apps.app_for_user(db, ident, user)
+    return attachment_json(addons.get_attachment(db, attachment, app))
+
+
+@router.post("/addon-attachments", status_code=201)
+def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep,
+                      body: Annotated[dict | None, Body()] = None):
+    body = body or {}
+    if not isinstance(body.get("addon"), str) or not isinstance(body.get("app"), str):
+        raise InvalidParams('Give the add-on and the app: {"addon": "<id or name>", "app": "<id or name>", "name": "<NAME>"}.')
+    app = apps.app_for_user(db, body["app"], user)
+    addon = addons.addon_for_user(db, body["addon"], user)
+    addons.require_provisioned(addon)
+    attachment = addons.attach(db, cipher, addon, app, body.get("name"))
+    if not addons.service_of(addon).runs_server:
+        made = [addons.apply_attachment(db, cipher, attachment, user)]
+        db.commit()
+        announce(platform, log, made, user)
+        return attachment_json(attachment)
+    db.commit()
+    attachment_id = attachment.id
+    done = send(platform, "attach", str(attachment_id), str(user.id))
+    db.expire_all()
+    return JSONResponse(attachment_json(addons.get_attachment(db, str(attachment_id))), status_code=201 if done else 202)
+
+
+@router.delete("/addon-attachments/{attachment}")
+@router.delete("/apps/{ident}/addon-attachments/{attachment}")
+def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep,
+                      ident: str | None = None):
+    app = apps.app_for_user(db, ident, user) if ident else None
+    found = addons.get_attachment(db, attachment, app)
+    apps.app_for_user(db, str(found.app_id), user)
+    body, attachment_id = attachment_json(found), found.id
+    made = [addons.detach(db, cipher, found, user)]
+    db.commit()
+    announce(platform, log, made, user)
+    platform.celery.send_task("paas.addons.remove-networks", args=[[str(attachment_id)], []], queue="addons")
+    return JSONResponse(body)
