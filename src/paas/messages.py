@@ -104,8 +104,15 @@ class Heartbeat:
         self.client.delete(self.key)
 
 
+ROUTER_WAKE = "@router"  # not an app name: the runner sweeps now (domains changed)
+
+
 def wake_runner(client: redis.Redis, app_name: str) -> None:
     client.rpush(WAKE_QUEUE, app_name)
+
+
+def wake_router(client: redis.Redis) -> None:
+    client.rpush(WAKE_QUEUE, ROUTER_WAKE)
 
 
 # --- dynos: what runs, as the runner last saw it, and restarts asked for ----------------------

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     # Apps answer HTTPS too, at https://<app>.<domain>:<router_tls_port>.
     router_tls_port: int = 8443
     caddy_admin_url: str = "http://127.0.0.1:2019"
+    # Custom domains get certificates from this ACME directory (e.g. Let's Encrypt's
+    # https://acme-v02.api.letsencrypt.org/directory); empty: no ACME, so paas never contacts a
+    # CA unasked. acme_ca_root: the CA file that the directory's own HTTPS is checked with (a
+    # test CA such as pebble's); acme_email: the account's contact.
+    acme_directory: str = ""
+    acme_email: str = ""
+    acme_ca_root: Path | None = None
     # The router's name server (dnsmasq, started with the other services): Caddy looks up which
     # processes serve an app there, so deploys never change Caddy's configuration.
     router_dns: str = "127.0.0.1:5353"
@@ -139,6 +146,11 @@ class Settings(BaseSettings):
     def router_ca_file(self) -> Path:
         """The root certificate of the router's own CA, which signs the apps' HTTPS certificates."""
         return self.home / "router-ca.crt"
+
+    @property
+    def router_tls_log_file(self) -> Path:
+        """Caddy's certificate events (JSON lines): why a domain's certificate could not be had."""
+        return self.home / "router" / "tls.log"
 
     @property
     def router_log_file(self) -> Path:

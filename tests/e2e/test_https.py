@@ -28,10 +28,10 @@ http.server.ThreadingHTTPServer(("", int(os.environ["PORT"])), H).serve_forever(
 '''
 
 
-def https_get(settings, host: str, path: str = "/") -> httpx.Response:
+def https_get(settings, host: str, path: str = "/", cafile=None) -> httpx.Response:
     """Through the router's TLS port on 127.0.0.1, with the app's host name in SNI and checked
-    against the certificate, trusting only the CA that paas exported."""
-    context = ssl.create_default_context(cafile=str(settings.router_ca_file))
+    against the certificate, trusting only the CA that paas exported (or `cafile`)."""
+    context = ssl.create_default_context(cafile=str(cafile or settings.router_ca_file))
     with httpx.Client(verify=context, timeout=15) as client:
         request = client.build_request("GET", f"https://127.0.0.1:{settings.router_tls_port}{path}", headers={"Host": host},
                                        extensions={"sni_hostname": host})

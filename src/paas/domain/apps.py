@@ -85,6 +85,15 @@ def set_health_check_path(db: Session, app: App, path: object) -> App:
     return app
 
 
+def set_force_https(db: Session, app: App, value: object) -> App:
+    if not isinstance(value, bool):
+        raise InvalidParams("force_https must be true or false.")
+    app = get_app(db, str(app.id), lock=True)
+    app.force_https = value
+    db.flush()
+    return app
+
+
 def set_build_stack(db: Session, app: App, name: str) -> App:
     if stacks.get_stack(name) is None:
         raise InvalidParams(f"Unknown stack {name!r}; the stacks are {', '.join(stacks.STACK_ORDER)}.")

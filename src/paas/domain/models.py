@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Enum,
     ForeignKey,
@@ -84,6 +85,8 @@ class App(Timestamps, Base):
     health_check_path: Mapped[str | None] = mapped_column(String(200))
     # Builds use the build cache of this generation; purging the cache starts a new one.
     build_cache_generation: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # Plain HTTP requests get a redirect to HTTPS (on every host of the app).
+    force_https: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     owner: Mapped[User] = relationship()
 
@@ -212,3 +215,18 @@ class AppLink(Timestamps, Base):
 
     app: Mapped[App] = relationship(foreign_keys=[app_id])
     target: Mapped[App] = relationship(foreign_keys=[target_id])
+
+
+class Domain(Timestamps, Base):
+    """A host name of the user's routed to the app (`www.example.com`, `*.example.com`)."""
+
+    __tablename__ = "domains"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    # Heroku's ACM states: pending, cert issued, failed; with why, when it failed.
+    acm_status: Mapped[str | None] = mapped_column(String(30))
+    acm_status_reason: Mapped[str | None] = mapped_column(Text)
+
+    app: Mapped[App] = relationship()

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from paas.domain.errors import PaasError
 from paas.platform.api import (
-    addons, apps, builds, config_vars, dynos, formation, links, log_sessions, releases, router_tls, sources, stacks,
+    addons, apps, builds, config_vars, domains, dynos, formation, links, log_sessions, releases, router_tls, sources, stacks,
 )
 from paas.memory import release_periodically
 from paas.platform.context import Platform
@@ -32,7 +32,7 @@ def error(status: int, id_: str, message: str) -> JSONResponse:
 def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
-    for module in (addons, apps, builds, config_vars, dynos, formation, links, log_sessions, releases, router_tls, sources, stacks):
+    for module in (addons, apps, builds, config_vars, domains, dynos, formation, links, log_sessions, releases, router_tls, sources, stacks):
         api.include_router(module.router)
 
     @api.exception_handler(PaasError)

@@ -11,6 +11,7 @@ from paas.domain.models import (
     App,
     AppLink,
     Build,
+    Domain,
     Formation,
     Release,
     User,
@@ -92,7 +93,8 @@ def app_json(app: App, settings: Settings, current: Release | None = None, built
         "web_url": settings.web_url(app.name),
         "repo_size": None,
         "slug_size": current.slug_size if current else None,
-        "acm": False,
+        "acm": True,  # custom domains get certificates automatically
+        "force_https": app.force_https,
         "maintenance": False,
         "create_status": "complete",
         "space": None,
@@ -210,3 +212,16 @@ def link_json(link: AppLink, settings: Settings) -> dict:
         "url": f"http://{link.target.name}.internal:{settings.web_port}",
         "created_at": iso(link.created_at),
     }
+
+
+def domain_json(domain: Domain | None, app: App, settings: Settings) -> dict:
+    """A custom domain; None: the app's default one (Heroku's kind `heroku`)."""
+    if domain is None:
+        return {"id": str(uuid.uuid5(app.id, "default-domain")), "app": app_ref(app), "hostname": settings.app_host(app.name),
+                "kind": "heroku", "cname": None, "status": "succeeded", "acm_status": None, "acm_status_reason": None,
+                "created_at": iso(app.created_at), "updated_at": iso(app.created_at)}
+    return {"id": str(domain.id), "app": app_ref(app), "hostname": domain.hostname, "kind": "custom",
+            # What the user's DNS points the host at: the app's own name here.
+            "cname": settings.app_host(app.name), "status": "succeeded",
+            "acm_status": domain.acm_status, "acm_status_reason": domain.acm_status_reason,
+            "created_at": iso(domain.created_at), "updated_at": iso(domain.updated_at)}

@@ -1,5 +1,6 @@
 """The router: turns `<app>.<domain>` host names into HTTP traffic to an app's web processes."""
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -14,12 +15,21 @@ class RouterError(Exception):
         self.status = status  # the admin API's HTTP status; None when it could not be reached
 
 
+@dataclass(frozen=True)
+class Routing:
+    """What the router serves beyond `<app>.<domain>`: custom hosts, and apps that redirect HTTP to HTTPS."""
+
+    domains: dict[str, tuple[str, ...]] = field(default_factory=dict)  # app name -> host names
+    force_https: frozenset[str] = frozenset()
+
+
 class Router(Protocol):
     # Seconds after set_app or remove_app returns until every new request sees the change.
     settle_time: float
 
-    def ensure_server(self) -> None:
-        """Create the router's HTTP server and its 404 catch-all if missing; leave app routes alone."""
+    def ensure_server(self, routing: Routing = Routing()) -> None:
+        """Create the router's servers if missing or changed, with `routing`'s custom domains
+        and redirects; leave the apps' processes alone."""
 
     def set_app(self, app: str, upstreams: list[str]) -> None:
         """Route `<app>.<domain>` to `upstreams` ("host:port"); an empty list answers 503."""

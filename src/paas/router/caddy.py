@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from paas.router import RouterError, access_log
+from paas.router import RouterError, Routing, access_log
 
 if TYPE_CHECKING:
     from paas.settings import Settings
@@ -39,6 +39,7 @@ APPS_ROUTE_ID = "paas-apps"
 NOT_FOUND_ID = "paas-not-found"
 TLS_SERVER = "paas-tls"
 LOG_NAME = "paas-router"
+TLS_LOG_NAME = "paas-tls"
 REQUEST_ID = r"^[A-Za-z0-9+=/_-]{20,200}$"  # what Heroku's router accepts from a client
 # App names become a DNS label and a file name.
 APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -80,6 +81,9 @@ class CaddyRouter:
         tls_port: int | None = None,
         tls_ask_url: str | None = None,
         ca_file: Path | None = None,
+        acme_directory: str = "",
+        acme_email: str = "",
+        acme_ca_root: Path | None = None,
         refresh: float = 0.05,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
@@ -95,6 +99,7 @@ class CaddyRouter:
         # handshake once the platform says (tls_ask_url) it is an app's; the CA's root in ca_file.
         self.listen_host, self.tls_port, self.tls_ask_url, self.ca_file = listen_host, tls_port, tls_ask_url, ca_file
         self._exported_ca = False
+        self.acme_directory, self.acme_email, self.acme_ca_root = acme_directory, acme_email, acme_ca_root
         # Caddy keeps a looked-up name for `refresh`; a little more for the lookup itself.
         self.settle_time = refresh + 0.05
         self._server_path = f"/config/apps/http/servers/{SERVER}"
@@ -112,6 +117,7 @@ class CaddyRouter:
             web_port=settings.web_port, idle_address=settings.router_idle_address,
             unknown_address=settings.router_unknown_address, log_file=settings.router_log_file,
             tls_port=settings.router_tls_port, tls_ask_url=f"{settings.api_url}/router/tls-ask", ca_file=settings.router_ca_file,
+            acme_directory=settings.acme_directory, acme_email=settings.acme_email, acme_ca_root=settings.acme_ca_root,
             **kwargs,
         )
 
@@ -120,8 +126,10 @@ class CaddyRouter:
 
     # -- the Router protocol --------------------------------------------------------------
 
-    def ensure_server(self) -> None:
-        """Make Caddy's configuration the one above; a no-op (one GET) when it already is."""
+    def ensure_server(self, routing: Routing = Routing()) -> None:
+        """Make Caddy's configuration the one above, with `routing`'s custom domains and
+        redirects; a no-op (one GET) when it already is. (Custom domains are routes of their
+        own, so adding or removing one is a reload: rare, unlike deploys.)"""
         with self._lock:
             self.hosts_dir.mkdir(parents=True, exist_ok=True)
             config = self._call("GET", "/config/") or {}
@@ -129,30 +137,42 @@ class CaddyRouter:
             http = apps.get("http") or {}
             servers = http.get("servers") or {}
             want = {
-                SERVER: self._server(),
+                SERVER: self._server(routing=routing),
                 IDLE_SERVER: self._page_server(self.idle_address, 503, IDLE_PAGE),
                 UNKNOWN_SERVER: self._page_server(self.unknown_address, 404, self._not_found_page()),
             }
             more = {}
+            ports = {"http_port": int(self.listen.rsplit(":", 1)[1])}  # where ACME's HTTP challenge comes
             if self.tls_port is not None:
-                want[TLS_SERVER] = self._server(tls=True)
+                want[TLS_SERVER] = self._server(tls=True, routing=routing)
                 more = self._tls_apps()
-            if any(servers.get(name) != server for name, server in want.items()) or any(apps.get(k) != v for k, v in more.items()):
+                ports["https_port"] = self.tls_port
+            if (any(servers.get(name) != server for name, server in want.items()) or any(apps.get(k) != v for k, v in more.items())
+                    or any(http.get(k) != v for k, v in ports.items())):
                 # One load for all (each load is a reload); the servers and apps of others are kept.
-                self._call("POST", "/config/apps", {**apps, **more, "http": {**http, "servers": {**servers, **want}}})
+                self._call("POST", "/config/apps", {**apps, **more, "http": {**http, **ports, "servers": {**servers, **want}}})
             if self.log_file is not None:
                 self._ensure_access_log(config.get("logging") or {})
             if self.ca_file is not None and self.tls_port is not None and not (self._exported_ca and self.ca_file.exists()):
                 self._export_ca()
 
     def _tls_apps(self) -> dict[str, Any]:
+        # The platform's own hosts: Caddy's own CA signs their certificates (it must never touch
+        # the host's trust store). Custom domains: ACME, if a directory is set, each certificate
+        # on its own (one that cannot be had holds up no other).
+        policies = [{"subjects": [f"*.{self.domain}"], "issuers": [{"module": "internal"}], "on_demand": True}]
+        if self.acme_directory:
+            issuer = {
+                "module": "acme", "ca": self.acme_directory,
+                # The HTTP challenge comes to the router's HTTP port, which is ours.
+                "challenges": {"http": {"alternate_port": int(self.listen.rsplit(":", 1)[1])}, "tls-alpn": {"disabled": True}},
+                **({"email": self.acme_email} if self.acme_email else {}),
+                **({"trusted_roots_pem_files": [str(self.acme_ca_root)]} if self.acme_ca_root else {}),
+            }
+            policies.append({"issuers": [issuer], "on_demand": True})
         return {
-            # Caddy's own CA signs the certificates; it must never touch the host's trust store.
             "pki": {"certificate_authorities": {"local": {"install_trust": False}}},
-            "tls": {"automation": {
-                "policies": [{"issuers": [{"module": "internal"}], "on_demand": True}],
-                "on_demand": {"ask": self.tls_ask_url},
-            }},
+            "tls": {"automation": {"policies": policies, "on_demand": {"ask": self.tls_ask_url}}},
         }
 
     def _export_ca(self) -> None:
@@ -178,6 +198,12 @@ class CaddyRouter:
                 "include": loggers,
             },
             "default": {**logs.get("default", {}), "exclude": loggers},
+            # Certificate events, for the reason a custom domain's certificate could not be had.
+            TLS_LOG_NAME: {
+                "writer": {"output": "file", "filename": str(self.log_file.with_name("tls.log")), "roll_size_mb": 5, "roll_keep": 1},
+                "encoder": {"format": "json"},
+                "include": ["tls"],
+            },
         }
         if any(logs.get(name) != log for name, log in want.items()):
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -242,12 +268,46 @@ class CaddyRouter:
             raise ValueError(f"every upstream listens on port {self.web_port} ($PORT), got {dial!r}")
         return host
 
-    def _server(self, tls: bool = False) -> dict[str, Any]:
+    def _server(self, tls: bool = False, routing: Routing = Routing()) -> dict[str, Any]:
         # `*.localhost` matches one label, the app; its index counts from the right.
         app_label = f"{{http.request.host.labels.{len(self.domain.split('.'))}}}"
         not_found = _respond(404, self._not_found_page())
         not_answering = _respond(503, _page("The app is not answering", "Its web processes did not take the request."))
-        proxy = {
+        routes = [
+            # A client's own X-Request-Id is kept when it is one Heroku would keep, else a new one.
+            {"match": [{"not": [{"header_regexp": {"X-Request-Id": {"pattern": REQUEST_ID}}}]}],
+             "handle": [{"handler": "headers", "request": {"set": {"X-Request-Id": ["{http.request.uuid}"]}}}]},
+        ]
+        redirected = sorted(h for app in routing.force_https for h in (f"{app}.{self.domain}", *routing.domains.get(app, ())))
+        if not tls and redirected and self.tls_port is not None:
+            port = "" if self.tls_port == 443 else f":{self.tls_port}"
+            routes.append({
+                "match": [{"host": redirected, "not": [{"path": ["/.well-known/acme-challenge/*"]}]}],
+                "handle": [{"handler": "static_response", "status_code": 301,
+                            "headers": {"Location": [f"https://{{http.request.host}}{port}{{http.request.uri}}"]}}],
+                "terminal": True,
+            })
+        for app, hosts in sorted(routing.domains.items()):
+            routes.append({"match": [{"host": list(hosts)}], "handle": [self._proxy(tls, self._name(app))], "terminal": True})
+        routes += [
+            {"@id": APPS_ROUTE_ID, "match": [{"host": [f"*.{self.domain}"]}], "handle": [self._proxy(tls, f"{app_label}.{self.zone}")], "terminal": True},
+            {"@id": NOT_FOUND_ID, "handle": [not_found]},
+        ]
+        return {
+            "listen": [f"{self.listen_host}:{self.tls_port}" if tls else self.listen],
+            # Host matchers on *.localhost would otherwise turn on HTTPS for this server (a
+            # wildcard certificate for *.localhost, which TLS clients refuse).
+            "automatic_https": {"disable": True},
+            **({"tls_connection_policies": [{}]} if tls else {}),
+            "routes": routes,
+            # Every name resolves (see above): an error is the app's processes not answering.
+            "errors": {"routes": [{"handle": [not_answering]}]},
+            **({"logs": {"default_logger_name": "paas"}} if self.log_file is not None else {}),
+        }
+
+    def _proxy(self, tls: bool, name: str) -> dict[str, Any]:
+        """To the processes the name server has for `name` (an app's, or an app label's)."""
+        return {
             "handler": "reverse_proxy",
             # The headers Heroku's router adds (Caddy sets X-Forwarded-For, -Proto and -Host itself).
             "headers": {"request": {"set": {
@@ -257,7 +317,7 @@ class CaddyRouter:
             }}},
             "dynamic_upstreams": {
                 "source": "a",
-                "name": f"{app_label}.{self.zone}",
+                "name": name,
                 "port": str(self.web_port),
                 "refresh": f"{int(self.refresh * 1000)}ms",
                 "resolver": {"addresses": [f"udp/{self.dns}"]},
@@ -272,23 +332,6 @@ class CaddyRouter:
                 "try_duration": "2s",
                 "try_interval": "10ms",
             },
-        }
-        return {
-            "listen": [f"{self.listen_host}:{self.tls_port}" if tls else self.listen],
-            # Host matchers on *.localhost would otherwise turn on HTTPS for this server (a
-            # wildcard certificate for *.localhost, which TLS clients refuse).
-            "automatic_https": {"disable": True},
-            **({"tls_connection_policies": [{}]} if tls else {}),
-            "routes": [
-                # A client's own X-Request-Id is kept when it is one Heroku would keep, else a new one.
-                {"match": [{"host": [f"*.{self.domain}"], "not": [{"header_regexp": {"X-Request-Id": {"pattern": REQUEST_ID}}}]}],
-                 "handle": [{"handler": "headers", "request": {"set": {"X-Request-Id": ["{http.request.uuid}"]}}}]},
-                {"@id": APPS_ROUTE_ID, "match": [{"host": [f"*.{self.domain}"]}], "handle": [proxy], "terminal": True},
-                {"@id": NOT_FOUND_ID, "handle": [not_found]},
-            ],
-            # Every name resolves (see above): an error is the app's processes not answering.
-            "errors": {"routes": [{"handle": [not_answering]}]},
-            **({"logs": {"default_logger_name": "paas"}} if self.log_file is not None else {}),
         }
 
     def _not_found_page(self) -> str:

@@ -16,6 +16,7 @@ from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
 from paas.router import make_router
+from paas.router.certificates import CertificateWatcher
 from paas.router.access_log import AccessLogParser
 from paas.runner.backend import make_backend
 from paas.runner.log_collector import LogCollector, dyno_at
@@ -112,8 +113,11 @@ def main() -> None:
     )
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin_url)
 
+    CertificateWatcher(settings, reconciler.sessionmaker).start()
+
     def sweep() -> None:
-        router.ensure_server()  # Caddy may have restarted since the last sweep and lost our server
+        # Caddy may have restarted since the last sweep and lost our servers; domains may have changed.
+        router.ensure_server(reconciler.routing())
         for app in reconciler.sweep():
             scheduler.request(app)
         fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
@@ -136,6 +140,8 @@ def main() -> None:
                 kind, item = work
                 if kind == "run":
                     one_offs.start(item)
+                elif item == messages.ROUTER_WAKE:
+                    next_sweep = 0.0
                 else:
                     scheduler.request(item)
         except Exception:

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from paas import messages
 from paas.logs import LogStore
 from paas.addons import networks
-from paas.domain import apps, formation, links, releases
+from paas.domain import apps, domains, formation, links, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
 from paas.domain.formation import RELEASE_TYPE, Scale
 from paas.domain.models import App, Release, Status
-from paas.router import Router
+from paas.router import Router, Routing
 from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessExit, ProcessSpec, RunnerBackend
 from paas.settings import Settings
 
@@ -163,6 +163,10 @@ class Reconciler:
             if not converged(targets.get(name), scales, by_app.get(name, []), routes.get(name))
             or not self.networks_match(name, by_app.get(name, []), memberships.get(name), existing)
         )
+
+    def routing(self) -> Routing:
+        with self.sessionmaker() as db:
+            return Routing(*domains.routing(db))
 
     def networks_match(self, app_name: str, processes: list[Process], membership, existing: set[str]) -> bool:
         instance = self.settings.instance

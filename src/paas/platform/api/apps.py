@@ -65,10 +65,10 @@ def describe(db, app: App, settings) -> dict:
 
 
 @router.patch("/apps/{ident}")
-def update_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
+def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
     app = apps.app_for_user(db, ident, user)
     body = body or {}
-    unknown = set(body) - {"build_stack", "maintenance", "health_check_path"}
+    unknown = set(body) - {"build_stack", "maintenance", "health_check_path", "force_https"}
     if unknown:
         raise InvalidParams(f"Cannot change {', '.join(sorted(unknown))} of an app here.")
     if "build_stack" in body:
@@ -80,9 +80,13 @@ def update_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep, body
         app = apps.set_build_stack(db, app, stack)
     if "health_check_path" in body:
         app = apps.set_health_check_path(db, app, body["health_check_path"])
+    if "force_https" in body:
+        app = apps.set_force_https(db, app, body["force_https"])
     if body.get("maintenance") not in (None, False):
         raise InvalidParams("Maintenance mode is not supported yet.")
     db.commit()
+    if "force_https" in body:
+        messages.wake_router(redis)  # the router redirects (or stops) at once
     return describe(db, app, settings)
 
 

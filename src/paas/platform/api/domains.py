@@ -1,0 +1,49 @@
+"""Custom domains (Heroku's endpoints and shapes): the router serves them, with certificates
+from ACME, as soon as they are added."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+
+from paas import messages
+from paas.domain import apps, domains
+from paas.platform.deps import DbDep, RedisDep, SettingsDep, UserDep
+from paas.platform.serializers import domain_json
+
+router = APIRouter()
+
+
+@router.get("/apps/{ident}/domains")
+def list_domains(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
+    app = apps.app_for_user(db, ident, user)
+    return [domain_json(None, app, settings)] + [domain_json(d, app, settings) for d in domains.list_domains(db, app)]
+
+
+@router.post("/apps/{ident}/domains", status_code=201)
+def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep,
+               body: Annotated[dict | None, Body()] = None):
+    app = apps.app_for_user(db, ident, user)
+    domain = domains.add_domain(db, app, (body or {}).get("hostname"), settings.domain)
+    db.commit()
+    messages.wake_router(redis)
+    return domain_json(domain, app, settings)
+
+
+@router.get("/apps/{ident}/domains/{hostname}")
+def get_domain(ident: str, hostname: str, user: UserDep, db: DbDep, settings: SettingsDep):
+    app = apps.app_for_user(db, ident, user)
+    if hostname.lower() == settings.app_host(app.name):
+        return domain_json(None, app, settings)
+    return domain_json(domains.get_domain(db, app, hostname), app, settings)
+
+
+@router.delete("/apps/{ident}/domains/{hostname}")
+def remove_domain(ident: str, hostname: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep):
+    app = apps.app_for_user(db, ident, user)
+    domain = domains.get_domain(db, app, hostname)
+    body = domain_json(domain, app, settings)
+    domains.remove_domain(db, domain)
+    db.commit()
+    messages.wake_router(redis)
+    return JSONResponse(body)
