@@ -10,3 +10,14 @@ def test_only_an_apps_own_host_may_have_a_certificate(client, platform_app, woke
         assert caddy.get("/router/tls-ask", params={"domain": "SHOP.localhost"}).status_code == 200
         for refused in ("other.localhost", "www.shop.localhost", "shop.example.com", "localhost", ".localhost", ""):
             assert caddy.get("/router/tls-ask", params={"domain": refused}).status_code == 404, refused
+
+
+def test_a_custom_domain_and_the_names_under_a_wildcard_may_have_one(client, platform_app, woken):
+    assert client.post("/apps", json={"name": "shop"}).status_code == 201
+    for hostname in ("www.shop.test", "*.shops.test"):
+        assert client.post("/apps/shop/domains", json={"hostname": hostname}).status_code == 201
+    with TestClient(platform_app) as caddy:
+        for allowed in ("www.shop.test", "WWW.shop.test", "eu.shops.test"):
+            assert caddy.get("/router/tls-ask", params={"domain": allowed}).status_code == 200, allowed
+        for refused in ("shop.test", "shops.test", "a.b.shops.test", "www.other.test"):
+            assert caddy.get("/router/tls-ask", params={"domain": refused}).status_code == 404, refused

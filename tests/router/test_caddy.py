@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from paas.router import RouterError, make_router
+from paas.router import RouterError, Routing, make_router
 from paas.router.caddy import CaddyRouter
 from paas.settings import Settings
 from tests.conftest import free_port
@@ -319,3 +319,24 @@ def test_the_app_gets_herokus_router_headers(router, caddy, port):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_custom_domains_wildcards_and_https_redirects_route_to_their_app(make_test_router, port, web, ups, caddy):
+    transport = CountingTransport()
+    router = make_test_router(port, transport=transport, tls_port=free_port(), tls_ask_url="http://127.0.0.1:9/ask")
+    router.set_app("a", [ups["up1"]])
+    router.ensure_server(Routing(domains={"a": ("www.a.test", "*.wild.test")}))
+    assert settled(router, web, "www.a.test", "up1")
+    assert web("WWW.A.TEST").text == "up1" and web("x.wild.test").text == "up1"
+    assert web("wild.test").status_code == 404 and web("a.b.wild.test").status_code == 404  # one label only
+    router.ensure_server(Routing(domains={"a": ("www.a.test",)}, force_https=frozenset({"a"})))
+    for host in ("a.localhost", "www.a.test"):
+        moved = httpx.get(f"http://127.0.0.1:{caddy.http_port}/p?q=1", headers={"Host": host})
+        assert moved.status_code == 301 and moved.headers["Location"] == f"https://{host}:{router.tls_port}/p?q=1"
+    # ACME's HTTP challenge is never redirected.
+    assert httpx.get(f"http://127.0.0.1:{caddy.http_port}/.well-known/acme-challenge/x", headers={"Host": "www.a.test"}).status_code != 301
+    methods = len(transport.methods)
+    router.ensure_server(Routing(domains={"a": ("www.a.test",)}, force_https=frozenset({"a"})))
+    assert transport.methods[methods:] == ["GET"]  # nothing changed: nothing loaded
+    router.ensure_server()
+    assert settled(router, web, "www.a.test", web("nope.localhost").text)  # removed: no app's host
