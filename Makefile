@@ -57,3 +57,4 @@ bench: up
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(VENV)/bin/python bench/scale_and_router.py
 	$(VENV)/bin/python bench/platform_memory.py
+	$(VENV)/bin/python bench/addons.py

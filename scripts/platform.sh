@@ -91,25 +91,24 @@ case "${1:-}" in
         "run 'make down' in that checkout first, or set PAAS_API_PORT" >&2
       exit 1
     fi
-    echo "-----> Starting paas (API, build worker, add-on worker, runner)"
+    echo "-----> Starting paas (API, build worker, runner)"
     start api "$VENV/uvicorn" paas.platform.app:create_app --factory --host "$API_HOST" --port "$API_PORT"
     # --without-gossip/--without-mingle: a single worker has no peers to sync with at startup
     # or to gossip with, so skip both (faster start, fewer broker messages).
-    start worker "$VENV/celery" -A paas.builder.tasks worker --loglevel=INFO --pool=threads --concurrency=2 \
-      --without-gossip --without-mingle --hostname "paas@%h"
-    # Add-on jobs (making databases) have a worker of their own: they never wait behind builds.
-    start addons "$VENV/celery" -A paas.addons.tasks worker -Q addons --loglevel=INFO --pool=threads --concurrency=4 \
-      --without-gossip --without-mingle --hostname "addons@%h"
+    # Builds, and add-on jobs (queue `addons`): a thread more than two builds need, so making a
+    # database waits behind builds only when three run at once.
+    start worker "$VENV/celery" -A paas.builder.tasks worker --loglevel=INFO --pool=threads --concurrency=3 \
+      -Q celery,addons --include paas.addons.tasks --without-gossip --without-mingle --hostname "paas@%h"
     start runner "$VENV/python" -m paas.runner
     wait_for_api
     wait_for_worker
     ;;
   down)
-    echo "-----> Stopping paas (API, build worker, add-on worker, runner)"
-    for name in runner addons worker api; do stop "$name"; done
+    echo "-----> Stopping paas (API, build worker, runner)"
+    for name in runner worker api; do stop "$name"; done
     ;;
   status)
-    for name in api worker addons runner; do
+    for name in api worker runner; do
       if running "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
     done
     ;;

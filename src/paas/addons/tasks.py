@@ -1,6 +1,7 @@
-"""The add-on jobs, on their own worker (`celery -A paas.addons.tasks worker -Q addons`), so a
-database is never made to wait behind builds. Tasks take ids; the API call that sent one waits
-for its outcome (`messages.wait_for_outcome`) and answers with it."""
+"""The add-on jobs, on queue `addons` of the build worker (which includes this module and has a
+thread more than builds need, so a database seldom waits behind builds; a worker of its own cost
+88 MB more). Tasks take ids; the API call that sent one waits for its outcome
+(`messages.wait_for_outcome`) and answers with it."""
 
 import logging
 import threading
@@ -11,12 +12,12 @@ from functools import cache
 
 import docker
 import redis
+from celery import shared_task
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import logs, messages
 from paas.addons import networks
 from paas.addons.servers import Servers
-from paas.celery_app import make_celery
 from paas.domain import addons
 from paas.domain.addon_services import random_secret
 from paas.domain.crypto import ConfigCipher, load_or_create_key
@@ -26,9 +27,6 @@ from paas.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-QUEUE = "addons"
-celery = make_celery(get_settings())
-celery.conf.task_routes = {"paas.addons.*": {"queue": QUEUE}}
 
 
 @dataclass
@@ -82,7 +80,7 @@ def _say(c: Context, app_id, text: str) -> None:
     c.logs.event(str(app_id), "api", text, source="app")
 
 
-@celery.task(name="paas.addons.provision")
+@shared_task(name="paas.addons.provision")
 def provision(addon_id: str, user_id: str, job_id: str) -> None:
     _job(job_id, lambda c: _provision(c, uuid.UUID(addon_id), uuid.UUID(user_id)))
 
@@ -130,7 +128,7 @@ def _undo_provision(c: Context, addon_id: uuid.UUID, nets: list[str]) -> None:
             db.commit()
 
 
-@celery.task(name="paas.addons.attach")
+@shared_task(name="paas.addons.attach")
 def attach(attachment_id: str, user_id: str, job_id: str) -> None:
     _job(job_id, lambda c: _attach(c, uuid.UUID(attachment_id), uuid.UUID(user_id)))
 
@@ -165,7 +163,7 @@ def _attach(c: Context, attachment_id: uuid.UUID, user_id: uuid.UUID) -> str:
     return f"attached {addon_name}"
 
 
-@celery.task(name="paas.addons.rotate")
+@shared_task(name="paas.addons.rotate")
 def rotate(addon_id: str, user_id: str, job_id: str) -> None:
     _job(job_id, lambda c: _rotate(c, uuid.UUID(addon_id), uuid.UUID(user_id)))
 
@@ -186,7 +184,7 @@ def _rotate(c: Context, addon_id: uuid.UUID, user_id: uuid.UUID) -> str:
         return f"rotated the credentials of {addon.name}"
 
 
-@celery.task(name="paas.addons.destroy")
+@shared_task(name="paas.addons.destroy")
 def destroy(addon_id: str, attachment_ids: list[str]) -> None:
     c = context()
     c.servers.destroy(addon_id)  # the server first: nobody reaches the data any more
@@ -194,7 +192,7 @@ def destroy(addon_id: str, attachment_ids: list[str]) -> None:
         networks.remove(c.docker, networks.attachment_network(c.settings.instance, attachment_id))
 
 
-@celery.task(name="paas.addons.remove-networks")
+@shared_task(name="paas.addons.remove-networks")
 def remove_networks(attachment_ids: list[str], link_ids: list[str]) -> None:
     """Access ends: the networks of detached add-ons and of removed links go."""
     c = context()
@@ -204,7 +202,7 @@ def remove_networks(attachment_ids: list[str], link_ids: list[str]) -> None:
         networks.remove(c.docker, networks.link_network(c.settings.instance, link_id))
 
 
-@celery.task(name="paas.addons.open-link")
+@shared_task(name="paas.addons.open-link")
 def open_link(link_id: str, job_id: str) -> None:
     _job(job_id, lambda c: _open_link(c, uuid.UUID(link_id)))
 
