@@ -75,7 +75,7 @@ def test_attaching_sets_the_var_in_a_release_and_a_rollback_keeps_the_addons_cur
         assert addon.state == "provisioning" and "DATABASE_URL" not in config.config_vars(CIPHER, app)
         [attached] = addons.provisioned(db, CIPHER, addon, owner)
         url = config.config_vars(CIPHER, app)["DATABASE_URL"]
-        assert url.startswith(f"postgres://u") and f"@{addon.name}:5432/d" in url
+        assert url.startswith("postgres://u") and f"@{addon.name}:5432/d" in url
         assert attached.description == f"Attach DATABASE (@ref:{addon.name})" and attached.addon_keys == ["DATABASE_URL"]
         with pytest.raises(InvalidParams):  # the add-on owns it
             config.update_config(db, CIPHER, app, owner, {"DATABASE_URL": "x"})

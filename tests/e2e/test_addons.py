@@ -65,6 +65,13 @@ def test_postgres_and_redis_keep_data_and_only_attached_apps_reach_them(api, rou
     assert answer(router, name, "/db/write?v=alpha") == {"written": "alpha"}
     assert answer(router, name, "/db/read") == {"rows": ["alpha"], "ssl": True}
     assert answer(router, name, "/redis/incr")["count"] == 2
+    # Redis over TLS, as Heroku's: rediss://, and plain connections are refused.
+    secure = api.post(f"/apps/{name}/addons", json={"plan": "redis", "config": {"tls": True}, "attachment": {"name": "SECURE_REDIS"}})
+    assert secure.status_code == 201, secure.text
+    secure_url = config(api, name)["SECURE_REDIS_URL"]
+    assert secure_url.startswith("rediss://")
+    assert eventually(lambda: answer(router, name, "/redis/incr?var=SECURE_REDIS_URL"), what="Redis over TLS")["count"] == 1
+    assert reaches(router, name, secure_url.replace("rediss://", "redis://"))["reached"] is False
 
     # A redeploy, a restart of both servers and a platform restart lose nothing.
     checkout.write("VERSION", "2\n")

@@ -2,6 +2,7 @@
 server (Debian's pebble, on 127.0.0.1, resolving every name to 127.0.0.1 through its test
 DNS server); a domain whose challenge fails beside one that works; HTTP to HTTPS redirects."""
 
+import json
 import os
 import shutil
 import socket
@@ -46,10 +47,12 @@ def acme(settings, tmp_path_factory):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", work / "key.pem", "-out", work / "cert.pem"],
                    check=True, capture_output=True)
-    (work / "config.json").write_text(
-        '{"pebble": {"listenAddress": "%s", "managementListenAddress": "%s", "certificate": "%s", "privateKey": "%s",'
-        ' "httpPort": %d, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}'
-        % (PEBBLE, PEBBLE_ADMIN, work / "cert.pem", work / "key.pem", settings.router_port))
+    (work / "config.json").write_text(json.dumps({"pebble": {
+        "listenAddress": PEBBLE, "managementListenAddress": PEBBLE_ADMIN,
+        "certificate": str(work / "cert.pem"), "privateKey": str(work / "key.pem"),
+        "httpPort": settings.router_port, "tlsPort": 5001,  # the HTTP challenge comes to the router
+        "ocspResponderURL": "", "externalAccountBindingRequired": False,
+    }}))
     dns = subprocess.Popen(["pebble-challtestsrv", "-dns01", DNS, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
                             "-http01", "", "-https01", "", "-tlsalpn01", "", "-management", DNS_ADMIN],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -200,3 +200,12 @@ def test_names_with_a_trailing_newline_and_bad_range_starts_are_refused(client):
     assert client.get("/apps", headers={"Range": "id zzz.."}).status_code == 422
     assert client.get("/apps/ranged/releases", headers={"Range": "id zzz.."}).status_code == 422
     assert client.get("/apps/ranged/releases", headers={"Range": "version x.."}).status_code == 422
+
+
+def test_addon_services_and_their_plans(client):
+    services = client.get("/addon-services").json()
+    assert [s["name"] for s in services] == ["postgresql", "redis", "external"]
+    assert client.get("/addon-services/heroku-postgresql").json()["name"] == "postgresql"
+    plans = client.get("/addon-services/redis/plans").json()
+    assert [(p["name"], p["default"]) for p in plans] == [("redis:mini", True), ("redis:premium", False)]
+    assert client.get("/addon-services/mysql").status_code == 404

@@ -69,17 +69,22 @@ class Redis:
     stop_signal = "SIGTERM"  # Redis saves, then exits
 
     def environment(self, credentials: dict[str, str]) -> dict[str, str]:
-        return {"REDIS_PASSWORD": credentials["password"]}
+        return {"REDIS_PASSWORD": credentials["password"], "REDIS_HOST": credentials["host"],
+                **({"REDIS_TLS": "1"} if credentials.get("tls") else {})}
+
+    def cli(self, credentials: dict[str, str], *args: str) -> list[str]:
+        # Its certificate is its own (as Heroku Redis'): the client inside does not check it.
+        return ["redis-cli", *(["--tls", "--insecure"] if credentials.get("tls") else []), *args]
 
     def ready(self, credentials: dict[str, str]) -> Step:
-        return Step(["redis-cli", "ping"], "redis", {"REDISCLI_AUTH": credentials["password"]}, expect="PONG")
+        return Step(self.cli(credentials, "ping"), "redis", {"REDISCLI_AUTH": credentials["password"]}, expect="PONG")
 
     def set_password(self, credentials: dict[str, str], password: str) -> list[Step]:
         new = {"REDISCLI_AUTH": password}
         return [
-            Step(["redis-cli", "CONFIG", "SET", "requirepass", password], "redis", {"REDISCLI_AUTH": credentials["password"]}, "OK"),
-            Step(["redis-cli", "CONFIG", "REWRITE"], "redis", new, "OK"),  # into its config file: it outlives restarts
-            Step(["redis-cli", "CLIENT", "KILL", "TYPE", "normal"], "redis", new),  # connections made with the old one
+            Step(self.cli(credentials, "CONFIG", "SET", "requirepass", password), "redis", {"REDISCLI_AUTH": credentials["password"]}, "OK"),
+            Step(self.cli(credentials, "CONFIG", "REWRITE"), "redis", new, "OK"),  # into its config file: it outlives restarts
+            Step(self.cli(credentials, "CLIENT", "KILL", "TYPE", "normal"), "redis", new),  # connections made with the old one
         ]
 
 

@@ -8,7 +8,15 @@ import typer
 from rich.table import Table
 
 from paas.cli.client import Api, fail
-from paas.cli.main import AppOpt, JsonOpt, app, console, print_fields, print_json, resolve_app
+from paas.cli.main import (
+    AppOpt,
+    JsonOpt,
+    app,
+    console,
+    print_fields,
+    print_json,
+    resolve_app,
+)
 
 AsOpt = Annotated[str | None, typer.Option("--as", help="Attachment name: its URL is then <NAME>_URL.")]
 

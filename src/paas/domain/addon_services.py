@@ -49,17 +49,31 @@ class AddonService:
     def plan(self, name: str) -> Plan:
         return next(p for p in self.plans if p.name == name)
 
+    # Options its `config` may give when it is created: name -> (allowed values, credential set).
+    options: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict)
+
     def url(self, credentials: dict[str, str]) -> str:
-        """The URL its attachments put in the apps' config."""
+        """The URL its attachments put in the apps' config (Heroku's: rediss:// over TLS)."""
         if not self.runs_server:
             return credentials["url"]
         user = credentials.get("user", "")
         path = f"/{credentials['database']}" if "database" in credentials else ""
-        return f"{self.scheme}://{user}:{credentials['password']}@{credentials['host']}:{self.port}{path}"
+        scheme = self.scheme + ("s" if credentials.get("tls") else "")
+        return f"{scheme}://{user}:{credentials['password']}@{credentials['host']}:{self.port}{path}"
 
-    def new_credentials(self, host: str) -> dict[str, str]:
-        """Random credentials for a new add-on whose server answers at `host`."""
+    def new_credentials(self, host: str, config: dict) -> dict[str, str]:
+        """Random credentials for a new add-on whose server answers at `host`, with its options."""
+        unknown = set(config) - set(self.options)
+        if unknown:
+            raise InvalidParams(f"{self.name} takes no config {', '.join(sorted(unknown))}"
+                                + (f"; it takes {', '.join(sorted(self.options))}." if self.options else "."))
         found = {"host": host, "password": random_secret(32)}
+        for name, value in config.items():
+            allowed, credential = self.options[name]
+            if str(value).lower() not in allowed:
+                raise InvalidParams(f"{self.name}'s {name} is one of {', '.join(sorted(allowed))}.")
+            if str(value).lower() == "true":
+                found[credential] = "1"
         if self.name == "postgresql":  # a role and a database of its own
             found["user"] = "u" + random_secret(13).lower()
             found["database"] = "d" + random_secret(13).lower()
@@ -82,6 +96,7 @@ SERVICES = (
         (Plan("mini", "Redis 7, 25 MB of data", 64, {"REDIS_MAXMEMORY": "25mb"}),
          Plan("premium", "Redis 7, 200 MB of data", 320, {"REDIS_MAXMEMORY": "200mb"})),
         "REDIS", "HEROKU_REDIS", scheme="redis", port=6379,
+        options={"tls": (frozenset({"true", "false"}), "tls")},  # rediss:// with a certificate of its own
     ),
     AddonService("external", "External service (a URL you give)", ("user-provided",), (Plan("url", "A URL you give"),), None, None),
 )

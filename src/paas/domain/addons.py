@@ -46,11 +46,9 @@ def create_addon(
         raise InvalidParams("config must be a JSON object.")
     app = apps.get_app(db, str(app.id), lock=True)
     if service.runs_server:
-        if config:
-            raise InvalidParams(f"{service.name} takes no config; got {', '.join(sorted(config))}.")
         name = f"{service.name}-{secrets.choice(_ADJECTIVES)}-{secrets.randbelow(100000):05d}"
         addon = Addon(name=name, service=service.name, plan=plan.name, app_id=app.id, state="provisioning",
-                      credentials=cipher.encrypt(service.new_credentials(host=name)))
+                      credentials=cipher.encrypt(service.new_credentials(name, config)))
     else:
         if attachment_name is None:
             raise InvalidParams('An external add-on needs a name: give "attachment": {"name": "MAILER"} (its URL is then MAILER_URL).')

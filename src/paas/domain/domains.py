@@ -3,6 +3,7 @@ automatic certificate (Heroku's ACM). These functions touch only the database.""
 
 import re
 import uuid
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session

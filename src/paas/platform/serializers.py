@@ -3,7 +3,7 @@
 import uuid
 
 from paas.domain import stacks
-from paas.domain.addon_services import BY_NAME
+from paas.domain.addon_services import BY_NAME, AddonService, Plan
 from paas.domain.buildpacks import BUILTIN
 from paas.domain.models import (
     Addon,
@@ -168,13 +168,27 @@ def formation_json(row: Formation, app: App, commands: dict[str, str]) -> dict:
     }
 
 
+def addon_service_json(service: AddonService) -> dict:
+    return {"id": str(service.id), "name": service.name, "human_name": service.human_name,
+            "state": "ga", "supports_multiple_installations": True, "supports_sharing": True,
+            "created_at": None, "updated_at": None}
+
+
+def plan_json(service: AddonService, plan: Plan) -> dict:
+    return {"id": str(uuid.uuid5(service.id, plan.name)), "name": f"{service.name}:{plan.name}", "human_name": plan.name,
+            "description": plan.description, "default": plan is service.plans[0],
+            "addon_service": {"id": str(service.id), "name": service.name}, "price": {"cents": 0, "unit": "month"},
+            "state": "public"}
+
+
 def addon_json(addon: Addon, config_vars: list[str]) -> dict:
     service = BY_NAME[addon.service]
+    plan = service.plan(addon.plan)
     return {
         "id": str(addon.id),
         "name": addon.name,
         "addon_service": {"id": str(service.id), "name": service.name},
-        "plan": {"id": str(uuid.uuid5(service.id, addon.plan)), "name": f"{service.name}:{addon.plan}"},
+        "plan": {"id": str(uuid.uuid5(service.id, plan.name)), "name": f"{service.name}:{plan.name}"},
         "app": app_ref(addon.app),
         "billing_entity": {**app_ref(addon.app), "type": "app"},
         "state": addon.state,

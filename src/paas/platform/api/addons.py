@@ -10,10 +10,16 @@ from sqlalchemy.orm import Session
 
 from paas import logs, messages
 from paas.domain import addons, apps
-from paas.domain.errors import InvalidParams
+from paas.domain.addon_services import BY_NAME, SERVICES
+from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Addon, Release, User
 from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, UserDep
-from paas.platform.serializers import addon_json, attachment_json
+from paas.platform.serializers import (
+    addon_json,
+    addon_service_json,
+    attachment_json,
+    plan_json,
+)
 
 router = APIRouter()
 
@@ -179,3 +185,26 @@ def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherD
     announce(platform, log, made, user)
     platform.celery.send_task("paas.addons.remove-networks", args=[[str(attachment_id)], []], queue="addons")
     return JSONResponse(body)
+
+
+@router.get("/addon-services")
+def list_services(user: UserDep):
+    return [addon_service_json(s) for s in SERVICES]
+
+
+def _service(name: str):
+    found = BY_NAME.get(name)
+    if found is None:
+        raise NotFound(f"Couldn't find that add-on service: {name}")
+    return found
+
+
+@router.get("/addon-services/{service}")
+def get_service(service: str, user: UserDep):
+    return addon_service_json(_service(service))
+
+
+@router.get("/addon-services/{service}/plans")
+def list_plans(service: str, user: UserDep):
+    found = _service(service)
+    return [plan_json(found, p) for p in found.plans]
