@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     acme_directory: str = ""
     acme_email: str = ""
     acme_ca_root: Path | None = None
+    # Names under one wildcard domain that may get a certificate (each is an ACME order).
+    wildcard_certificates: int = 20
     # The router's name server (dnsmasq, started with the other services): Caddy looks up which
     # processes serve an app there, so deploys never change Caddy's configuration.
     router_dns: str = "127.0.0.1:5353"

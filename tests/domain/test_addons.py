@@ -51,6 +51,12 @@ def test_good_host_names(good):
     assert domains.validate_hostname(good, "localhost") == good.lower().rstrip(".")
 
 
+def test_a_wildcard_may_not_cover_the_platforms_own_domain():
+    with pytest.raises(InvalidParams, match="would cover"):
+        domains.validate_hostname("*.example.com", "paas.example.com")
+    assert domains.validate_hostname("*.other.example.com", "paas.example.com") == "*.other.example.com"
+
+
 @pytest.mark.parametrize("bad", ["example", "a..b.com", "-a.com", "a-.com", "*.*.a.com", "1.2.3.4", "a.localhost", "localhost", "a_b.com"])
 def test_bad_host_names(bad):
     with pytest.raises(InvalidParams):

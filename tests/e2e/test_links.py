@@ -5,6 +5,7 @@ import pytest
 
 from tests.e2e.conftest import app_containers, eventually
 from tests.e2e.test_addons import answer, reaches
+from tests.e2e.test_logs import logged, read_logs
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +37,19 @@ def test_linked_apps_talk_internally_and_unlinked_ones_cannot(api, router, new_a
     assert target_checkout.push().returncode == 0
     eventually(lambda: reaches(router, source, internal)["reached"], what="the new target process reached")
 
+    # A one-off run of the source reaches it too, until the link goes.
+    probe = ("import time, urllib.request\nfor _ in range(120):\n    try:\n        urllib.request.urlopen('%s', timeout=1); print('probe: reached', flush=True)\n"
+             "    except Exception: print('probe: unreachable', flush=True)\n    time.sleep(0.5)\n") % internal
+    run = api.post(f"/apps/{source}/dynos", json={"command": f"python3 -c \"{probe}\"", "attach": False})
+    assert run.status_code == 201, run.text
+    dyno = run.json()["name"]
+    logged(api, source, f"app[{dyno}]: probe: reached")
+
     assert api.delete(f"/apps/{source}/links/{target}").status_code == 200
     eventually(lambda: not reaches(router, source, internal)["reached"], what="the link gone")
+    def latest_probe() -> str:
+        said = [line for line in read_logs(api, source) if f"app[{dyno}]: probe:" in line]
+        return said[-1] if said else ""
+
+    eventually(lambda: latest_probe().endswith("probe: unreachable"), timeout=20, what="the run cut off")
     assert api.get(f"/apps/{source}/links").json() == []

@@ -21,3 +21,8 @@ def test_a_custom_domain_and_the_names_under_a_wildcard_may_have_one(client, pla
             assert caddy.get("/router/tls-ask", params={"domain": allowed}).status_code == 200, allowed
         for refused in ("shop.test", "shops.test", "a.b.shops.test", "www.other.test"):
             assert caddy.get("/router/tls-ask", params={"domain": refused}).status_code == 404, refused
+        # Made-up names under a wildcard get certificates only up to the cap (each is an ACME order).
+        platform_app.api.state.platform.settings.wildcard_certificates = 3
+        asked = [caddy.get("/router/tls-ask", params={"domain": f"n{i}.shops.test"}).status_code for i in range(5)]
+        assert asked == [200, 200, 404, 404, 404]  # eu.shops.test was the first
+        assert caddy.get("/router/tls-ask", params={"domain": "eu.shops.test"}).status_code == 200  # one it has

@@ -323,20 +323,38 @@ def test_the_app_gets_herokus_router_headers(router, caddy, port):
 
 def test_custom_domains_wildcards_and_https_redirects_route_to_their_app(make_test_router, port, web, ups, caddy):
     transport = CountingTransport()
-    router = make_test_router(port, transport=transport, tls_port=free_port(), tls_ask_url="http://127.0.0.1:9/ask")
+    router = make_test_router(port, transport=transport, tls_port=free_port(), tls_ask_url="http://127.0.0.1:9/ask",
+                              acme_directory="https://127.0.0.1:9/dir")  # never reached: no handshake here
     router.set_app("a", [ups["up1"]])
-    router.ensure_server(Routing(domains={"a": ("www.a.test", "*.wild.test")}))
+    router.set_app("b", [ups["up2"]])
+    router.ensure_server(Routing(domains={"a": ("www.a.test",), "b": ("*.a.test", "*.wild.test")}))
     assert settled(router, web, "www.a.test", "up1")
-    assert web("WWW.A.TEST").text == "up1" and web("x.wild.test").text == "up1"
-    assert web("wild.test").status_code == 404 and web("a.b.wild.test").status_code == 404  # one label only
-    router.ensure_server(Routing(domains={"a": ("www.a.test",)}, force_https=frozenset({"a"})))
-    for host in ("a.localhost", "www.a.test"):
-        moved = httpx.get(f"http://127.0.0.1:{caddy.http_port}/p?q=1", headers={"Host": host})
+    # The exact name wins over another app's wildcard; the wildcard covers one label.
+    assert web("WWW.A.TEST").text == "up1" and web("other.a.test").text == "up2" and web("x.wild.test").text == "up2"
+    assert web("wild.test").status_code == 404 and web("a.b.wild.test").status_code == 404
+    router.ensure_server(Routing(domains={"a": ("www.a.test",), "b": ("*.a.test",)}, force_https=frozenset({"b"})))
+    time.sleep(router.settle_time)
+
+    def get(host: str, path: str = "/p?q=1") -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{caddy.http_port}{path}", headers={"Host": host})
+
+    for host in ("b.localhost", "other.a.test"):
+        moved = get(host)
         assert moved.status_code == 301 and moved.headers["Location"] == f"https://{host}:{router.tls_port}/p?q=1"
-    # ACME's HTTP challenge is never redirected.
-    assert httpx.get(f"http://127.0.0.1:{caddy.http_port}/.well-known/acme-challenge/x", headers={"Host": "www.a.test"}).status_code != 301
+    assert get("www.a.test").text == "up1" and get("a.localhost").text == "up1"  # the other app's hosts are not redirected
+    assert get("other.a.test", "/.well-known/acme-challenge/x").status_code != 301  # ACME's challenge never is
     methods = len(transport.methods)
-    router.ensure_server(Routing(domains={"a": ("www.a.test",)}, force_https=frozenset({"a"})))
+    router.ensure_server(Routing(domains={"a": ("www.a.test",), "b": ("*.a.test",)}, force_https=frozenset({"b"})))
     assert transport.methods[methods:] == ["GET"]  # nothing changed: nothing loaded
     router.ensure_server()
     assert settled(router, web, "www.a.test", web("nope.localhost").text)  # removed: no app's host
+
+
+def test_without_acme_only_the_platforms_own_hosts_redirect(make_test_router, port, ups, caddy):
+    router = make_test_router(port, tls_port=free_port(), tls_ask_url="http://127.0.0.1:9/ask")
+    router.set_app("a", [ups["up1"]])
+    router.ensure_server(Routing(domains={"a": ("www.a.test",)}, force_https=frozenset({"a"})))
+    time.sleep(router.settle_time)
+    get = lambda host: httpx.get(f"http://127.0.0.1:{caddy.http_port}/", headers={"Host": host})  # noqa: E731
+    assert get("a.localhost").status_code == 301 and get("www.a.test").text == "up1"  # no certificate to send it to
+    router.ensure_server()

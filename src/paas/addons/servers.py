@@ -54,7 +54,9 @@ class Postgres:
                 "POSTGRES_DB": credentials["database"], "POSTGRES_HOST": credentials["host"]}
 
     def ready(self, credentials: dict[str, str]) -> Step:
-        return Step(["pg_isready", "-q"], "postgres")
+        # As the app will connect: its role, its database, its password, over TLS.
+        return Step(["psql", "-q", "-h", "127.0.0.1", "-U", credentials["user"], "-d", credentials["database"], "-c", "SELECT 1"],
+                    "postgres", {"PGPASSWORD": credentials["password"], "PGSSLMODE": "require", "PGCONNECT_TIMEOUT": "2"})
 
     def set_password(self, credentials: dict[str, str], password: str) -> list[Step]:
         role = credentials["user"]  # ours: letters and digits only, like the password
@@ -134,10 +136,13 @@ class Servers:
         networks.connect(self.client, network, self.name(addon_name), [host])
 
     def set_password(self, addon_name: str, service: str, credentials: dict[str, str], password: str) -> None:
-        for step in PROVIDERS[service].set_password(credentials, password):
-            output = self._exec(self.name(addon_name), step)
-            if output is None:
-                raise ServerFailed(f"changing the password of {addon_name} failed at {step.command[0]}")
+        """Idempotent: a server that has the new password already (a rotation cut short) is
+        talked to with it."""
+        for known in (credentials, {**credentials, "password": password}):
+            steps = PROVIDERS[service].set_password(known, password)
+            if all(self._exec(self.name(addon_name), step) is not None for step in steps):
+                return
+        raise ServerFailed(f"changing the password of {addon_name} failed")
 
     def destroy(self, addon_id: str) -> None:
         """Its container and its data (by label: also what a failed provisioning left)."""

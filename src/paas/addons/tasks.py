@@ -57,11 +57,23 @@ def context() -> Context:
         return _make_context()
 
 
-def _announce(c: Context, made: list[Release], user: User) -> None:
-    """After the commit: each release in its app's logs, and the runner rolls it out."""
-    for release in made:
-        logs.released(c.logs, str(release.app_id), release.description, release.version, user.email)
-        messages.wake_runner(c.redis, release.app.name)
+Announcement = tuple[str, str, str, int, str]  # app id, app name, description, version, by
+
+
+def announcements(made: list[Release], user: User) -> list[Announcement]:
+    """What to say of the releases made, read while their session is open."""
+    return [(str(r.app_id), r.app.name, r.description, r.version, user.email) for r in made]
+
+
+def _announce(c: Context, said: list[Announcement]) -> None:
+    """After the commit: each release in its app's logs, and the runner rolls it out. Best
+    effort: the change has happened, and the answer must say so."""
+    try:
+        for app_id, app_name, description, version, by in said:
+            logs.released(c.logs, app_id, description, version, by)
+            messages.wake_runner(c.redis, app_name)
+    except Exception:
+        log.exception("telling of the releases made failed (the runner's next sweep rolls them out)")
 
 
 def _job(job_id: str, work: Callable[[Context], str]) -> None:
@@ -106,13 +118,13 @@ def _provision(c: Context, addon_id: uuid.UUID, user_id: uuid.UUID) -> str:
             if addon is None:
                 raise RuntimeError(f"{name} was destroyed while it was made")
             user = db.get(User, user_id)
-            made = addons.provisioned(db, c.cipher, addon, user)
+            said = announcements(addons.provisioned(db, c.cipher, addon, user), user)
             db.commit()
-            _announce(c, made, user)
-    except Exception as error:
+    except Exception as error:  # nothing was committed: nothing of it may stay
         _undo_provision(c, addon_id, nets)
         _say(c, app_id, f"Provisioning {name} failed: {error}")
         raise
+    _announce(c, said)
     return f"{name} is ready"
 
 
@@ -146,13 +158,13 @@ def _attach(c: Context, attachment_id: uuid.UUID, user_id: uuid.UUID) -> str:
         c.servers.join(addon_name, net, host)
         with c.sessionmaker() as db:
             attachment = db.get(AddonAttachment, attachment_id)
-            if attachment is None:
-                raise RuntimeError("the attachment was removed meanwhile")
             user = db.get(User, user_id)
-            made = [addons.apply_attachment(db, c.cipher, attachment, user)]
+            release = addons.apply_attachment(db, c.cipher, attachment, user) if attachment is not None else None
+            if release is None:
+                raise RuntimeError("the attachment was removed meanwhile")
+            said = announcements([release], user)
             db.commit()
-            _announce(c, made, user)
-    except Exception:
+    except Exception:  # nothing was committed
         networks.remove(c.docker, net)
         with c.sessionmaker() as db:
             attachment = db.get(AddonAttachment, attachment_id)
@@ -160,6 +172,7 @@ def _attach(c: Context, attachment_id: uuid.UUID, user_id: uuid.UUID) -> str:
                 db.delete(attachment)
                 db.commit()
         raise
+    _announce(c, said)
     return f"attached {addon_name}"
 
 
@@ -169,22 +182,35 @@ def rotate(addon_id: str, user_id: str, job_id: str) -> None:
 
 
 def _rotate(c: Context, addon_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """The new password is kept (as `next_password`) before the server gets it, so a rotation
+    cut short anywhere is finished by the next one instead of locking the apps out."""
     with c.sessionmaker() as db:
         addon = db.get(Addon, addon_id, with_for_update=True)
         if addon is None:
             raise RuntimeError("the add-on was destroyed meanwhile")
         credentials = addons.credentials_of(c.cipher, addon)
-        new = {**credentials, "password": random_secret(32)}
-        # The server first: if that fails, the apps keep the password that still works.
-        c.servers.set_password(addon.name, addon.service, credentials, new["password"])
-        user = db.get(User, user_id)
-        made = addons.rotated(db, c.cipher, addon, new, user)
+        password = credentials.get("next_password") or random_secret(32)
+        addon.credentials = c.cipher.encrypt({**credentials, "next_password": password})
+        name, service = addon.name, addon.service
         db.commit()
-        _announce(c, made, user)
-        return f"rotated the credentials of {addon.name}"
+    current = {k: v for k, v in credentials.items() if k != "next_password"}
+    c.servers.set_password(name, service, current, password)
+    with c.sessionmaker() as db:
+        addon = db.get(Addon, addon_id, with_for_update=True)
+        if addon is None:
+            raise RuntimeError("the add-on was destroyed meanwhile")
+        user = db.get(User, user_id)
+        said = announcements(addons.rotated(db, c.cipher, addon, {**current, "password": password}, user), user)
+        db.commit()
+    _announce(c, said)
+    return f"rotated the credentials of {name}"
 
 
-@shared_task(name="paas.addons.destroy")
+# Removing what access rests on is retried: a network left behind would keep an app connected.
+CLEANUP = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 8}
+
+
+@shared_task(name="paas.addons.destroy", **CLEANUP)
 def destroy(addon_id: str, attachment_ids: list[str]) -> None:
     c = context()
     c.servers.destroy(addon_id)  # the server first: nobody reaches the data any more
@@ -192,7 +218,7 @@ def destroy(addon_id: str, attachment_ids: list[str]) -> None:
         networks.remove(c.docker, networks.attachment_network(c.settings.instance, attachment_id))
 
 
-@shared_task(name="paas.addons.remove-networks")
+@shared_task(name="paas.addons.remove-networks", **CLEANUP)
 def remove_networks(attachment_ids: list[str], link_ids: list[str]) -> None:
     """Access ends: the networks of detached add-ons and of removed links go."""
     c = context()
@@ -213,7 +239,15 @@ def _open_link(c: Context, link_id: uuid.UUID) -> str:
         if link is None:
             return "nothing to do"
         names = (link.app.name, link.target.name)
-    networks.create(c.docker, c.settings, networks.link_network(c.settings.instance, link_id), "link")
+    try:
+        networks.create(c.docker, c.settings, networks.link_network(c.settings.instance, link_id), "link")
+    except Exception:  # no network, no link: it may be asked for again
+        with c.sessionmaker() as db:
+            link = db.get(AppLink, link_id)
+            if link is not None:
+                db.delete(link)
+                db.commit()
+        raise
     for name in names:  # the runner puts both apps' processes on it
         messages.wake_runner(c.redis, name)
     return f"{names[0]} can reach {names[1]}"

@@ -115,7 +115,17 @@ def set_vars(db: Session, cipher: ConfigCipher, app: App, user: User, changes: d
                                 **releases.code_of(releases.latest_release(db, app)))
 
 
-def apply_attachment(db: Session, cipher: ConfigCipher, attachment: AddonAttachment, user: User) -> Release:
+def still_attached(db: Session, attachment: AddonAttachment) -> bool:
+    """Lock its app, then look again: a detach that committed meanwhile (under the same lock)
+    must not see its var come back."""
+    apps.get_app(db, str(attachment.app_id), lock=True)
+    return db.scalar(select(AddonAttachment.id).where(AddonAttachment.id == attachment.id)) is not None
+
+
+def apply_attachment(db: Session, cipher: ConfigCipher, attachment: AddonAttachment, user: User) -> Release | None:
+    """Its var in its app's config, in a new release; None if it was detached meanwhile."""
+    if not still_attached(db, attachment):
+        return None
     addon = attachment.addon
     return set_vars(db, cipher, attachment.app, user, {attachment.config_key: url_of(cipher, addon)},
                     f"Attach {attachment.name} (@ref:{addon.name})")
@@ -124,7 +134,7 @@ def apply_attachment(db: Session, cipher: ConfigCipher, attachment: AddonAttachm
 def provisioned(db: Session, cipher: ConfigCipher, addon: Addon, user: User) -> list[Release]:
     """Its server is up: it is ready, and each app it is attached to gets its var."""
     addon.state = "provisioned"
-    return [apply_attachment(db, cipher, a, user) for a in attachments_of(db, addon)]
+    return [r for a in attachments_of(db, addon) if (r := apply_attachment(db, cipher, a, user)) is not None]
 
 
 def rotated(db: Session, cipher: ConfigCipher, addon: Addon, credentials: dict[str, str], user: User) -> list[Release]:
@@ -132,7 +142,15 @@ def rotated(db: Session, cipher: ConfigCipher, addon: Addon, credentials: dict[s
     addon.credentials = cipher.encrypt(credentials)
     url = url_of(cipher, addon)
     return [set_vars(db, cipher, a.app, user, {a.config_key: url}, f"Update {a.name} by rotating credentials of {addon.name}")
-            for a in attachments_of(db, addon)]
+            for a in attachments_of(db, addon) if still_attached(db, a)]
+
+
+def check_detachable(db: Session, attachment: AddonAttachment) -> None:
+    """The owning app keeps an attachment of its add-on (Heroku's rule): destroy it instead."""
+    addon = attachment.addon
+    if attachment.app_id == addon.app_id and sum(a.app_id == addon.app_id for a in attachments_of(db, addon)) == 1:
+        raise InvalidParams(f"{attachment.name} is {addon.name}'s last attachment to {attachment.app.name}, which owns it: "
+                            "destroy the add-on instead (paas addons:destroy).")
 
 
 def detach(db: Session, cipher: ConfigCipher, attachment: AddonAttachment, user: User) -> Release:
@@ -200,13 +218,14 @@ def get_addon(db: Session, ident: str, app: App | None = None) -> Addon:
 
 
 def get_attachment(db: Session, ident: str, app: App | None = None) -> AddonAttachment:
-    stmt = select(AddonAttachment)
+    """By id, or (with `app`) by its name there; with `app`, only that app's."""
+    stmt = select(AddonAttachment).where(AddonAttachment.app_id == app.id) if app is not None else select(AddonAttachment)
     try:
         stmt = stmt.where(AddonAttachment.id == uuid.UUID(ident))
     except ValueError:
         if app is None:
             raise NotFound(f"Couldn't find that add-on attachment: {ident}") from None
-        stmt = stmt.where(AddonAttachment.app_id == app.id, AddonAttachment.name == ident.upper())
+        stmt = stmt.where(AddonAttachment.name == ident.upper())
     attachment = db.scalar(stmt)
     if attachment is None:
         raise NotFound(f"Couldn't find that add-on attachment: {ident}")

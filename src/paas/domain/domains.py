@@ -25,15 +25,18 @@ def validate_hostname(hostname: object, platform_domain: str) -> str:
     bare = name.removeprefix("*.")
     if bare == platform_domain or bare.endswith("." + platform_domain):
         raise InvalidParams(f"Host names under {platform_domain} are the platform's own; add a domain of yours.")
+    if name.startswith("*.") and platform_domain.partition(".")[2] == bare:
+        raise InvalidParams(f"{name} would cover {platform_domain}, the platform's own domain.")
     return name
 
 
-def add_domain(db: Session, app: App, hostname: object, platform_domain: str) -> Domain:
+def add_domain(db: Session, app: App, hostname: object, platform_domain: str, acme: bool) -> Domain:
+    """`acme`: certificates come from ACME (else the domain serves plain HTTP only)."""
     name = validate_hostname(hostname, platform_domain)
     if db.scalar(select(Domain.id).where(Domain.hostname == name)) is not None:
         raise InvalidParams(f"{name} is already added to an app.")
-    # A wildcard's certificates are made per name, at the first request for each.
-    domain = Domain(app_id=app.id, hostname=name, acm_status=None if name.startswith("*.") else PENDING)
+    # A wildcard's certificates are made per name, at the first request for each: no one status.
+    domain = Domain(app_id=app.id, hostname=name, acm_status=PENDING if acme and not name.startswith("*.") else None)
     db.add(domain)
     try:
         db.flush()
@@ -64,12 +67,12 @@ def remove_domain(db: Session, domain: Domain) -> None:
     db.flush()
 
 
-def app_for_host(db: Session, host: str) -> App | None:
-    """The app a custom host belongs to: by its own name, else by a wildcard one label up."""
+def domain_for_host(db: Session, host: str) -> Domain | None:
+    """The custom domain a host is: its own name, else a wildcard one label up (as the router
+    routes: the exact name first)."""
     host = host.lower().rstrip(".")
     candidates = [host] + (["*." + host.split(".", 1)[1]] if "." in host else [])
-    domain = db.scalar(select(Domain).where(Domain.hostname.in_(candidates)).order_by(Domain.hostname.desc()))
-    return domain.app if domain else None
+    return db.scalar(select(Domain).where(Domain.hostname.in_(candidates)).order_by(Domain.hostname.desc()))
 
 
 def routing(db: Session) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:

@@ -133,6 +133,7 @@ def rollback(db: Session, cipher: ConfigCipher, app: App, user: User, target_ide
     target = get_release(db, app, target_ident)
     if not eligible_for_rollback(target):
         raise InvalidParams(f"Release v{target.version} cannot be rolled back to: it has no running code or it failed.")
+    app = apps.get_app(db, str(app.id), lock=True)  # an add-on job may be changing its vars right now
     current = cipher.decrypt(app.config_vars)
     config = {k: v for k, v in cipher.decrypt(target.config_vars).items() if k not in target.addon_keys}
     config.update({k: current[k] for k in addon_keys(db, app) if k in current})

@@ -9,6 +9,7 @@ from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from paas.domain.errors import PaasError
@@ -43,6 +44,11 @@ def make_api(platform: Platform) -> FastAPI:
     def invalid(request: Request, exc: RequestValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return error(422, "invalid_params", problems or "Invalid request.")
+
+    @api.exception_handler(IntegrityError)
+    def conflict(request: Request, exc: IntegrityError):
+        # Two requests made the same thing at once (a name, a link): the later one is refused.
+        return error(409, "conflict", "That conflicts with a change made at the same time; try again.")
 
     @api.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException):

@@ -93,7 +93,7 @@ def app_json(app: App, settings: Settings, current: Release | None = None, built
         "web_url": settings.web_url(app.name),
         "repo_size": None,
         "slug_size": current.slug_size if current else None,
-        "acm": True,  # custom domains get certificates automatically
+        "acm": bool(settings.acme_directory),  # custom domains get certificates automatically
         "force_https": app.force_https,
         "maintenance": False,
         "create_status": "complete",

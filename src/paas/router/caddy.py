@@ -278,17 +278,23 @@ class CaddyRouter:
             {"match": [{"not": [{"header_regexp": {"X-Request-Id": {"pattern": REQUEST_ID}}}]}],
              "handle": [{"handler": "headers", "request": {"set": {"X-Request-Id": ["{http.request.uuid}"]}}}]},
         ]
-        redirected = sorted(h for app in routing.force_https for h in (f"{app}.{self.domain}", *routing.domains.get(app, ())))
-        if not tls and redirected and self.tls_port is not None:
-            port = "" if self.tls_port == 443 else f":{self.tls_port}"
-            routes.append({
-                "match": [{"host": redirected, "not": [{"path": ["/.well-known/acme-challenge/*"]}]}],
-                "handle": [{"handler": "static_response", "status_code": 301,
-                            "headers": {"Location": [f"https://{{http.request.host}}{port}{{http.request.uri}}"]}}],
-                "terminal": True,
-            })
-        for app, hosts in sorted(routing.domains.items()):
-            routes.append({"match": [{"host": list(hosts)}], "handle": [self._proxy(tls, self._name(app))], "terminal": True})
+        # Exact host names first, then wildcards: `www.example.com` of one app is never taken by
+        # another app's `*.example.com` (Caddy tries routes in order). An app that redirects to
+        # HTTPS does it in its own routes, so it never redirects another app's host.
+        redirect = self.tls_port is not None and not tls
+        exact = [(app, f"{app}.{self.domain}") for app in sorted(routing.force_https)] if redirect else []
+        exact += [(app, h) for app, hosts in sorted(routing.domains.items()) for h in hosts if not h.startswith("*.")]
+        wildcard = [(app, h) for app, hosts in sorted(routing.domains.items()) for h in hosts if h.startswith("*.")]
+        for group in (exact, wildcard):
+            by_app: dict[str, list[str]] = {}
+            for app, host in group:
+                by_app.setdefault(app, []).append(host)
+            for app, hosts in by_app.items():
+                # Only to hosts that can have a certificate: custom ones need ACME.
+                secure = [h for h in hosts if self.acme_directory or h.endswith("." + self.domain)]
+                if redirect and app in routing.force_https and secure:
+                    routes.append(self._redirect(secure))
+                routes.append({"match": [{"host": hosts}], "handle": [self._proxy(tls, self._name(app))], "terminal": True})
         routes += [
             {"@id": APPS_ROUTE_ID, "match": [{"host": [f"*.{self.domain}"]}], "handle": [self._proxy(tls, f"{app_label}.{self.zone}")], "terminal": True},
             {"@id": NOT_FOUND_ID, "handle": [not_found]},
@@ -303,6 +309,16 @@ class CaddyRouter:
             # Every name resolves (see above): an error is the app's processes not answering.
             "errors": {"routes": [{"handle": [not_answering]}]},
             **({"logs": {"default_logger_name": "paas"}} if self.log_file is not None else {}),
+        }
+
+    def _redirect(self, hosts: list[str]) -> dict[str, Any]:
+        """Plain HTTP to the same URL on HTTPS (ACME's HTTP challenges excepted)."""
+        port = "" if self.tls_port == 443 else f":{self.tls_port}"
+        return {
+            "match": [{"host": hosts, "not": [{"path": ["/.well-known/acme-challenge/*"]}]}],
+            "handle": [{"handler": "static_response", "status_code": 301,
+                        "headers": {"Location": [f"https://{{http.request.host}}{port}{{http.request.uri}}"]}}],
+            "terminal": True,
         }
 
     def _proxy(self, tls: bool, name: str) -> dict[str, Any]:

@@ -84,6 +84,9 @@ class RunnerBackend(Protocol):
     def logs(self, process: Process, tail: int) -> list[str]:
         """The last lines the process wrote."""
 
+    def one_offs(self, app: str) -> list[Process]:
+        """The app's one-off processes that run now (runs and release commands)."""
+
     def private_networks(self) -> set[str]:
         """The private networks that exist (made by the add-on worker)."""
 

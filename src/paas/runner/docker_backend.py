@@ -39,12 +39,18 @@ class DockerBackend:
         return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings.instance, settings.log_collector)
 
     def processes(self, app: str | None = None) -> list[Process]:
+        return self._listed(app, one_offs=False)
+
+    def one_offs(self, app: str) -> list[Process]:
+        return self._listed(app, one_offs=True)
+
+    def _listed(self, app: str | None, one_offs: bool) -> list[Process]:
         labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}" if app else LABEL_APP]
         # One list call (no inspect per container): a container removed meanwhile cannot break it.
         summaries = self.client.api.containers(all=True, filters={"label": labels})
         return [
             self._process(s["Id"], s["Labels"], s["State"], s.get("NetworkSettings"))
-            for s in summaries if LABEL_ONE_OFF not in s["Labels"]  # one-off runs are not the formation's
+            for s in summaries if (LABEL_ONE_OFF in s["Labels"]) == one_offs  # one-off runs are not the formation's
         ]
 
     def ensure_network(self) -> None:

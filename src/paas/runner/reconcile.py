@@ -182,9 +182,10 @@ class Reconciler:
 
     def join_networks(self, app_name: str, processes: list[Process]) -> None:
         """Processes that run already join (or leave) the networks of add-ons and links made
-        (or removed) since they started."""
+        (or removed) since they started; one-off runs too (a detached database is cut off from
+        an open `paas run` shell as well)."""
         networks_for = self.networks_of(app_name)
-        for process in processes:
+        for process in processes + self.backend.one_offs(app_name):
             wanted = networks_for(process.process_type)
             if process.networks != set(wanted):
                 self.backend.set_networks(process, wanted)

@@ -55,7 +55,7 @@ def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platfo
     app = apps.app_for_user(db, ident, user)
     addon = addons.create_addon(db, cipher, app, body.get("plan"), attachment.get("name"), body.get("config"))
     if addon.state == "provisioned":  # nothing to make (an external URL): attached right away
-        made = [addons.apply_attachment(db, cipher, a, user) for a in addons.attachments_of(db, addon)]
+        made = [r for a in addons.attachments_of(db, addon) if (r := addons.apply_attachment(db, cipher, a, user)) is not None]
         db.commit()
         announce(platform, log, made, user)
         return JSONResponse(describe(db, addon), status_code=201)
@@ -161,7 +161,7 @@ def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: Pla
     addons.require_provisioned(addon)
     attachment = addons.attach(db, cipher, addon, app, body.get("name"))
     if not addons.service_of(addon).runs_server:
-        made = [addons.apply_attachment(db, cipher, attachment, user)]
+        made = [r for r in [addons.apply_attachment(db, cipher, attachment, user)] if r is not None]
         db.commit()
         announce(platform, log, made, user)
         return attachment_json(attachment)
@@ -179,6 +179,7 @@ def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherD
     app = apps.app_for_user(db, ident, user) if ident else None
     found = addons.get_attachment(db, attachment, app)
     apps.app_for_user(db, str(found.app_id), user)
+    addons.check_detachable(db, found)
     body, attachment_id = attachment_json(found), found.id
     made = [addons.detach(db, cipher, found, user)]
     db.commit()

@@ -24,7 +24,7 @@ def list_domains(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep,
                body: Annotated[dict | None, Body()] = None):
     app = apps.app_for_user(db, ident, user)
-    domain = domains.add_domain(db, app, (body or {}).get("hostname"), settings.domain)
+    domain = domains.add_domain(db, app, (body or {}).get("hostname"), settings.domain, acme=bool(settings.acme_directory))
     db.commit()
     messages.wake_router(redis)
     return domain_json(domain, app, settings)
