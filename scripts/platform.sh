@@ -95,10 +95,8 @@ case "${1:-}" in
     start api "$VENV/uvicorn" paas.platform.app:create_app --factory --host "$API_HOST" --port "$API_PORT"
     # --without-gossip/--without-mingle: a single worker has no peers to sync with at startup
     # or to gossip with, so skip both (faster start, fewer broker messages).
-    # Builds, and add-on jobs (queue `addons`): a thread more than two builds need, so making a
-    # database waits behind builds only when three run at once.
-    start worker "$VENV/celery" -A paas.builder.tasks worker --loglevel=INFO --pool=threads --concurrency=3 \
-      -Q celery,addons --include paas.addons.tasks --without-gossip --without-mingle --hostname "paas@%h"
+    start worker "$VENV/celery" -A paas.builder.tasks worker --loglevel=INFO --pool=threads --concurrency=2 \
+      --without-gossip --without-mingle --hostname "paas@%h"
     start runner "$VENV/python" -m paas.runner
     wait_for_api
     wait_for_worker

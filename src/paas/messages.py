@@ -10,6 +10,7 @@
 import base64
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -178,12 +179,17 @@ ATTACH_TIMEOUT = 60.0  # seconds an attached run waits for its client before it 
 ENDED_RUN_TTL = 600  # seconds a run's channel is kept once it has ended
 
 
+ADDON_QUEUE = "paas:runner:addon-jobs"
+_KINDS = {WAKE_QUEUE: "wake", RUN_QUEUE: "run", ADDON_QUEUE: "addon"}
+
+
 def wait_for_work(client: redis.Redis, timeout: float) -> tuple[str, str] | None:
-    """("wake", app) or ("run", run id), whichever comes first; None after `timeout` seconds."""
-    item = client.blpop([WAKE_QUEUE, RUN_QUEUE], timeout=timeout)
+    """("wake", app), ("run", run id) or ("addon", job), whichever comes first; None after
+    `timeout` seconds."""
+    item = client.blpop(list(_KINDS), timeout=timeout)
     if not item:
         return None
-    return ("wake" if item[0] == WAKE_QUEUE else "run", item[1])
+    return (_KINDS[item[0]], item[1])
 
 
 class RunChannel:
@@ -238,9 +244,17 @@ class RunChannel:
                 yield base64.b64decode(fields["data"]) if "data" in fields else fields["event"]
 
 
-# --- outcomes of add-on jobs: the API call that sent one may wait for it ----------------------
+# --- add-on jobs: the API sends (after its commit), the runner does, the API may wait ---------
 
 JOB_OUTCOME_TTL = 600  # seconds an outcome is kept for a waiter that comes late
+
+
+def send_addon_job(client: redis.Redis, job: str, *args) -> str:
+    """Queue an add-on job (it takes ids); returns the id its outcome is reported under. The
+    queue keeps it while no runner is there."""
+    job_id = str(uuid.uuid4())
+    client.rpush(ADDON_QUEUE, json.dumps({"job": job, "args": [str(a) if isinstance(a, uuid.UUID) else a for a in args], "id": job_id}))
+    return job_id
 
 
 def _job_key(job_id: str) -> str:

@@ -37,6 +37,10 @@ def live(checkout) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def latest_version(api, app: str) -> int:
+    return api.get(f"/apps/{app}/releases", headers={"Range": "version ..; max=1, order=desc"}).json()[0]["version"]
+
+
 def server(engine, settings, addon: dict):
     return engine.containers.get(f"{settings.instance}-addon-{addon['name']}")
 
@@ -125,6 +129,8 @@ def test_postgres_and_redis_keep_data_and_only_attached_apps_reach_them(api, rou
     # A rollback to before the add-ons keeps their vars as they are now.
     api.post(f"/apps/{name}/releases", json={"release": 2}).raise_for_status()
     assert config(api, name)["DATABASE_URL"] == new_url
+    eventually(lambda: answer(router, name, "/") == {"ok": True, "release": f"v{latest_version(api, name)}"}, what="the rollback live")
+    assert answer(router, name, "/db/read")["rows"] == ["alpha"]
 
     # Destroying deletes the server and its data, and the var.
     volume = f"{settings.instance}-addon-{pg['name']}"

@@ -38,8 +38,9 @@ def test_linked_apps_talk_internally_and_unlinked_ones_cannot(api, router, new_a
     eventually(lambda: reaches(router, source, internal)["reached"], what="the new target process reached")
 
     # A one-off run of the source reaches it too, until the link goes.
-    probe = ("import time, urllib.request\nfor _ in range(120):\n    try:\n        urllib.request.urlopen('%s', timeout=1); print('probe: reached', flush=True)\n"
-             "    except Exception: print('probe: unreachable', flush=True)\n    time.sleep(0.5)\n") % internal
+    probe = ("import time, urllib.request\nfor _ in range(120):\n    try:\n"
+             f"        urllib.request.urlopen('{internal}', timeout=1); print('probe: reached', flush=True)\n"
+             "    except Exception: print('probe: unreachable', flush=True)\n    time.sleep(0.5)\n")
     run = api.post(f"/apps/{source}/dynos", json={"command": f"python3 -c \"{probe}\"", "attach": False})
     assert run.status_code == 201, run.text
     dyno = run.json()["name"]

@@ -50,8 +50,9 @@ class Postgres:
     stop_signal = "SIGINT"  # a fast shutdown: on SIGTERM Postgres waits for every client to leave
 
     def environment(self, credentials: dict[str, str]) -> dict[str, str]:
+        # The official image's names (PGDATA too), so its data lands in the add-on's volume.
         return {"POSTGRES_USER": credentials["user"], "POSTGRES_PASSWORD": credentials["password"],
-                "POSTGRES_DB": credentials["database"], "POSTGRES_HOST": credentials["host"]}
+                "POSTGRES_DB": credentials["database"], "POSTGRES_HOST": credentials["host"], "PGDATA": f"{self.data_dir}/data"}
 
     def ready(self, credentials: dict[str, str]) -> Step:
         # As the app will connect: its role, its database, its password, over TLS.

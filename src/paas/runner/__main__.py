@@ -11,13 +11,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from paas import messages
+from paas.addons.jobs import AddonJobs
+from paas.addons.jobs import Context as AddonContext
 from paas.domain import builds
 from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
 from paas.router import make_router
-from paas.router.certificates import CertificateWatcher
 from paas.router.access_log import AccessLogParser
+from paas.router.certificates import CertificateWatcher
 from paas.runner.backend import make_backend
 from paas.runner.log_collector import LogCollector, dyno_at
 from paas.runner.one_off import OneOffs
@@ -103,6 +105,7 @@ def main() -> None:
     )
     scheduler = Scheduler(reconciler.reconcile)
     one_offs = OneOffs(reconciler)
+    addon_jobs = AddonJobs(AddonContext.from_settings(settings, reconciler.sessionmaker, redis, reconciler.cipher))
     one_offs.forget_previous()
     threading.Thread(target=follow_exits, args=(reconciler, scheduler), daemon=True, name="exits").start()
     collector = LogCollector(
@@ -140,6 +143,8 @@ def main() -> None:
                 kind, item = work
                 if kind == "run":
                     one_offs.start(item)
+                elif kind == "addon":
+                    addon_jobs.start(item)
                 elif item == messages.ROUTER_WAKE:
                     next_sweep = 0.0
                 else:

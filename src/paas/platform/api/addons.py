@@ -1,5 +1,5 @@
 """Add-ons and add-on attachments (Heroku's endpoints and shapes). Making, attaching and
-rotating are jobs of the add-on worker; these calls wait for them (up to `addon_wait`)."""
+rotating are jobs the runner does (`paas.addons.jobs`); these calls wait for them (up to `addon_wait`)."""
 
 import uuid
 from typing import Annotated
@@ -28,11 +28,10 @@ def describe(db: Session, addon: Addon) -> dict:
     return addon_json(addon, [a.config_key for a in addons.attachments_of(db, addon)])
 
 
-def send(platform, task: str, *args: str) -> str:
-    """Send an add-on job (after the commit) and wait for it; returns what it did, raises with
+def send(platform, job: str, *args: str) -> dict | None:
+    """Send an add-on job (after the commit) and wait for it; returns its outcome, raises with
     why it failed, or returns None if it is still under way."""
-    job_id = str(uuid.uuid4())
-    platform.celery.send_task(f"paas.addons.{task}", args=[*args, job_id], queue="addons")
+    job_id = messages.send_addon_job(platform.redis, job, *args)
     outcome = messages.wait_for_outcome(platform.redis, job_id, platform.settings.addon_wait)
     if outcome is not None and not outcome["ok"]:
         raise InvalidParams(outcome["message"])
@@ -109,7 +108,7 @@ def destroy_addon(ident: str, addon: str, user: UserDep, db: DbDep, cipher: Ciph
 
 def destroy_servers(platform, destroyed: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> None:
     for addon_id, attachment_ids in destroyed:
-        platform.celery.send_task("paas.addons.destroy", args=[str(addon_id), [str(i) for i in attachment_ids]], queue="addons")
+        messages.send_addon_job(platform.redis, "destroy", str(addon_id), [str(i) for i in attachment_ids])
 
 
 @router.post("/apps/{ident}/addons/{addon}/actions/credentials-rotate")
@@ -184,7 +183,7 @@ def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherD
     made = [addons.detach(db, cipher, found, user)]
     db.commit()
     announce(platform, log, made, user)
-    platform.celery.send_task("paas.addons.remove-networks", args=[[str(attachment_id)], []], queue="addons")
+    messages.send_addon_job(platform.redis, "remove-networks", [str(attachment_id)], [])
     return JSONResponse(body)
 
 

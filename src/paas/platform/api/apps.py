@@ -130,7 +130,7 @@ def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform
     db.commit()
     announce(platform, log, made, user)
     destroy_servers(platform, destroyed)
-    platform.celery.send_task("paas.addons.remove-networks", args=[[str(i) for i in attachment_ids], [str(i) for i in link_ids]], queue="addons")
+    messages.send_addon_job(redis, "remove-networks", [str(i) for i in attachment_ids], [str(i) for i in link_ids])
     delete_repository(settings, app.name)
     log.delete(str(app.id))
     redis.delete(f"paas:run-counter:{app.name}")

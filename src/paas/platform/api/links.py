@@ -44,7 +44,7 @@ def delete_link(ident: str, target: str, user: UserDep, db: DbDep, platform: Pla
     body, link_id, names = link_json(link, settings), link.id, (link.app.name, link.target.name)
     links.delete_link(db, link)
     db.commit()
-    platform.celery.send_task("paas.addons.remove-networks", args=[[], [str(link_id)]], queue="addons")
+    messages.send_addon_job(platform.redis, "remove-networks", [], [str(link_id)])
     for name in names:
         messages.wake_runner(platform.redis, name)
     return JSONResponse(body)

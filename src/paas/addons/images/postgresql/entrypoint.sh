@@ -4,7 +4,7 @@
 # image takes them). The role is not a superuser. Then the server, over TLS only from outside.
 set -eu
 BIN=/usr/lib/postgresql/15/bin
-DATA=/var/lib/paas-postgresql/data
+DATA="${PGDATA:-/var/lib/paas-postgresql/data}"
 install -d -o postgres -g postgres -m 2775 /run/postgresql
 if [ ! -s "$DATA/PG_VERSION" ]; then
     : "${POSTGRES_USER:?}" "${POSTGRES_PASSWORD:?}" "${POSTGRES_DB:?}"

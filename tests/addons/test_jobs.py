@@ -1,4 +1,4 @@
-"""The add-on worker's jobs against the real Docker engine, Postgres and Redis: a server that
+"""The add-on jobs against the real Docker engine, Postgres and Redis: a server that
 cannot start leaves nothing behind and says why; a real one is made, rotated and destroyed."""
 
 import time
@@ -7,7 +7,7 @@ import docker
 import pytest
 
 from paas import logs, messages
-from paas.addons import networks, tasks
+from paas.addons import jobs, networks
 from paas.addons.servers import Servers
 from paas.domain import accounts, addons, apps
 from paas.domain.crypto import ConfigCipher
@@ -20,7 +20,7 @@ CIPHER = ConfigCipher(b"z" * 43 + b"=")
 def context(api_settings, test_sessionmaker):
     client = docker.DockerClient(base_url=api_settings.docker_url)
     redis = messages.connect(api_settings)
-    yield tasks.Context(api_settings, test_sessionmaker, redis, client, CIPHER, Servers(client, api_settings),
+    yield jobs.Context(api_settings, test_sessionmaker, redis, client, CIPHER, Servers(client, api_settings),
                         logs.LogStore(redis, 100))
     for container in client.containers.list(all=True, filters={"label": "paas.instance=paas-test"}):
         if "paas.addon" in container.labels:
@@ -47,7 +47,7 @@ def test_a_server_that_does_not_start_leaves_nothing_and_says_why(context):
     context.settings.addon_images = {**context.settings.addon_images, "postgresql": context.settings.stack_image}
     addon_id, user_id, [attachment_id], app_id = new_addon(context, "postgresql")
     with pytest.raises(Exception, match="exited on start"):
-        tasks._provision(context, addon_id, user_id)
+        jobs.provision(context, str(addon_id), str(user_id))
     with context.sessionmaker() as db:
         assert db.get(Addon, addon_id) is None
     assert leftovers(context.docker, addon_id) == []
@@ -59,7 +59,7 @@ def test_a_server_that_does_not_start_leaves_nothing_and_says_why(context):
 def test_a_redis_server_is_made_rotated_and_destroyed(context):
     addon_id, user_id, [attachment_id], _ = new_addon(context, "redis")
     try:
-        assert tasks._provision(context, addon_id, user_id).endswith("is ready")
+        assert jobs.provision(context, str(addon_id), str(user_id)).endswith("is ready")
         with context.sessionmaker() as db:
             addon = db.get(Addon, addon_id)
             old = addons.credentials_of(CIPHER, addon)
@@ -70,7 +70,7 @@ def test_a_redis_server_is_made_rotated_and_destroyed(context):
             return server.exec_run(["redis-cli", "ping"], environment={"REDISCLI_AUTH": password}).output.strip()
 
         assert ping(old["password"]) == b"PONG"
-        tasks._rotate(context, addon_id, user_id)
+        jobs.rotate(context, str(addon_id), str(user_id))
         with context.sessionmaker() as db:
             new = addons.credentials_of(CIPHER, db.get(Addon, addon_id))
         assert new["password"] != old["password"]
@@ -81,3 +81,26 @@ def test_a_redis_server_is_made_rotated_and_destroyed(context):
         context.servers.destroy(str(addon_id))
         networks.remove(context.docker, networks.attachment_network("paas-test", attachment_id))
     assert leftovers(context.docker, addon_id) == []
+
+
+def test_jobs_report_their_outcome_and_cleanup_is_tried_again(context, monkeypatch):
+    calls = []
+
+    def flaky(c, name):
+        calls.append(name)
+        if len(calls) < 3:
+            raise RuntimeError("engine busy")
+        return f"removed {name}"
+
+    monkeypatch.setitem(jobs.JOBS, "remove-networks", flaky)
+    monkeypatch.setattr(jobs, "RETRY_WAIT", 0.01)
+    runner = jobs.AddonJobs(context)
+    job_id = messages.send_addon_job(context.redis, "remove-networks", "n1")
+    _, payload = context.redis.blpop([messages.ADDON_QUEUE], timeout=5)
+    runner.run(payload)
+    assert calls == ["n1"] * 3
+    assert messages.wait_for_outcome(context.redis, job_id, 5) == {"ok": True, "message": "removed n1"}
+    failing = messages.send_addon_job(context.redis, "provision", "not-an-id", "x")
+    runner.run(context.redis.blpop([messages.ADDON_QUEUE], timeout=5)[1])
+    outcome = messages.wait_for_outcome(context.redis, failing, 5)
+    assert outcome["ok"] is False and outcome["message"]

@@ -1,18 +1,21 @@
-"""The add-on jobs, on queue `addons` of the build worker (which includes this module and has a
-thread more than builds need, so a database seldom waits behind builds; a worker of its own cost
-88 MB more). Tasks take ids; the API call that sent one waits for its outcome
+"""The add-on jobs: making, joining, rotating and removing add-on servers and private networks.
+
+The runner does them, each in a thread of its own, as it takes them from Redis
+(`messages.send_addon_job`): it is the part that owns containers and networks, a database is
+never made to wait behind builds, and no process more is needed (a Celery worker of their own
+cost 88 MB). Jobs take ids; the API call that sent one waits for its outcome
 (`messages.wait_for_outcome`) and answers with it."""
 
+import json
 import logging
-import threading
+import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 
 import docker
 import redis
-from celery import shared_task
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import logs, messages
@@ -20,13 +23,11 @@ from paas.addons import networks
 from paas.addons.servers import Servers
 from paas.domain import addons
 from paas.domain.addon_services import random_secret
-from paas.domain.crypto import ConfigCipher, load_or_create_key
-from paas.domain.db import make_sessionmaker
+from paas.domain.crypto import ConfigCipher
 from paas.domain.models import Addon, AddonAttachment, AppLink, Release, User
-from paas.settings import Settings, get_settings
+from paas.settings import Settings
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -39,22 +40,12 @@ class Context:
     servers: Servers
     logs: logs.LogStore
 
-
-_context_lock = threading.Lock()
-
-
-@cache
-def _make_context() -> Context:
-    settings = get_settings()
-    client = docker.DockerClient(base_url=settings.docker_url, timeout=120)
-    redis_client = messages.connect(settings)
-    return Context(settings, make_sessionmaker(settings), redis_client, client, ConfigCipher(load_or_create_key(settings)),
-                   Servers(client, settings), logs.LogStore(redis_client, settings.log_lines))
-
-
-def context() -> Context:
-    with _context_lock:
-        return _make_context()
+    @classmethod
+    def from_settings(cls, settings: Settings, sessionmaker: sessionmaker[Session], redis_client: redis.Redis,
+                      cipher: ConfigCipher) -> "Context":
+        client = docker.DockerClient(base_url=settings.docker_url, timeout=120)
+        return cls(settings, sessionmaker, redis_client, client, cipher, Servers(client, settings),
+                   logs.LogStore(redis_client, settings.log_lines))
 
 
 Announcement = tuple[str, str, str, int, str]  # app id, app name, description, version, by
@@ -76,28 +67,12 @@ def _announce(c: Context, said: list[Announcement]) -> None:
         log.exception("telling of the releases made failed (the runner's next sweep rolls them out)")
 
 
-def _job(job_id: str, work: Callable[[Context], str]) -> None:
-    """Run `work` and report how it went to whoever waits on `job_id`."""
-    c = context()
-    try:
-        message = work(c)
-    except Exception as error:
-        log.exception("add-on job %s failed", job_id)
-        messages.report_outcome(c.redis, job_id, False, str(error))
-    else:
-        messages.report_outcome(c.redis, job_id, True, message)
-
-
 def _say(c: Context, app_id, text: str) -> None:
     c.logs.event(str(app_id), "api", text, source="app")
 
 
-@shared_task(name="paas.addons.provision")
-def provision(addon_id: str, user_id: str, job_id: str) -> None:
-    _job(job_id, lambda c: _provision(c, uuid.UUID(addon_id), uuid.UUID(user_id)))
-
-
-def _provision(c: Context, addon_id: uuid.UUID, user_id: uuid.UUID) -> str:
+def provision(c: Context, addon_id: str, user_id: str) -> str:
+    addon_id, user_id = uuid.UUID(addon_id), uuid.UUID(user_id)
     with c.sessionmaker() as db:
         addon = db.get(Addon, addon_id)
         if addon is None or addon.state != "provisioning":
@@ -140,13 +115,9 @@ def _undo_provision(c: Context, addon_id: uuid.UUID, nets: list[str]) -> None:
             db.commit()
 
 
-@shared_task(name="paas.addons.attach")
-def attach(attachment_id: str, user_id: str, job_id: str) -> None:
-    _job(job_id, lambda c: _attach(c, uuid.UUID(attachment_id), uuid.UUID(user_id)))
-
-
-def _attach(c: Context, attachment_id: uuid.UUID, user_id: uuid.UUID) -> str:
+def attach(c: Context, attachment_id: str, user_id: str) -> str:
     """A second app gets an add-on: a network of their own, then its var."""
+    attachment_id, user_id = uuid.UUID(attachment_id), uuid.UUID(user_id)
     net = networks.attachment_network(c.settings.instance, attachment_id)
     with c.sessionmaker() as db:
         attachment = db.get(AddonAttachment, attachment_id)
@@ -176,14 +147,10 @@ def _attach(c: Context, attachment_id: uuid.UUID, user_id: uuid.UUID) -> str:
     return f"attached {addon_name}"
 
 
-@shared_task(name="paas.addons.rotate")
-def rotate(addon_id: str, user_id: str, job_id: str) -> None:
-    _job(job_id, lambda c: _rotate(c, uuid.UUID(addon_id), uuid.UUID(user_id)))
-
-
-def _rotate(c: Context, addon_id: uuid.UUID, user_id: uuid.UUID) -> str:
+def rotate(c: Context, addon_id: str, user_id: str) -> str:
     """The new password is kept (as `next_password`) before the server gets it, so a rotation
     cut short anywhere is finished by the next one instead of locking the apps out."""
+    addon_id, user_id = uuid.UUID(addon_id), uuid.UUID(user_id)
     with c.sessionmaker() as db:
         addon = db.get(Addon, addon_id, with_for_update=True)
         if addon is None:
@@ -206,34 +173,24 @@ def _rotate(c: Context, addon_id: uuid.UUID, user_id: uuid.UUID) -> str:
     return f"rotated the credentials of {name}"
 
 
-# Removing what access rests on is retried: a network left behind would keep an app connected.
-CLEANUP = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 8}
-
-
-@shared_task(name="paas.addons.destroy", **CLEANUP)
-def destroy(addon_id: str, attachment_ids: list[str]) -> None:
-    c = context()
+def destroy(c: Context, addon_id: str, attachment_ids: list[str]) -> str:
     c.servers.destroy(addon_id)  # the server first: nobody reaches the data any more
     for attachment_id in attachment_ids:
         networks.remove(c.docker, networks.attachment_network(c.settings.instance, attachment_id))
+    return "destroyed"
 
 
-@shared_task(name="paas.addons.remove-networks", **CLEANUP)
-def remove_networks(attachment_ids: list[str], link_ids: list[str]) -> None:
+def remove_networks(c: Context, attachment_ids: list[str], link_ids: list[str]) -> str:
     """Access ends: the networks of detached add-ons and of removed links go."""
-    c = context()
     for attachment_id in attachment_ids:
         networks.remove(c.docker, networks.attachment_network(c.settings.instance, attachment_id))
     for link_id in link_ids:
         networks.remove(c.docker, networks.link_network(c.settings.instance, link_id))
+    return "removed"
 
 
-@shared_task(name="paas.addons.open-link")
-def open_link(link_id: str, job_id: str) -> None:
-    _job(job_id, lambda c: _open_link(c, uuid.UUID(link_id)))
-
-
-def _open_link(c: Context, link_id: uuid.UUID) -> str:
+def open_link(c: Context, link_id: str) -> str:
+    link_id = uuid.UUID(link_id)
     with c.sessionmaker() as db:
         link = db.get(AppLink, link_id)
         if link is None:
@@ -251,3 +208,44 @@ def _open_link(c: Context, link_id: uuid.UUID) -> str:
     for name in names:  # the runner puts both apps' processes on it
         messages.wake_runner(c.redis, name)
     return f"{names[0]} can reach {names[1]}"
+
+
+JOBS: dict[str, Callable[..., str]] = {
+    "provision": provision, "attach": attach, "rotate": rotate, "open-link": open_link,
+    "destroy": destroy, "remove-networks": remove_networks,
+}
+# Removing what access rests on is tried again: a network left behind would keep an app connected.
+RETRIED = {"destroy", "remove-networks"}
+RETRIES, RETRY_WAIT = 8, 0.5  # doubling: about two minutes in all
+
+
+class AddonJobs:
+    """Runs the jobs the runner takes, each in a thread of its own (a slow database holds up
+    nothing else), and reports each one's outcome for the API call waiting on it."""
+
+    def __init__(self, context: Context, workers: int = 4):
+        self.context = context
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="addon-job")
+
+    def start(self, payload: str) -> None:
+        self.pool.submit(self.run, payload)
+
+    def run(self, payload: str) -> None:
+        try:
+            job = json.loads(payload)
+            work, args, job_id = JOBS[job["job"]], job["args"], job["id"]
+        except (ValueError, KeyError, TypeError):
+            log.error("not an add-on job: %r", payload[:200])
+            return
+        for attempt in range(RETRIES if job["job"] in RETRIED else 1):
+            try:
+                message = work(self.context, *args)
+            except Exception as error:
+                log.exception("add-on job %s (%s) failed", job["job"], job_id)
+                outcome = (False, str(error))
+                time.sleep(RETRY_WAIT * 2**attempt if job["job"] in RETRIED else 0)
+                continue
+            outcome = (True, message)
+            break
+        messages.report_outcome(self.context.redis, job_id, *outcome)
+
