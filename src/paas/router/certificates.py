@@ -10,10 +10,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 from paas.domain import domains
 from paas.settings import Settings
@@ -28,15 +30,20 @@ HANDSHAKE_TIMEOUT = 15.0
 INTERNAL_ISSUER = "Caddy Local Authority"  # the router's own CA: not a certificate from ACME
 
 
-def served_certificate(host: str, port: int, server_name: str, timeout: float) -> x509.Certificate:
+def served_certificate(host: str, port: int, server_name: str, timeout: float) -> "x509.Certificate":
     """The certificate the router serves for `server_name` (checked later, not here)."""
+    from cryptography import x509  # here: most runners have no ACME, and it costs a megabyte
+
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     with socket.create_connection((host, port), timeout=timeout) as raw, context.wrap_socket(raw, server_hostname=server_name) as tls:
         return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
 
 
-def from_acme(certificate: x509.Certificate, hostname: str) -> bool:
+def from_acme(certificate: "x509.Certificate", hostname: str) -> bool:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     issuer = " ".join(a.value for a in certificate.issuer.get_attributes_for_oid(NameOID.COMMON_NAME))
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
