@@ -31,8 +31,9 @@ INTERNAL_ISSUER = "Caddy Local Authority"  # the router's own CA: not a certific
 
 
 def served_certificate(host: str, port: int, server_name: str, timeout: float) -> "x509.Certificate":
-    """The certificate the router serves for `server_name` (checked later, not here)."""
-    from cryptography import x509  # here: most runners have no ACME, and it costs a megabyte
+    """The certificate the router serves for `server_name` (checked later, not here). X.509
+    parsing is loaded here: most runners have no ACME, and it costs a megabyte."""
+    from cryptography import x509
 
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
