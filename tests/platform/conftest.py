@@ -13,9 +13,9 @@ def platform_app(api_settings, test_sessionmaker):
     app = create_app(api_settings)
     platform = app.api.state.platform
     platform.sessionmaker = test_sessionmaker
-    platform.redis.delete(messages.WAKE_QUEUE)
+    platform.redis.delete(messages.WAKE_QUEUE, messages.ADDON_QUEUE)
     yield app
-    platform.redis.delete(messages.WAKE_QUEUE)
+    platform.redis.delete(messages.WAKE_QUEUE, messages.ADDON_QUEUE)
 
 
 @pytest.fixture

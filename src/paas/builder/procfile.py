@@ -1,7 +1,9 @@
 """The Procfile: one `<type>: <command>` per line, parsed strictly so a typo rejects the push."""
 
 
-from paas.domain.formation import PROCESS_TYPE  # the domain's rule for process type names
+from paas.domain.formation import (
+    PROCESS_TYPE,  # the domain's rule for process type names
+)
 
 
 class ProcfileError(ValueError):

@@ -24,12 +24,12 @@ from paas.builder.procfile import ProcfileError, parse_procfile
 from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
 from paas.celery_app import make_celery
-from paas.memory import release_free_memory
 from paas.domain import builds, config
 from paas.domain.crypto import ConfigCipher, load_or_create_key
 from paas.domain.db import make_sessionmaker
 from paas.domain.errors import Conflict
 from paas.domain.models import Build, Status
+from paas.memory import release_free_memory
 from paas.platform.repos import open_or_init
 from paas.settings import Settings, get_settings
 

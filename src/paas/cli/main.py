@@ -8,9 +8,9 @@ from typing import Annotated
 
 import httpx
 import typer
-from websockets.exceptions import WebSocketException
 from rich.console import Console
 from rich.table import Table
+from websockets.exceptions import WebSocketException
 
 from paas.cli import credentials, gitremote, run
 from paas.cli.client import Api, api_url, error_message, fail, find_token

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from paas.domain import apps, releases
+from paas.domain import access, apps, releases
 from paas.domain.addon_services import BY_NAME, COLORS, AddonService, find_plan
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import Conflict, InvalidParams, NotFound
@@ -183,21 +183,23 @@ def attachments_of(db: Session, addon: Addon) -> list[AddonAttachment]:
     return list(db.scalars(select(AddonAttachment).where(AddonAttachment.addon_id == addon.id).order_by(AddonAttachment.created_at)))
 
 
-def list_addons(app: App | None = None, owner: User | None = None) -> Select:
+def list_addons(app: App | None = None, user: User | None = None) -> Select:
+    """An app's add-ons are those attached to it, as Heroku lists them; a user's, those of the
+    apps they may view."""
     stmt = select(Addon).order_by(Addon.created_at)
-    if app is not None:  # an app's add-ons are those attached to it, as Heroku lists them
+    if app is not None:
         stmt = stmt.where(Addon.id.in_(select(AddonAttachment.addon_id).where(AddonAttachment.app_id == app.id)))
-    if owner is not None:
-        stmt = stmt.join(App, App.id == Addon.app_id).where(App.owner_id == owner.id)
+    if user is not None:
+        stmt = stmt.where(Addon.app_id.in_(access.visible_apps(user).with_only_columns(App.id)))
     return stmt
 
 
-def list_attachments(app: App | None = None, owner: User | None = None) -> Select:
+def list_attachments(app: App | None = None, user: User | None = None) -> Select:
     stmt = select(AddonAttachment).order_by(AddonAttachment.created_at)
     if app is not None:
         stmt = stmt.where(AddonAttachment.app_id == app.id)
-    if owner is not None:
-        stmt = stmt.join(App, App.id == AddonAttachment.app_id).where(App.owner_id == owner.id)
+    if user is not None:
+        stmt = stmt.where(AddonAttachment.app_id.in_(access.visible_apps(user).with_only_columns(App.id)))
     return stmt
 
 
@@ -238,10 +240,9 @@ def require_provisioned(addon: Addon) -> None:
 
 
 def addon_for_user(db: Session, ident: str, user: User, app: App | None = None) -> Addon:
-    """An add-on the caller may see: one of an app they own, or attached to one."""
+    """An add-on the caller may see: of an app they may view, or attached to one."""
     addon = get_addon(db, ident, app)
-    owners = {addon.app.owner_id} | {a.app.owner_id for a in attachments_of(db, addon)}
-    if user.id not in owners:
+    if not any(access.VIEW in access.permissions(db, a, user) for a in [addon.app] + [t.app for t in attachments_of(db, addon)]):
         raise NotFound(f"Couldn't find that add-on: {ident}")
     return addon
 

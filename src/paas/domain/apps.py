@@ -6,22 +6,23 @@ These functions touch only the database; callers commit, then send messages.
 import re
 import uuid
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paas.domain import releases, stacks
 from paas.domain.crypto import ConfigCipher
-from paas.domain.errors import Forbidden, InvalidParams, NotFound
-from paas.domain.models import App, Status, User
+from paas.domain.errors import InvalidParams, NotFound
+from paas.domain.models import App, Status, Team, User
 from paas.domain.names import generate_app_name, validate_app_name
 
 
-def create_app(db: Session, cipher: ConfigCipher, owner: User, name: str | None = None) -> App:
+def create_app(db: Session, cipher: ConfigCipher, owner: User, name: str | None = None, team: Team | None = None) -> App:
+    """A personal app of `owner`'s, or (with `team`) the team's, made by `owner`."""
     name = validate_app_name(name) if name is not None else generate_app_name()
     if db.scalar(select(App.id).where(App.name == name)) is not None:
         raise InvalidParams("Name is already taken")
-    app = App(name=name, owner_id=owner.id, config_vars=cipher.encrypt({}))
+    app = App(name=name, owner_id=owner.id, team_id=team.id if team else None, config_vars=cipher.encrypt({}))
     db.add(app)
     try:
         db.flush()
@@ -48,20 +49,8 @@ def get_app(db: Session, ident: str, *, lock: bool = False) -> App:
     return app
 
 
-def app_for_user(db: Session, ident: str, user: User) -> App:
-    """An app the caller may act on: for now, one they own."""
-    app = get_app(db, ident)
-    if app.owner_id != user.id:
-        raise Forbidden(f"You do not have access to the app {app.name}.")
-    return app
-
-
 def find_app_by_name(db: Session, name: str) -> App | None:
     return db.scalar(select(App).where(App.name == name))
-
-
-def list_apps(db: Session, owner: User) -> Select:
-    return select(App).where(App.owner_id == owner.id)
 
 
 def delete_app(db: Session, app: App) -> None:

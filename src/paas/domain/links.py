@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from paas.domain import apps
+from paas.domain import access
 from paas.domain.addon_services import SERVICES
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Addon, AddonAttachment, App, AppLink, User
@@ -33,7 +33,7 @@ def list_links(db: Session, app: App) -> list[AppLink]:
 
 def get_link(db: Session, app: App, target_ident: str, user: User) -> AppLink:
     try:
-        target = apps.app_for_user(db, target_ident, user)
+        target = access.app_for(db, target_ident, user, access.VIEW)
     except NotFound:
         raise NotFound(f"{app.name} is not linked to {target_ident}.") from None
     link = db.scalar(select(AppLink).where(AppLink.app_id == app.id, AppLink.target_id == target.id))

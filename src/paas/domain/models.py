@@ -53,6 +53,10 @@ class User(Timestamps, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
+    # The platform's operators: they make accounts, and may act on every app.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # A disabled user's tokens are gone and no new ones are made; their apps stay.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiToken(Timestamps, Base):
@@ -74,6 +78,8 @@ class App(Timestamps, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(30), unique=True)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # A team's app: its admins manage it, its members act as their permissions on it allow.
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
     # The app's config vars as Fernet-encrypted JSON; every release keeps its own snapshot too.
     config_vars: Mapped[bytes] = mapped_column(LargeBinary)
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -89,6 +95,7 @@ class App(Timestamps, Base):
     force_https: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     owner: Mapped[User] = relationship()
+    team: Mapped["Team | None"] = relationship()
 
 
 class Build(Timestamps, Base):
@@ -230,3 +237,53 @@ class Domain(Timestamps, Base):
     acm_status_reason: Mapped[str | None] = mapped_column(Text)
 
     app: Mapped[App] = relationship()
+
+
+class Team(Timestamps, Base):
+    __tablename__ = "teams"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+
+
+class TeamMember(Timestamps, Base):
+    """Heroku's team roles: `admin` (every app of the team, and its members) or `member`."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+    team: Mapped[Team] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Collaborator(Timestamps, Base):
+    """A user other than the owner who may act on the app, as far as `permissions` go."""
+
+    __tablename__ = "collaborators"
+    __table_args__ = (UniqueConstraint("app_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    permissions: Mapped[list[str]] = mapped_column(JSONB)
+
+    app: Mapped[App] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(Base):
+    """Who changed what: every change made through the API or git (written in the change's own
+    transaction, so it is there exactly when the change is), for admins to read."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(200))
+    app: Mapped[str | None] = mapped_column(String(30))

@@ -3,6 +3,7 @@
 Run with `uvicorn paas.platform.app:create_app --factory`.
 """
 
+import logging
 import re
 
 from a2wsgi import WSGIMiddleware
@@ -13,10 +14,25 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
 from paas.domain.errors import PaasError
-from paas.platform.api import (
-    addons, apps, builds, config_vars, domains, dynos, formation, links, log_sessions, releases, router_tls, sources, stacks,
-)
 from paas.memory import release_periodically
+from paas.platform.api import (
+    accounts,
+    addons,
+    apps,
+    builds,
+    collaborators,
+    config_vars,
+    domains,
+    dynos,
+    formation,
+    links,
+    log_sessions,
+    releases,
+    router_tls,
+    sources,
+    stacks,
+    teams,
+)
 from paas.platform.context import Platform
 from paas.platform.git import make_git_app
 from paas.settings import Settings, get_settings
@@ -24,6 +40,7 @@ from paas.settings import Settings, get_settings
 GIT_PATH = re.compile(r"^/[^/]+\.git(/|$)")
 # Each push holds one worker thread while its build runs: this is how many pushes run at once.
 GIT_WORKERS = 16
+log = logging.getLogger(__name__)
 
 
 def error(status: int, id_: str, message: str) -> JSONResponse:
@@ -33,7 +50,8 @@ def error(status: int, id_: str, message: str) -> JSONResponse:
 def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
-    for module in (addons, apps, builds, config_vars, domains, dynos, formation, links, log_sessions, releases, router_tls, sources, stacks):
+    for module in (accounts, addons, apps, builds, collaborators, config_vars, domains, dynos, formation, links, log_sessions,
+                   releases, router_tls, sources, stacks, teams):
         api.include_router(module.router)
 
     @api.exception_handler(PaasError)

@@ -24,6 +24,7 @@ def ensure_admin_token(settings: Settings) -> str:
             if accounts.token_is_valid(db, token):
                 return token
         user = accounts.ensure_user(db, ADMIN_EMAIL, name="admin")
+        user.is_admin = True
         token = accounts.issue_token(db, user, description="admin token made by make up")
         db.commit()
     tmp = path.with_suffix(".tmp")

@@ -7,7 +7,7 @@ import redis
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from paas.domain import accounts
+from paas.domain import accounts, audit
 from paas.domain.crypto import ConfigCipher
 from paas.domain.models import User
 from paas.logs import LogStore
@@ -42,7 +42,10 @@ def get_platform(request: Request) -> Platform:
 
 
 def get_user(request: Request, db: Annotated[Session, Depends(get_db)]) -> User:
-    return accounts.user_for_token(db, token_from_authorization(request.headers.get("authorization")))
+    user = accounts.user_for_token(db, token_from_authorization(request.headers.get("authorization")))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        audit.record_on_commit(db, user.email, request.method, request.url.path)
+    return user
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

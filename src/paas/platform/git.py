@@ -19,8 +19,8 @@ from dulwich.server import Backend, ReceivePackHandler
 from dulwich.web import make_wsgi_chain
 from redis.exceptions import LockError
 
-from paas.domain import accounts, apps
-from paas.domain.errors import PaasError, Unauthorized
+from paas.domain import access, accounts, apps, audit
+from paas.domain.errors import Forbidden, NotFound, PaasError, Unauthorized
 from paas.domain.models import User
 from paas.domain.names import APP_NAME
 from paas.platform.auth import token_from_authorization
@@ -54,7 +54,7 @@ class PaasBackend(Backend):
             raise NotGitRepository(f"no such app: {path!r}")
         with self.platform.sessionmaker() as db:
             try:
-                apps.app_for_user(db, name, db.get(User, current_user_id.get()))
+                access.app_for(db, name, db.get(User, current_user_id.get()), access.VIEW)
             except PaasError:  # unknown, or somebody else's: either way there is nothing here for the caller
                 raise NotGitRepository(f"no such app: {name}") from None
         return open_or_init(self.platform.settings, name)
@@ -141,7 +141,10 @@ class DeployHook(Hook):
             raise HookError("no build worker")
         with self.platform.sessionmaker() as db:
             app = apps.get_app(db, self.handler.app_name)
-            build = deploys.start(db, app, db.get(User, current_user_id.get()), version=commit)
+            user = db.get(User, current_user_id.get())
+            build = deploys.start(db, app, user, version=commit)
+            audit.record(db, user.email, f"git push {commit[:7]}", app.name)
+            db.commit()
         outcome = deploys.follow(build.id, self.handler.progress)
         if not outcome.ok:
             raise HookError(outcome.reason)
@@ -162,9 +165,31 @@ def auth_middleware(app, platform):
             )
             return [f"{error.message}\n".encode()]
         current_user_id.set(user.id)
+        refused = refusal(platform, user.id, environ)
+        if refused is not None:
+            status, message = refused
+            start_response(status, [("Content-Type", "text/plain")])
+            return [f"{message}\n".encode()]
         return app(environ, start_response)
 
     return middleware
+
+
+def refusal(platform, user_id: uuid.UUID, environ) -> tuple[str, str] | None:
+    """Fetching needs view access to the app, pushing deploy access: 404 for an app the caller
+    may not see (as for none at all), 403 for one they may see but not push to."""
+    name = app_name_from_path(environ.get("PATH_INFO", "").split(".git/")[0].split("/info/")[0])
+    if name is None:
+        return None  # dulwich answers what is no app's repository
+    pushing = "git-receive-pack" in environ.get("PATH_INFO", "") + environ.get("QUERY_STRING", "")
+    try:
+        with platform.sessionmaker() as db:
+            access.app_for(db, name, db.get(User, user_id), access.DEPLOY if pushing else access.VIEW)
+    except Forbidden as error:
+        return "403 Forbidden", error.message
+    except NotFound as error:
+        return "404 Not Found", error.message
+    return None
 
 
 def make_git_app(platform):

@@ -8,12 +8,17 @@ from paas.domain.buildpacks import BUILTIN
 from paas.domain.models import (
     Addon,
     AddonAttachment,
+    ApiToken,
     App,
     AppLink,
+    AuditEvent,
     Build,
+    Collaborator,
     Domain,
     Formation,
     Release,
+    Team,
+    TeamMember,
     User,
 )
 from paas.domain.releases import eligible_for_rollback
@@ -36,6 +41,7 @@ def app_ref(app: App) -> dict:
 
 def account_json(user: User) -> dict:
     return {
+        "admin": user.is_admin,
         "id": str(user.id),
         "email": user.email,
         "name": user.name,
@@ -98,8 +104,8 @@ def app_json(app: App, settings: Settings, current: Release | None = None, built
         "maintenance": False,
         "create_status": "complete",
         "space": None,
-        "team": None,
-        "organization": None,
+        "team": {"id": str(app.team.id), "name": app.team.name} if app.team_id else None,
+        "organization": {"id": str(app.team.id), "name": app.team.name} if app.team_id else None,
         "internal_routing": None,
         "process_tier": "basic",
         "buildpack_provided_description": buildpack_description(built_with or []),
@@ -239,3 +245,45 @@ def domain_json(domain: Domain | None, app: App, settings: Settings) -> dict:
             "cname": settings.app_host(app.name), "status": "succeeded",
             "acm_status": domain.acm_status, "acm_status_reason": domain.acm_status_reason,
             "created_at": iso(domain.created_at), "updated_at": iso(domain.updated_at)}
+
+
+def authorization_json(row: ApiToken, token: str | None = None) -> dict:
+    """Heroku's OAuth authorization: the token itself only in the answer that made it."""
+    return {
+        "id": str(row.id), "description": row.description, "scope": ["global"],
+        "access_token": {"id": str(row.id), "token": token, "expires_in": None},
+        "user": user_ref(row.user), "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+    }
+
+
+PERMISSION_DESCRIPTIONS = {
+    "view": "See the app and its activity, resources and logs.",
+    "deploy": "Push and build, see and change config vars, roll back, run one-off processes.",
+    "operate": "Scale, restart and stop dynos; change the app's settings.",
+    "manage": "Add-ons, domains, links and collaborators; rename and delete the app.",
+}
+
+
+def collaborator_json(row: Collaborator | None, app: App, user: User, permissions) -> dict:
+    """A collaborator; row None: the app's owner."""
+    return {
+        "id": str(row.id) if row else str(uuid.uuid5(app.id, "owner")), "app": app_ref(app), "user": user_ref(user),
+        "role": "collaborator" if row else "owner",
+        "permissions": [{"name": p, "description": PERMISSION_DESCRIPTIONS[p]} for p in sorted(permissions)],
+        "created_at": iso(row.created_at if row else app.created_at), "updated_at": iso(row.updated_at if row else app.updated_at),
+    }
+
+
+def team_json(team: Team, role: str | None) -> dict:
+    return {"id": str(team.id), "name": team.name, "role": role, "type": "team", "default": False,
+            "created_at": iso(team.created_at), "updated_at": iso(team.updated_at)}
+
+
+def team_member_json(member: TeamMember) -> dict:
+    return {"id": str(member.id), "email": member.user.email, "role": member.role, "user": user_ref(member.user),
+            "federated": False, "two_factor_authentication": False,
+            "created_at": iso(member.created_at), "updated_at": iso(member.updated_at)}
+
+
+def audit_event_json(event: AuditEvent) -> dict:
+    return {"id": event.id, "created_at": iso(event.created_at), "actor": event.actor, "action": event.action, "app": event.app}

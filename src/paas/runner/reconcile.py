@@ -20,15 +20,22 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
-from paas.logs import LogStore
 from paas.addons import networks
 from paas.domain import apps, domains, formation, links, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
 from paas.domain.formation import RELEASE_TYPE, Scale
 from paas.domain.models import App, Release, Status
+from paas.logs import LogStore
 from paas.router import Router, Routing
-from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessExit, ProcessSpec, RunnerBackend
+from paas.runner.backend import (
+    BootFailed,
+    OneOffTimeout,
+    Process,
+    ProcessExit,
+    ProcessSpec,
+    RunnerBackend,
+)
 from paas.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from paas.builder.buildpacks import BUILTIN, Buildpack, BuildError, builtin
+from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
 from paas.builder.locks import file_lock
 
 Emit = Callable[[str], None]

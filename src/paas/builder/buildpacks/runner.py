@@ -9,8 +9,8 @@ why the build failed) comes through `/tmp/paas-out`, a host directory outside th
 
 import os
 import re
-import stat
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
@@ -22,7 +22,7 @@ import docker.errors
 import yaml
 from docker.types import Mount
 
-from paas.builder.buildpacks import BUILTIN, Buildpack, BuildError, builtin
+from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
 from paas.builder.procfile import PROCESS_TYPE, ProcfileError, parse_procfile
 from paas.lines import output_lines
 

@@ -15,7 +15,13 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from paas.builder.buildpacks import BUILTIN, BuildError
-from paas.domain.stacks import DEFAULT_STACK, STACK_ORDER, STACKS, Stack, python_versions
+from paas.domain.stacks import (
+    DEFAULT_STACK,
+    STACK_ORDER,
+    STACKS,
+    Stack,
+    python_versions,
+)
 
 PYTHON_FILES = ("requirements.txt", "pyproject.toml", "Pipfile.lock", "Pipfile", "setup.py")
 # Apps of languages with no built-in buildpack: not to be served as a static site by mistake.

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from paas import logs, messages
-from paas.domain import addons, apps
+from paas.domain import access, addons
 from paas.domain.addon_services import BY_NAME, SERVICES
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Addon, Release, User
@@ -51,7 +51,7 @@ def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platfo
     attachment = body.get("attachment") or {}
     if not isinstance(attachment, dict):
         raise InvalidParams('attachment must be an object: {"name": "<NAME>"}.')
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.MANAGE)
     addon = addons.create_addon(db, cipher, app, body.get("plan"), attachment.get("name"), body.get("config"))
     if addon.state == "provisioned":  # nothing to make (an external URL): attached right away
         made = [r for a in addons.attachments_of(db, addon) if (r := addons.apply_attachment(db, cipher, a, user)) is not None]
@@ -70,18 +70,18 @@ def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platfo
 
 @router.get("/apps/{ident}/addons")
 def list_app_addons(ident: str, user: UserDep, db: DbDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return [describe(db, a) for a in db.scalars(addons.list_addons(app=app))]
 
 
 @router.get("/addons")
 def list_addons(user: UserDep, db: DbDep):
-    return [describe(db, a) for a in db.scalars(addons.list_addons(owner=user))]
+    return [describe(db, a) for a in db.scalars(addons.list_addons(user=user))]
 
 
 @router.get("/apps/{ident}/addons/{addon}")
 def get_app_addon(ident: str, addon: str, user: UserDep, db: DbDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return describe(db, addons.addon_for_user(db, addon, user, app))
 
 
@@ -92,7 +92,7 @@ def get_addon(addon: str, user: UserDep, db: DbDep):
 
 @router.delete("/apps/{ident}/addons/{addon}")
 def destroy_addon(ident: str, addon: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.MANAGE)
     found = addons.addon_for_user(db, addon, user, app)
     if found.app_id != app.id:
         raise InvalidParams(f"{found.name} belongs to {found.app.name}; detach it from {app.name} instead, or destroy it there.")
@@ -113,7 +113,7 @@ def destroy_servers(platform, destroyed: list[tuple[uuid.UUID, list[uuid.UUID]]]
 
 @router.post("/apps/{ident}/addons/{addon}/actions/credentials-rotate")
 def rotate_credentials(ident: str, addon: str, user: UserDep, db: DbDep, platform: PlatformDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.MANAGE)
     found = addons.addon_for_user(db, addon, user, app)
     if not addons.service_of(found).runs_server:
         raise InvalidParams(f"{found.name} holds a URL you gave: set a new one by attaching a new external add-on.")
@@ -127,25 +127,25 @@ def rotate_credentials(ident: str, addon: str, user: UserDep, db: DbDep, platfor
 
 @router.get("/addon-attachments")
 def list_attachments(user: UserDep, db: DbDep):
-    return [attachment_json(a) for a in db.scalars(addons.list_attachments(owner=user))]
+    return [attachment_json(a) for a in db.scalars(addons.list_attachments(user=user))]
 
 
 @router.get("/apps/{ident}/addon-attachments")
 def list_app_attachments(ident: str, user: UserDep, db: DbDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return [attachment_json(a) for a in db.scalars(addons.list_attachments(app=app))]
 
 
 @router.get("/addon-attachments/{attachment}")
 def get_attachment(attachment: str, user: UserDep, db: DbDep):
     found = addons.get_attachment(db, attachment)
-    apps.app_for_user(db, str(found.app_id), user)
+    access.app_for(db, str(found.app_id), user, access.VIEW)
     return attachment_json(found)
 
 
 @router.get("/apps/{ident}/addon-attachments/{attachment}")
 def get_app_attachment(ident: str, attachment: str, user: UserDep, db: DbDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return attachment_json(addons.get_attachment(db, attachment, app))
 
 
@@ -155,7 +155,7 @@ def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: Pla
     body = body or {}
     if not isinstance(body.get("addon"), str) or not isinstance(body.get("app"), str):
         raise InvalidParams('Give the add-on and the app: {"addon": "<id or name>", "app": "<id or name>", "name": "<NAME>"}.')
-    app = apps.app_for_user(db, body["app"], user)
+    app = access.app_for(db, body["app"], user, access.MANAGE)
     addon = addons.addon_for_user(db, body["addon"], user)
     addons.require_provisioned(addon)
     attachment = addons.attach(db, cipher, addon, app, body.get("name"))
@@ -175,9 +175,9 @@ def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: Pla
 @router.delete("/apps/{ident}/addon-attachments/{attachment}")
 def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep,
                       ident: str | None = None):
-    app = apps.app_for_user(db, ident, user) if ident else None
+    app = access.app_for(db, ident, user, access.MANAGE) if ident else None
     found = addons.get_attachment(db, attachment, app)
-    apps.app_for_user(db, str(found.app_id), user)
+    access.app_for(db, str(found.app_id), user, access.MANAGE)
     addons.check_detachable(db, found)
     body, attachment_id = attachment_json(found), found.id
     made = [addons.detach(db, cipher, found, user)]

@@ -1,21 +1,28 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Response
+from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import addons, apps, buildpacks, links, pagination, releases
+from paas.domain import access, addons, apps, buildpacks, links, pagination, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import App, Build
 from paas.domain.ranges import parse_range
 from paas.domain.stacks import STACKS
 from paas.platform.api import paged
 from paas.platform.api.addons import announce, destroy_servers
-from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, RedisDep, SettingsDep, UserDep
+from paas.platform.deps import (
+    CipherDep,
+    DbDep,
+    LogsDep,
+    PlatformDep,
+    RedisDep,
+    SettingsDep,
+    UserDep,
+)
 from paas.platform.repos import delete_repository
 from paas.platform.serializers import (
-    account_json,
     app_json,
     buildpack_installations_json,
 )
@@ -23,16 +30,6 @@ from paas.platform.serializers import (
 router = APIRouter()
 
 APP_RANGE_COLUMNS = {"id": (App.id, uuid.UUID), "name": (App.name, str)}
-
-
-@router.get("/account")
-def account(user: UserDep):
-    return account_json(user)
-
-
-@router.get("/account/rate-limits")
-def rate_limits(user: UserDep):
-    return {"remaining": 4500}
 
 
 @router.post("/apps", status_code=201)
@@ -54,7 +51,7 @@ def create_app(
 @router.get("/users/~/apps")
 def list_apps(user: UserDep, db: DbDep, settings: SettingsDep, range_: Annotated[str | None, Header(alias="Range")] = None):
     rng = parse_range(range_, tuple(APP_RANGE_COLUMNS))
-    page = pagination.page(db, apps.list_apps(db, user), rng, APP_RANGE_COLUMNS)
+    page = pagination.page(db, access.visible_apps(user), rng, APP_RANGE_COLUMNS)
     return paged(page, lambda app: describe(db, app, settings))
 
 
@@ -66,7 +63,7 @@ def describe(db, app: App, settings) -> dict:
 
 @router.patch("/apps/{ident}")
 def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.OPERATE)
     body = body or {}
     unknown = set(body) - {"build_stack", "maintenance", "health_check_path", "force_https"}
     if unknown:
@@ -92,12 +89,12 @@ def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
 
 @router.get("/apps/{ident}/buildpack-installations")
 def get_buildpacks(ident: str, user: UserDep, db: DbDep):
-    return buildpack_installations_json(apps.app_for_user(db, ident, user).buildpacks)
+    return buildpack_installations_json(access.app_for(db, ident, user, access.VIEW).buildpacks)
 
 
 @router.put("/apps/{ident}/buildpack-installations")
 def put_buildpacks(ident: str, user: UserDep, db: DbDep, body: Annotated[dict | None, Body()] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.DEPLOY)
     updates = (body or {}).get("updates")
     if not isinstance(updates, list) or not all(isinstance(u, dict) and isinstance(u.get("buildpack"), str) for u in updates):
         raise InvalidParams('Give the buildpacks as {"updates": [{"buildpack": "<name or URL>"}, ...]}.')
@@ -108,19 +105,19 @@ def put_buildpacks(ident: str, user: UserDep, db: DbDep, body: Annotated[dict | 
 
 @router.delete("/apps/{ident}/build-cache", status_code=202)
 def purge_build_cache(ident: str, user: UserDep, db: DbDep):
-    apps.purge_build_cache(db, apps.app_for_user(db, ident, user))
+    apps.purge_build_cache(db, access.app_for(db, ident, user, access.DEPLOY))
     db.commit()
     return {}
 
 
 @router.get("/apps/{ident}")
 def get_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
-    return describe(db, apps.app_for_user(db, ident, user), settings)
+    return describe(db, access.app_for(db, ident, user, access.VIEW), settings)
 
 
 @router.delete("/apps/{ident}")
 def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, settings: SettingsDep, log: LogsDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.MANAGE)
     redis = platform.redis
     body = describe(db, app, settings)
     # Its add-ons go with it (and leave the other apps they were attached to), so do its links.
@@ -140,11 +137,5 @@ def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform
 
 @router.get("/apps/{ident}/pipeline-couplings")
 def pipeline_couplings(ident: str, user: UserDep, db: DbDep):
-    apps.app_for_user(db, ident, user)
+    access.app_for(db, ident, user, access.VIEW)
     return JSONResponse({"id": "not_found", "message": "This app is not in a pipeline."}, status_code=404)
-
-
-@router.get("/apps/{ident}/collaborators")
-def collaborators(ident: str, user: UserDep, db: DbDep):
-    apps.app_for_user(db, ident, user)
-    return Response(content="[]", media_type="application/json")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from paas import messages
-from paas.domain import apps, builds, pagination
+from paas.domain import access, apps, builds, pagination
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Build, Status
 from paas.domain.ranges import parse_range
@@ -36,7 +36,7 @@ def describe(platform, build: Build) -> dict:
 @router.get("/apps/{ident}/builds")
 def list_builds(ident: str, user: UserDep, db: DbDep, platform: PlatformDep,
                 range_: Annotated[str | None, Header(alias="Range")] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     rng = parse_range(range_, tuple(BUILD_RANGE_COLUMNS))
     page = pagination.page(db, builds.list_builds(app), rng, BUILD_RANGE_COLUMNS)
     return paged(page, lambda build: describe(platform, build))
@@ -44,12 +44,12 @@ def list_builds(ident: str, user: UserDep, db: DbDep, platform: PlatformDep,
 
 @router.get("/apps/{ident}/builds/{build_id}")
 def get_build(ident: str, build_id: str, user: UserDep, db: DbDep, platform: PlatformDep):
-    return describe(platform, app_build(db, apps.app_for_user(db, ident, user), build_id))
+    return describe(platform, app_build(db, access.app_for(db, ident, user, access.VIEW), build_id))
 
 
 @router.post("/apps/{ident}/builds", status_code=201)
 def create_build(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, body: Annotated[dict | None, Body()] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.DEPLOY)
     body = body or {}
     source = body.get("source_blob")
     if not isinstance(source, dict) or not isinstance(source.get("url"), str):

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from paas import logs, messages
-from paas.domain import apps, config
+from paas.domain import access, config
 from paas.platform.deps import CipherDep, DbDep, LogsDep, RedisDep, UserDep
 
 router = APIRouter()
@@ -11,13 +11,13 @@ router = APIRouter()
 
 @router.get("/apps/{ident}/config-vars")
 def get_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep):
-    return config.config_vars(cipher, apps.app_for_user(db, ident, user))
+    return config.config_vars(cipher, access.app_for(db, ident, user, access.DEPLOY))
 
 
 @router.patch("/apps/{ident}/config-vars")
 def update_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, log: LogsDep,
                        body: Annotated[object, Body()] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.DEPLOY)
     new_config, release = config.update_config(db, cipher, app, user, body)
     db.commit()
     logs.released(log, str(app.id), release.description, release.version, user.email)

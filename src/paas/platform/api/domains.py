@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import apps, domains
+from paas.domain import access, domains
 from paas.platform.deps import DbDep, RedisDep, SettingsDep, UserDep
 from paas.platform.serializers import domain_json
 
@@ -16,14 +16,14 @@ router = APIRouter()
 
 @router.get("/apps/{ident}/domains")
 def list_domains(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return [domain_json(None, app, settings)] + [domain_json(d, app, settings) for d in domains.list_domains(db, app)]
 
 
 @router.post("/apps/{ident}/domains", status_code=201)
 def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep,
                body: Annotated[dict | None, Body()] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.MANAGE)
     domain = domains.add_domain(db, app, (body or {}).get("hostname"), settings.domain, acme=bool(settings.acme_directory))
     db.commit()
     messages.wake_router(redis)
@@ -32,7 +32,7 @@ def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
 
 @router.get("/apps/{ident}/domains/{hostname}")
 def get_domain(ident: str, hostname: str, user: UserDep, db: DbDep, settings: SettingsDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     if hostname.lower() == settings.app_host(app.name):
         return domain_json(None, app, settings)
     return domain_json(domains.get_domain(db, app, hostname), app, settings)
@@ -40,7 +40,7 @@ def get_domain(ident: str, hostname: str, user: UserDep, db: DbDep, settings: Se
 
 @router.delete("/apps/{ident}/domains/{hostname}")
 def remove_domain(ident: str, hostname: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.MANAGE)
     domain = domains.get_domain(db, app, hostname)
     body = domain_json(domain, app, settings)
     domains.remove_domain(db, domain)

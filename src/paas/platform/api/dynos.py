@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import apps, releases
+from paas.domain import access, releases
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.names import validate_config_key
 from paas.platform.deps import DbDep, LogsDep, PlatformDep, RedisDep, UserDep
@@ -43,26 +43,26 @@ def dyno_json(dyno: dict, app) -> dict:
 
 @router.get("/apps/{ident}/dynos")
 def list_dynos(ident: str, user: UserDep, db: DbDep, redis: RedisDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return [dyno_json(d, app) for d in messages.read_dynos(redis, app.name) + messages.read_runs(redis, app.name)]
 
 
 @router.get("/apps/{ident}/dynos/{name}")
 def get_dyno(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return dyno_json(find(redis, app, name, one_offs=True), app)
 
 
 @router.delete("/apps/{ident}/dynos", status_code=202)
 def restart_all(ident: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.OPERATE)
     return restart_scope(redis, log, app, user, "all")
 
 
 @router.delete("/apps/{ident}/dynos/{name}", status_code=202)
 def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
     """A dyno (`web.1`) or every dyno of a type (`web`), as `heroku ps:restart` asks."""
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.OPERATE)
     if "." in name:
         if (dyno := find(redis, app, name, one_offs=True))["type"] == "run":
             return stop_run(redis, log, app, user, dyno)
@@ -75,7 +75,7 @@ def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, lo
 def stop(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
     """As on Heroku, a dyno of the formation that is stopped is started again by the platform:
     the process is replaced. (Scale the type down to keep it stopped.)"""
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.OPERATE)
     dyno = find(redis, app, name, one_offs=True)
     if dyno["type"] == "run":
         return stop_run(redis, log, app, user, dyno)
@@ -139,7 +139,7 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDe
     """A one-off dyno of the newest release (`heroku run`). Attached: the answer's attach_url
     is a WebSocket that carries the command's stdin and output, then its exit code. Detached:
     its output goes to the app's logs."""
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.DEPLOY)
     request = parse_run(body, platform.settings.dyno_sizes)
     release = releases.latest_release(db, app)  # with the config just set, as on Heroku
     if release is None or release.image is None:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from paas import messages
-from paas.domain import apps, formation, releases
+from paas.domain import access, formation, releases
 from paas.domain.errors import InvalidParams
 from paas.platform.deps import DbDep, LogsDep, RedisDep, SettingsDep, UserDep
 from paas.platform.serializers import formation_json
@@ -16,20 +16,20 @@ router = APIRouter()
 
 @router.get("/apps/{ident}/formation")
 def list_formation(ident: str, user: UserDep, db: DbDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return [formation_json(row, app, commands(db, app)) for row in formation.list_formation(db, app)]
 
 
 @router.get("/apps/{ident}/formation/{process_type}")
 def get_formation(ident: str, process_type: str, user: UserDep, db: DbDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return formation_json(formation.get_formation(db, app, process_type), app, commands(db, app))
 
 
 @router.patch("/apps/{ident}/formation")
 def update_formation(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep, log: LogsDep,
                      body: Annotated[object, Body()] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.OPERATE)
     updates = body.get("updates") if isinstance(body, dict) else None
     return scale(db, redis, settings, log, app, user, updates)
 
@@ -37,7 +37,7 @@ def update_formation(ident: str, user: UserDep, db: DbDep, redis: RedisDep, sett
 @router.patch("/apps/{ident}/formation/{process_type}")
 def update_one(ident: str, process_type: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep,
                log: LogsDep, body: Annotated[object, Body()] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.OPERATE)
     if not isinstance(body, dict):
         raise InvalidParams('Give {"quantity": 2} and/or {"size": "standard-2x"}.')
     return scale(db, redis, settings, log, app, user, [{**body, "type": process_type}])[0]

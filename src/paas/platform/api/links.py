@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import apps, links
+from paas.domain import access, links
 from paas.domain.errors import InvalidParams
 from paas.platform.api.addons import send
 from paas.platform.deps import DbDep, PlatformDep, SettingsDep, UserDep
@@ -22,8 +22,8 @@ def create_link(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, set
     target = (body or {}).get("app")
     if not isinstance(target, str):
         raise InvalidParams('Give the app to reach: {"app": "<name or id>"}.')
-    app = apps.app_for_user(db, ident, user)
-    link = links.create_link(db, app, apps.app_for_user(db, target, user))
+    app = access.app_for(db, ident, user, access.MANAGE)
+    link = links.create_link(db, app, access.app_for(db, target, user, access.MANAGE))
     db.commit()
     link_id = link.id
     done = send(platform, "open-link", str(link_id))
@@ -33,13 +33,13 @@ def create_link(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, set
 
 @router.get("/apps/{ident}/links")
 def list_links(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return [link_json(link, settings) for link in links.list_links(db, app)]
 
 
 @router.delete("/apps/{ident}/links/{target}")
 def delete_link(ident: str, target: str, user: UserDep, db: DbDep, platform: PlatformDep, settings: SettingsDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.MANAGE)
     link = links.get_link(db, app, target, user)
     body, link_id, names = link_json(link, settings), link.id, (link.app.name, link.target.name)
     links.delete_link(db, link)

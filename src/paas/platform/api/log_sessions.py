@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from paas import logs
-from paas.domain import apps
+from paas.domain import access
 from paas.domain.errors import InvalidParams, NotFound
 from paas.platform.deps import DbDep, PlatformDep, UserDep
 
@@ -56,7 +56,7 @@ def parse_session(body: object, max_lines: int) -> dict:
 
 @router.post("/apps/{ident}/log-sessions", status_code=201)
 def create_log_session(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, body: Annotated[object, Body()] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     options = parse_session(body, platform.settings.log_lines)
     session_id = secrets.token_hex(16)
     platform.redis.set(session_key(session_id), json.dumps({"app_id": str(app.id), **options}), ex=SESSION_TTL)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
 from paas import logs, messages
-from paas.domain import apps, pagination, releases
+from paas.domain import access, pagination, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import Release
 from paas.domain.ranges import parse_range
@@ -20,7 +20,7 @@ RELEASE_RANGE_COLUMNS = {"version": (Release.version, int), "id": (Release.id, u
 
 @router.get("/apps/{ident}/releases")
 def list_releases(ident: str, user: UserDep, db: DbDep, range_: Annotated[str | None, Header(alias="Range")] = None):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     current = releases.current_release(db, app)
     rng = parse_range(range_, tuple(RELEASE_RANGE_COLUMNS))
     page = pagination.page(db, releases.list_releases(app), rng, RELEASE_RANGE_COLUMNS)
@@ -29,13 +29,13 @@ def list_releases(ident: str, user: UserDep, db: DbDep, range_: Annotated[str | 
 
 @router.get("/apps/{ident}/releases/{release}")
 def get_release(ident: str, release: str, user: UserDep, db: DbDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.VIEW)
     return release_json(releases.get_release(db, app, release), releases.current_release(db, app))
 
 
 @router.get("/apps/{ident}/releases/{release}/config-vars")
 def get_release_config_vars(ident: str, release: str, user: UserDep, db: DbDep, cipher: CipherDep):
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.DEPLOY)
     return cipher.decrypt(releases.get_release(db, app, release).config_vars)
 
 
@@ -44,7 +44,7 @@ def rollback(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, redis: Red
     target = (body or {}).get("release")
     if target is None or isinstance(target, bool) or not isinstance(target, (str, int)):
         raise InvalidParams('Give the release to roll back to: {"release": "<id or version>"}.')
-    app = apps.app_for_user(db, ident, user)
+    app = access.app_for(db, ident, user, access.DEPLOY)
     release = releases.rollback(db, cipher, app, user, target)
     db.commit()
     logs.released(log, str(app.id), release.description, release.version, user.email)
