@@ -12,8 +12,8 @@ from tests.cli.conftest import API_URL, DOCKERFILE, paas
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("env")]
 
-def paas_json(*args: str):
-    result = paas(*args, "--json")
+def paas_json(*args: str, **env: str):
+    result = paas(*args, "--json", **env)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

@@ -432,7 +432,8 @@ def git_remote(app_name: AppOpt = None):
     typer.echo(f"set git remote {gitremote.REMOTE} to {url}")
 
 
-# The add-on and domain commands live in a module of their own and add themselves to `app`.
+# These commands live in modules of their own and add themselves to `app`.
+from paas.cli import access as _access  # noqa: E402,F401
 from paas.cli import addons as _addons  # noqa: E402,F401
 
 if __name__ == "__main__":

@@ -67,4 +67,4 @@ def visible_apps(user: User) -> Select:
 def validate_permissions(value: object) -> list[str]:
     if not isinstance(value, list) or not value or not all(p in PERMISSIONS for p in value):
         raise InvalidParams(f"permissions is a list of {', '.join(PERMISSIONS)}.")
-    return sorted(set(value) | {VIEW})
+    return [p for p in PERMISSIONS if p in set(value) | {VIEW}]

@@ -23,7 +23,7 @@ def add_collaborator(db: Session, app: App, who: object, permissions: object = N
     if app.team_id is None:
         if permissions is not None:
             raise InvalidParams("Permissions are for team apps; a personal app's collaborators may view, deploy and operate it.")
-        granted = sorted(access.COLLABORATOR)
+        granted = [p for p in access.PERMISSIONS if p in access.COLLABORATOR]
         if user.id == app.owner_id:
             raise InvalidParams(f"{user.email} owns {app.name}.")
     else:

@@ -269,7 +269,7 @@ def collaborator_json(row: Collaborator | None, app: App, user: User, permission
     return {
         "id": str(row.id) if row else str(uuid.uuid5(app.id, "owner")), "app": app_ref(app), "user": user_ref(user),
         "role": "collaborator" if row else "owner",
-        "permissions": [{"name": p, "description": PERMISSION_DESCRIPTIONS[p]} for p in sorted(permissions)],
+        "permissions": [{"name": p, "description": text} for p, text in PERMISSION_DESCRIPTIONS.items() if p in permissions],
         "created_at": iso(row.created_at if row else app.created_at), "updated_at": iso(row.updated_at if row else app.updated_at),
     }
 
