@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export PAAS_HOME ?= $(CURDIR)/.paas
 
-.PHONY: up down restart test unit bench status install
+.PHONY: up down restart test unit bench status install rotate-key
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ restart:
 
 status:
 	scripts/platform.sh status
+
+# A new secret key, every encrypted value re-encrypted with it; the platform is stopped meanwhile.
+rotate-key:
+	scripts/platform.sh down
+	$(VENV)/bin/python -m paas.platform.rotate_key
+	scripts/platform.sh up
 
 # The whole suite, end-to-end tests included: they run against the platform that `make up` starts.
 # Every stack is made before the tests (a few minutes on a new machine, then cached), so that no

@@ -18,6 +18,7 @@ from alembic.config import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+from paas.domain.crypto import create_key
 from paas.settings import Settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,12 +44,14 @@ def test_database_url() -> str:
 @pytest.fixture
 def api_settings(tmp_path, test_database_url) -> Settings:
     base = make_url(Settings().redis_url)
-    return Settings(
+    settings = Settings(
         instance="paas-test",  # the running platform's runner leaves these containers alone
         home=tmp_path / "paas-home",
         database_url=test_database_url,
         redis_url=base.set(database=str(TEST_REDIS_DB)).render_as_string(hide_password=False),
     )
+    create_key(settings, data_exists=False)  # what `make up` does on a new installation
+    return settings
 
 
 @pytest.fixture

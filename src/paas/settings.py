@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Docker engine never stop each other's processes.
     instance: str = "paas"
     stack_image: str = "paas/stack:bookworm"
+    # uid:gid app processes run as when their image's user is root (Heroku never runs dynos as root).
+    dyno_user: str = "10000:10000"
     # The CA bundle builds trust (baked into the stack image; containers reach PyPI only with it).
     build_ca_bundle: Path = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -97,6 +99,8 @@ class Settings(BaseSettings):
     build_output_limit: int = 8 * 2**20  # bytes of output; past it the build is stopped
     # Heroku's limit on the compressed slug.
     slug_size_limit: int = 500 * 2**20
+    # Largest request body the API reads (JSON); uploads of source tarballs have their own limit.
+    api_body_limit: int = 2**20
     # Largest source tarball accepted by POST /sources uploads.
     source_size_limit: int = 500 * 2**20
     # Port the web process listens on inside its container ($PORT).
@@ -122,6 +126,11 @@ class Settings(BaseSettings):
     log_rate: int = 1000
     # Seconds a one-off process (`paas run`) may run; Heroku's limit is a day.
     one_off_timeout: float = 24 * 3600.0
+
+    @property
+    def dyno_ids(self) -> tuple[int, int]:
+        uid, _, gid = self.dyno_user.partition(":")
+        return int(uid), int(gid or uid)
 
     @property
     def api_url(self) -> str:

@@ -50,14 +50,14 @@ def members(path: Path) -> dict[str, tarfile.TarInfo]:
         return {m.name: m for m in archive.getmembers()}
 
 
-def test_entries_live_under_app_owned_by_root(build_dir, tmp_path):
-    slug = make_slug(build_dir, tmp_path / "slug.tgz", size_limit=LIMIT)
+def test_entries_live_under_app_owned_by_the_dyno_user(build_dir, tmp_path):
+    slug = make_slug(build_dir, tmp_path / "slug.tgz", size_limit=LIMIT, owner=(10000, 10001))
     with tarfile.open(slug.path) as archive:
         ordered = archive.getmembers()
     assert ordered[0].name == "app" and ordered[0].isdir() and ordered[0].mode == 0o755
     entries = {m.name: m for m in ordered}
     assert all(name == "app" or name.startswith("app/") for name in entries)
-    assert all(m.uid == 0 and m.gid == 0 for m in ordered)
+    assert all(m.uid == 10000 and m.gid == 10001 for m in ordered)  # /app is the app's to write, as on Heroku
     assert set(entries) >= {
         "app/app.py", "app/bin", "app/bin/run.sh", "app/current.py", "app/venv-python", "app/hardlink.py",
         "app/ünïcode.txt", f"app/{LONG_NAME}", "app/vendor/lib/.git/HEAD",
@@ -131,7 +131,7 @@ def test_over_the_limit_raises_and_leaves_nothing(build_dir, tmp_path):
 
 def test_tar_failure_is_a_clear_error(build_dir, tmp_path, monkeypatch):
     missing = tmp_path / "vanished"  # as if a file went away between listing and tar
-    monkeypatch.setattr(slug_module, "_tar_command", lambda _: ["tar", "--create", "--file=-", str(missing)])
+    monkeypatch.setattr(slug_module, "_tar_command", lambda _dir, _owner: ["tar", "--create", "--file=-", str(missing)])
     with pytest.raises(slug_module.SlugError, match="(?s)tar of .* failed: .*vanished: Cannot stat"):
         make_slug(build_dir, tmp_path / "slug.tgz", size_limit=LIMIT)
     assert list(tmp_path.glob("slug.tgz*")) == []

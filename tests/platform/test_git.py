@@ -11,7 +11,7 @@ import uvicorn
 from sqlalchemy.orm import sessionmaker
 
 from paas.domain import accounts, apps
-from paas.domain.crypto import ConfigCipher, load_or_create_key
+from paas.domain.crypto import ConfigCipher, load_keys
 from paas.platform.app import create_app
 from tests.conftest import free_port
 from tests.e2e.conftest import Checkout
@@ -23,7 +23,7 @@ def server(api_settings, test_database_url):
     settings = api_settings.model_copy(update={"api_port": port})
     engine = sa.create_engine(test_database_url)
     make_session = sessionmaker(engine, expire_on_commit=False)
-    cipher = ConfigCipher(load_or_create_key(settings))
+    cipher = ConfigCipher(load_keys(settings))
     suffix = secrets.token_hex(3)
     with make_session() as db:
         owner = accounts.ensure_user(db, f"git-{suffix}@example.com")

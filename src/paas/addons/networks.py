@@ -4,6 +4,7 @@ from `private_network_pool`. The add-on worker makes and removes them; the runne
 apps' containers on them."""
 
 import ipaddress
+import subprocess
 import threading
 import time
 import uuid
@@ -50,6 +51,18 @@ def create(client: docker.DockerClient, settings: Settings, name: str, kind: str
             name, driver="bridge", internal=True, ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]),
             labels={LABEL_INSTANCE: settings.instance, LABEL_KIND: kind},
         )
+    shield_host(client, name)
+
+
+def shield_host(client: docker.DockerClient, name: str) -> None:
+    """Containers on this network open no connection to the host itself (its services on any
+    address, sshd say); the host's own connections to them (the router, health checks) and their
+    answers still pass. Idempotent; needs root, as the platform runs."""
+    network = client.networks.get(name)
+    bridge = (network.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
+    rule = ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
+    if subprocess.run(["iptables", "-C", *rule], capture_output=True).returncode != 0:
+        subprocess.run(["iptables", "-I", *rule], check=True, capture_output=True)
 
 
 def connect(client: docker.DockerClient, name: str, container_id: str, aliases: list[str] | None = None) -> None:

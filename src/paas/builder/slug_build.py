@@ -61,7 +61,7 @@ def build_slug_image(
         )
     emit("-----> Compressing the slug")
     started = time.monotonic()
-    slug = make_slug(source_dir, workdir / "slug.tgz", size_limit=settings.slug_size_limit)
+    slug = make_slug(source_dir, workdir / "slug.tgz", size_limit=settings.slug_size_limit, owner=settings.dyno_ids)
     key = slugs.put(job.app, str(job.build_id), slug.path)
     emit(f"       Done: {slug.size / 2**20:.1f} MB in {time.monotonic() - started:.1f} s")
     emit(f"-----> Adding the slug to the {stack.name} run image")

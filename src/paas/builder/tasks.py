@@ -25,7 +25,7 @@ from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
 from paas.celery_app import make_celery
 from paas.domain import builds, config
-from paas.domain.crypto import ConfigCipher, load_or_create_key
+from paas.domain.crypto import ConfigCipher, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.domain.errors import Conflict
 from paas.domain.models import Build, Status
@@ -60,7 +60,7 @@ def _make_worker() -> Worker:
         sessionmaker=make_sessionmaker(settings),
         redis=messages.connect(settings),
         docker=docker.DockerClient(base_url=settings.docker_url, timeout=600),
-        cipher=ConfigCipher(load_or_create_key(settings)),
+        cipher=ConfigCipher(load_keys(settings)),
         slugs=LocalSlugStore(settings.slugs_dir),
     )
 

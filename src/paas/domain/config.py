@@ -13,6 +13,16 @@ from paas.domain.models import App, Release, User
 from paas.domain.names import validate_config_key
 
 
+# Heroku's limit on an app's config vars, all together (names and values, in bytes).
+SIZE_LIMIT = 32 * 1024
+
+
+def check_size(config: dict[str, str]) -> None:
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in config.items())
+    if size > SIZE_LIMIT:
+        raise InvalidParams(f"The config vars would take {size:,} bytes; their limit is {SIZE_LIMIT // 1024} kB all together. Nothing was changed.")
+
+
 def config_vars(cipher: ConfigCipher, app: App) -> dict[str, str]:
     return cipher.decrypt(app.config_vars)
 
@@ -42,6 +52,7 @@ def update_config(db: Session, cipher: ConfigCipher, app: App, user: User, chang
         parts.append(f"Set {', '.join(set_keys)} config vars")
     if removed:
         parts.append(f"Remove {', '.join(removed)} config vars")
+    check_size(config)
     app.config_vars = cipher.encrypt(config)
     base = releases.latest_release(db, app)
     release = releases.add_release(

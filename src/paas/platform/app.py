@@ -35,6 +35,7 @@ from paas.platform.api import (
 )
 from paas.platform.context import Platform
 from paas.platform.git import make_git_app
+from paas.platform.guard import guarded
 from paas.settings import Settings, get_settings
 
 GIT_PATH = re.compile(r"^/[^/]+\.git(/|$)")
@@ -80,13 +81,14 @@ def create_app(settings: Settings | None = None):
     platform = Platform.from_settings(settings or get_settings())
     release_periodically(30.0)
     api = make_api(platform)
+    guarded_api = guarded(api, platform)
     git = WSGIMiddleware(make_git_app(platform), workers=GIT_WORKERS)
 
     async def app(scope, receive, send):
         if scope["type"] == "http" and GIT_PATH.match(scope["path"]):
             await git(scope, receive, send)
         else:
-            await api(scope, receive, send)
+            await guarded_api(scope, receive, send)
 
     app.api = api  # tests reach dependency overrides and state through this
     return app

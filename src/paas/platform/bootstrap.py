@@ -7,7 +7,10 @@ is made; a token file whose token the database no longer knows is replaced.
 import os
 
 from paas.domain import accounts
-from paas.domain.crypto import load_or_create_key
+from sqlalchemy import select
+
+from paas.domain.crypto import create_key
+from paas.domain.models import App
 from paas.domain.db import make_sessionmaker
 from paas.settings import Settings, get_settings
 
@@ -16,9 +19,9 @@ ADMIN_EMAIL = "admin@paas.localhost"
 
 def ensure_admin_token(settings: Settings) -> str:
     settings.home.mkdir(parents=True, exist_ok=True)
-    load_or_create_key(settings)
     path = settings.admin_token_file
     with make_sessionmaker(settings)() as db:
+        create_key(settings, data_exists=db.scalar(select(App.id).limit(1)) is not None)
         if path.exists():
             token = path.read_text().strip()
             if accounts.token_is_valid(db, token):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
 from paas.celery_app import make_celery
-from paas.domain.crypto import ConfigCipher, load_or_create_key
+from paas.domain.crypto import ConfigCipher, load_key, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.logs import LogStore
 from paas.platform.deploys import Deploys
@@ -47,6 +47,6 @@ class Platform:
             sessionmaker=make_sessionmaker(settings),
             redis=messages.connect(settings),
             celery=make_celery(settings),
-            cipher=ConfigCipher(load_or_create_key(settings)),
-            signer=Signer(load_or_create_key(settings)),
+            cipher=ConfigCipher(load_keys(settings)),
+            signer=Signer(load_key(settings)),
         )

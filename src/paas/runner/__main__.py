@@ -14,7 +14,7 @@ from paas import messages
 from paas.addons.jobs import AddonJobs
 from paas.addons.jobs import Context as AddonContext
 from paas.domain import builds
-from paas.domain.crypto import ConfigCipher, load_or_create_key
+from paas.domain.crypto import ConfigCipher, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
 from paas.router import make_router
@@ -98,7 +98,7 @@ def main() -> None:
     reconciler = Reconciler(
         settings=settings,
         sessionmaker=make_sessionmaker(settings),
-        cipher=ConfigCipher(load_or_create_key(settings)),
+        cipher=ConfigCipher(load_keys(settings)),
         backend=make_backend(settings),
         router=router,
         redis=redis,

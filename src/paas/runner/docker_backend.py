@@ -25,8 +25,11 @@ LABEL_ONE_OFF, LABEL_STARTED, LABEL_APP_ID = "paas.one-off", "paas.started", "pa
 
 
 class DockerBackend:
-    def __init__(self, client: docker.DockerClient, instance: str, log_collector: str | None = None):
+    def __init__(self, client: docker.DockerClient, instance: str, log_collector: str | None = None,
+                 dyno_user: str = "10000:10000"):
         self.client, self.instance = client, instance
+        self.dyno_user = dyno_user
+        self._image_users: dict[str, str] = {}
         self.log_collector = log_collector
         # One-off processes carry the backend that runs them: any other one is a leftover of a
         # runner that stopped while it ran (nobody relays or waits for it any more).
@@ -36,7 +39,8 @@ class DockerBackend:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DockerBackend":
-        return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings.instance, settings.log_collector)
+        return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings.instance, settings.log_collector,
+                   settings.dyno_user)
 
     def processes(self, app: str | None = None) -> list[Process]:
         return self._listed(app, one_offs=False)
@@ -69,6 +73,7 @@ class DockerBackend:
             except docker.errors.APIError as error:
                 if error.status_code != 409:  # 409: another runner created it meanwhile
                     raise
+        networks.shield_host(self.client, self.network)
         self._network_ready = True
 
     def private_networks(self) -> set[str]:
@@ -223,6 +228,10 @@ class DockerBackend:
             memswap_limit=f"{spec.limits.memory_mb}m",
             cpu_shares=spec.limits.cpu_shares,
             pids_limit=spec.limits.pids,
+            # As on Heroku: never root (an image's own non-root USER is kept), no capabilities
+            # but binding a port, and nothing gained through setuid programs.
+            user=self._run_as(spec.image),
+            cap_drop=["ALL"], cap_add=["NET_BIND_SERVICE"], security_opt=["no-new-privileges"],
             network=self.network,
             init=True,  # a real PID 1, so SIGTERM reaches apps that do not handle it themselves
             **options,
@@ -230,6 +239,13 @@ class DockerBackend:
         for network, aliases in spec.networks.items():  # before it starts: its add-ons are there from the first moment
             self._join(container.id, network, aliases)
         return container
+
+    def _run_as(self, image: str) -> str:
+        if image not in self._image_users:
+            user = (self.client.api.inspect_image(image).get("Config") or {}).get("User") or ""
+            root = user.split(":")[0] in ("", "root", "0")
+            self._image_users[image] = self.dyno_user if root else user
+        return self._image_users[image]
 
     def _log_config(self) -> LogConfig | None:
         """Docker forwards the process's output to the runner's log collector, asynchronously:
@@ -244,6 +260,8 @@ class DockerBackend:
             "fluentd-retry-wait": "100ms",  # doubling up to a minute while the collector is away
             "fluentd-sub-second-precision": "true",
             "fluentd-buffer-limit": "10000",
+            # What Docker keeps for `docker logs` (its local cache) is capped too.
+            "cache-max-size": "10m", "cache-max-file": "2",
             "labels": f"{LABEL_INSTANCE},{LABEL_APP_ID},{LABEL_NAME}",
             "tag": "paas",
         })

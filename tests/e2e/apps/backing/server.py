@@ -41,6 +41,9 @@ def answer(path, query):
         return {"rows": rows, "ssl": ssl}
     if path == "/redis/incr":
         return {"count": cache(os.environ[query.get("var", ["REDIS_URL"])[0]]).incr("counter")}
+    if path == "/self":  # who the process runs as, and with what powers
+        status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+        return {"uid": os.getuid(), "gid": os.getgid(), "cap_eff": status["CapEff"].strip(), "cap_bnd": status["CapBnd"].strip(), "no_new_privs": status["NoNewPrivs"].strip()}
     if path == "/env":
         return {k: v for k, v in os.environ.items() if k.endswith("_URL")}
     if path == "/probe":  # can this app reach what the URL names? (never raises: says what happened)

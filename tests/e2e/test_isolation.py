@@ -1,0 +1,37 @@
+"""What an app's process may do, tried from inside one: it runs as an unprivileged user with no
+capabilities but binding a port and no way to gain more, its logs are capped, and it reaches
+neither the host's services nor another app's processes."""
+
+import pytest
+
+from tests.e2e.conftest import app_containers
+from tests.e2e.test_addons import answer, reaches
+
+pytestmark = pytest.mark.e2e
+NET_BIND_SERVICE = 1 << 10
+
+
+def test_an_app_process_is_unprivileged_and_fenced_in(new_app, router, engine, settings):
+    (name, checkout), (other, other_checkout) = new_app("backing"), new_app("backing")
+    for c in (checkout, other_checkout):
+        assert c.push().returncode == 0
+    me = answer(router, name, "/self")
+    assert (me["uid"], me["gid"]) == (10000, 10000)  # the image's user is root: replaced
+    # No capability in effect (not root), none to be had but binding a port, none through setuid.
+    assert int(me["cap_eff"], 16) == 0 and int(me["cap_bnd"], 16) == NET_BIND_SERVICE and me["no_new_privs"] == "1"
+    [container] = app_containers(engine, settings, name, "web")
+    host_config = container.attrs["HostConfig"]
+    assert host_config["LogConfig"]["Config"]["cache-max-size"] == "10m"
+    assert host_config["Memory"] > 0 and host_config["PidsLimit"] > 0
+
+    # The host, seen from the app's network: its gateway address. Nothing there answers.
+    network = engine.networks.get(f"{settings.instance}-apps")
+    gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
+    for url in (f"http://{gateway}:{settings.api_port}/", f"http://{gateway}:5000/v2/_catalog", f"http://{gateway}:2019/config/",
+                f"http://{gateway}:{settings.router_port}/", f"redis://{gateway}:6379", f"postgres://paas:paas@{gateway}:5432/paas",
+                f"http://{gateway}:2024/"):
+        probe = reaches(router, name, url)
+        assert probe["reached"] is False, (url, probe)
+    [theirs] = app_containers(engine, settings, other, "web")
+    their_address = theirs.attrs["NetworkSettings"]["Networks"][f"{settings.instance}-apps"]["IPAddress"]
+    assert reaches(router, name, f"http://{their_address}:{settings.web_port}/")["reached"] is False
