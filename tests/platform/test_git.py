@@ -1,6 +1,8 @@
 """The git receiver in-process: a real uvicorn server on loopback, the real git CLI, committed rows
 in the test database, and a Celery broker (Redis db 15) that no worker listens on."""
 
+import contextlib
+import os
 import secrets
 import threading
 import time
@@ -17,8 +19,9 @@ from tests.conftest import free_port
 from tests.e2e.conftest import Checkout
 
 
-@pytest.fixture
-def server(api_settings, test_database_url):
+@contextlib.contextmanager
+def git_server(api_settings, test_database_url):
+    """The platform's git receiver on a port of its own, with an app, its owner and a stranger."""
     port = free_port()
     settings = api_settings.model_copy(update={"api_port": port})
     engine = sa.create_engine(test_database_url)
@@ -46,6 +49,12 @@ def server(api_settings, test_database_url):
         db.execute(sa.text("DELETE FROM users WHERE email LIKE :p"), {"p": f"%-{suffix}@example.com"})
         db.commit()
     engine.dispose()
+
+
+@pytest.fixture
+def server(api_settings, test_database_url):
+    with git_server(api_settings, test_database_url) as running:
+        yield running
 
 
 @pytest.fixture
@@ -81,3 +90,14 @@ def test_git_needs_a_token_and_the_apps_owner(server, repo):
     assert stranger.returncode != 0 and "not found" in stranger.stderr
     unknown = repo.push(f"http://paas:{tokens['owner']}@{host}/no-such-app.git")
     assert unknown.returncode != 0 and "not found" in unknown.stderr
+
+
+def test_a_push_over_the_size_limit_is_refused_and_moves_nothing(api_settings, test_database_url, tmp_path):
+    small = api_settings.model_copy(update={"push_size_limit": 64 * 1024})
+    with git_server(small, test_database_url) as (host, app, tokens):
+        checkout = Checkout(tmp_path / "big", f"http://paas:{tokens['owner']}@{host}/{app}.git")
+        checkout.write("noise.bin", os.urandom(300 * 1024).hex())  # does not compress: the pack is big
+        checkout.commit("big")
+        refused = checkout.push(ref="main:refs/heads/feature")
+        assert refused.returncode != 0 and "413" in refused.stderr, refused.stderr
+        assert "refs/heads/feature" not in checkout.remote_refs()

@@ -9,6 +9,7 @@ fails, so the branch keeps pointing at what is serving.
 import contextvars
 import logging
 import re
+import sys
 import uuid
 
 from dulwich.errors import HookError, NotGitRepository
@@ -170,9 +171,48 @@ def auth_middleware(app, platform):
             status, message = refused
             start_response(status, [("Content-Type", "text/plain")])
             return [f"{message}\n".encode()]
+        if environ.get("PATH_INFO", "").endswith("/git-receive-pack"):
+            return limited(app, environ, start_response, platform.settings.push_size_limit)
         return app(environ, start_response)
 
     return middleware
+
+
+class PushTooLarge(Exception):
+    pass
+
+
+class CountingInput:
+    """The pushed pack, read through a meter: past the limit the read fails, and the push with it."""
+
+    def __init__(self, stream, limit: int):
+        self.stream, self.limit, self.seen = stream, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.seen += len(data)
+        if self.seen > self.limit:
+            raise PushTooLarge()
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size) if size >= 0 else self.stream.readline()
+
+
+def limited(app, environ, start_response, limit: int):
+    """A push over `limit` bytes is refused with 413, declared or streamed (git streams big packs
+    chunked), before any ref moves; what it sent is dropped with it."""
+    message = f"the push is over the limit of {limit // 2**20} MB (PAAS_PUSH_SIZE_LIMIT)\n".encode()
+    declared = environ.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        start_response("413 Request Entity Too Large", [("Content-Type", "text/plain")])
+        return [message]
+    environ["wsgi.input"] = CountingInput(environ["wsgi.input"], limit)
+    try:
+        return list(app(environ, start_response))
+    except PushTooLarge:
+        start_response("413 Request Entity Too Large", [("Content-Type", "text/plain")], sys.exc_info())
+        return [message]
 
 
 def refusal(platform, user_id: uuid.UUID, environ) -> tuple[str, str] | None:
