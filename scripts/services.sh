@@ -30,7 +30,7 @@ ROUTER_UNKNOWN_ADDRESS="${PAAS_ROUTER_UNKNOWN_ADDRESS:-127.0.0.4}"
 
 # python3-venv: Debian's python3 cannot `python3 -m venv` without it, and `make up` creates
 # .venv right after this script (a bare Debian 12 without pyenv lacks it).
-PACKAGES=(docker.io docker-registry caddy postgresql redis-server dnsmasq-base debootstrap git curl python3-venv)
+PACKAGES=(docker.io docker-registry caddy postgresql redis-server dnsmasq-base debootstrap git curl python3-venv apache2-utils)
 
 log() { printf -- '-----> %s\n' "$*"; }
 info() { printf -- '       %s\n' "$*"; }
@@ -160,13 +160,32 @@ docker_down() { stop_pidfile dockerd 60; }
 
 # --- registry ----------------------------------------------------------------
 
-registry_ready() { curl -fsS -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; }
+# Up once /v2/ answers at all: with auth on, it answers 401 to a caller without credentials.
+registry_ready() {
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY_ADDR/v2/" 2>/dev/null) || return 1
+    [[ "$code" == 200 || "$code" == 401 ]]
+}
+
+# The builder and the runner each have a user of their own (the registry's htpasswd has no
+# per-repository rights: each may read and write every repository). Passwords are made once,
+# into $PAAS_HOME/registry-users (0600), and the htpasswd file from them.
+write_registry_users() {
+    local users="$PAAS_HOME/registry-users" role
+    mkdir -p "$users" && chmod 700 "$users"
+    : >"$PAAS_HOME/registry/htpasswd.new"
+    for role in builder runner; do
+        [[ -s "$users/$role" ]] || (umask 077 && openssl rand -hex 24 >"$users/$role")
+        htpasswd -Bbn "$role" "$(cat "$users/$role")" | sed '/^$/d' >>"$PAAS_HOME/registry/htpasswd.new"
+    done
+    mv "$PAAS_HOME/registry/htpasswd.new" "$PAAS_HOME/registry/htpasswd"
+}
 
 write_registry_config() {
     mkdir -p "$PAAS_HOME/registry"
+    write_registry_users
     cat >"$PAAS_HOME/registry.yml" <<EOF
-# Written by scripts/services.sh. Debian's packaged config demands htpasswd auth;
-# this one is local-only and without auth.
+# Written by scripts/services.sh: local-only, and only the platform's builder and runner get in.
 version: 0.1
 log:
   level: info
@@ -177,6 +196,10 @@ storage:
     enabled: true
 http:
   addr: $REGISTRY_ADDR
+auth:
+  htpasswd:
+    realm: paas-registry
+    path: $PAAS_HOME/registry/htpasswd
 EOF
 }
 
@@ -248,8 +271,9 @@ redis_up() {
     fi
     log "Starting redis"
     mkdir -p "$PAAS_HOME/redis"
+    # A snapshot that cannot be written (its directory gone) must not stop the platform's writes.
     redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" \
-        --dir "$PAAS_HOME/redis" \
+        --dir "$PAAS_HOME/redis" --stop-writes-on-bgsave-error no \
         --pidfile "$RUN_DIR/redis.pid" \
         --logfile "$LOG_DIR/redis.log" 9>&-
     wait_until redis 30 "$LOG_DIR/redis.log" redis_ready

@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
 
+    def registry_auth(self, role: str) -> tuple[str, str] | None:
+        """(user, password) the builder or the runner gives the registry; None while the
+        registry asks for none (the files are written by `make up` with its htpasswd)."""
+        try:
+            return role, (self.home / "registry-users" / role).read_text().strip()
+        except FileNotFoundError:
+            return None
+
     @property
     def admin_token_file(self) -> Path:
         return self.home / "admin-token"

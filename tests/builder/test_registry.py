@@ -17,10 +17,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paas.builder import registry as registry_module
-from paas.builder.registry import DOCKER_MANIFEST, ImageConfigChanges, RegistryError, append_layer
+from paas.builder.dockerfile import docker_auth
+from paas.builder.registry import (
+    DOCKER_MANIFEST,
+    ImageConfigChanges,
+    RegistryError,
+    append_layer,
+)
 from paas.builder.slug import Slug, make_slug
+from paas.settings import Settings
 
 LIMIT = 500 * 2**20
+# The builder's credentials (the registry asks for them); None on a registry without auth.
+AUTH = Settings().registry_auth("builder")
+http = httpx.Client(auth=AUTH, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +46,7 @@ def registry(settings) -> str:
 def base(settings, registry) -> str:
     """The stack's run image in the registry, e.g. `paas/stack:bookworm`."""
     repository, _, tag = settings.stack_image.rpartition(":")
-    found = httpx.head(f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": DOCKER_MANIFEST})
+    found = http.head(f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": DOCKER_MANIFEST})
     assert found.status_code == 200, f"{settings.stack_image} is not in {registry}: run `make up`"
     return settings.stack_image
 
@@ -57,7 +67,7 @@ class Recorder:
     def __init__(self, transport: httpx.BaseTransport | None = None):
         self.requests: list[httpx.Request] = []
         self.client = httpx.Client(
-            timeout=60, verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), transport=transport,
+            timeout=60, verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), transport=transport, auth=AUTH,
             event_hooks={"request": [self.requests.append]},
         )
 
@@ -68,27 +78,27 @@ class Recorder:
 
 def delete_manifest(registry: str, reference: str) -> None:
     name, _, digest = reference.removeprefix(f"{registry}/").partition("@")
-    httpx.delete(f"http://{registry}/v2/{name}/manifests/{digest}")
+    http.delete(f"http://{registry}/v2/{name}/manifests/{digest}")
 
 
 def manifest(registry: str, reference: str) -> dict:
     name, _, digest = reference.removeprefix(f"{registry}/").partition("@")
-    response = httpx.get(f"http://{registry}/v2/{name}/manifests/{digest}", headers={"Accept": DOCKER_MANIFEST})
+    response = http.get(f"http://{registry}/v2/{name}/manifests/{digest}", headers={"Accept": DOCKER_MANIFEST})
     response.raise_for_status()
     return response.json()
 
 
 def base_config(registry: str, base: str) -> dict:
     repository, _, tag = base.rpartition(":")
-    found = httpx.get(f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": DOCKER_MANIFEST}).json()
-    return httpx.get(f"http://{registry}/v2/{repository}/blobs/{found['config']['digest']}").json()
+    found = http.get(f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": DOCKER_MANIFEST}).json()
+    return http.get(f"http://{registry}/v2/{repository}/blobs/{found['config']['digest']}").json()
 
 
 def test_appended_image_pulls_and_runs_the_slug(registry, base, engine, slug):
     changes = ImageConfigChanges(env={"GREETING": "hi", "LANG": "C"}, labels={"paas.test": "yes"})
-    reference = append_layer(registry, base, "paas-test-registry/run", "v1", slug, config=changes)
+    reference = append_layer(registry, base, "paas-test-registry/run", "v1", slug, config=changes, auth=AUTH)
     assert reference.startswith(f"{registry}/paas-test-registry/run@sha256:")
-    image = engine.images.pull(reference)
+    image = engine.images.pull(reference, auth_config=docker_auth(AUTH))
     try:
         random = (slug.path.parent / "build" / "random.txt").read_text()
         output = engine.containers.run(reference, ["/app/hello.sh"], remove=True, network_disabled=True)
@@ -104,7 +114,7 @@ def test_appended_image_pulls_and_runs_the_slug(registry, base, engine, slug):
         assert run_config["Cmd"] == base_run["Cmd"] and run_config["Entrypoint"] == base_run["Entrypoint"]
         assert image.attrs["RootFS"]["Layers"][-1] == slug.diff_id
         # The tag points at the same image.
-        tagged = httpx.get(f"http://{registry}/v2/paas-test-registry/run/manifests/v1", headers={"Accept": DOCKER_MANIFEST})
+        tagged = http.get(f"http://{registry}/v2/paas-test-registry/run/manifests/v1", headers={"Accept": DOCKER_MANIFEST})
         assert tagged.headers["Docker-Content-Digest"] == reference.split("@")[1]
     finally:
         engine.images.remove(image.id, force=True)
@@ -134,7 +144,7 @@ def test_second_append_of_the_same_slug_uploads_no_layer(registry, base, slug):
 
 def test_bad_base_is_a_registry_error(registry, slug):
     with pytest.raises(RegistryError, match="reading base image paas/no-such-stack:nope .*HTTP 404"):
-        append_layer(registry, "paas/no-such-stack:nope", "paas-test-registry/bad", "v1", slug)
+        append_layer(registry, "paas/no-such-stack:nope", "paas-test-registry/bad", "v1", slug, auth=AUTH)
 
 
 def test_unreachable_registry_is_a_registry_error(slug):
@@ -146,7 +156,7 @@ def test_refused_mount_copies_the_blob(registry):
     """A registry that does not mount answers 202 with an upload session: the layer is copied."""
     blob = os.urandom(100_000)
     digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-    with httpx.Client() as plain:
+    with httpx.Client(auth=AUTH) as plain:
         api = registry_module._Registry(plain, registry)
         api.upload("paas-test-registry/source", digest, len(blob), blob)
 
@@ -162,7 +172,7 @@ def test_refused_mount_copies_the_blob(registry):
             "paas-test-registry/copy", "paas-test-registry/source", {"digest": digest, "size": len(blob)},
         )
     assert recorder.uploaded() == [digest]
-    copied = httpx.get(f"http://{registry}/v2/paas-test-registry/copy/blobs/{digest}")
+    copied = http.get(f"http://{registry}/v2/paas-test-registry/copy/blobs/{digest}")
     assert copied.content == blob
 
 

@@ -109,6 +109,6 @@ def test_the_launcher_sources_the_slugs_profile_d(engine, images, tmp_path):
 
 def test_registry_has_the_run_image(settings, engine, images):
     repository, tag = stack.split_image(images.run)
-    response = httpx.get(f"http://{settings.registry}/v2/{repository}/tags/list", timeout=10)
+    response = httpx.get(f"http://{settings.registry}/v2/{repository}/tags/list", timeout=10, auth=settings.registry_auth("builder"))
     assert response.status_code == 200 and tag in response.json()["tags"]
-    assert stack.registry_current(engine, images, settings.registry)
+    assert stack.registry_current(engine, images, settings.registry, settings.registry_auth("builder"))

@@ -44,13 +44,17 @@ def build_image(client: docker.DockerClient, source_dir: Path, tag: str, emit: E
             emit(INDENT + line.rstrip())
 
 
-def push_image(client: docker.DockerClient, repository: str, tag: str) -> str:
+def push_image(client: docker.DockerClient, repository: str, tag: str, auth: tuple[str, str] | None = None) -> str:
     """Push and return the image's digest in the registry (sha256:...)."""
     digest = None
-    for item in client.api.push(repository, tag=tag, stream=True, decode=True):
+    for item in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=docker_auth(auth)):
         if "error" in item:
             raise RuntimeError(f"registry push failed: {item['error']}")
         digest = item.get("aux", {}).get("Digest", digest)
     if digest is None:
         raise RuntimeError("registry push reported no digest")
     return digest
+
+
+def docker_auth(auth: tuple[str, str] | None) -> dict | None:
+    return {"username": auth[0], "password": auth[1]} if auth else None

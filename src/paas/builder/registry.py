@@ -143,7 +143,7 @@ def _new_config(base: dict, layer: Slug, changes: ImageConfigChanges | None) -> 
 
 def append_layer(
     registry: str, base: str, target_repo: str, tag: str, layer: Slug,
-    *, config: ImageConfigChanges | None = None, client: httpx.Client | None = None,
+    *, config: ImageConfigChanges | None = None, client: httpx.Client | None = None, auth: tuple[str, str] | None = None,
 ) -> str:
     """Make `<registry>/<target_repo>:<tag>` = base + layer; return `<registry>/<target_repo>@sha256:...`.
 
@@ -152,7 +152,7 @@ def append_layer(
     """
     base_repo, base_ref = _split(registry, base)
     # Plain HTTP only, so a TLS context that trusts nothing: loading the CA bundle took 55 ms.
-    http = client or httpx.Client(timeout=TIMEOUT, verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    http = client or httpx.Client(timeout=TIMEOUT, verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), auth=auth)
     try:
         api = _Registry(http, registry)
         found = api.call(

@@ -65,7 +65,8 @@ def build_slug_image(
     key = slugs.put(job.app, str(job.build_id), slug.path)
     emit(f"       Done: {slug.size / 2**20:.1f} MB in {time.monotonic() - started:.1f} s")
     emit(f"-----> Adding the slug to the {stack.name} run image")
-    image = append_layer(settings.registry, images.run_registry_ref, job.app, str(job.build_id), slug)
+    image = append_layer(settings.registry, images.run_registry_ref, job.app, str(job.build_id), slug,
+                         auth=settings.registry_auth("builder"))
     emit(f"       {image}")
     return BuildResult(
         image=image, process_types=result.process_types, stack=stack.name, buildpacks=result.buildpacks,

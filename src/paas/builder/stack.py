@@ -28,6 +28,7 @@ import docker
 import httpx
 from docker.errors import APIError, ImageNotFound
 
+from paas.builder.dockerfile import docker_auth
 from paas.builder.locks import file_lock
 from paas.domain.stacks import DEFAULT_STACK, STACKS, Stack
 from paas.settings import Settings, get_settings
@@ -430,11 +431,11 @@ def import_tarball(client: docker.DockerClient, tarball: Path, image: str, emit:
     emit(f"       imported {image} ({size:.0f} MB) in {time.monotonic() - started:.0f} s")
 
 
-def registry_digest(registry: str, registry_ref: str) -> str | None:
+def registry_digest(registry: str, registry_ref: str, auth: tuple[str, str] | None = None) -> str | None:
     """The digest the registry's tag points at (None: no such tag)."""
     repository, tag = split_image(registry_ref.removeprefix(f"{registry}/"))
     response = httpx.head(
-        f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_V2}, timeout=10,
+        f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_V2}, timeout=10, auth=auth,
     )
     if response.status_code == 404:
         return None
@@ -442,23 +443,24 @@ def registry_digest(registry: str, registry_ref: str) -> str | None:
     return response.headers.get("Docker-Content-Digest")
 
 
-def registry_current(client: docker.DockerClient, images: StackImages, registry: str) -> bool:
+def registry_current(client: docker.DockerClient, images: StackImages, registry: str, auth: tuple[str, str] | None = None) -> bool:
     try:
         pushed = client.images.get(images.run).attrs.get("RepoDigests") or []
     except ImageNotFound:
         return False
-    return in_registry(pushed, images.run_registry_ref, registry_digest(registry, images.run_registry_ref))
+    return in_registry(pushed, images.run_registry_ref, registry_digest(registry, images.run_registry_ref, auth))
 
 
-def push_run_image(client: docker.DockerClient, images: StackImages, registry: str, emit: Emit) -> None:
+def push_run_image(client: docker.DockerClient, images: StackImages, registry: str, emit: Emit,
+                   auth: tuple[str, str] | None = None) -> None:
     emit(f"-----> Pushing {images.run_registry_ref} (the first push takes about 30 s)")
     started = time.monotonic()
     repository, tag = split_image(images.run_registry_ref)
     client.images.get(images.run).tag(repository, tag)
-    for line in client.api.push(repository, tag=tag, stream=True, decode=True):
+    for line in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=docker_auth(auth)):
         if "error" in line:
             raise StackBuildError(f"push of {images.run_registry_ref} failed: {line['error']}")
-    if not registry_current(client, images, registry):
+    if not registry_current(client, images, registry, auth):
         raise StackBuildError(f"push of {images.run_registry_ref} finished but the registry does not have it")
     emit(f"       pushed in {time.monotonic() - started:.0f} s")
 
@@ -484,7 +486,8 @@ def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emi
         raise ValueError(f"no such stack: {name!r}; stacks: {', '.join(STACKS)}")
     images = stack_images(settings, stack)
     ready = image_current(client, images.run) and image_current(client, images.build)
-    if ready and registry_current(client, images, settings.registry):
+    auth = settings.registry_auth("builder")
+    if ready and registry_current(client, images, settings.registry, auth):
         return images  # the usual case: no lock, a few milliseconds
     waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is making it)")  # noqa: E731
     with file_lock(settings.cache_dir / f"stack-{name}.lock", waiting):
@@ -507,8 +510,8 @@ def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emi
                     except ImageNotFound:
                         pass
                     import_tarball(client, tarball, image, emit)
-        if not registry_current(client, images, settings.registry):
-            push_run_image(client, images, settings.registry, emit)
+        if not registry_current(client, images, settings.registry, auth):
+            push_run_image(client, images, settings.registry, emit, auth)
         _remove_replaced(client, replaced)
     return images
 

@@ -185,7 +185,7 @@ def build_from_dockerfile(w: Worker, job: Job, source_dir: Path, emit) -> BuildR
     repository = f"{w.settings.registry}/{job.app}"
     build_image(w.docker, source_dir, f"{repository}:{job.build_id}", emit)
     emit("-----> Pushing image to the registry")
-    digest = push_image(w.docker, repository, str(job.build_id))
+    digest = push_image(w.docker, repository, str(job.build_id), w.settings.registry_auth("builder"))
     emit(f"       {repository}@{digest}")
     return BuildResult(image=f"{repository}@{digest}", process_types=process_types, buildpacks=["dockerfile"])
 

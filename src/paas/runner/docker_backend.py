@@ -26,8 +26,9 @@ LABEL_ONE_OFF, LABEL_STARTED, LABEL_APP_ID = "paas.one-off", "paas.started", "pa
 
 class DockerBackend:
     def __init__(self, client: docker.DockerClient, instance: str, log_collector: str | None = None,
-                 dyno_user: str = "10000:10000"):
+                 dyno_user: str = "10000:10000", registry_auth: tuple[str, str] | None = None):
         self.client, self.instance = client, instance
+        self.registry_auth = {"username": registry_auth[0], "password": registry_auth[1]} if registry_auth else None
         self.dyno_user = dyno_user
         self._image_users: dict[str, str] = {}
         self.log_collector = log_collector
@@ -40,7 +41,7 @@ class DockerBackend:
     @classmethod
     def from_settings(cls, settings: Settings) -> "DockerBackend":
         return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings.instance, settings.log_collector,
-                   settings.dyno_user)
+                   settings.dyno_user, settings.registry_auth("runner"))
 
     def processes(self, app: str | None = None) -> list[Process]:
         return self._listed(app, one_offs=False)
@@ -196,7 +197,7 @@ class DockerBackend:
     def _create(self, spec: ProcessSpec, labels: dict[str, str] | None = None, **options) -> Container:
         self.ensure_network()
         # Pulled from the registry by digest: what runs is exactly what was built and pushed.
-        self.client.api.pull(spec.image)
+        self.client.api.pull(spec.image, auth_config=self.registry_auth)
         options.setdefault("log_config", self._log_config())
         container = self.client.containers.create(
             spec.image,
