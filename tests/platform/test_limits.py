@@ -3,6 +3,7 @@ bodies over its limit (declared or streamed), and config vars over Heroku's 32 k
 everything as it was."""
 
 import asyncio
+
 from fastapi.testclient import TestClient
 
 

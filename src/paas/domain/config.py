@@ -12,7 +12,6 @@ from paas.domain.errors import InvalidParams
 from paas.domain.models import App, Release, User
 from paas.domain.names import validate_config_key
 
-
 # Heroku's limit on an app's config vars, all together (names and values, in bytes).
 SIZE_LIMIT = 32 * 1024
 

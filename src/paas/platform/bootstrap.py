@@ -6,12 +6,12 @@ is made; a token file whose token the database no longer knows is replaced.
 
 import os
 
-from paas.domain import accounts
 from sqlalchemy import select
 
+from paas.domain import accounts
 from paas.domain.crypto import create_key
-from paas.domain.models import App
 from paas.domain.db import make_sessionmaker
+from paas.domain.models import App
 from paas.settings import Settings, get_settings
 
 ADMIN_EMAIL = "admin@paas.localhost"
