@@ -18,7 +18,9 @@ RUN_DIR="$PAAS_HOME/run"
 LOG_DIR="$PAAS_HOME/logs"
 
 REGISTRY_ADDR="${PAAS_REGISTRY:-127.0.0.1:5000}"
-CADDY_ADMIN_URL="${PAAS_CADDY_ADMIN_URL:-http://127.0.0.1:2019}"
+# Caddy's admin API on a socket of the platform's (not a TCP port: a Dockerfile build's `ADD` can
+# fetch any http:// URL of the host's loopback). Same contract as settings.caddy_admin.
+CADDY_ADMIN_URL="${PAAS_CADDY_ADMIN_URL:-unix/$RUN_DIR/caddy-admin.sock}"
 CADDY_ADMIN_ADDR="${CADDY_ADMIN_URL#http://}"
 PG_VERSION=15
 PG_CLUSTER=main
@@ -291,7 +293,13 @@ redis_down() {
 
 # --- caddy -------------------------------------------------------------------
 
-caddy_ready() { curl -fsS -o /dev/null "$CADDY_ADMIN_URL/config/" 2>/dev/null; }
+caddy_ready() {
+    if [[ "$CADDY_ADMIN_URL" == unix/* ]]; then
+        curl -fsS -o /dev/null --unix-socket "${CADDY_ADMIN_URL#unix/}" http://localhost/config/ 2>/dev/null
+    else
+        curl -fsS -o /dev/null "$CADDY_ADMIN_URL/config/" 2>/dev/null
+    fi
+}
 
 caddy_up() {
     if caddy_ready; then
@@ -299,8 +307,15 @@ caddy_up() {
         return 0
     fi
     log "Starting caddy (admin at $CADDY_ADMIN_URL)"
-    # Only the admin endpoint: the router adds its own HTTP server through the admin API.
-    printf '{"admin": {"listen": "%s"}}\n' "$CADDY_ADMIN_ADDR" >"$PAAS_HOME/caddy.json"
+    # Only the admin endpoint: the router adds its own HTTP server through the admin API. On a
+    # socket, clients send Host: localhost, which Caddy must be told to accept.
+    mkdir -p "$RUN_DIR"
+    printf '{"admin": {"listen": "%s", "origins": ["localhost"]}}\n' "$CADDY_ADMIN_ADDR" >"$PAAS_HOME/caddy.json"
+    # An autosave made with another admin address would bring that address back: drop it.
+    local autosave="$PAAS_HOME/caddy/config/caddy/autosave.json"
+    if [[ -f "$autosave" ]] && ! grep -qF "\"listen\":\"$CADDY_ADMIN_ADDR\"" "$autosave"; then
+        rm -f "$autosave"
+    fi
     # Keep caddy's autosave and certificate storage out of root's home.
     # --resume: load that autosave (the last config the router pushed, app routes included) in
     # preference to caddy.json, so a restarted Caddy serves the apps again without waiting for

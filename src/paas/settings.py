@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     router_port: int = 8080
     # Apps answer HTTPS too, at https://<app>.<domain>:<router_tls_port>.
     router_tls_port: int = 8443
-    caddy_admin_url: str = "http://127.0.0.1:2019"
+    # Caddy's admin API: empty for the platform's socket (run/caddy-admin.sock under home; a TCP
+    # port would be reachable by any Dockerfile build's ADD), or an http:// URL.
+    caddy_admin_url: str = ""
     # Custom domains get certificates from this ACME directory (e.g. Let's Encrypt's
     # https://acme-v02.api.letsencrypt.org/directory); empty: no ACME, so paas never contacts a
     # CA unasked. acme_ca_root: the CA file that the directory's own HTTPS is checked with (a
@@ -145,6 +147,11 @@ class Settings(BaseSettings):
             return role, (self.home / "registry-users" / role).read_text().strip()
         except FileNotFoundError:
             return None
+
+    @property
+    def caddy_admin(self) -> str:
+        """The admin API: `unix/<socket>` or `http://host:port`."""
+        return self.caddy_admin_url or f"unix/{(self.home / 'run' / 'caddy-admin.sock').resolve()}"
 
     @property
     def admin_token_file(self) -> Path:

@@ -89,6 +89,11 @@ class CaddyRouter:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.admin_url = admin_url.rstrip("/")
+        if self.admin_url.startswith("unix/"):  # the platform's socket; Caddy accepts Host: localhost there
+            transport = transport or httpx.HTTPTransport(uds=self.admin_url.removeprefix("unix/"))
+            base_url = "http://localhost"
+        else:
+            base_url = self.admin_url
         self.listen = f"{listen_host}:{listen_port}"
         self.domain = domain
         self.hosts_dir, self.dns, self.zone = Path(hosts_dir), dns, zone
@@ -105,14 +110,14 @@ class CaddyRouter:
         self._server_path = f"/config/apps/http/servers/{SERVER}"
         # Admin calls are local and quick; a hung Caddy must not hang the caller.
         self._http = httpx.Client(
-            base_url=self.admin_url, timeout=httpx.Timeout(timeout, connect=2.0), transport=transport
+            base_url=base_url, timeout=httpx.Timeout(timeout, connect=2.0), transport=transport
         )
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: "Settings", **kwargs: Any) -> "CaddyRouter":
         return cls(
-            settings.caddy_admin_url, settings.router_host, settings.router_port, settings.domain,
+            settings.caddy_admin, settings.router_host, settings.router_port, settings.domain,
             hosts_dir=settings.router_hosts_dir, dns=settings.router_dns, zone=f"{settings.instance}.paas.internal",
             web_port=settings.web_port, idle_address=settings.router_idle_address,
             unknown_address=settings.router_unknown_address, log_file=settings.router_log_file,

@@ -114,7 +114,7 @@ def main() -> None:
         parser=AccessLogParser(settings.domain, settings.router_idle_address, dyno_at(lambda: reconciler.published)),
         app_id_of=lambda name: reconciler.app_ids.get(name),
     )
-    log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin_url)
+    log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
 
     CertificateWatcher(settings, reconciler.sessionmaker).start()
 
