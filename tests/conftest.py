@@ -51,6 +51,9 @@ def api_settings(tmp_path, test_database_url) -> Settings:
         redis_url=base.set(database=str(TEST_REDIS_DB)).render_as_string(hide_password=False),
     )
     create_key(settings, data_exists=False)  # what `make up` does on a new installation
+    platform_users = Settings().home / "registry-users"  # the running platform's registry credentials
+    if platform_users.is_dir():
+        shutil.copytree(platform_users, settings.home / "registry-users")
     return settings
 
 
@@ -139,16 +142,20 @@ def router_dns(tmp_path_factory):
     hosts_dir, port = home / "hosts.d", free_udp_port()
     hosts_dir.mkdir()
     log_path = home / "dnsmasq.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            ["dnsmasq", "--keep-in-foreground", "--log-facility=-", f"--port={port}", "--listen-address=127.0.0.1",
-             "--bind-interfaces", "--no-resolv", "--no-hosts", "--no-poll", f"--hostsdir={hosts_dir}",
-             "--local=/paas.internal/", f"--address=/paas.internal/{TEST_UNKNOWN_ADDRESS}", "--local-ttl=0",
-             "--user=root"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    time.sleep(0.2)
-    if proc.poll() is not None:
+    for _attempt in range(5):  # a port free for UDP may be taken for TCP, which dnsmasq also binds
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                ["dnsmasq", "--keep-in-foreground", "--log-facility=-", f"--port={port}", "--listen-address=127.0.0.1",
+                 "--bind-interfaces", "--no-resolv", "--no-hosts", "--no-poll", f"--hostsdir={hosts_dir}",
+                 "--local=/paas.internal/", f"--address=/paas.internal/{TEST_UNKNOWN_ADDRESS}", "--local-ttl=0",
+                 "--user=root"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        time.sleep(0.2)
+        if proc.poll() is None:
+            break
+        port = free_udp_port()
+    else:
         pytest.fail(f"dnsmasq exited with {proc.returncode}:\n{log_path.read_text()}")
     yield SimpleNamespace(address=f"127.0.0.1:{port}", hosts_dir=hosts_dir)
     proc.terminate()
