@@ -2,6 +2,10 @@
 capabilities but binding a port and no way to gain more, its logs are capped, and it reaches
 neither the host's services nor another app's processes."""
 
+import http.server
+import threading
+
+import httpx
 import pytest
 
 from tests.e2e.conftest import app_containers
@@ -24,14 +28,19 @@ def test_an_app_process_is_unprivileged_and_fenced_in(new_app, router, engine, s
     assert host_config["LogConfig"]["Config"]["cache-max-size"] == "10m"
     assert host_config["Memory"] > 0 and host_config["PidsLimit"] > 0
 
-    # The host, seen from the app's network: its gateway address. Nothing there answers.
+    # The host, seen from the app's network: its gateway address. Nothing there answers, not even
+    # a service listening on every address (this test's own, below; sshd would be one).
     network = engine.networks.get(f"{settings.instance}-apps")
     gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
+    everywhere = http.server.ThreadingHTTPServer(("0.0.0.0", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=everywhere.serve_forever, daemon=True).start()
+    assert httpx.get(f"http://{gateway}:{everywhere.server_port}/", timeout=5).status_code == 200  # it does answer the host
     for url in (f"http://{gateway}:{settings.api_port}/", f"http://{gateway}:5000/v2/_catalog", f"http://{gateway}:2019/config/",
                 f"http://{gateway}:{settings.router_port}/", f"redis://{gateway}:6379", f"postgres://paas:paas@{gateway}:5432/paas",
-                f"http://{gateway}:2024/"):
+                f"http://{gateway}:{everywhere.server_port}/"):
         probe = reaches(router, name, url)
         assert probe["reached"] is False, (url, probe)
+    everywhere.shutdown()
     [theirs] = app_containers(engine, settings, other, "web")
     their_address = theirs.attrs["NetworkSettings"]["Networks"][f"{settings.instance}-apps"]["IPAddress"]
     assert reaches(router, name, f"http://{their_address}:{settings.web_port}/")["reached"] is False

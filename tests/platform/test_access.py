@@ -149,3 +149,40 @@ def test_teams_keep_an_admin_and_only_admins_change_members(people):
     assert refused.status_code == 422 and "not a member" in refused.json()["message"]
     assert crew.delete("/teams/crew/members/member-view@example.com").status_code == 200
     assert [t["name"] for t in people["member-deploy"].get("/teams").json()] == ["crew"]
+
+
+def test_seeing_an_addon_is_not_enough_to_share_or_rotate_it(people):
+    made = people["team-admin"].post("/apps/teamed/addons", json={"plan": "external", "attachment": {"name": "SECRET"},
+                                                                  "config": {"url": "postgres://u:pw@db.example/x"}})
+    assert made.status_code == 201, made.text
+    addon = made.json()["name"]
+    viewer = people["member-view"]
+    assert viewer.get(f"/apps/teamed/addons/{addon}").status_code == 200
+    assert viewer.post("/apps", json={"name": "viewers-own"}).status_code == 201
+    stolen = viewer.post("/addon-attachments", json={"addon": addon, "app": "viewers-own"})
+    assert stolen.status_code == 403, stolen.text
+    assert viewer.get("/apps/viewers-own/config-vars").json() == {}
+    assert viewer.post(f"/apps/viewers-own/addons/{addon}/actions/credentials-rotate").status_code == 404  # not that app's
+    assert viewer.post(f"/apps/teamed/addons/{addon}/actions/credentials-rotate").status_code == 403
+    assert viewer.get(f"/apps/viewers-own/addons/{addon}").status_code == 404
+    # One who manages the owning app may share it (with an app of their own they manage).
+    manager = people["member-manage"]
+    assert manager.post("/apps", json={"name": "managers-own"}).status_code == 201
+    nameless = manager.post("/addon-attachments", json={"addon": addon, "app": "managers-own"})
+    assert nameless.status_code == 422 and "Name the attachment" in nameless.json()["message"]  # an external one
+    shared = manager.post("/addon-attachments", json={"addon": addon, "app": "managers-own", "name": "SECRET"})
+    assert shared.status_code == 201, shared.text
+    attachment = shared.json()["id"]
+    assert people["stranger"].get(f"/addon-attachments/{attachment}").json()["message"] == f"Couldn't find that add-on attachment: {attachment}"
+
+
+def test_a_member_who_leaves_the_team_loses_its_apps(people):
+    crew = people["team-admin"]
+    assert [a["name"] for a in people["member-deploy"].get("/apps").json()] == ["teamed"]
+    assert crew.delete("/teams/crew/members/member-deploy@example.com").status_code == 200
+    assert people["member-deploy"].get("/apps").json() == []
+    assert people["member-deploy"].get("/apps/teamed").status_code == 404
+    assert "member-deploy@example.com" not in {c["user"]["email"] for c in crew.get("/apps/teamed/collaborators").json()}
+    # Back in the team, they start from nothing: no old grants come back.
+    assert crew.put("/teams/crew/members", json={"email": "member-deploy@example.com", "role": "member"}).status_code == 200
+    assert people["member-deploy"].get("/apps/teamed").status_code == 404

@@ -58,9 +58,12 @@ def visible_apps(user: User) -> Select:
     if user.is_admin:
         return select(App)
     team_admin = select(TeamMember.team_id).where(TeamMember.user_id == user.id, TeamMember.role == "admin")
+    in_team = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
     collaborating = select(Collaborator.app_id).where(Collaborator.user_id == user.id)
     return select(App).where(or_(
-        (App.owner_id == user.id) & App.team_id.is_(None), App.team_id.in_(team_admin), App.id.in_(collaborating),
+        (App.owner_id == user.id) & App.team_id.is_(None), App.team_id.in_(team_admin),
+        # as `permissions`: a team app's grants count only while the user is in the team
+        App.id.in_(collaborating) & (App.team_id.is_(None) | App.team_id.in_(in_team)),
     ))
 
 

@@ -100,14 +100,14 @@ def create_account(db: Session, email: object, name: object = None) -> tuple[Use
     return user, token
 
 
-def find_user(db: Session, ident: str) -> User:
-    """By id or email (what Heroku's endpoints take)."""
+def find_user(db: Session, ident: str, include_disabled: bool = False) -> User:
+    """By id or email (what Heroku's endpoints take); disabled users only to remove them from things."""
     stmt = select(User)
     try:
         stmt = stmt.where(User.id == uuid.UUID(ident))
     except ValueError:
         stmt = stmt.where(func.lower(User.email) == ident.strip().lower())
-    user = db.scalar(stmt.where(User.disabled_at.is_(None)))
+    user = db.scalar(stmt if include_disabled else stmt.where(User.disabled_at.is_(None)))
     if user is None:
         raise NotFound(f"Couldn't find that user: {ident}")
     return user

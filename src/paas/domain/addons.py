@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from paas.domain import access, apps, releases
 from paas.domain.addon_services import BY_NAME, COLORS, AddonService, find_plan
+from paas.domain.config import check_size
 from paas.domain.crypto import ConfigCipher
-from paas.domain.errors import Conflict, InvalidParams, NotFound
+from paas.domain.errors import Conflict, Forbidden, InvalidParams, NotFound
 from paas.domain.models import Addon, AddonAttachment, App, Release, User
 from paas.domain.names import _ADJECTIVES, _NOUNS
 
@@ -93,6 +94,8 @@ def attach(db: Session, cipher: ConfigCipher, addon: Addon, app: App, name: obje
 
 
 def next_attachment_name(service: AddonService, taken: set[str]) -> str:
+    if service.attachment_name is None:
+        raise InvalidParams(f"Name the attachment of a {service.name} add-on: \"name\": \"MAILER\" (its URL is then MAILER_URL).")
     if service.attachment_name not in taken:
         return service.attachment_name
     free = [c for c in COLORS if f"{service.color_prefix}_{c}" not in taken]
@@ -110,6 +113,7 @@ def set_vars(db: Session, cipher: ConfigCipher, app: App, user: User, changes: d
             config.pop(key, None)
         else:
             config[key] = value
+    check_size(config)
     app.config_vars = cipher.encrypt(config)
     return releases.add_release(db, app, user, description=description, config=app.config_vars,
                                 **releases.code_of(releases.latest_release(db, app)))
@@ -240,11 +244,22 @@ def require_provisioned(addon: Addon) -> None:
 
 
 def addon_for_user(db: Session, ident: str, user: User, app: App | None = None) -> Addon:
-    """An add-on the caller may see: of an app they may view, or attached to one."""
+    """An add-on the caller may see: of an app they may view, or attached to one. With `app`,
+    only one attached to that app (or owned by it)."""
     addon = get_addon(db, ident, app)
-    if not any(access.VIEW in access.permissions(db, a, user) for a in [addon.app] + [t.app for t in attachments_of(db, addon)]):
+    attached = attachments_of(db, addon)
+    if app is not None and addon.app_id != app.id and all(t.app_id != app.id for t in attached):
+        raise NotFound(f"Couldn't find that add-on: {ident}")
+    if not any(access.VIEW in access.permissions(db, a, user) for a in [addon.app] + [t.app for t in attached]):
         raise NotFound(f"Couldn't find that add-on: {ident}")
     return addon
+
+
+def require_manage(db: Session, addon: Addon, user: User) -> None:
+    """Sharing an add-on, or changing its credentials, is for who manages the app that owns it:
+    viewing it is not enough (its URL holds the password)."""
+    if access.MANAGE not in access.permissions(db, addon.app, user):
+        raise Forbidden(f"You do not have manage access to {addon.app.name}, which owns {addon.name}.")
 
 
 def release_app(db: Session, cipher: ConfigCipher, app: App, user: User) -> tuple[list[tuple[uuid.UUID, list[uuid.UUID]]], list[uuid.UUID], list[Release]]:

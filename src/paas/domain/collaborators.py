@@ -49,7 +49,7 @@ def add_collaborator(db: Session, app: App, who: object, permissions: object = N
 
 def get_collaborator(db: Session, app: App, who: str) -> Collaborator:
     try:
-        user = accounts.find_user(db, who)
+        user = accounts.find_user(db, who, include_disabled=True)
     except NotFound:
         user = None
     found = db.scalar(select(Collaborator).where(Collaborator.app_id == app.id, Collaborator.user_id == user.id)) if user else None

@@ -52,7 +52,14 @@ def write_keys(path: Path, keys: list[bytes]) -> None:
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(b"\n".join(keys) + b"\n")
+        f.flush()
+        os.fsync(f.fileno())  # on disk before anything encrypted with it is committed
     os.replace(partial, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 class ConfigCipher:

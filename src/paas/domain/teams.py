@@ -4,13 +4,13 @@ These functions touch only the database."""
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paas.domain import accounts
 from paas.domain.errors import Forbidden, InvalidParams, NotFound
-from paas.domain.models import Team, TeamMember, User
+from paas.domain.models import App, Collaborator, Team, TeamMember, User
 from paas.domain.names import APP_NAME
 
 ROLES = ("admin", "member")
@@ -85,12 +85,15 @@ def set_member(db: Session, team: Team, who: object, role: object) -> TeamMember
 
 
 def remove_member(db: Session, team: Team, who: str) -> TeamMember:
-    user = accounts.find_user(db, who)
+    user = accounts.find_user(db, who, include_disabled=True)
     member = db.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id))
     if member is None:
         raise NotFound(f"{who} is not a member of {team.name}.")
     if member.role == "admin":
         _keep_an_admin(db, team, member)
+    # Their permissions on the team's apps go with them (a later return starts from nothing).
+    db.execute(delete(Collaborator).where(Collaborator.user_id == user.id,
+                                          Collaborator.app_id.in_(select(App.id).where(App.team_id == team.id))))
     db.delete(member)
     db.flush()
     return member

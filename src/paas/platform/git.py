@@ -203,6 +203,9 @@ def limited(app, environ, start_response, limit: int):
     """A push over `limit` bytes is refused with 413, declared or streamed (git streams big packs
     chunked), before any ref moves; what it sent is dropped with it."""
     message = f"the push is over the limit of {limit // 2**20} MB (PAAS_PUSH_SIZE_LIMIT)\n".encode()
+    if environ.get("HTTP_CONTENT_ENCODING"):  # a compressed pack would be counted compressed
+        start_response("415 Unsupported Media Type", [("Content-Type", "text/plain")])
+        return [b"compressed pushes are not taken: push without Content-Encoding\n"]
     declared = environ.get("CONTENT_LENGTH") or ""
     if declared.isdigit() and int(declared) > limit:
         start_response("413 Request Entity Too Large", [("Content-Type", "text/plain")])

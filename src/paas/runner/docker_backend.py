@@ -242,10 +242,13 @@ class DockerBackend:
         return container
 
     def _run_as(self, image: str) -> str:
+        """The image's own user if it names a numeric uid (and gid) other than 0; anything else
+        (root, a name, which the image's own /etc/passwd could map to 0) runs as the dyno user."""
         if image not in self._image_users:
             user = (self.client.api.inspect_image(image).get("Config") or {}).get("User") or ""
-            root = user.split(":")[0] in ("", "root", "0")
-            self._image_users[image] = self.dyno_user if root else user
+            uid, _, gid = user.partition(":")
+            unprivileged = uid.isdigit() and int(uid) != 0 and (not gid or (gid.isdigit() and int(gid) != 0))
+            self._image_users[image] = user if unprivileged else self.dyno_user
         return self._image_users[image]
 
     def _log_config(self) -> LogConfig | None:

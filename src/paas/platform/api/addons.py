@@ -115,6 +115,7 @@ def destroy_servers(platform, destroyed: list[tuple[uuid.UUID, list[uuid.UUID]]]
 def rotate_credentials(ident: str, addon: str, user: UserDep, db: DbDep, platform: PlatformDep):
     app = access.app_for(db, ident, user, access.MANAGE)
     found = addons.addon_for_user(db, addon, user, app)
+    addons.require_manage(db, found, user)
     if not addons.service_of(found).runs_server:
         raise InvalidParams(f"{found.name} holds a URL you gave: set a new one by attaching a new external add-on.")
     addons.require_provisioned(found)
@@ -139,8 +140,16 @@ def list_app_attachments(ident: str, user: UserDep, db: DbDep):
 @router.get("/addon-attachments/{attachment}")
 def get_attachment(attachment: str, user: UserDep, db: DbDep):
     found = addons.get_attachment(db, attachment)
-    access.app_for(db, str(found.app_id), user, access.VIEW)
+    attachment_access(db, found, user, access.VIEW)
     return attachment_json(found)
+
+
+def attachment_access(db, found, user, permission: str) -> None:
+    """As for an attachment that does not exist, when its app is one the caller may not see."""
+    try:
+        access.app_for(db, str(found.app_id), user, permission)
+    except NotFound:
+        raise NotFound(f"Couldn't find that add-on attachment: {found.id}") from None
 
 
 @router.get("/apps/{ident}/addon-attachments/{attachment}")
@@ -157,6 +166,7 @@ def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: Pla
         raise InvalidParams('Give the add-on and the app: {"addon": "<id or name>", "app": "<id or name>", "name": "<NAME>"}.')
     app = access.app_for(db, body["app"], user, access.MANAGE)
     addon = addons.addon_for_user(db, body["addon"], user)
+    addons.require_manage(db, addon, user)
     addons.require_provisioned(addon)
     attachment = addons.attach(db, cipher, addon, app, body.get("name"))
     if not addons.service_of(addon).runs_server:
@@ -177,7 +187,7 @@ def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherD
                       ident: str | None = None):
     app = access.app_for(db, ident, user, access.MANAGE) if ident else None
     found = addons.get_attachment(db, attachment, app)
-    access.app_for(db, str(found.app_id), user, access.MANAGE)
+    attachment_access(db, found, user, access.MANAGE)
     addons.check_detachable(db, found)
     body, attachment_id = attachment_json(found), found.id
     made = [addons.detach(db, cipher, found, user)]
