@@ -186,3 +186,10 @@ def test_a_member_who_leaves_the_team_loses_its_apps(people):
     # Back in the team, they start from nothing: no old grants come back.
     assert crew.put("/teams/crew/members", json={"email": "member-deploy@example.com", "role": "member"}).status_code == 200
     assert people["member-deploy"].get("/apps/teamed").status_code == 404
+
+
+def test_changes_that_commit_nothing_else_are_in_the_audit_log_too(people):
+    assert people["member-operate"].delete("/apps/teamed/dynos").status_code == 202
+    assert people["member-deploy"].post("/apps/teamed/dynos", json={"command": "true"}).status_code in (201, 422)
+    events = {(e["actor"], e["action"]) for e in people["admin"].get("/audit-events", params={"app": "teamed"}).json()}
+    assert ("member-operate@example.com", "DELETE /apps/teamed/dynos") in events

@@ -122,6 +122,7 @@ def rotate_credentials(ident: str, addon: str, user: UserDep, db: DbDep, platfor
     addon_id = found.id
     db.rollback()
     done = send(platform, "rotate", str(addon_id), str(user.id))
+    db.commit()  # the audit log's event (the job committed the change itself)
     db.expire_all()
     return JSONResponse(describe(db, db.get(Addon, addon_id)), status_code=200 if done else 202)
 

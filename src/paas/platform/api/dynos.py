@@ -56,7 +56,7 @@ def get_dyno(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
 @router.delete("/apps/{ident}/dynos", status_code=202)
 def restart_all(ident: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
     app = access.app_for(db, ident, user, access.OPERATE)
-    return restart_scope(redis, log, app, user, "all")
+    return restart_scope(db, redis, log, app, user, "all")
 
 
 @router.delete("/apps/{ident}/dynos/{name}", status_code=202)
@@ -65,10 +65,10 @@ def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, lo
     app = access.app_for(db, ident, user, access.OPERATE)
     if "." in name:
         if (dyno := find(redis, app, name, one_offs=True))["type"] == "run":
-            return stop_run(redis, log, app, user, dyno)
+            return stop_run(db, redis, log, app, user, dyno)
     elif not any(d["type"] == name for d in messages.read_dynos(redis, app.name)):
         raise NotFound(f"Couldn't find that process type ({name}).")
-    return restart_scope(redis, log, app, user, name)
+    return restart_scope(db, redis, log, app, user, name)
 
 
 @router.post("/apps/{ident}/dynos/{name}/actions/stop", status_code=202)
@@ -78,21 +78,23 @@ def stop(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, log: 
     app = access.app_for(db, ident, user, access.OPERATE)
     dyno = find(redis, app, name, one_offs=True)
     if dyno["type"] == "run":
-        return stop_run(redis, log, app, user, dyno)
-    return restart_scope(redis, log, app, user, name)
+        return stop_run(db, redis, log, app, user, dyno)
+    return restart_scope(db, redis, log, app, user, name)
 
 
-def stop_run(redis, log, app, user, dyno: dict) -> Response:
+def stop_run(db, redis, log, app, user, dyno: dict) -> Response:
     """A one-off is not started again: it ends (its client, if attached, sees it end)."""
     log.event(str(app.id), "api", f"Stop {dyno['name']} by {user.email}", source="app")
     messages.RunChannel(redis, dyno["id"]).hang_up()
+    db.commit()  # nothing else to commit: this writes the audit log's event
     return Response(content="{}", status_code=202, media_type="application/json")
 
 
-def restart_scope(redis, log, app, user, scope: str) -> Response:
+def restart_scope(db, redis, log, app, user, scope: str) -> Response:
     what = "all processes" if scope == "all" else scope
     log.event(str(app.id), "api", f"Restart {what} by {user.email}", source="app")
     messages.request_restart(redis, app.name, scope)
+    db.commit()  # nothing else to commit: this writes the audit log's event
     return Response(content="{}", status_code=202, media_type="application/json")
 
 
@@ -157,6 +159,7 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDe
     now = datetime.now(timezone.utc).timestamp()
     dyno = {"id": run_id, "name": name, "type": "run", "state": "starting", "size": request["size"],
             "release_id": str(release.id), "version": release.version, "created_at": now}
+    db.commit()  # nothing else to commit: this writes the audit log's event
     return JSONResponse({**dyno_json(dyno, app), "attach_url": attach_url, "command": request["command"]}, status_code=201)
 
 
