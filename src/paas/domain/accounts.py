@@ -9,9 +9,9 @@ import secrets
 import uuid
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paas.domain.db import add_unique, by_ident
 from paas.domain.errors import Forbidden, InvalidParams, NotFound, Unauthorized
 from paas.domain.models import ApiToken, User
 
@@ -90,23 +90,14 @@ def create_account(db: Session, email: object, name: object = None) -> tuple[Use
     if db.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise InvalidParams(f"{email} already has an account.")
     user = User(email=email, name=name)
-    db.add(user)
-    try:
-        db.flush()
-    except IntegrityError:
-        db.rollback()
-        raise InvalidParams(f"{email} already has an account.") from None
+    add_unique(db, user, f"{email} already has an account.")
     token, _ = new_authorization(db, user, "first token, made with the account")
     return user, token
 
 
 def find_user(db: Session, ident: str, include_disabled: bool = False) -> User:
     """By id or email (what Heroku's endpoints take); disabled users only to remove them from things."""
-    stmt = select(User)
-    try:
-        stmt = stmt.where(User.id == uuid.UUID(ident))
-    except ValueError:
-        stmt = stmt.where(func.lower(User.email) == ident.strip().lower())
+    stmt = by_ident(select(User), User.id, ident, func.lower(User.email) == ident.strip().lower())
     user = db.scalar(stmt if include_disabled else stmt.where(User.disabled_at.is_(None)))
     if user is None:
         raise NotFound(f"Couldn't find that user: {ident}")

@@ -16,6 +16,7 @@ from paas.domain import access, apps, releases
 from paas.domain.addon_services import BY_NAME, COLORS, AddonService, find_plan
 from paas.domain.config import check_size
 from paas.domain.crypto import ConfigCipher
+from paas.domain.db import by_ident
 from paas.domain.errors import Conflict, Forbidden, InvalidParams, NotFound
 from paas.domain.models import Addon, AddonAttachment, App, Release, User
 from paas.domain.names import _ADJECTIVES, _NOUNS
@@ -209,12 +210,7 @@ def list_attachments(app: App | None = None, user: User | None = None) -> Select
 
 def get_addon(db: Session, ident: str, app: App | None = None) -> Addon:
     """By id or name; with `app`, also by the name of its attachment there (DATABASE)."""
-    stmt = select(Addon)
-    try:
-        stmt = stmt.where(Addon.id == uuid.UUID(ident))
-    except ValueError:
-        stmt = stmt.where(Addon.name == ident)
-    addon = db.scalar(stmt)
+    addon = db.scalar(by_ident(select(Addon), Addon.id, ident, Addon.name == ident))
     if addon is None and app is not None:
         attachment = db.scalar(select(AddonAttachment).where(AddonAttachment.app_id == app.id, AddonAttachment.name == ident.upper()))
         addon = attachment.addon if attachment else None

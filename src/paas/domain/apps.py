@@ -4,14 +4,13 @@ These functions touch only the database; callers commit, then send messages.
 """
 
 import re
-import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paas.domain import releases, stacks
 from paas.domain.crypto import ConfigCipher
+from paas.domain.db import add_unique, by_ident
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import App, Status, Team, User
 from paas.domain.names import generate_app_name, validate_app_name
@@ -23,23 +22,14 @@ def create_app(db: Session, cipher: ConfigCipher, owner: User, name: str | None 
     if db.scalar(select(App.id).where(App.name == name)) is not None:
         raise InvalidParams("Name is already taken")
     app = App(name=name, owner_id=owner.id, team_id=team.id if team else None, config_vars=cipher.encrypt({}))
-    db.add(app)
-    try:
-        db.flush()
-    except IntegrityError:  # a concurrent create won the race
-        db.rollback()
-        raise InvalidParams("Name is already taken") from None
+    add_unique(db, app, "Name is already taken")
     releases.add_release(db, app, owner, description="Initial release", config=cipher.encrypt({}), status=Status.succeeded)
     return app
 
 
 def get_app(db: Session, ident: str, *, lock: bool = False) -> App:
     """Find an app by name or UUID."""
-    stmt = select(App)
-    try:
-        stmt = stmt.where(App.id == uuid.UUID(ident))
-    except ValueError:
-        stmt = stmt.where(App.name == ident)
+    stmt = by_ident(select(App), App.id, ident, App.name == ident)
     if lock:
         # Reload under the row lock so a concurrent change is not overwritten with stale values.
         stmt = stmt.with_for_update().execution_options(populate_existing=True)

@@ -2,10 +2,10 @@
 and a team app's members with their permissions). These functions touch only the database."""
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paas.domain import access, accounts
+from paas.domain.db import add_unique
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import App, Collaborator, TeamMember
 
@@ -38,12 +38,7 @@ def add_collaborator(db: Session, app: App, who: object, permissions: object = N
         db.flush()
         return existing
     collaborator = Collaborator(app_id=app.id, user_id=user.id, permissions=granted)
-    db.add(collaborator)
-    try:
-        db.flush()
-    except IntegrityError:
-        db.rollback()
-        raise InvalidParams(f"{user.email} is already a collaborator on {app.name}.") from None
+    add_unique(db, collaborator, f"{user.email} is already a collaborator on {app.name}.")
     return collaborator
 
 

@@ -2,12 +2,11 @@
 automatic certificate (Heroku's ACM). These functions touch only the database."""
 
 import re
-import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paas.domain.db import add_unique, by_ident
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import App, Domain
 
@@ -37,12 +36,7 @@ def add_domain(db: Session, app: App, hostname: object, platform_domain: str, ac
         raise InvalidParams(f"{name} is already added to an app.")
     # A wildcard's certificates are made per name, at the first request for each: no one status.
     domain = Domain(app_id=app.id, hostname=name, acm_status=PENDING if acme and not name.startswith("*.") else None)
-    db.add(domain)
-    try:
-        db.flush()
-    except IntegrityError:  # added meanwhile
-        db.rollback()
-        raise InvalidParams(f"{name} is already added to an app.") from None
+    add_unique(db, domain, f"{name} is already added to an app.")
     return domain
 
 
@@ -52,11 +46,7 @@ def list_domains(db: Session, app: App) -> list[Domain]:
 
 def get_domain(db: Session, app: App, ident: str) -> Domain:
     stmt = select(Domain).where(Domain.app_id == app.id)
-    try:
-        stmt = stmt.where(Domain.id == uuid.UUID(ident))
-    except ValueError:
-        stmt = stmt.where(Domain.hostname == ident.lower().rstrip("."))
-    domain = db.scalar(stmt)
+    domain = db.scalar(by_ident(stmt, Domain.id, ident, Domain.hostname == ident.lower().rstrip(".")))
     if domain is None:
         raise NotFound(f"Couldn't find that domain: {ident}")
     return domain

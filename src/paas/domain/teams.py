@@ -2,13 +2,12 @@
 
 These functions touch only the database."""
 
-import uuid
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paas.domain import accounts
+from paas.domain.db import add_unique, by_ident
 from paas.domain.errors import Forbidden, InvalidParams, NotFound
 from paas.domain.models import App, Collaborator, Team, TeamMember, User
 from paas.domain.names import APP_NAME
@@ -22,12 +21,7 @@ def create_team(db: Session, user: User, name: object) -> Team:
     if db.scalar(select(Team.id).where(Team.name == name)) is not None:
         raise InvalidParams(f"The team name {name} is taken.")
     team = Team(name=name)
-    db.add(team)
-    try:
-        db.flush()
-    except IntegrityError:
-        db.rollback()
-        raise InvalidParams(f"The team name {name} is taken.") from None
+    add_unique(db, team, f"The team name {name} is taken.")
     db.add(TeamMember(team_id=team.id, user_id=user.id, role="admin"))  # who makes it runs it
     db.flush()
     return team
@@ -41,12 +35,7 @@ def role_of(db: Session, team: Team, user: User) -> str | None:
 
 def team_for(db: Session, ident: str, user: User, admin: bool = False) -> Team:
     """A team the user is in (404 otherwise, as for none); with `admin`, one they run (else 403)."""
-    stmt = select(Team)
-    try:
-        stmt = stmt.where(Team.id == uuid.UUID(ident))
-    except ValueError:
-        stmt = stmt.where(Team.name == ident)
-    team = db.scalar(stmt)
+    team = db.scalar(by_ident(select(Team), Team.id, ident, Team.name == ident))
     role = role_of(db, team, user) if team is not None else None
     if role is None:
         raise NotFound(f"Couldn't find that team: {ident}")
