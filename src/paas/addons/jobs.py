@@ -108,10 +108,16 @@ def _undo_provision(c: Context, addon_id: uuid.UUID, nets: list[str]) -> None:
     c.servers.destroy(str(addon_id))
     for net in nets:
         networks.remove(c.docker, net)
+    _forget(c, Addon, addon_id)
+
+
+def _forget(c: Context, model, row_id: uuid.UUID) -> None:
+    """What a job failed to make (an add-on, an attachment, a link) goes from the database too;
+    gone already is fine. (Cascades take an add-on's attachments with it.)"""
     with c.sessionmaker() as db:
-        addon = db.get(Addon, addon_id)
-        if addon is not None:
-            addons.forget_failed(db, addon)
+        row = db.get(model, row_id)
+        if row is not None:
+            db.delete(row)
             db.commit()
 
 
@@ -137,11 +143,7 @@ def attach(c: Context, attachment_id: str, user_id: str) -> str:
             db.commit()
     except Exception:  # nothing was committed
         networks.remove(c.docker, net)
-        with c.sessionmaker() as db:
-            attachment = db.get(AddonAttachment, attachment_id)
-            if attachment is not None:
-                db.delete(attachment)
-                db.commit()
+        _forget(c, AddonAttachment, attachment_id)
         raise
     _announce(c, said)
     return f"attached {addon_name}"
@@ -199,11 +201,7 @@ def open_link(c: Context, link_id: str) -> str:
     try:
         networks.create(c.docker, c.settings, networks.link_network(c.settings.instance, link_id), "link")
     except Exception:  # no network, no link: it may be asked for again
-        with c.sessionmaker() as db:
-            link = db.get(AppLink, link_id)
-            if link is not None:
-                db.delete(link)
-                db.commit()
+        _forget(c, AppLink, link_id)
         raise
     for name in names:  # the runner puts both apps' processes on it
         messages.wake_runner(c.redis, name)

@@ -178,12 +178,6 @@ def destroy(db: Session, cipher: ConfigCipher, addon: Addon, user: User) -> tupl
     return gone, made
 
 
-def forget_failed(db: Session, addon: Addon) -> None:
-    """Provisioning failed: nothing of it stays (no var was set: that waits for `provisioned`)."""
-    db.delete(addon)
-    db.flush()
-
-
 def attachments_of(db: Session, addon: Addon) -> list[AddonAttachment]:
     return list(db.scalars(select(AddonAttachment).where(AddonAttachment.addon_id == addon.id).order_by(AddonAttachment.created_at)))
 
