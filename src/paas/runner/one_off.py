@@ -58,7 +58,7 @@ class OneOffs:
             if release is None:
                 channel.exited(-1, f"{app} no longer exists")
                 return
-            spec = self.reconciler.one_off(release, "run", request["command"])
+            spec = self.reconciler.one_off(release, "run", request["command"], self.reconciler.networks_of(db, release.app))
         sizes = self.settings.dyno_sizes
         spec = dataclasses.replace(
             spec, index=int(name.split(".")[1]), env={**spec.env, **request["env"]},

@@ -40,6 +40,8 @@ from paas.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# process type -> the private networks (and the names there) its processes join
+NetworksFor = Callable[[str], dict[str, tuple[str, ...]]]
 LOG_TAIL_ON_FAILURE = 20
 HEALTH_POLL = 0.025  # seconds between a booting process's health checks: a deploy is live this much sooner
 
@@ -179,19 +181,17 @@ class Reconciler:
         instance = self.settings.instance
         return all(p.networks == set(wanted_networks(instance, app_name, p.process_type, membership, existing)) for p in processes)
 
-    def networks_of(self, app_name: str) -> Callable[[str], dict[str, tuple[str, ...]]]:
-        """process type -> the private networks its processes join, as the database has them now."""
-        with self.sessionmaker() as db:
-            app = apps.find_app_by_name(db, app_name)
-            membership = links.memberships(db, app).get(app_name) if app is not None else None
+    def networks_of(self, db: Session, app: App) -> NetworksFor:
+        """process type -> the private networks its processes join, as the database has them now.
+        Read once per reconcile: its joins, its release command and its new processes share it."""
+        membership = links.memberships(db, app).get(app.name)
         existing = self.backend.private_networks() if membership is not None else set()
-        return lambda process_type: wanted_networks(self.settings.instance, app_name, process_type, membership, existing)
+        return lambda process_type: wanted_networks(self.settings.instance, app.name, process_type, membership, existing)
 
-    def join_networks(self, app_name: str, processes: list[Process]) -> None:
+    def join_networks(self, app_name: str, processes: list[Process], networks_for: NetworksFor) -> None:
         """Processes that run already join (or leave) the networks of add-ons and links made
         (or removed) since they started; one-off runs too (a detached database is cut off from
         an open `paas run` shell as well)."""
-        networks_for = self.networks_of(app_name)
         for process in processes + self.backend.one_offs(app_name):
             wanted = networks_for(process.process_type)
             if process.networks != set(wanted):
@@ -233,14 +233,15 @@ class Reconciler:
         target = releases.latest_release(db, app)
         quantities = formation.formation(db, app)
         processes = self.staying(app_name)
-        self.join_networks(app_name, processes)
+        networks_for = self.networks_of(db, app)
+        self.join_networks(app_name, processes, networks_for)
         if target.image is None:
             self.router.set_app(app_name, [])
             self.stop_all(processes)
         elif target.status is Status.pending:
-            self.deploy(db, target, quantities, processes)
+            self.deploy(db, target, quantities, processes, networks_for)
         else:
-            self.keep(db, target, quantities, processes)
+            self.keep(db, target, quantities, processes, networks_for)
 
     def forget(self, app_name: str) -> None:
         self.router.remove_app(app_name)
@@ -248,7 +249,8 @@ class Reconciler:
         self.backend.remove_one_offs(app_name)  # its runs end with it
         self.publish(app_name, [])
 
-    def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
+    def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process],
+               networks_for: NetworksFor) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
         superseded = [r for r in releases.pending_releases_before(db, release) if releases.settle_release(db, r, Status.failed)]
         db.commit()
@@ -260,11 +262,11 @@ class Reconciler:
             self.route(release.app.name, [p for p in old if p.running])
             time.sleep(self.router.settle_time)
             self.stop_all(leftovers, grace=0)
-        specs = self.specs(release, quantities)
+        specs = self.specs(release, quantities, networks_for)
         started: list[Process] = []
         try:
             if RELEASE_TYPE in release.process_types:
-                self.release_phase(release, out.write)
+                self.release_phase(release, out.write, networks_for)
             out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
             for spec in specs:  # all at once: they boot side by side
                 started.append(self.start(spec))
@@ -321,11 +323,12 @@ class Reconciler:
         out.end(False, reason=reason)
         self.end_superseded(superseded, release, live=False)
 
-    def keep(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process]) -> None:
+    def keep(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process],
+             networks_for: NetworksFor) -> None:
         """Converge the serving release on its formation: start what is missing (scaled up, gone,
         of another size, or asked to restart), all at once, route to what answers, then stop the
         rest. A crashed process that its engine is bringing back is left to it."""
-        specs = self.specs(release, quantities)
+        specs = self.specs(release, quantities, networks_for)
         sizes = {spec.name: spec.size for spec in specs}
         restarts = messages.restart_requests(self.redis, release.app.name)
         current = {
@@ -357,12 +360,12 @@ class Reconciler:
         kept_ids = {p.id for p in keep}
         self.stop_all([p for p in processes if p.id not in kept_ids])
 
-    def release_phase(self, release: Release, say: Callable[[str], None]) -> None:
+    def release_phase(self, release: Release, say: Callable[[str], None], networks_for: NetworksFor) -> None:
         """The `release` command (migrations), once, in a one-off process of the new release,
         before anything of it serves; BootFailed if it fails, and nothing that serves changes."""
         command = release.process_types[RELEASE_TYPE]
         say(f"-----> Running release command: {command}")
-        spec = self.one_off(release, RELEASE_TYPE, command)
+        spec = self.one_off(release, RELEASE_TYPE, command, networks_for)
         try:
             exit_code = self.backend.run_once(spec, self.settings.release_phase_timeout, lambda line: say(f"       {line}"))
         except OneOffTimeout as timeout:
@@ -371,22 +374,21 @@ class Reconciler:
             raise BootFailed(f"the release command exited with code {exit_code}")
         say("       release command done")
 
-    def one_off(self, release: Release, process_type: str, command: str) -> ProcessSpec:
+    def one_off(self, release: Release, process_type: str, command: str, networks_for: NetworksFor) -> ProcessSpec:
         return ProcessSpec(
             app=release.app.name, app_id=str(release.app_id), release_id=str(release.id), version=release.version,
             process_type=process_type, index=1, image=release.image, command=command,
             env=self.environment(release), port=self.settings.web_port,
-            networks=self.networks_of(release.app.name)(process_type),
+            networks=networks_for(process_type),
         )
 
     def environment(self, release: Release) -> dict[str, str]:
         """Every process's environment: the release's config vars and Heroku's dyno metadata."""
         return {**self.cipher.decrypt(release.config_vars), **dyno_metadata(release)}
 
-    def specs(self, release: Release, quantities: dict[str, Scale]) -> list[ProcessSpec]:
+    def specs(self, release: Release, quantities: dict[str, Scale], networks_for: NetworksFor) -> list[ProcessSpec]:
         env = self.environment(release)
         sizes = self.settings.dyno_sizes
-        networks_for = self.networks_of(release.app.name)
         return [
             ProcessSpec(
                 app=release.app.name, app_id=str(release.app_id), release_id=str(release.id), version=release.version,
