@@ -4,21 +4,11 @@ from typing import Annotated
 from urllib.parse import quote
 
 import typer
-from rich.table import Table
 
 from paas.cli.client import Api
-from paas.cli.main import AppOpt, JsonOpt, app, console, print_json, resolve_app
+from paas.cli.main import AppOpt, JsonOpt, app, print_json, print_table, resolve_app
 
 PermissionsOpt = Annotated[str | None, typer.Option("--permissions", help="Team apps: comma-separated view,deploy,operate,manage.")]
-
-
-def table(columns: tuple[str, ...], rows) -> None:
-    out = Table(box=None, header_style="bold")
-    for column in columns:
-        out.add_column(column)
-    for row in rows:
-        out.add_row(*row)
-    console.print(out)
 
 
 @app.command("accounts:create")
@@ -38,7 +28,7 @@ def authorizations(as_json: JsonOpt = False):
     items = Api().list("/oauth/authorizations")
     if as_json:
         return print_json(items)
-    table(("ID", "Description", "Created"), [(a["id"], a["description"], a["created_at"][:16]) for a in items])
+    print_table(("ID", "Description", "Created"), [(a["id"], a["description"], a["created_at"][:16]) for a in items])
 
 
 @app.command("authorizations:create")
@@ -65,7 +55,7 @@ def access_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = 
     items = Api().list(f"/apps/{quote(name, safe='')}/collaborators")
     if as_json:
         return print_json(items)
-    table(("User", "Role", "Permissions"), [(c["user"]["email"], c["role"], ", ".join(p["name"] for p in c["permissions"])) for c in items])
+    print_table(("User", "Role", "Permissions"), [(c["user"]["email"], c["role"], ", ".join(p["name"] for p in c["permissions"])) for c in items])
 
 
 @app.command("access:add")
@@ -95,7 +85,7 @@ def teams_list(as_json: JsonOpt = False):
     items = Api().list("/teams")
     if as_json:
         return print_json(items)
-    table(("Team", "Role"), [(t["name"], t["role"] or "") for t in items])
+    print_table(("Team", "Role"), [(t["name"], t["role"] or "") for t in items])
 
 
 @app.command("teams:create")
@@ -119,4 +109,4 @@ def members_list(team: Annotated[str, typer.Option("--team", "-t", help="The tea
     items = Api().list(f"/teams/{quote(team, safe='')}/members")
     if as_json:
         return print_json(items)
-    table(("Email", "Role"), [(m["email"], m["role"]) for m in items])
+    print_table(("Email", "Role"), [(m["email"], m["role"]) for m in items])

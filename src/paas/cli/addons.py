@@ -5,7 +5,6 @@ from typing import Annotated
 from urllib.parse import quote
 
 import typer
-from rich.table import Table
 
 from paas.cli.client import Api, fail
 from paas.cli.main import (
@@ -15,6 +14,7 @@ from paas.cli.main import (
     console,
     print_fields,
     print_json,
+    print_table,
     resolve_app,
 )
 
@@ -47,12 +47,8 @@ def addons_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = 
         return print_json(items)
     if not items:
         return typer.echo(f"No add-ons for app {name}.")
-    table = Table(box=None, header_style="bold")
-    for column in ("Add-on", "Plan", "State", "Owner", "Config vars"):
-        table.add_column(column)
-    for item in items:
-        table.add_row(item["name"], item["plan"]["name"], item["state"], item["app"]["name"], ", ".join(item["config_vars"]))
-    console.print(table)
+    print_table(("Add-on", "Plan", "State", "Owner", "Config vars"),
+                [(a["name"], a["plan"]["name"], a["state"], a["app"]["name"], ", ".join(a["config_vars"])) for a in items])
 
 
 @app.command("addons:create")
@@ -143,15 +139,11 @@ def domains_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt =
     items = Api().list(f"/apps/{path(name)}/domains")
     if as_json:
         return print_json(items)
-    table = Table(box=None, header_style="bold")
-    for column in ("Domain", "Kind", "DNS target", "Certificate"):
-        table.add_column(column)
-    for item in items:
-        state = item.get("acm_status") or ""
-        if item.get("acm_status_reason"):
-            state += f" ({item['acm_status_reason']})"
-        table.add_row(item["hostname"], item["kind"], item.get("cname") or "", state)
-    console.print(table)
+    print_table(("Domain", "Kind", "DNS target", "Certificate"), [
+        (d["hostname"], d["kind"], d.get("cname") or "",
+         (d.get("acm_status") or "") + (f" ({d['acm_status_reason']})" if d.get("acm_status_reason") else ""))
+        for d in items
+    ])
 
 
 @app.command("domains:add")

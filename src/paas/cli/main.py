@@ -34,6 +34,16 @@ def print_json(data) -> None:
     typer.echo(json.dumps(data, indent=2))
 
 
+def print_table(columns: tuple[str, ...], rows) -> None:
+    """Aligned columns under bold headers (plain text when not a terminal)."""
+    table = Table(box=None, header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 def when(timestamp: str | None) -> str:
     return (timestamp or "")[:16].replace("T", " ")
 
@@ -88,12 +98,8 @@ def apps_list(ctx: typer.Context, as_json: JsonOpt = False):
         return print_json(items)
     if not items:
         return typer.echo("You have no apps.")
-    table = Table(box=None, header_style="bold")
-    for column in ("Name", "Web URL", "Released"):
-        table.add_column(column)
-    for item in sorted(items, key=lambda a: a["name"]):
-        table.add_row(item["name"], item.get("web_url") or "", when(item.get("released_at")))
-    console.print(table)
+    print_table(("Name", "Web URL", "Released"),
+                [(a["name"], a.get("web_url") or "", when(a.get("released_at"))) for a in sorted(items, key=lambda a: a["name"])])
 
 
 @apps_app.command("create")
