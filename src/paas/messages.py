@@ -253,7 +253,7 @@ def send_addon_job(client: redis.Redis, job: str, *args) -> str:
     """Queue an add-on job (it takes ids); returns the id its outcome is reported under. The
     queue keeps it while no runner is there."""
     job_id = str(uuid.uuid4())
-    client.rpush(ADDON_QUEUE, json.dumps({"job": job, "args": [str(a) if isinstance(a, uuid.UUID) else a for a in args], "id": job_id}))
+    client.rpush(ADDON_QUEUE, json.dumps({"job": job, "args": list(args), "id": job_id}))
     return job_id
 
 

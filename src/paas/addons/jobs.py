@@ -235,15 +235,15 @@ class AddonJobs:
         except (ValueError, KeyError, TypeError):
             log.error("not an add-on job: %r", payload[:200])
             return
-        for attempt in range(RETRIES if job["job"] in RETRIED else 1):
+        attempts = RETRIES if job["job"] in RETRIED else 1
+        for attempt in range(attempts):
             try:
-                message = work(self.context, *args)
+                outcome = (True, work(self.context, *args))
+                break
             except Exception as error:
                 log.exception("add-on job %s (%s) failed", job["job"], job_id)
                 outcome = (False, str(error))
-                time.sleep(RETRY_WAIT * 2**attempt if job["job"] in RETRIED else 0)
-                continue
-            outcome = (True, message)
-            break
+                if attempt + 1 < attempts:  # no wait after the last: its outcome is due now
+                    time.sleep(RETRY_WAIT * 2**attempt)
         messages.report_outcome(self.context.redis, job_id, *outcome)
 

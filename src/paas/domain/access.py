@@ -35,8 +35,8 @@ def permissions(db: Session, app: App, user: User) -> frozenset[str]:
             return EVERYTHING
         if role is None:
             return frozenset()
-    granted = db.scalar(select(Collaborator.permissions).where(Collaborator.app_id == app.id, Collaborator.user_id == user.id))
-    return frozenset(granted or ()) | ({VIEW} if granted else set())
+    # (every grant holds view: validate_permissions and COLLABORATOR add it)
+    return frozenset(db.scalar(select(Collaborator.permissions).where(Collaborator.app_id == app.id, Collaborator.user_id == user.id)) or ())
 
 
 def app_for(db: Session, ident: str, user: User, permission: str = VIEW) -> App:

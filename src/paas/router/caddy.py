@@ -78,6 +78,7 @@ class CaddyRouter:
         idle_address: str,
         unknown_address: str,
         log_file: Path | None = None,
+        tls_log_file: Path | None = None,
         tls_port: int | None = None,
         tls_ask_url: str | None = None,
         ca_file: Path | None = None,
@@ -99,7 +100,7 @@ class CaddyRouter:
         self.hosts_dir, self.dns, self.zone = Path(hosts_dir), dns, zone
         self.web_port, self.idle_address, self.unknown_address = web_port, idle_address, unknown_address
         self.refresh = refresh
-        self.log_file = log_file
+        self.log_file, self.tls_log_file = log_file, tls_log_file
         # HTTPS beside HTTP: certificates from Caddy's own CA, made for a host at its first
         # handshake once the platform says (tls_ask_url) it is an app's; the CA's root in ca_file.
         self.listen_host, self.tls_port, self.tls_ask_url, self.ca_file = listen_host, tls_port, tls_ask_url, ca_file
@@ -121,6 +122,7 @@ class CaddyRouter:
             hosts_dir=settings.router_hosts_dir, dns=settings.router_dns, zone=f"{settings.instance}.paas.internal",
             web_port=settings.web_port, idle_address=settings.router_idle_address,
             unknown_address=settings.router_unknown_address, log_file=settings.router_log_file,
+            tls_log_file=settings.router_tls_log_file,
             tls_port=settings.router_tls_port, tls_ask_url=f"{settings.api_url}/router/tls-ask", ca_file=settings.router_ca_file,
             acme_directory=settings.acme_directory, acme_email=settings.acme_email, acme_ca_root=settings.acme_ca_root,
             **kwargs,
@@ -203,13 +205,13 @@ class CaddyRouter:
                 "include": loggers,
             },
             "default": {**logs.get("default", {}), "exclude": loggers},
-            # Certificate events, for the reason a custom domain's certificate could not be had.
-            TLS_LOG_NAME: {
-                "writer": {"output": "file", "filename": str(self.log_file.with_name("tls.log")), "roll_size_mb": 5, "roll_keep": 1},
+        }
+        if self.tls_log_file is not None:  # certificate events: why a custom domain's certificate could not be had
+            want[TLS_LOG_NAME] = {
+                "writer": {"output": "file", "filename": str(self.tls_log_file), "roll_size_mb": 5, "roll_keep": 1},
                 "encoder": {"format": "json"},
                 "include": ["tls"],
-            },
-        }
+            }
         if any(logs.get(name) != log for name, log in want.items()):
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._call("POST", "/config/logging", {**logging, "logs": {**logs, **want}})  # one load
