@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paas.domain import accounts, addons, apps, config, domains, releases
+from paas.domain import addons, apps, config, domains, releases
 from paas.domain.addon_services import BY_NAME, find_plan
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import InvalidParams
@@ -61,14 +61,6 @@ def test_a_wildcard_may_not_cover_the_platforms_own_domain():
 def test_bad_host_names(bad):
     with pytest.raises(InvalidParams):
         domains.validate_hostname(bad, "localhost")
-
-
-@pytest.fixture
-def owner(test_sessionmaker):
-    with test_sessionmaker() as db:
-        user = accounts.ensure_user(db, "addons@example.com")
-        db.commit()
-        return user
 
 
 def test_attaching_sets_the_var_in_a_release_and_a_rollback_keeps_the_addons_current_vars(test_sessionmaker, owner):

@@ -14,14 +14,6 @@ from paas.domain.models import Status
 CIPHER = ConfigCipher(b"x" * 43 + b"=")
 
 
-@pytest.fixture
-def owner(test_sessionmaker):
-    with test_sessionmaker() as db:
-        user = accounts.ensure_user(db, "owner@example.com")
-        db.commit()
-        return user
-
-
 def test_releases_are_numbered_in_order_and_config_changes_append(test_sessionmaker, owner):
     with test_sessionmaker() as db:
         app = apps.create_app(db, CIPHER, owner, "numbered")
