@@ -8,7 +8,9 @@ While each deploy and rollback runs, two bounded load loops request the app thro
 one opening a new connection per request and one reusing a keep-alive connection, and count
 the requests that did not get a 200 (at most ~100 requests a second each, only to 127.0.0.1).
 
-Prints each run and the medians. Usage: python bench/push_to_live.py [--runs N]
+With --change each deploy commits a one-line change of a file instead (the build then does work).
+
+Prints each run and the medians. Usage: python bench/push_to_live.py [--runs N] [--change]
 """
 
 import argparse
@@ -92,7 +94,9 @@ class Load:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--change", action="store_true", help="change a file in each deploy (not an empty commit)")
+    options = parser.parse_args()
+    runs = options.runs
 
     platform = platform_clients.connect()
     settings, api, router, router_url = platform.settings, platform.api, platform.router, platform.router_url
@@ -112,6 +116,9 @@ def main() -> None:
             # A no-change redeploy whose answer still tells the new release apart: GREETING=run-N.
             api.patch(f"/apps/{name}/config-vars", json={"GREETING": f"run-{run}"}).raise_for_status()
             before = wait_for_body(router, router_url, host, f"greeting=run-{run}").headers["X-Container"]
+            if options.change:
+                (app_dir / "NOTES").write_text(f"deploy {run}\n")
+                git(app_dir, "add", "NOTES")
             git(app_dir, "commit", "-q", "--allow-empty", "-m", f"redeploy {run}")
             with Load(router_url, host, False) as fresh, Load(router_url, host, True) as kept:
                 started = time.monotonic()

@@ -32,7 +32,11 @@ ROUTER_UNKNOWN_ADDRESS="${PAAS_ROUTER_UNKNOWN_ADDRESS:-127.0.0.4}"
 
 # python3-venv: Debian's python3 cannot `python3 -m venv` without it, and `make up` creates
 # .venv right after this script (a bare Debian 12 without pyenv lacks it).
-PACKAGES=(docker.io docker-registry caddy postgresql redis-server dnsmasq-base debootstrap git curl python3-venv apache2-utils)
+# buildah and uidmap: Dockerfile builds (rootless buildah, in user namespaces).
+PACKAGES=(docker.io docker-registry caddy postgresql redis-server dnsmasq-base debootstrap git curl python3-venv apache2-utils buildah uidmap)
+# Same contract as settings.build_user: Dockerfile builds run as this user, which may not use Docker.
+BUILD_USER="${PAAS_BUILD_USER:-paasbuild}"
+BUILD_SUBIDS=1000000000-1000065535
 
 log() { printf -- '-----> %s\n' "$*"; }
 info() { printf -- '       %s\n' "$*"; }
@@ -353,12 +357,25 @@ dns_up() {
 
 dns_down() { stop_pidfile dnsmasq 10; }
 
+# --- the build user -----------------------------------------------------------
+
+build_user_up() {
+    if ! id -u "$BUILD_USER" >/dev/null 2>&1; then
+        log "Creating the build user $BUILD_USER"
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$BUILD_USER"
+    fi
+    # The user namespaces of its builds map 65536 ids, far above any regular user's range.
+    grep -q "^$BUILD_USER:" /etc/subuid 2>/dev/null || usermod --add-subuids "$BUILD_SUBIDS" "$BUILD_USER"
+    grep -q "^$BUILD_USER:" /etc/subgid 2>/dev/null || usermod --add-subgids "$BUILD_SUBIDS" "$BUILD_USER"
+}
+
 # --- commands ----------------------------------------------------------------
 
 up() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     install_packages
     disable_packaged_units
+    build_user_up
     docker_up
     registry_up
     pg_up

@@ -93,7 +93,12 @@ class Settings(BaseSettings):
     build_idle_timeout: float = 900.0
     # A build whose worker has not shown a sign of life for this long is failed (worker lost).
     build_worker_lost_after: float = 30.0
-    # Limits of a buildpack build's container.
+    # Dockerfile builds run rootless buildah as this system user (`make up` creates it, with
+    # subordinate ids), each app with an image store of its own; no build reaches the Docker engine.
+    build_user: str = "paasbuild"
+    # The bridge builds sit on: a way out to package registries, no way to the host or each other.
+    build_network: str = "paas-builds"
+    # Limits of a build (a buildpack build's container; a Dockerfile build's buildah processes).
     build_timeout: float = 900.0
     build_memory: str = "2g"
     build_cpus: float = 2.0
@@ -197,6 +202,12 @@ class Settings(BaseSettings):
     def build_cache_root(self) -> Path:
         """CACHE_DIR of buildpack builds, one per app and stack; fetched buildpacks beside them."""
         return self.home / "build-cache"
+
+    @property
+    def build_stores(self) -> Path:
+        """Dockerfile builds' image stores: `base` (the stacks' run images, read-only to builds)
+        and one per app in its build cache."""
+        return self.build_cache_root / "images"
 
     def app_host(self, app_name: str) -> str:
         return f"{app_name}.{self.domain}"

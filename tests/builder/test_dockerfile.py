@@ -1,8 +1,69 @@
-from paas.builder.dockerfile import lines_of
+from hypothesis import given
+from hypothesis import strategies as st
+
+import pytest
+
+from paas.builder.dockerfile import INSTRUCTIONS, check_instructions, stacks_named
+from paas.builder.errors import BuildFailed
+from paas.domain.stacks import DEFAULT_STACK, STACKS
 
 
-def test_docker_stream_pieces_become_whole_lines():
-    pieces = ["Step 1/2 : FROM x\n ---> abc\nStep 2/2", " : RUN echo hi\n", "hi\n", "", "tail without newline"]
-    assert list(lines_of(pieces)) == [
-        "Step 1/2 : FROM x", " ---> abc", "Step 2/2 : RUN echo hi", "hi", "tail without newline",
-    ]
+def test_the_stacks_a_dockerfile_builds_on(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM paas/stack:forky AS build\nRUN make\nfrom --platform=linux/amd64 docker.io/paas/stack:trixie\n")
+    assert stacks_named(dockerfile, None) == ["forky", "trixie"]
+    dockerfile.write_text("FROM python:3.12\n# FROM paas/stack:forky is only a comment here\nFROM paas/stack:nosuch\n")
+    assert stacks_named(dockerfile, "trixie") == ["trixie"]  # none named: the app's stack
+    assert stacks_named(dockerfile, None) == [DEFAULT_STACK]
+
+
+@given(st.sampled_from(sorted(STACKS)), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_a_named_stack_is_found_whatever_surrounds_it(stack, noise):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as directory:
+        dockerfile = Path(directory) / "Dockerfile"
+        dockerfile.write_text(f"{noise}\nFROM paas/stack:{stack}\n{noise}", errors="replace")
+        assert stack in stacks_named(dockerfile, None)
+
+
+def test_instructions_docker_knows_pass_and_a_typo_is_named_by_line():
+    check_instructions("# syntax=docker/dockerfile:1\n# escape=`\nFROM x\nRUN a `\n  # a comment\n\n  b\ncmd [\"y\"]\n")
+    with pytest.raises(BuildFailed, match="line 1: unknown instruction 'FORM'"):
+        check_instructions("FORM paas/stack:bookworm\n")
+    with pytest.raises(BuildFailed, match="line 4: unknown instruction 'bar'"):
+        check_instructions("FROM x\nRUN a \\\n b\nbar c\n")
+
+
+ARGUMENT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\\`"), max_size=30)
+# A continuation line that is blank or a comment is skipped (as by Docker): the instruction goes on after it.
+CONTINUATION = ARGUMENT.filter(lambda text: text.strip() and not text.strip().startswith("#"))
+INSTRUCTION = st.tuples(st.sampled_from(sorted(INSTRUCTIONS)), st.booleans(),
+                        st.tuples(ARGUMENT, st.lists(CONTINUATION, max_size=2)).map(lambda t: [t[0], *t[1]]))
+
+
+def render(instructions) -> list[str]:
+    """Dockerfile lines: each instruction in either case, its arguments continued over lines."""
+    lines = []
+    for name, lower, parts in instructions:
+        pieces = [f"{name.lower() if lower else name} {parts[0]}", *parts[1:]]
+        lines += [piece + " \\" for piece in pieces[:-1]] + [pieces[-1]]
+    return lines
+
+
+@given(st.lists(INSTRUCTION, max_size=8))
+def test_any_dockerfile_of_known_instructions_passes(instructions):
+    check_instructions("\n".join(render(instructions)) + "\n")
+
+
+@given(st.lists(INSTRUCTION, max_size=8), st.integers(min_value=0), st.from_regex(r"[A-Za-z]{2,10}", fullmatch=True))
+def test_an_unknown_instruction_is_found_at_its_line(instructions, where, word):
+    if word.upper() in INSTRUCTIONS:
+        return
+    lines = render(instructions)
+    starts = [i for i in range(len(lines) + 1) if i == 0 or not lines[i - 1].endswith("\\")]
+    at = starts[where % len(starts)]
+    lines.insert(at, f"{word} something")
+    with pytest.raises(BuildFailed, match=f"line {at + 1}: unknown instruction '{word}'"):
+        check_instructions("\n".join(lines) + "\n")

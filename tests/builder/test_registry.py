@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paas.builder import registry as registry_module
-from paas.builder.dockerfile import docker_auth
+from paas.builder.stack import docker_auth
 from paas.builder.registry import (
     DOCKER_MANIFEST,
     ImageConfigChanges,

@@ -1,23 +1,167 @@
-"""What a Dockerfile build may not read: the registry's list of every app's images (it asks for
-credentials, which builds do not get), and the router's configuration (its admin API is on a
-socket, not a port)."""
+"""What a build may not do, tried from inside builds: reach the host's services (the registry,
+the API, the router and its admin API, Postgres, Redis, a service listening on every address),
+use the Docker engine, or build on another app's images. Dockerfile builds run rootless buildah
+in a sandbox of their own; buildpack builds run in a container on the same fenced-in bridge."""
 
+import http.server
+import io
+import tarfile
+import textwrap
+import threading
+
+import httpx
 import pytest
 
 pytestmark = pytest.mark.e2e
 
+# Tries every target at once and prints what answered; fails (so the build fails) if any did.
+PROBE = """\
+import concurrent.futures, socket, sys
+gateway = next(socket.inet_ntoa(bytes.fromhex(f[2])[::-1]) for f in (l.split() for l in open("/proc/net/route"))
+               if f[1] == "00000000")
+def reached(target):
+    s = socket.socket(); s.settimeout(3)
+    try:
+        return s.connect_ex(target) == 0
+    finally:
+        s.close()
+targets = [(host, port) for host in ("127.0.0.1", gateway) for port in map(int, sys.argv[1:])]
+with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
+    answered = [f"{h}:{p}" for (h, p), yes in zip(targets, pool.map(reached, targets)) if yes]
+print("probe: reached", " ".join(answered) if answered else "nothing", "of", len(targets), "targets")
+sys.exit(1 if answered else 0)
+"""
+# The memory limit of the cgroup a RUN step is in (cgroup v1, else v2).
+MEMORY_LIMIT = (
+    "group=$(sed -n 's/^[0-9]*:memory://p; s/^0:://p' /proc/self/cgroup | head -1); "
+    "echo memory limit: $(cat /sys/fs/cgroup/memory$group/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup$group/memory.max)"
+)
+SERVE = 'COPY . /app\nCMD ["python3", "-u", "/app/server.py"]\n'  # the sample app's web process
 
-def test_a_build_cannot_list_the_registry(checkout, app_name, settings):
-    checkout.write("Dockerfile", f"FROM paas/stack:bookworm\nADD http://{settings.registry}/v2/_catalog /catalog\nCMD cat /catalog\n")
-    checkout.commit("read the registry")
+
+@pytest.fixture
+def listener_everywhere():
+    """A service of this test's on every address of the host (as sshd would be): its port."""
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    assert httpx.get(f"http://127.0.0.1:{server.server_port}/", timeout=5).status_code == 200  # it answers the host
+    yield server.server_port
+    server.shutdown()
+
+
+def parse_bytes(size: str) -> int:
+    units = {"k": 2**10, "m": 2**20, "g": 2**30}
+    return int(size[:-1]) * units[size[-1].lower()] if size[-1].lower() in units else int(size)
+
+
+def host_ports(settings, extra: int) -> list[str]:
+    return [str(p) for p in (5000, settings.api_port, settings.router_port, 8443, 2019, 5432, 6379, extra)]
+
+
+def test_a_dockerfile_build_reaches_no_service_of_the_host(checkout, settings, listener_everywhere):
+    checkout.write("probe.py", PROBE)
+    checkout.write("Dockerfile", "FROM paas/stack:bookworm\nCOPY probe.py /probe.py\n"
+                   f"RUN python3 /probe.py {' '.join(host_ports(settings, listener_everywhere))}\n"
+                   f"RUN {MEMORY_LIMIT}\n{SERVE}")
+    checkout.commit("probe the host")
     pushed = checkout.push()
-    assert pushed.returncode != 0, pushed.stderr
-    assert "401 Unauthorized" in pushed.stderr and "repositories" not in pushed.stderr
+    assert pushed.returncode == 0, pushed.stderr
+    assert "probe: reached nothing of 16 targets" in pushed.stderr
+    assert f"memory limit: {parse_bytes(settings.build_memory)}" in pushed.stderr  # the sandbox's, not the host's
 
 
-def test_a_build_cannot_read_the_routers_configuration(checkout, app_name):
-    checkout.write("Dockerfile", "FROM paas/stack:bookworm\nADD http://127.0.0.1:2019/config/ /config\nCMD cat /config\n")
-    checkout.commit("read the router")
+def test_a_buildpack_build_reaches_no_service_of_the_host(api, new_app, settings, listener_everywhere, tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    ports = " ".join(host_ports(settings, listener_everywhere))
+    scripts = {
+        "bin/detect": "#!/bin/sh\necho Probe\n",
+        "bin/compile": f"#!/bin/sh\nset -e\npython3 \"$1/probe.py\" {ports}\n",
+        "bin/release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: exec python3 -m http.server $PORT\\n'\n",
+    }
+    with tarfile.open(served / "probe.tgz", "w:gz") as archive:
+        for rel, text in scripts.items():
+            info = tarfile.TarInfo(f"probe-main/{rel}")
+            info.size, info.mode = len(text.encode()), 0o755
+            archive.addfile(info, io.BytesIO(text.encode()))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = tmp_path / "probe-app"
+        source.mkdir()
+        (source / "probe.py").write_text(PROBE)
+        name, app = new_app(source)
+        url = f"http://127.0.0.1:{server.server_port}/probe.tgz"
+        api.patch(f"/apps/{name}/config-vars", json={"BUILDPACK_URL": url}).raise_for_status()
+        pushed = app.push()
+    finally:
+        server.shutdown()
+    assert pushed.returncode == 0, pushed.stderr
+    assert "probe: reached nothing of 16 targets" in pushed.stderr
+
+
+def test_a_build_cannot_list_the_registry_or_read_the_routers_configuration(checkout, settings):
+    for what, url in (("registry", f"http://{settings.registry}/v2/_catalog"), ("router", "http://127.0.0.1:2019/config/")):
+        checkout.write("Dockerfile", f"FROM paas/stack:bookworm\nADD {url} /fetched\nCMD cat /fetched\n")
+        checkout.commit(f"read the {what}")
+        pushed = checkout.push()
+        assert pushed.returncode != 0, pushed.stderr
+        assert "connection refused" in pushed.stderr.lower(), pushed.stderr
+        assert "repositories" not in pushed.stderr and "paas-tls" not in pushed.stderr
+
+
+def test_a_build_cannot_use_the_docker_engine(checkout):
+    checkout.write("Dockerfile", textwrap.dedent("""\
+        FROM paas/stack:bookworm
+        RUN --mount=type=bind,source=/var/run/docker.sock,target=/docker.sock \\
+            if [ -S /docker.sock ] || [ -e /var/run/docker.sock ] || [ -e /run/docker.sock ]; then echo "SOCKET-$((40 + 2))"; exit 1; fi
+        """) + SERVE)
+    checkout.commit("look for the socket")
     pushed = checkout.push()
-    assert pushed.returncode != 0, pushed.stderr
-    assert "connection refused" in pushed.stderr.lower() and "paas-tls" not in pushed.stderr
+    assert pushed.returncode == 0, pushed.stderr
+    assert "SOCKET-42" not in pushed.stderr and "couldn't find" in pushed.stderr
+
+    # Nor through an image transport that reads from the engine (or from any local path).
+    for source in ("docker-daemon:paas/stack:bookworm", "dir:/etc", "oci:/var/lib"):
+        checkout.write("Dockerfile", f"FROM {source}\nCMD sleep 1\n")
+        checkout.commit(f"from {source}")
+        pushed = checkout.push()
+        assert pushed.returncode != 0, pushed.stderr
+        assert "build failed" in pushed.stderr
+
+
+def test_a_build_cannot_build_on_another_apps_image(new_app, api, settings):
+    (theirs, their_checkout), (mine, my_checkout) = new_app("backing"), new_app("backing")
+    pushed = their_checkout.push()
+    assert pushed.returncode == 0, pushed.stderr
+    [their_image] = [line.split()[-1] for line in pushed.stderr.splitlines() if f"{settings.registry}/{theirs}@" in line]
+    their_store = settings.build_cache_root.absolute() / "apps" / api.get(f"/apps/{theirs}").json()["id"] / "dockerfile-1"
+    image_ids = [p.name for p in (their_store / "root" / "overlay-images").iterdir() if len(p.name) == 64]
+    assert image_ids, "their build left its layer cache in their store"
+    spec = f"overlay@{their_store}/root+{their_store}/run"
+
+    attempts = {
+        their_image: ("connection refused",),  # the registry is not reachable from a build
+        image_ids[0]: ("",),  # not in my store: looked up on Docker Hub, which does not have it
+        # Their store, named by path: refused (by the signature policy when the image has a name).
+        f"containers-storage:[{spec}]{image_ids[0]}": ("rejected by policy", "could not get an image name"),
+    }
+    for source, reasons in attempts.items():
+        my_checkout.write("Dockerfile", f"FROM {source}\nCMD sleep 1\n")
+        my_checkout.commit(f"from {source}")
+        pushed = my_checkout.push()
+        assert pushed.returncode != 0, (source, pushed.stderr)
+        assert any(why in pushed.stderr for why in reasons), (source, pushed.stderr)
+    assert api.get(f"/apps/{mine}/releases").json()[-1]["version"] == 1  # nothing was released
+
+
+def test_the_build_output_hides_no_failure(checkout):
+    """A RUN step that fails fails the push, naming the step, and the app keeps its release."""
+    checkout.write("Dockerfile", "FROM paas/stack:bookworm\nRUN echo about to fail && exit 3\n")
+    checkout.commit("fail")
+    pushed = checkout.push()
+    assert pushed.returncode != 0
+    assert "about to fail" in pushed.stderr and "exit status 3" in pushed.stderr, pushed.stderr
+    assert "keeps running its current release" in pushed.stderr
+

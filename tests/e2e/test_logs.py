@@ -110,6 +110,38 @@ def test_a_tailing_session_sees_new_lines_as_they_come(api, router, checkout, ap
     assert not any("sample-app" in line for line in seen)  # lines: 0 and source heroku: no app output
 
 
+def test_a_tail_ends_when_its_token_is_revoked(api, settings, router, checkout, app_name):
+    assert checkout.push().returncode == 0
+    email = f"tail-{uuid.uuid4().hex[:8]}@example.com"
+    made = api.post("/accounts", json={"email": email})
+    assert made.status_code == 201, made.text
+    theirs = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {made.json()['token']}"}, timeout=30)
+    try:
+        assert api.post(f"/apps/{app_name}/collaborators", json={"user": email}).status_code == 201
+        session = theirs.post(f"/apps/{app_name}/log-sessions", json={"tail": True, "lines": 0, "source": "heroku"})
+        assert session.status_code == 201, session.text
+        seen, ended = [], threading.Event()
+
+        def follow():
+            with httpx.stream("GET", session.json()["logplex_url"], timeout=httpx.Timeout(30, read=None)) as response:
+                for line in response.iter_lines():
+                    seen.append(line)
+            ended.set()
+
+        threading.Thread(target=follow, daemon=True).start()
+        time.sleep(0.5)
+        assert router.get(app_name, "/before-revoking").status_code == 200
+        eventually(lambda: any("/before-revoking" in line for line in seen), 20, "the tail to show the request")
+        [authorization] = theirs.get("/oauth/authorizations").json()
+        assert theirs.delete(f"/oauth/authorizations/{authorization['id']}").status_code == 200
+        revoked = time.monotonic()
+        assert ended.wait(20), "the tail went on after its token was revoked"
+        assert time.monotonic() - revoked < 15
+    finally:
+        theirs.close()
+        api.delete(f"/accounts/{email}")
+
+
 def test_bad_log_sessions_get_clear_errors(api, app_name):
     for body, word in (({"lines": -1}, "lines"), ({"lines": "ten"}, "lines"), ({"tail": "yes"}, "tail"),
                        ({"dyno": "web.1; rm"}, "dyno"), ({"source": "kernel"}, "source"), ({"colour": 1}, "colour"),

@@ -63,7 +63,7 @@ def test_push_config_redeploy_rollback_and_failed_builds(api, router, checkout, 
     pushed = checkout.push()
     assert pushed.returncode != 0
     assert "! [remote rejected] main -> main (build failed)" in pushed.stderr
-    assert "returned a non-zero code: 3" in pushed.stderr
+    assert "exit status 3" in pushed.stderr
     assert "compiling..." in pushed.stderr
     assert checkout.remote_refs()["refs/heads/main"] == before
     assert router.get(app_name).text == "sample-app version=1 greeting=hello\n"

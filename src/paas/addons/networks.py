@@ -54,6 +54,20 @@ def create(client: docker.DockerClient, settings: Settings, name: str, kind: str
     shield_host(client, name)
 
 
+def ensure_isolated_bridge(client: docker.DockerClient, name: str, labels: dict[str, str]) -> None:
+    """A bridge with a way out (NAT) but with container-to-container traffic off and no
+    connection to the host: what app processes and builds sit on."""
+    if not client.networks.list(names=[name]):
+        try:
+            client.networks.create(
+                name, driver="bridge", options={"com.docker.network.bridge.enable_icc": "false"}, labels=labels,
+            )
+        except docker.errors.APIError as error:
+            if error.status_code != 409:  # 409: another process created it meanwhile
+                raise
+    shield_host(client, name)
+
+
 def shield_host(client: docker.DockerClient, name: str) -> None:
     """Containers on this network open no connection to the host itself (its services on any
     address, sshd say); the host's own connections to them (the router, health checks) and their

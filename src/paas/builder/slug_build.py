@@ -1,16 +1,17 @@
 """A build without a Dockerfile: buildpacks compile the source into a slug, and the app's image is
 the stack's run image plus that slug as one layer, assembled in the registry (no docker build)."""
 
-import shutil
 import time
 from pathlib import Path
 
 import docker
 
+from paas.addons.networks import LABEL_INSTANCE, ensure_isolated_bridge
 from paas.builder.buildpacks import BuildError
 from paas.builder.buildpacks.fetch import resolve_buildpack
 from paas.builder.buildpacks.runner import run_buildpacks
 from paas.builder.buildpacks.select import choose_stack
+from paas.builder.cache import app_cache_dir
 from paas.builder.job import BuildResult, Job
 from paas.builder.locks import file_lock
 from paas.builder.registry import append_layer
@@ -19,18 +20,6 @@ from paas.builder.stack import ensure_stack
 from paas.domain.buildpacks import canonical
 from paas.domain.errors import InvalidParams
 from paas.settings import Settings
-
-
-def cache_dir(settings: Settings, job: Job, stack: str) -> Path:
-    """CACHE_DIR: per app and stack; a purge moves the app to a new generation and drops the old."""
-    root = settings.build_cache_root / "apps" / job.app_id
-    current = root / f"{stack}-{job.cache_generation}"
-    if root.exists():
-        for old in root.iterdir():
-            if old.name.rsplit("-", 1)[-1] != str(job.cache_generation):
-                shutil.rmtree(old, ignore_errors=True)
-    current.mkdir(parents=True, exist_ok=True)
-    return current
 
 
 def build_slug_image(
@@ -47,6 +36,7 @@ def build_slug_image(
     for warning in warnings:
         emit(f" !     {warning}")
     images = ensure_stack(settings, client, stack.name, emit)
+    ensure_isolated_bridge(client, settings.build_network, {LABEL_INSTANCE: settings.instance})
     extra_env = {"STACK": stack.name}
     if python_version:
         extra_env["PAAS_PYTHON_VERSION"] = python_version
@@ -55,9 +45,10 @@ def build_slug_image(
     with file_lock(settings.build_cache_root / "apps" / f"{job.app_id}.lock", waiting):
         result = run_buildpacks(
             client, build_id=job.build_id.hex, image=images.build, source_dir=source_dir,
-            cache_dir=cache_dir(settings, job, stack.name), env=job.env, buildpacks=buildpacks, extra_env=extra_env,
+            cache_dir=app_cache_dir(settings, job, stack.name), env=job.env, buildpacks=buildpacks, extra_env=extra_env,
             emit=emit, memory=settings.build_memory, cpus=settings.build_cpus, pids=settings.build_pids,
             timeout=settings.build_timeout, output_limit=settings.build_output_limit,
+            network=settings.build_network,
         )
     emit("-----> Compressing the slug")
     started = time.monotonic()

@@ -28,7 +28,7 @@ import docker
 import httpx
 from docker.errors import APIError, ImageNotFound
 
-from paas.builder.dockerfile import docker_auth
+from paas.builder.buildah import Buildah
 from paas.builder.locks import file_lock
 from paas.domain.stacks import DEFAULT_STACK, STACKS, Stack
 from paas.settings import Settings, get_settings
@@ -451,6 +451,10 @@ def registry_current(client: docker.DockerClient, images: StackImages, registry:
     return in_registry(pushed, images.run_registry_ref, registry_digest(registry, images.run_registry_ref, auth))
 
 
+def docker_auth(auth: tuple[str, str] | None) -> dict | None:
+    return {"username": auth[0], "password": auth[1]} if auth else None
+
+
 def push_run_image(client: docker.DockerClient, images: StackImages, registry: str, emit: Emit,
                    auth: tuple[str, str] | None = None) -> None:
     emit(f"-----> Pushing {images.run_registry_ref} (the first push takes about 30 s)")
@@ -489,7 +493,7 @@ def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emi
     auth = settings.registry_auth("builder")
     if ready and registry_current(client, images, settings.registry, auth):
         return images  # the usual case: no lock, a few milliseconds
-    waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is making it)")  # noqa: E731
+    waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is making it)")
     with file_lock(settings.cache_dir / f"stack-{name}.lock", waiting):
         replaced = []
         stale = [image for image in (images.run, images.build) if not image_current(client, image)]
@@ -516,6 +520,27 @@ def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emi
     return images
 
 
+def ensure_base(settings: Settings, client: docker.DockerClient, buildah: Buildah, name: str, emit: Emit) -> None:
+    """The stack's run image in the base store, as in the registry (its layers then are the
+    registry's: pushing an app's image sends only the app's own layers)."""
+    images = ensure_stack(settings, client, name, emit)
+    auth = settings.registry_auth("builder")
+    marker = buildah.base / f"{name}.digest"
+    digest = registry_digest(settings.registry, images.run_registry_ref, auth)
+    if marker.is_file() and marker.read_text() == digest:
+        return
+    waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is preparing it)")
+    with file_lock(settings.build_stores / "base.lock", waiting):
+        if marker.is_file() and marker.read_text() == digest:
+            return
+        emit(f"-----> Preparing stack {name} for Dockerfile builds (once per stack revision)")
+        buildah.prepare(buildah.base)
+        with buildah.registry_login() as login:
+            buildah.run(buildah.base, "pull", *login, f"docker://{images.run_registry_ref}")
+        buildah.run(buildah.base, "tag", images.run_registry_ref, images.run)
+        marker.write_text(digest or "")
+
+
 def _print(line: str) -> None:
     print(line, flush=True)
 
@@ -531,8 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in names:
             images = ensure_stack(settings, client, name, _print)
+            ensure_base(settings, client, Buildah(settings), name, _print)
             _print(f"-----> Stack {name} ready: {images.run} ({images.run_registry_ref}), {images.build}")
-    except (docker.errors.DockerException, httpx.HTTPError, StackBuildError, OSError) as exc:
+    except (docker.errors.DockerException, httpx.HTTPError, RuntimeError, OSError) as exc:  # RuntimeError: StackBuildError, buildah
         print(f" !     {exc}", file=sys.stderr)
         return 1
     finally:

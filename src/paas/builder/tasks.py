@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paas import logs, messages
 from paas.builder import source
-from paas.builder.dockerfile import build_image, push_image
+from paas.builder.dockerfile import build_from_dockerfile
 from paas.builder.errors import BuildFailed
-from paas.builder.job import BuildResult, Job
-from paas.builder.procfile import ProcfileError, parse_procfile
+from paas.builder.job import Job
+from paas.builder.sandbox import Sandboxes
 from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
 from paas.celery_app import make_celery
@@ -46,6 +46,7 @@ class Worker:
     docker: docker.DockerClient
     cipher: ConfigCipher
     slugs: SlugStore
+    sandboxes: Sandboxes
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{threading.get_native_id()}")
 
 
@@ -55,13 +56,15 @@ _worker_lock = threading.Lock()
 @cache
 def _make_worker() -> Worker:
     settings = get_settings()
+    client = docker.DockerClient(base_url=settings.docker_url, timeout=600)
     return Worker(
         settings=settings,
         sessionmaker=make_sessionmaker(settings),
         redis=messages.connect(settings),
-        docker=docker.DockerClient(base_url=settings.docker_url, timeout=600),
+        docker=client,
         cipher=ConfigCipher(load_keys(settings)),
         slugs=LocalSlugStore(settings.slugs_dir),
+        sandboxes=Sandboxes(settings, client),
     )
 
 
@@ -125,7 +128,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
         else:
             source.from_url(job.source_url, source_dir, w.settings.source_size_limit)
         if (source_dir / "Dockerfile").is_file():
-            result = build_from_dockerfile(w, job, source_dir, out.write)
+            result = build_from_dockerfile(w.settings, w.docker, w.sandboxes, job, source_dir, out.write)
         else:
             result = build_slug_image(w.settings, w.docker, w.slugs, job, source_dir, workdir, out.write)
         out.write(f"-----> Process types: {', '.join(sorted(result.process_types)) or '(none: add a Procfile)'}")
@@ -170,24 +173,6 @@ def _beat(heartbeat: messages.Heartbeat, done: threading.Event) -> None:
         except redis.RedisError:
             log.warning("could not renew the heartbeat of %s", heartbeat.key)
 
-
-
-def build_from_dockerfile(w: Worker, job: Job, source_dir: Path, emit) -> BuildResult:
-    # A Procfile beside the Dockerfile names the process types, each overriding CMD.
-    process_types = {"web": ""}
-    procfile = source_dir / "Procfile"
-    if procfile.is_file():
-        try:
-            process_types = parse_procfile(procfile.read_text(errors="replace"))
-        except ProcfileError as error:
-            raise BuildFailed(f"Procfile: {error}") from None
-    emit("-----> Building image from Dockerfile")
-    repository = f"{w.settings.registry}/{job.app}"
-    build_image(w.docker, source_dir, f"{repository}:{job.build_id}", emit)
-    emit("-----> Pushing image to the registry")
-    digest = push_image(w.docker, repository, str(job.build_id), w.settings.registry_auth("builder"))
-    emit(f"       {repository}@{digest}")
-    return BuildResult(image=f"{repository}@{digest}", process_types=process_types, buildpacks=["dockerfile"])
 
 
 def finish_failed(w: Worker, build_id: uuid.UUID, out: Output, line: str, reason: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from paas.domain import apps
 from paas.domain.errors import Forbidden, InvalidParams, NotFound
-from paas.domain.models import App, Collaborator, TeamMember, User
+from paas.domain.models import ApiToken, App, Collaborator, TeamMember, User
 
 VIEW, DEPLOY, OPERATE, MANAGE = "view", "deploy", "operate", "manage"
 PERMISSIONS = (VIEW, DEPLOY, OPERATE, MANAGE)
@@ -51,6 +51,20 @@ def app_for(db: Session, ident: str, user: User, permission: str = VIEW) -> App:
     if permission not in granted:
         raise Forbidden(f"You do not have {permission} access to {app.name}.")
     return app
+
+
+def token_still_may(db: Session, token_hash: str, app_ident: str, permission: str = VIEW) -> bool:
+    """Does the token behind a long answer (a log tail) still give `permission` on the app? Asked
+    again while it streams: revoking the token, disabling its user or taking away their access
+    ends it."""
+    user = db.scalar(select(User).join(ApiToken).where(ApiToken.token_hash == token_hash, User.disabled_at.is_(None)))
+    if user is None:
+        return False
+    try:
+        app_for(db, app_ident, user, permission)
+    except (NotFound, Forbidden):
+        return False
+    return True
 
 
 def visible_apps(user: User) -> Select:

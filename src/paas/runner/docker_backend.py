@@ -63,18 +63,7 @@ class DockerBackend:
         through the router, never straight from another app's container."""
         if self._network_ready:
             return
-        if not self.client.networks.list(names=[self.network]):
-            try:
-                self.client.networks.create(
-                    self.network,
-                    driver="bridge",
-                    options={"com.docker.network.bridge.enable_icc": "false"},
-                    labels={LABEL_INSTANCE: self.instance},
-                )
-            except docker.errors.APIError as error:
-                if error.status_code != 409:  # 409: another runner created it meanwhile
-                    raise
-        networks.shield_host(self.client, self.network)
+        networks.ensure_isolated_bridge(self.client, self.network, {LABEL_INSTANCE: self.instance})
         self._network_ready = True
 
     def private_networks(self) -> set[str]:

@@ -23,6 +23,7 @@ import yaml
 from docker.types import Mount
 
 from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
+from paas.builder.containers import remove_container
 from paas.builder.procfile import PROCESS_TYPE, ProcfileError, parse_procfile
 from paas.lines import output_lines
 
@@ -56,6 +57,7 @@ def run_buildpacks(
     pids: int,
     timeout: float,
     output_limit: int,
+    network: str | None = None,
 ) -> BuildResult:
     """Compile `source_dir` in place into the slug's content. `buildpacks=None`: the first built-in
     whose bin/detect accepts the app builds it; else each listed one runs, in order, and must accept it."""
@@ -83,7 +85,7 @@ def run_buildpacks(
         command = ["/tmp/paas-driver.sh", build_path, "auto" if auto else "listed", str(len(mounted))]
         exit_code, stopped = _run_container(
             client, build_id, image, command, mounts, extra_env, emit,
-            memory=memory, cpus=cpus, pids=pids, timeout=timeout, output_limit=output_limit,
+            memory=memory, cpus=cpus, pids=pids, timeout=timeout, output_limit=output_limit, network=network,
         )
         if stopped:
             raise BuildError(stopped)
@@ -138,19 +140,19 @@ def _bind(source: Path, target: str, read_only: bool = False) -> Mount:
 def _run_container(
     client: docker.DockerClient, build_id: str, image: str, command: list[str], mounts: list[Mount],
     extra_env: dict[str, str], emit: Emit, *, memory: str, cpus: float, pids: int, timeout: float,
-    output_limit: int,
+    output_limit: int, network: str | None,
 ) -> tuple[int, str | None]:
     """Run the driver, streaming its output line by line. Returns the exit code and, when the
     build was stopped (too long, too much output), why."""
     name = f"paas-build-{build_id}"
-    _remove(client, name)  # left behind by a worker that died during this build
+    remove_container(client, name)  # left behind by a worker that died during this build
     try:
         container = client.containers.create(
             # The container ends itself a minute after the build's time even if this worker died
             # and nobody is left to stop it. Docker's init is PID 1 (it reaps what builds leave
             # behind; forky's `timeout` refuses to run as PID 1).
             image, command=command, entrypoint=["timeout", "--signal=KILL", str(int(timeout) + 60), "/bin/bash"],
-            init=True, name=name,
+            init=True, name=name, network=network,
             mounts=mounts, environment=dict(extra_env), working_dir="/tmp",
             mem_limit=memory, memswap_limit=memory, nano_cpus=int(cpus * 1e9), pids_limit=pids,
             security_opt=["no-new-privileges"], labels={"paas.build": build_id},
@@ -190,17 +192,8 @@ def _run_container(
         return status.get("StatusCode", -1), (stopped[0] if stopped else None)
     finally:
         timer.cancel()
-        _remove(client, name)
+        remove_container(client, name)
 
-
-def _remove(client: docker.DockerClient, name: str) -> None:
-    try:
-        client.api.remove_container(name, force=True)
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.APIError as error:
-        if error.status_code != 409:  # 409: its removal is already under way
-            raise
 
 
 def _used(out_dir: Path, mounted: list[Buildpack]) -> list[tuple[int, str]]:

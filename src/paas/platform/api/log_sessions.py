@@ -8,23 +8,26 @@ source) and is signed, so the client fetches it without the API token, as from l
 import json
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from paas import logs
-from paas.domain import access
+from paas.domain import access, accounts
 from paas.domain.errors import InvalidParams, NotFound
+from paas.platform.auth import token_from_authorization
 from paas.platform.deps import DbDep, PlatformDep, UserDep
 
 router = APIRouter()
 
 DEFAULT_LINES = 100  # Heroku's
 SESSION_TTL = 300  # seconds to start reading a session's URL
+RECHECK = 5.0  # seconds between checks that a tail's token still may read the app
 DYNO = re.compile(r"[a-z][a-z0-9_-]{0,29}(\.[0-9]{1,6})?")
 
 
@@ -55,11 +58,15 @@ def parse_session(body: object, max_lines: int) -> dict:
 
 
 @router.post("/apps/{ident}/log-sessions", status_code=201)
-def create_log_session(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, body: Annotated[object, Body()] = None):
+def create_log_session(ident: str, request: Request, user: UserDep, db: DbDep, platform: PlatformDep,
+                       body: Annotated[object, Body()] = None):
     app = access.app_for(db, ident, user, access.VIEW)
     options = parse_session(body, platform.settings.log_lines)
     session_id = secrets.token_hex(16)
-    platform.redis.set(session_key(session_id), json.dumps({"app_id": str(app.id), **options}), ex=SESSION_TTL)
+    # The token's hash, never the token: a tail asks again whether the token may still read.
+    token_hash = accounts.hash_token(token_from_authorization(request.headers.get("authorization")) or "")
+    platform.redis.set(session_key(session_id), json.dumps({"app_id": str(app.id), "token_hash": token_hash, **options}),
+                       ex=SESSION_TTL)
     now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
     url = platform.signer.signed(platform.settings.api_url, f"/log-sessions/{session_id}", ttl=SESSION_TTL)
     return JSONResponse({"id": session_id, "logplex_url": url, "created_at": now, "updated_at": now}, status_code=201)
@@ -80,9 +87,18 @@ async def read_log_session(session_id: str, platform: PlatformDep,
     if not options["tail"]:
         return PlainTextResponse(text)
 
+    def still_allowed() -> bool:
+        with platform.sessionmaker() as db:
+            return access.token_still_may(db, options["token_hash"], options["app_id"])
+
     async def tail() -> AsyncIterator[str]:
         yield text
+        checked = time.monotonic()
         async for line in logs.follow(platform.async_redis, options["app_id"], last_id, wanted):  # ends with the app
+            if time.monotonic() - checked >= RECHECK:
+                if not await run_in_threadpool(still_allowed):
+                    return  # the token was revoked, or its user lost access: the stream ends
+                checked = time.monotonic()
             # Silence answers nothing: a client that left is noticed by the server on its own.
             if line is not None:
                 yield line.format() + "\n"

@@ -1,0 +1,20 @@
+"""What a build keeps for the app's next build: buildpacks' CACHE_DIR per stack, and the image
+store of Dockerfile builds. A purge moves the app to a new generation; the old one is dropped."""
+
+import shutil
+from pathlib import Path
+
+from paas.builder.job import Job
+from paas.settings import Settings
+
+
+def app_cache_dir(settings: Settings, job: Job, kind: str) -> Path:
+    """The app's `kind` cache (a stack's name, or "dockerfile") of its current generation."""
+    root = settings.build_cache_root / "apps" / job.app_id
+    current = root / f"{kind}-{job.cache_generation}"
+    if root.exists():
+        for old in root.iterdir():
+            if old.name.rsplit("-", 1)[-1] != str(job.cache_generation):
+                shutil.rmtree(old, ignore_errors=True)
+    current.mkdir(parents=True, exist_ok=True)
+    return current
