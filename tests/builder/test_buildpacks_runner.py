@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from paas.builder.buildpacks import BuildError, Buildpack
+from paas.builder.errors import BuildFailed
 from paas.builder.buildpacks.runner import run_buildpacks
 from paas.builder.stack import ensure_stack
 from paas.domain.stacks import DEFAULT_STACK, STACKS
@@ -126,7 +127,7 @@ def test_files_the_build_links_to_host_paths_are_never_read_through(engine, buil
     secret = tmp_path / "host-secret"
     secret.write_text("TOPSECRET\n")
     sneaky = buildpack(tmp_path, "sneaky", f"ln -sf {secret} {link}; [ {link} != /tmp/paas-out/failure ]")
-    with pytest.raises(BuildError) as raised:
+    with pytest.raises(BuildFailed) as raised:
         build(engine, build_image, tmp_path, [sneaky])
     assert "TOPSECRET" not in str(raised.value)
     assert "not a link" in str(raised.value)

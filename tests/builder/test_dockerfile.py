@@ -1,7 +1,6 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import pytest
 
 from paas.builder.dockerfile import INSTRUCTIONS, check_instructions, stacks_named
 from paas.builder.errors import BuildFailed
@@ -34,12 +33,25 @@ def test_instructions_docker_knows_pass_and_a_typo_is_named_by_line():
         check_instructions("FORM paas/stack:bookworm\n")
     with pytest.raises(BuildFailed, match="line 4: unknown instruction 'bar'"):
         check_instructions("FROM x\nRUN a \\\n b\nbar c\n")
+    check_instructions("\ufeffFROM x\nONBUILD RUN make\n")  # a byte-order mark, as Docker allows
+    with pytest.raises(BuildFailed, match="line 2: ONBUILD needs an instruction"):
+        check_instructions("FROM x\nONBUILD\n")
+
+
+def test_only_tmpfs_mounts_are_taken():
+    check_instructions("FROM x\nRUN --mount=type=tmpfs,target=/scratch make\n")
+    for mount in ("type=cache,target=/root/.cache", "target=/src", "type=bind,source=.,target=/src",
+                  "type=tmpfs,from=other,target=/x", "type=secret,id=token"):
+        with pytest.raises(BuildFailed, match="line 3: RUN --mount=type=.* is not available"):
+            check_instructions(f"FROM x\n# a comment\nRUN \\\n  --mount={mount} \\\n  make\n")
+    with pytest.raises(BuildFailed, match="line 2: RUN --mount=type=cache"):
+        check_instructions("FROM x\nonbuild run --mount=type=cache,target=/c make\n")
 
 
 ARGUMENT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\\`"), max_size=30)
 # A continuation line that is blank or a comment is skipped (as by Docker): the instruction goes on after it.
 CONTINUATION = ARGUMENT.filter(lambda text: text.strip() and not text.strip().startswith("#"))
-INSTRUCTION = st.tuples(st.sampled_from(sorted(INSTRUCTIONS)), st.booleans(),
+INSTRUCTION = st.tuples(st.sampled_from(sorted(INSTRUCTIONS - {"ONBUILD"})), st.booleans(),
                         st.tuples(ARGUMENT, st.lists(CONTINUATION, max_size=2)).map(lambda t: [t[0], *t[1]]))
 
 

@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paas.builder import registry as registry_module
-from paas.builder.stack import docker_auth
 from paas.builder.registry import (
     DOCKER_MANIFEST,
     ImageConfigChanges,
@@ -25,6 +24,7 @@ from paas.builder.registry import (
     append_layer,
 )
 from paas.builder.slug import Slug, make_slug
+from paas.builder.stack import docker_auth
 from paas.settings import Settings
 
 LIMIT = 500 * 2**20

@@ -29,7 +29,18 @@ def test_a_pure_v2_host():
         Path("/sys/fs/cgroup/system.slice/docker-abc.scope/cgroup.procs")]
 
 
-def test_the_wrapped_command_enters_the_holders_network_after_its_cgroups():
-    wrapped = Sandbox(42, [Path("/a/cgroup.procs"), Path("/b/cgroup.procs")]).wrap(["buildah", "bud", "."])
+def test_the_wrapped_command_enters_the_holders_network_after_its_cgroups_with_a_deadline():
+    wrapped = Sandbox(7, [Path("/a/cgroup.procs"), Path("/b/cgroup.procs")], 960).wrap(["buildah", "bud", "."])
     assert wrapped[:3] == ["sh", "-c", wrapped[2]] and wrapped[3:7] == ["sh", "/a/cgroup.procs", "/b/cgroup.procs", "--"]
-    assert wrapped[7:] == ["nsenter", "--net=/proc/42/ns/net", "buildah", "bud", "."]
+    assert wrapped[7:] == ["timeout", "--signal=KILL", "960", "nsenter", "--net=/proc/self/fd/7", "buildah", "bud", "."]
+
+
+def test_joining_the_cgroups_fails_closed(tmp_path):
+    """A cgroup that cannot be joined (the holder went) stops the build before it starts."""
+    import subprocess
+
+    joined = tmp_path / "joined"
+    joined.write_text("")
+    script = Sandbox(0, [joined, tmp_path / "gone" / "cgroup.procs"], 10).wrap(["true"])[:7]
+    done = subprocess.run([*script, "echo", "ran"], capture_output=True, text=True)
+    assert done.returncode == 125 and "ran" not in done.stdout and joined.read_text().strip().isdigit()

@@ -2,13 +2,13 @@
 buildah (`buildah.py`) in a sandbox of the build's own (`sandbox.py`), on the app's image store."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
 
-from paas.builder.buildah import Buildah
-from paas.builder.cache import app_cache_dir
+from paas.builder.buildah import Store
+from paas.builder.cache import app_cache
 from paas.builder.errors import BuildFailed
 from paas.builder.job import BuildResult, Job
 from paas.builder.procfile import ProcfileError, parse_procfile
@@ -38,41 +38,67 @@ def build_from_dockerfile(
         except ProcfileError as error:
             raise BuildFailed(f"Procfile: {error}") from None
     check_instructions((source_dir / "Dockerfile").read_text(errors="replace"))
-    buildah = Buildah(settings)
-    store = app_cache_dir(settings, job, "dockerfile")
-    buildah.prepare(store)
     for stack in stacks_named(source_dir / "Dockerfile", job.stack):
-        ensure_base(settings, client, buildah, stack, emit)
-    emit("-----> Building image from Dockerfile")
-    with sandboxes.sandbox() as box:
-        image = buildah.build(store, source_dir, box.wrap, emit)
-    emit("-----> Pushing image to the registry")
+        ensure_base(settings, client, stack, emit)
     repository = f"{settings.registry}/{job.app}"
-    digest = buildah.push(store, image, f"{repository}:{job.build_id}")
+    with app_cache(settings, job, "dockerfile", emit) as path:
+        store = Store.for_app(settings, path)
+        store.prepare()
+        emit("-----> Building image from Dockerfile")
+        with sandboxes.sandbox() as box:
+            image = store.build(source_dir, box, emit)
+        emit("-----> Pushing image to the registry")
+        digest = store.push(image, f"{repository}:{job.build_id}")
     emit(f"       {repository}@{digest}")
     return BuildResult(image=f"{repository}@{digest}", process_types=process_types, buildpacks=["dockerfile"])
 
 
-def check_instructions(text: str) -> None:
-    """Each instruction's name is one Docker knows (buildah says only "no FROM statement found" of
-    a `FORM`). Comments, blank lines and continued lines are Docker's."""
-    lines = text.split("\n")  # Docker's lines; not splitlines(), which also breaks at U+2028 and the like
+def instructions(text: str) -> Iterator[tuple[int, str]]:
+    """Each instruction with the line it starts on, its continued lines joined, as Docker reads
+    them: parser directives first, comments and blank lines skipped (inside an instruction too)."""
+    lines = text.removeprefix("\ufeff").split("\n")  # Docker's lines: not splitlines(), which breaks at U+2028 too
     escape = "\\"
     for line in lines:  # parser directives come first, before any instruction or other comment
         if not (match := ESCAPE_DIRECTIVE.match(line.strip())) and not re.match(r"#\s*\w+\s*=", line.strip()):
             break
         if match:
             escape = match.group(1)
-    continued = False
+    start, parts = 0, []
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
-            continue  # inside a continued instruction too, as Docker skips them
-        if not continued:
-            word = stripped.split(None, 1)[0]
-            if word.upper() not in INSTRUCTIONS:
-                raise BuildFailed(f"Dockerfile line {number}: unknown instruction {word!r}")
+            continue
+        if not parts:
+            start = number
         continued = stripped.endswith(escape)
+        parts.append(stripped.removesuffix(escape) if continued else stripped)
+        if not continued:
+            yield start, " ".join(parts)
+            parts = []
+    if parts:
+        yield start, " ".join(parts)
+
+
+def check_instructions(text: str) -> None:
+    """Each instruction is one Docker knows (buildah says only "no FROM statement found" of a
+    `FORM`), and no RUN mounts anything but a tmpfs: buildah 1.28's bind and cache mounts can
+    reach outside the build (a cache is shared by every app's builds, and CVE-2024-1753 and
+    CVE-2024-9675 mount host paths)."""
+    for number, instruction in instructions(text):
+        word, _, rest = instruction.partition(" ")
+        if word.upper() == "ONBUILD":
+            word, _, rest = rest.strip().partition(" ")
+            if not word:
+                raise BuildFailed(f"Dockerfile line {number}: ONBUILD needs an instruction after it")
+        if word.upper() not in INSTRUCTIONS:
+            raise BuildFailed(f"Dockerfile line {number}: unknown instruction {word!r}")
+        if word.upper() == "RUN":
+            for flag in re.findall(r"--mount=(\S+)", rest):
+                options = dict(o.partition("=")[::2] for o in flag.split(","))
+                kind = options.get("type", "bind")
+                if kind != "tmpfs" or "from" in options:
+                    raise BuildFailed(f"Dockerfile line {number}: RUN --mount=type={kind} is not available in paas builds "
+                                      "(only type=tmpfs): it would reach outside the build")
 
 
 def stacks_named(dockerfile: Path, default: str | None) -> list[str]:

@@ -1,9 +1,14 @@
 """Where a Dockerfile build runs: the network namespace and cgroups of a small holder container
-made for the build and removed after it. The holder sits on the builds' bridge (a way out to
+made for the build and removed after it (with whatever the build left running in it). The holder sits on the builds' bridge (a way out to
 package registries; no connection to the host, so none to its loopback services, and none to
 other builds), and its cgroups carry the build's memory, CPU and process limits. The build's
 buildah processes join both: each build is alone in its network, whatever it runs."""
 
+import atexit
+import logging
+import os
+import signal
+import socket
 import threading
 import time
 import uuid
@@ -20,19 +25,41 @@ from paas.addons.networks import LABEL_INSTANCE, ensure_isolated_bridge
 from paas.builder.containers import remove_container
 from paas.settings import Settings
 
-# Moves the shell into each cgroup named before `--`, then becomes the command after it: every
-# process the command starts is then inside the limits, from its first instruction.
-JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift; exec "$@"'
+log = logging.getLogger(__name__)
+# Moves the shell into each cgroup named before `--` (or fails: a build never runs without its
+# limits), then becomes the command after it, so every process of the build is inside them.
+JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
+# Seconds after a build before its holder goes and the next spare starts: the Docker engine is
+# then busy starting the new release, which should not wait behind them.
+SETTLE = 5.0
+OWNER = "paas.build-sandbox"  # label: the worker (host:pid) a sandbox belongs to
 
 
 @dataclass(frozen=True)
 class Sandbox:
-    pid: int  # the holder's init, whose namespaces the build enters
+    net_fd: int  # the holder's network namespace, held open: it cannot be another process's
     cgroup_procs: list[Path]
+    deadline: int  # seconds: buildah is killed after them even if the worker that watches it died
+    holder_pids: frozenset[int] = frozenset()  # its own (init, sleep): they go with the container
 
     def wrap(self, command: list[str]) -> list[str]:
         return ["sh", "-c", JOIN_CGROUPS, "sh", *map(str, self.cgroup_procs), "--",
-                "nsenter", f"--net=/proc/{self.pid}/ns/net", *command]
+                "timeout", "--signal=KILL", str(self.deadline),
+                "nsenter", f"--net=/proc/self/fd/{self.net_fd}", *command]
+
+    def kill_all(self) -> None:
+        """Whatever the build left running in the holder's cgroups (a RUN step outlives buildah
+        when the build is stopped), killed before the holder goes."""
+        for _ in range(20):
+            pids = {int(pid) for path in self.cgroup_procs for pid in _read(path).split()} - self.holder_pids
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
 
 
 def cgroup_mounts(mountinfo: str) -> list[tuple[frozenset[str], Path]]:
@@ -73,17 +100,66 @@ class Sandboxes:
         self._lock = threading.Lock()
         self._spare: tuple[float, Container] | None = None
         self._network_ready = False
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        atexit.register(self._drop_spare)
+        self._later(self._sweep)
+
+    def _sweep(self) -> None:
+        """Sandboxes left by this host's workers that are gone (a stopped worker's spare)."""
+        host = socket.gethostname()
+        found = self.client.containers.list(all=True, filters={"label": [OWNER, f"{LABEL_INSTANCE}={self.settings.instance}"]})
+        for container in found:
+            owner_host, _, pid = container.labels.get(OWNER, "").rpartition(":")
+            if owner_host == host and pid.isdecimal() and not _alive(int(pid)):
+                remove_container(self.client, container.id)
+
+    def _drop_spare(self) -> None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            remove_container(self.client, spare[1].id)
 
     @contextmanager
     def sandbox(self) -> Iterator[Sandbox]:
         container = self._take()
-        threading.Thread(target=self._make_spare, daemon=True).start()
         try:
-            pid = container.attrs["State"]["Pid"]
-            mounts = cgroup_mounts(Path("/proc/self/mountinfo").read_text())
-            yield Sandbox(pid, cgroup_procs_files(Path(f"/proc/{pid}/cgroup").read_text(), mounts))
+            sandbox = self._enter(container)
+        except BaseException:
+            self._later(remove_container, self.client, container.id)
+            raise
+        try:
+            yield sandbox
         finally:
-            threading.Thread(target=remove_container, args=(self.client, container.id), daemon=True).start()
+            os.close(sandbox.net_fd)
+            sandbox.kill_all()  # now: a stopped build's RUN step must not go on for a moment more
+            self._later(self._discard, sandbox, container)
+            self._later(self._make_spare)
+
+    def _enter(self, container: Container) -> Sandbox:
+        """The holder's namespaces and cgroups, checked to be the holder's own."""
+        pid = container.attrs["State"]["Pid"]
+        net_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+        procs = cgroup_procs_files(_read(Path(f"/proc/{pid}/cgroup")), cgroup_mounts(_read(Path("/proc/self/mountinfo"))))
+        if not self._running(container) or not procs or any(container.id not in str(p) for p in procs):
+            os.close(net_fd)  # it ended (its pid may be another process's now), or is not in cgroups of its own
+            raise RuntimeError(f"the build sandbox {container.name} is not running in cgroups of its own")
+        holder_pids = frozenset(int(p) for p in _read(procs[0]).split())
+        return Sandbox(net_fd, procs, int(self.settings.build_timeout) + 60, holder_pids)
+
+    def _discard(self, sandbox: Sandbox, container: Container) -> None:
+        sandbox.kill_all()
+        remove_container(self.client, container.id)
+
+    def _later(self, work, *args) -> None:
+        def run():
+            try:
+                work(*args)
+            except Exception:  # noqa: BLE001 -- a thread's failure would go unseen: log it
+                log.exception("build sandbox upkeep failed")
+
+        timer = threading.Timer(SETTLE, run)
+        timer.daemon = True
+        timer.start()
 
     def _take(self) -> Container:
         with self._lock:
@@ -96,10 +172,7 @@ class Sandboxes:
         return self._start()
 
     def _make_spare(self) -> None:
-        try:
-            container = self._start()
-        except docker.errors.DockerException:
-            return  # the next build starts its own
+        container = self._start()
         with self._lock:
             old, self._spare = self._spare, (time.monotonic(), container)
         if old is not None:
@@ -116,16 +189,36 @@ class Sandboxes:
         if not self._network_ready:
             ensure_isolated_bridge(self.client, self.settings.build_network, {LABEL_INSTANCE: self.settings.instance})
             self._network_ready = True
-        lifetime = int(self.SPARE_LIFETIME + self.settings.build_timeout + 60)
-        container = self.client.containers.run(
-            # It ends (and goes) by itself once no build can still be using it, should this worker die.
-            self.settings.stack_image, command=["sleep", str(lifetime)],
-            name=f"paas-build-sandbox-{uuid.uuid4().hex[:12]}", detach=True, auto_remove=True, init=True,
-            network=self.settings.build_network,
-            mem_limit=self.settings.build_memory, memswap_limit=self.settings.build_memory,
-            nano_cpus=int(self.settings.build_cpus * 1e9), pids_limit=self.settings.build_pids,
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
-            labels={"paas.build-sandbox": "1", LABEL_INSTANCE: self.settings.instance},
-        )
+        lifetime = int(self.SPARE_LIFETIME + self.settings.build_timeout + 120)
+        try:
+            container = self.client.containers.run(
+                # It ends (and goes) by itself once no build can still be using it, should this worker die.
+                self.settings.stack_image, command=["sleep", str(lifetime)],
+                name=f"paas-build-sandbox-{uuid.uuid4().hex[:12]}", detach=True, auto_remove=True, init=True,
+                network=self.settings.build_network,
+                mem_limit=self.settings.build_memory, memswap_limit=self.settings.build_memory,
+                nano_cpus=int(self.settings.build_cpus * 1e9), pids_limit=self.settings.build_pids,
+                cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,
+                labels={OWNER: self.owner, LABEL_INSTANCE: self.settings.instance},
+            )
+        except docker.errors.ImageNotFound:
+            raise RuntimeError(f"the build sandbox's image {self.settings.stack_image} is missing (`make up` makes it)") from None
         container.reload()
         return container
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""

@@ -11,9 +11,8 @@ from paas.builder.buildpacks import BuildError
 from paas.builder.buildpacks.fetch import resolve_buildpack
 from paas.builder.buildpacks.runner import run_buildpacks
 from paas.builder.buildpacks.select import choose_stack
-from paas.builder.cache import app_cache_dir
+from paas.builder.cache import app_cache
 from paas.builder.job import BuildResult, Job
-from paas.builder.locks import file_lock
 from paas.builder.registry import append_layer
 from paas.builder.slug import SlugStore, make_slug
 from paas.builder.stack import ensure_stack
@@ -40,12 +39,10 @@ def build_slug_image(
     extra_env = {"STACK": stack.name}
     if python_version:
         extra_env["PAAS_PYTHON_VERSION"] = python_version
-    # Two builds of one app (a push and a POST /builds) must not share CACHE_DIR at once.
-    waiting = lambda: emit("-----> Waiting for another build of this app (they share the build cache)")  # noqa: E731
-    with file_lock(settings.build_cache_root / "apps" / f"{job.app_id}.lock", waiting):
+    with app_cache(settings, job, stack.name, emit) as cache:
         result = run_buildpacks(
             client, build_id=job.build_id.hex, image=images.build, source_dir=source_dir,
-            cache_dir=app_cache_dir(settings, job, stack.name), env=job.env, buildpacks=buildpacks, extra_env=extra_env,
+            cache_dir=cache, env=job.env, buildpacks=buildpacks, extra_env=extra_env,
             emit=emit, memory=settings.build_memory, cpus=settings.build_cpus, pids=settings.build_pids,
             timeout=settings.build_timeout, output_limit=settings.build_output_limit,
             network=settings.build_network,

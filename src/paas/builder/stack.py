@@ -28,7 +28,7 @@ import docker
 import httpx
 from docker.errors import APIError, ImageNotFound
 
-from paas.builder.buildah import Buildah
+from paas.builder.buildah import base_store, config_dir
 from paas.builder.locks import file_lock
 from paas.domain.stacks import DEFAULT_STACK, STACKS, Stack
 from paas.settings import Settings, get_settings
@@ -520,25 +520,28 @@ def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emi
     return images
 
 
-def ensure_base(settings: Settings, client: docker.DockerClient, buildah: Buildah, name: str, emit: Emit) -> None:
-    """The stack's run image in the base store, as in the registry (its layers then are the
-    registry's: pushing an app's image sends only the app's own layers)."""
+def ensure_base(settings: Settings, client: docker.DockerClient, name: str, emit: Emit) -> None:
+    """The stack's run image in the Dockerfile builds' base store, as in the registry (its layers
+    then are the registry's: pushing an app's image sends only the app's own layers). An older
+    revision stays there: app stores' cached layers may be built on it."""
     images = ensure_stack(settings, client, name, emit)
-    auth = settings.registry_auth("builder")
-    marker = buildah.base / f"{name}.digest"
-    digest = registry_digest(settings.registry, images.run_registry_ref, auth)
+    digest = registry_digest(settings.registry, images.run_registry_ref, settings.registry_auth("builder"))
+    if digest is None:
+        raise StackBuildError(f"the registry lost {images.run_registry_ref} just after it was pushed")
+    marker = config_dir(settings) / f"base-{name}.digest"  # the platform's: the build user owns the store
     if marker.is_file() and marker.read_text() == digest:
         return
-    waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is preparing it)")
+    waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is preparing it)")  # noqa: E731
     with file_lock(settings.build_stores / "base.lock", waiting):
         if marker.is_file() and marker.read_text() == digest:
             return
         emit(f"-----> Preparing stack {name} for Dockerfile builds (once per stack revision)")
-        buildah.prepare(buildah.base)
-        with buildah.registry_login() as login:
-            buildah.run(buildah.base, "pull", *login, f"docker://{images.run_registry_ref}")
-        buildah.run(buildah.base, "tag", images.run_registry_ref, images.run)
-        marker.write_text(digest or "")
+        base = base_store(settings)
+        base.prepare()
+        with base.registry_login() as login:
+            base.run("pull", *login, f"docker://{images.run_registry_ref}")
+        base.run("tag", images.run_registry_ref, images.run)
+        marker.write_text(digest)
 
 
 def _print(line: str) -> None:
@@ -556,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in names:
             images = ensure_stack(settings, client, name, _print)
-            ensure_base(settings, client, Buildah(settings), name, _print)
+            ensure_base(settings, client, name, _print)
             _print(f"-----> Stack {name} ready: {images.run} ({images.run_registry_ref}), {images.build}")
     except (docker.errors.DockerException, httpx.HTTPError, RuntimeError, OSError) as exc:  # RuntimeError: StackBuildError, buildah
         print(f" !     {exc}", file=sys.stderr)

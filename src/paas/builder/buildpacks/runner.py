@@ -7,10 +7,8 @@ and release of each in order. What the host needs back (which buildpacks ran, th
 why the build failed) comes through `/tmp/paas-out`, a host directory outside the slug.
 """
 
-import os
 import re
 import shutil
-import stat
 import tempfile
 import threading
 from collections.abc import Callable
@@ -24,13 +22,13 @@ from docker.types import Mount
 
 from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
 from paas.builder.containers import remove_container
+from paas.builder.files import read_untrusted
 from paas.builder.procfile import PROCESS_TYPE, ProcfileError, parse_procfile
 from paas.lines import output_lines
 
 Emit = Callable[[str], None]
 DRIVER = Path(__file__).with_name("driver.sh")
 CONFIG_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-UNTRUSTED_READ_LIMIT = 2**20
 
 
 @dataclass
@@ -98,22 +96,6 @@ def run_buildpacks(
         return _result(out_dir, source_dir, mounted, used, emit)
     finally:
         shutil.rmtree(control, ignore_errors=True)
-
-
-def read_untrusted(path: Path, limit: int = UNTRUSTED_READ_LIMIT) -> str | None:
-    """A file the build could have written, read on the host (as root): never through a symlink
-    (it could point at the platform's secrets), only a regular file, at most `limit` bytes.
-    None when there is no such file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return None
-    except OSError:  # ELOOP: a symlink
-        raise BuildError(f"{path.name} must be a regular file, not a link") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise BuildError(f"{path.name} must be a regular file")
-        return handle.read(limit).decode(errors="replace")
 
 
 def read_procfile(build_dir: Path) -> dict[str, str] | None:
