@@ -81,15 +81,18 @@ async def read_log_session(session_id: str, platform: PlatformDep,
     if stored is None:
         raise NotFound("Couldn't find that log session (its URL is not signed, or it expired).")
     options = json.loads(stored)
+
+    def still_allowed() -> bool:
+        with platform.sessionmaker() as db:
+            return access.token_still_may(db, options.get("token_hash") or "", options["app_id"])
+
+    if not await run_in_threadpool(still_allowed):  # revoked since the session was made
+        raise NotFound("Couldn't find that log session (its URL is not signed, or it expired).")
     wanted = logs.LogFilter(options["dyno"], options["source"])
     recent, last_id = await run_in_threadpool(platform.logs.recent, options["app_id"], options["lines"], wanted)
     text = "".join(line.format() + "\n" for line in recent)
     if not options["tail"]:
         return PlainTextResponse(text)
-
-    def still_allowed() -> bool:
-        with platform.sessionmaker() as db:
-            return access.token_still_may(db, options["token_hash"], options["app_id"])
 
     async def tail() -> AsyncIterator[str]:
         yield text
