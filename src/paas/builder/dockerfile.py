@@ -1,6 +1,8 @@
 """Build an app image from the Dockerfile in a build's source and push it to the registry: rootless
 buildah (`buildah.py`) in a sandbox of the build's own (`sandbox.py`), on the app's image store."""
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ from paas.builder.cache import app_cache
 from paas.builder.errors import BuildFailed
 from paas.builder.job import BuildResult, Job
 from paas.builder.procfile import ProcfileError, parse_procfile
+from paas.builder.registry import has_manifest
 from paas.builder.sandbox import Sandboxes
 from paas.builder.stack import ensure_base
 from paas.domain.stacks import DEFAULT_STACK, STACKS
@@ -38,19 +41,58 @@ def build_from_dockerfile(
         except ProcfileError as error:
             raise BuildFailed(f"Procfile: {error}") from None
     check_instructions((source_dir / "Dockerfile").read_text(errors="replace"))
-    for stack in stacks_named(source_dir / "Dockerfile", job.stack):
-        ensure_base(settings, client, stack, emit)
+    bases = {stack: ensure_base(settings, client, stack, emit) for stack in stacks_named(source_dir / "Dockerfile", job.stack)}
     repository = f"{settings.registry}/{job.app}"
     with app_cache(settings, job, "dockerfile", emit) as path:
+        built = BuiltImages(path.parent / f"{path.name}.built")  # beside the store: the platform's, not the build user's
+        key = built.key(job.tree, bases)
+        emit("-----> Building image from Dockerfile")
+        if (image := built.get(key)) and has_manifest(settings.registry, image, settings.registry_auth("builder")):
+            emit(f"       The same files on the same stack were built before: {image}")
+            return BuildResult(image=image, process_types=process_types, buildpacks=["dockerfile"])
         store = Store.for_app(settings, path)
         store.prepare()
-        emit("-----> Building image from Dockerfile")
         with sandboxes.sandbox() as box:
-            image = store.build(source_dir, box, emit)
+            image_id = store.build(source_dir, box, emit)
         emit("-----> Pushing image to the registry")
-        digest = store.push(image, f"{repository}:{job.build_id}")
-    emit(f"       {repository}@{digest}")
-    return BuildResult(image=f"{repository}@{digest}", process_types=process_types, buildpacks=["dockerfile"])
+        image = f"{repository}@{store.push(image_id, f'{repository}:{job.build_id}')}"
+        built.put(key, image)
+    emit(f"       {image}")
+    return BuildResult(image=image, process_types=process_types, buildpacks=["dockerfile"])
+
+
+class BuiltImages:
+    """The images the app's last builds made, by what they were built from (the git tree and the
+    stacks' digests). The same again is the same image: buildah's layer cache would give exactly
+    that image back (the files' times are the same, zero, in every unpacked tree), so it is used
+    without building. Kept with the layer cache: a purge drops both."""
+
+    KEEP = 20
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @staticmethod
+    def key(tree: str | None, bases: dict[str, str]) -> str | None:
+        if tree is None:  # a source tarball: nothing tells two apart cheaply
+            return None
+        return hashlib.sha256(json.dumps({"tree": tree, "bases": bases}, sort_keys=True).encode()).hexdigest()
+
+    def _read(self) -> dict[str, str]:
+        try:
+            return json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def get(self, key: str | None) -> str | None:
+        return self._read().get(key) if key else None
+
+    def put(self, key: str | None, image: str) -> None:
+        if key is None:
+            return
+        images = {k: v for k, v in self._read().items() if k != key}
+        images[key] = image
+        self.path.write_text(json.dumps(dict(list(images.items())[-self.KEEP:])))
 
 
 def instructions(text: str) -> Iterator[tuple[int, str]]:

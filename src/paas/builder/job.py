@@ -15,6 +15,7 @@ class Job:
     buildpacks: list[str]  # the buildpacks to run (names or URLs), in order; empty = detect
     app_id: str = ""
     cache_generation: int = 1  # bumped when the app's build cache is purged
+    tree: str | None = None  # the git tree built (None: a source tarball), once unpacked
 
 
 @dataclass

@@ -141,6 +141,16 @@ def _new_config(base: dict, layer: Slug, changes: ImageConfigChanges | None) -> 
     return config
 
 
+def has_manifest(registry: str, reference: str, auth: tuple[str, str] | None = None) -> bool:
+    """Does the registry still hold this image (`<registry>/<repo>@sha256:...` or with a tag)?"""
+    repository, ref = _split(registry, reference)
+    with httpx.Client(auth=auth, timeout=10) as client:
+        response = _Registry(client, registry).call(
+            "HEAD", f"/{repository}/manifests/{ref}", f"checking {reference}", (200, 404), headers={"Accept": DOCKER_MANIFEST},
+        )
+    return response.status_code == 200
+
+
 def append_layer(
     registry: str, base: str, target_repo: str, tag: str, layer: Slug,
     *, config: ImageConfigChanges | None = None, client: httpx.Client | None = None, auth: tuple[str, str] | None = None,

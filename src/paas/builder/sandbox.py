@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 # Moves the shell into each cgroup named before `--` (or fails: a build never runs without its
 # limits), then becomes the command after it, so every process of the build is inside them.
 JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
-# Seconds after a build before its holder goes and the next spare starts: the Docker engine is
-# then busy starting the new release, which should not wait behind them.
-SETTLE = 5.0
+# Seconds after a build before its holder goes, if no other build came to take that work along:
+# right after a build the Docker engine is busy starting the new release, which should not wait.
+QUIET = 60.0
 OWNER = "paas.build-sandbox"  # label: the worker (host:pid) a sandbox belongs to
 
 
@@ -100,9 +100,10 @@ class Sandboxes:
         self._lock = threading.Lock()
         self._spare: tuple[float, Container] | None = None
         self._network_ready = False
+        self._used: list[str] = []  # holders of finished builds, to remove when nothing waits on the engine
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         atexit.register(self._drop_spare)
-        self._later(self._sweep)
+        self._soon(self._sweep)
 
     def _sweep(self) -> None:
         """Sandboxes left by this host's workers that are gone (a stopped worker's spare)."""
@@ -118,22 +119,48 @@ class Sandboxes:
             spare, self._spare = self._spare, None
         if spare is not None:
             remove_container(self.client, spare[1].id)
+        self._remove_used()
 
     @contextmanager
     def sandbox(self) -> Iterator[Sandbox]:
         container = self._take()
+        # The next build's spare starts now, beside this build; what earlier builds left goes now
+        # too: neither then waits on the Docker engine while it starts this build's release.
+        self._soon(self._make_spare)
+        self._soon(self._remove_used)
         try:
             sandbox = self._enter(container)
         except BaseException:
-            self._later(remove_container, self.client, container.id)
+            self._later_remove(container)
             raise
         try:
             yield sandbox
         finally:
             os.close(sandbox.net_fd)
-            sandbox.kill_all()  # now: a stopped build's RUN step must not go on for a moment more
-            self._later(self._discard, sandbox, container)
-            self._later(self._make_spare)
+            sandbox.kill_all()  # a stopped build's RUN step must not go on for a moment more
+            self._later_remove(container)
+
+    def _later_remove(self, container: Container) -> None:
+        with self._lock:
+            self._used.append(container.id)
+        timer = threading.Timer(QUIET, self._soon, args=(self._remove_used,))
+        timer.daemon = True
+        timer.start()
+
+    def _remove_used(self) -> None:
+        with self._lock:
+            used, self._used = self._used, []
+        for container_id in used:
+            remove_container(self.client, container_id)
+
+    def _soon(self, work, *args) -> None:
+        def run():
+            try:
+                work(*args)
+            except Exception:  # noqa: BLE001 -- a thread's failure would go unseen: log it
+                log.exception("build sandbox upkeep failed")
+
+        threading.Thread(target=run, daemon=True).start()
 
     def _enter(self, container: Container) -> Sandbox:
         """The holder's namespaces and cgroups, checked to be the holder's own."""
@@ -145,21 +172,6 @@ class Sandboxes:
             raise RuntimeError(f"the build sandbox {container.name} is not running in cgroups of its own")
         holder_pids = frozenset(int(p) for p in _read(procs[0]).split())
         return Sandbox(net_fd, procs, int(self.settings.build_timeout) + 60, holder_pids)
-
-    def _discard(self, sandbox: Sandbox, container: Container) -> None:
-        sandbox.kill_all()
-        remove_container(self.client, container.id)
-
-    def _later(self, work, *args) -> None:
-        def run():
-            try:
-                work(*args)
-            except Exception:  # noqa: BLE001 -- a thread's failure would go unseen: log it
-                log.exception("build sandbox upkeep failed")
-
-        timer = threading.Timer(SETTLE, run)
-        timer.daemon = True
-        timer.start()
 
     def _take(self) -> Container:
         with self._lock:

@@ -11,7 +11,8 @@ from dulwich.repo import Repo
 from paas.builder.errors import BuildFailed
 
 
-def from_commit(repo: Repo, commit: str, dest: Path) -> None:
+def from_commit(repo: Repo, commit: str, dest: Path) -> str:
+    """Unpack the commit's tree into `dest`; returns the tree's id (the same for the same files)."""
     try:
         tree = repo.object_store[repo.object_store[commit.encode()].tree]
     except KeyError:
@@ -22,6 +23,7 @@ def from_commit(repo: Repo, commit: str, dest: Path) -> None:
             archive.extractall(dest, filter="data")
     except tarfile.TarError as error:  # e.g. a symlink to an absolute path or out of the tree
         raise BuildFailed(f"commit {commit[:7]} cannot be built: {error}") from None
+    return tree.id.decode()
 
 
 def from_url(url: str, dest: Path, size_limit: int) -> None:

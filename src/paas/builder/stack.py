@@ -520,21 +520,21 @@ def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emi
     return images
 
 
-def ensure_base(settings: Settings, client: docker.DockerClient, name: str, emit: Emit) -> None:
+def ensure_base(settings: Settings, client: docker.DockerClient, name: str, emit: Emit) -> str:
     """The stack's run image in the Dockerfile builds' base store, as in the registry (its layers
-    then are the registry's: pushing an app's image sends only the app's own layers). An older
-    revision stays there: app stores' cached layers may be built on it."""
+    then are the registry's: pushing an app's image sends only the app's own layers); returns its
+    digest. An older revision stays there: app stores' cached layers may be built on it."""
     images = ensure_stack(settings, client, name, emit)
     digest = registry_digest(settings.registry, images.run_registry_ref, settings.registry_auth("builder"))
     if digest is None:
         raise StackBuildError(f"the registry lost {images.run_registry_ref} just after it was pushed")
     marker = config_dir(settings) / f"base-{name}.digest"  # the platform's: the build user owns the store
     if marker.is_file() and marker.read_text() == digest:
-        return
+        return digest
     waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is preparing it)")  # noqa: E731
     with file_lock(settings.build_stores / "base.lock", waiting):
         if marker.is_file() and marker.read_text() == digest:
-            return
+            return digest
         emit(f"-----> Preparing stack {name} for Dockerfile builds (once per stack revision)")
         base = base_store(settings)
         base.prepare()
@@ -542,6 +542,7 @@ def ensure_base(settings: Settings, client: docker.DockerClient, name: str, emit
             base.run("pull", *login, f"docker://{images.run_registry_ref}")
         base.run("tag", images.run_registry_ref, images.run)
         marker.write_text(digest)
+    return digest
 
 
 def _print(line: str) -> None:

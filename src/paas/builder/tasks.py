@@ -124,7 +124,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
         source_dir = workdir / f"build_{build_id.hex}"
         source_dir.mkdir()
         if job.source_url is None:
-            source.from_commit(open_or_init(w.settings, job.app), job.version, source_dir)
+            job.tree = source.from_commit(open_or_init(w.settings, job.app), job.version, source_dir)
         else:
             source.from_url(job.source_url, source_dir, w.settings.source_size_limit)
         if (source_dir / "Dockerfile").is_file():
