@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 # Seconds after a build before its holder goes, if no other build came to take that work along:
 # right after a build the Docker engine is busy starting the new release, which should not wait.
-QUIET = 60.0
+QUIET = 10.0
 OWNER = "paas.build-sandbox"  # label: the worker (host:pid) a sandbox belongs to
 
 

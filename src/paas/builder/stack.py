@@ -524,16 +524,21 @@ def ensure_base(settings: Settings, client: docker.DockerClient, name: str, emit
     """The stack's run image in the Dockerfile builds' base store, as in the registry (its layers
     then are the registry's: pushing an app's image sends only the app's own layers); returns its
     digest. An older revision stays there: app stores' cached layers may be built on it."""
+    images = stack_images(settings, STACKS[name])
+    auth = settings.registry_auth("builder")
+    marker = config_dir(settings) / f"base-{name}.digest"  # the platform's: the build user owns the store
+    # The usual case, one request: the registry's image, of this revision of the stacks, is the one
+    # the base store holds (a stack rebuilt since is pushed again, so differs: then it is redone).
+    digest = registry_digest(settings.registry, images.run_registry_ref, auth)
+    if digest is not None and marker.is_file() and marker.read_text() == f"{STACK_REVISION} {digest}":
+        return digest
     images = ensure_stack(settings, client, name, emit)
-    digest = registry_digest(settings.registry, images.run_registry_ref, settings.registry_auth("builder"))
+    digest = registry_digest(settings.registry, images.run_registry_ref, auth)
     if digest is None:
         raise StackBuildError(f"the registry lost {images.run_registry_ref} just after it was pushed")
-    marker = config_dir(settings) / f"base-{name}.digest"  # the platform's: the build user owns the store
-    if marker.is_file() and marker.read_text() == digest:
-        return digest
     waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is preparing it)")  # noqa: E731
     with file_lock(settings.build_stores / "base.lock", waiting):
-        if marker.is_file() and marker.read_text() == digest:
+        if marker.is_file() and marker.read_text() == f"{STACK_REVISION} {digest}":
             return digest
         emit(f"-----> Preparing stack {name} for Dockerfile builds (once per stack revision)")
         base = base_store(settings)
@@ -541,7 +546,7 @@ def ensure_base(settings: Settings, client: docker.DockerClient, name: str, emit
         with base.registry_login() as login:
             base.run("pull", *login, f"docker://{images.run_registry_ref}")
         base.run("tag", images.run_registry_ref, images.run)
-        marker.write_text(digest)
+        marker.write_text(f"{STACK_REVISION} {digest}")
     return digest
 
 
