@@ -31,7 +31,10 @@ Emit = Callable[[str], None]
 POLICY = {"default": [{"type": "reject"}], "transports": {"docker": {"": [{"type": "insecureAcceptAnything"}]}}}
 # `FROM python:3.12` means Docker Hub's, as with docker build.
 REGISTRIES = 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "permissive"\n'
-CONFIG = {"policy.json": json.dumps(POLICY), "registries.conf": REGISTRIES, "containers.conf": "", "storage.conf": ""}
+# The stores' places are given on every command line; the driver is said here too, or buildah
+# complains of a storage.conf without one.
+CONFIG = {"policy.json": json.dumps(POLICY), "registries.conf": REGISTRIES, "containers.conf": "",
+          "storage.conf": '[storage]\ndriver = "overlay"\n'}
 IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{64}")
 INDENT = "       "  # Heroku's: output under a `-----> ` step is indented to line up with it
 BOOKKEEPING = ("--> ", "COMMIT ", "Getting image source signatures", "Copying blob", "Copying config",
