@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     slug_size_limit: int = 500 * 2**20
     # Largest request body the API reads (JSON); uploads of source tarballs have their own limit.
     api_body_limit: int = 2**20
+    # Requests a token may make to the API in an hour (Heroku's limit).
+    api_rate_limit: int = 4500
     # Largest git push (the pack sent), in bytes.
     push_size_limit: int = 1024 * 2**20
     # Largest source tarball accepted by POST /sources uploads.

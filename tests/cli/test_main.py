@@ -171,3 +171,17 @@ def test_logs_show_the_apps_events_and_refuse_bad_options(env, app_name):
     assert paas("logs", "-a", app_name, "--source", "heroku").output == ""
     bad = paas("logs", "-a", app_name, "--source", "kernel")
     assert bad.exit_code == 1 and "source must be one of" in bad.output
+
+
+def test_colon_verbs_and_spaced_ones_are_the_same_commands(app_name, token):
+    assert paas_json("apps:info", "-a", app_name) == paas_json("apps", "info", "-a", app_name)
+    assert paas("config:set", "C=3", "-a", app_name).exit_code == 0
+    assert paas_json("config", "-a", app_name)["C"] == "3"
+    assert paas("auth:whoami").stdout.strip() == Api().get("/account")["email"]
+    assert paas("auth:token").stdout.strip() == token
+    for args in (("help",), ("help", "config:set"), ("help", "config", "set"), ("config:set", "--help"), ("--help",)):
+        result = paas(*args)
+        assert result.exit_code == 0 and "Usage: paas" in result.stdout, (args, result.output)
+    assert "apps:create" in paas("help").stdout
+    told = paas("help", "nosuch")
+    assert told.exit_code != 0 and "No such command: nosuch" in told.output

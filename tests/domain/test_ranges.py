@@ -1,6 +1,8 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from paas.domain.errors import InvalidParams
+from paas.domain.errors import RangeNotSatisfiable
 from paas.domain.ranges import DEFAULT_MAX, MAX_LIMIT, Range, parse_range
 
 FIELDS = ("version", "id")
@@ -22,6 +24,8 @@ def test_no_header_is_the_default_field_ascending():
         ("version 3..; order=asc", Range(field="version", start="3")),
         ("version ]7..; max=2, order=desc", Range(field="version", start="7", start_exclusive=True, order="desc", max=2)),
         ("version ..; MAX=5, Order=DESC", Range(field="version", order="desc", max=5)),
+        ("version 3..9; max=2", Range(field="version", start="3", end="9", max=2)),
+        ("version ..9[", Range(field="version", end="9", end_exclusive=True)),
     ],
 )
 def test_heroku_range_headers(header, expected):
@@ -32,9 +36,10 @@ def test_max_is_capped():
     assert parse_range("id ..; max=5000", FIELDS).max == MAX_LIMIT
 
 
-@pytest.mark.parametrize("header", ["name ..", "version ..; order=sideways", "version ..; max=0", "version ..; max=x", "version 3"])
-def test_bad_ranges_are_invalid_params(header):
-    with pytest.raises(InvalidParams):
+@pytest.mark.parametrize("header", ["name ..", "version ..; order=sideways", "version ..; max=0", "version ..; max=x",
+                                    "version 3", "version ..; max=\u00b2", "version ..; max=\u0663"])
+def test_bad_ranges_are_not_satisfiable(header):
+    with pytest.raises(RangeNotSatisfiable):
         parse_range(header, FIELDS)
 
 
@@ -43,3 +48,14 @@ def test_next_range_round_trips():
     assert parse_range(rng.next_range(7), FIELDS) == Range(
         field="version", start="7", start_exclusive=True, order="desc", max=2
     )
+    bounded = Range(field="version", end="3", end_exclusive=True)
+    assert parse_range(bounded.next_range(1), FIELDS) == Range(field="version", start="1", start_exclusive=True, end="3", end_exclusive=True)
+
+
+@given(st.text(max_size=80))
+def test_any_header_parses_or_is_not_satisfiable(header):
+    try:
+        parsed = parse_range(header, FIELDS)
+    except RangeNotSatisfiable:
+        return
+    assert parsed.field in FIELDS and 1 <= parsed.max <= MAX_LIMIT and parsed.order in ("asc", "desc")

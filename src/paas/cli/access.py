@@ -49,9 +49,9 @@ def authorizations_revoke(ident: str):
 
 
 @app.command("access")
-def access_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+def access_list(app_name: AppOpt = None, as_json: JsonOpt = False):
     """Who may use an app, and what they may do.  Example: paas access -a myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     items = Api().list(f"/apps/{quote(name, safe='')}/collaborators")
     if as_json:
         return print_json(items)
@@ -59,10 +59,10 @@ def access_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = 
 
 
 @app.command("access:add")
-def access_add(ctx: typer.Context, email: str, app_name: AppOpt = None, permissions: PermissionsOpt = None):
+def access_add(email: str, app_name: AppOpt = None, permissions: PermissionsOpt = None):
     """Let a user use an app (a team app's member: with --permissions).
     Example: paas access:add dev@example.com -a myapp --permissions view,deploy"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     body: dict = {"user": email}
     if permissions:
         body["permissions"] = [p.strip() for p in permissions.split(",") if p.strip()]
@@ -72,9 +72,9 @@ def access_add(ctx: typer.Context, email: str, app_name: AppOpt = None, permissi
 
 
 @app.command("access:remove")
-def access_remove(ctx: typer.Context, email: str, app_name: AppOpt = None):
+def access_remove(email: str, app_name: AppOpt = None):
     """Stop a user from using an app.  Example: paas access:remove dev@example.com -a myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     Api().delete(f"/apps/{quote(name, safe='')}/collaborators/{quote(email, safe='')}")
     typer.echo(f"Removed {email} from {name}")
 

@@ -39,9 +39,9 @@ def path(value: str) -> str:
 
 
 @app.command("addons")
-def addons_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+def addons_list(app_name: AppOpt = None, as_json: JsonOpt = False):
     """List an app's add-ons.  Example: paas addons -a myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     items = Api().list(f"/apps/{path(name)}/addons")
     if as_json:
         return print_json(items)
@@ -52,9 +52,7 @@ def addons_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = 
 
 
 @app.command("addons:create")
-def addons_create(
-    ctx: typer.Context,
-    plan: Annotated[str, typer.Argument(help="SERVICE[:PLAN], e.g. postgresql, redis:mini, heroku-postgresql, external.")],
+def addons_create(plan: Annotated[str, typer.Argument(help="SERVICE[:PLAN], e.g. postgresql, redis:mini, heroku-postgresql, external.")],
     app_name: AppOpt = None,
     attachment: AsOpt = None,
     url: Annotated[str | None, typer.Option(help="The URL an `external` add-on holds.")] = None,
@@ -62,7 +60,7 @@ def addons_create(
 ):
     """Create an add-on and attach it; the app rolls out a release with its URL.
     Example: paas addons:create postgresql -a myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     body: dict = {"plan": plan}
     if attachment:
         body["attachment"] = {"name": attachment}
@@ -76,10 +74,10 @@ def addons_create(
 
 
 @app.command("addons:attach")
-def addons_attach(ctx: typer.Context, addon: Annotated[str, typer.Argument(help="The add-on's name or id.")],
+def addons_attach(addon: Annotated[str, typer.Argument(help="The add-on's name or id.")],
                   app_name: AppOpt = None, attachment: AsOpt = None, as_json: JsonOpt = False):
     """Attach an existing add-on to another app.  Example: paas addons:attach postgresql-calm-01234 -a other"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     with working(f"Attaching {addon} to ⬢ {name}"):
         made = Api().post("/addon-attachments", {"addon": addon, "app": name, **({"name": attachment} if attachment else {})})
     if as_json:
@@ -88,23 +86,21 @@ def addons_attach(ctx: typer.Context, addon: Annotated[str, typer.Argument(help=
 
 
 @app.command("addons:detach")
-def addons_detach(ctx: typer.Context, attachment: Annotated[str, typer.Argument(help="The attachment's name (DATABASE) or id.")],
+def addons_detach(attachment: Annotated[str, typer.Argument(help="The attachment's name (DATABASE) or id.")],
                   app_name: AppOpt = None):
     """Detach an add-on from an app: its var goes, in a new release.  Example: paas addons:detach DATABASE -a other"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     with working(f"Detaching {attachment} from ⬢ {name}"):
         Api().delete(f"/apps/{path(name)}/addon-attachments/{path(attachment)}")
 
 
 @app.command("addons:destroy")
-def addons_destroy(
-    ctx: typer.Context,
-    addon: Annotated[str, typer.Argument(help="The add-on's name, id or attachment name.")],
+def addons_destroy(addon: Annotated[str, typer.Argument(help="The add-on's name, id or attachment name.")],
     app_name: AppOpt = None,
     confirm: Annotated[str | None, typer.Option(help="The app's name, to skip the prompt.")] = None,
 ):
     """Destroy an add-on and its data.  Example: paas addons:destroy postgresql-calm-01234 -a myapp --confirm myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     if confirm is None:
         confirm = typer.prompt(f"This destroys {addon} and its data for good. Type the app's name ({name}) to confirm",
                                default="", show_default=False)
@@ -115,10 +111,10 @@ def addons_destroy(
 
 
 @app.command("addons:info")
-def addons_info(ctx: typer.Context, addon: Annotated[str, typer.Argument(help="The add-on's name, id or attachment name.")],
+def addons_info(addon: Annotated[str, typer.Argument(help="The add-on's name, id or attachment name.")],
                 app_name: AppOpt = None, as_json: JsonOpt = False):
     """Show an add-on.  Example: paas addons:info DATABASE -a myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     api = Api()
     found = api.get(f"/apps/{path(name)}/addons/{path(addon)}")
     if as_json:
@@ -132,10 +128,10 @@ def addons_info(ctx: typer.Context, addon: Annotated[str, typer.Argument(help="T
 
 
 @app.command("domains")
-def domains_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+def domains_list(app_name: AppOpt = None, as_json: JsonOpt = False):
     """List an app's domains: its default one and custom ones with their certificates' state.
     Example: paas domains -a myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     items = Api().list(f"/apps/{path(name)}/domains")
     if as_json:
         return print_json(items)
@@ -147,10 +143,10 @@ def domains_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt =
 
 
 @app.command("domains:add")
-def domains_add(ctx: typer.Context, hostname: str, app_name: AppOpt = None, as_json: JsonOpt = False):
+def domains_add(hostname: str, app_name: AppOpt = None, as_json: JsonOpt = False):
     """Route a host name of yours to the app (HTTPS certificate made automatically).
     Example: paas domains:add www.example.com -a myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     with working(f"Adding {hostname} to ⬢ {name}"):
         made = Api().post(f"/apps/{path(name)}/domains", {"hostname": hostname})
     if as_json:
@@ -159,8 +155,8 @@ def domains_add(ctx: typer.Context, hostname: str, app_name: AppOpt = None, as_j
 
 
 @app.command("domains:remove")
-def domains_remove(ctx: typer.Context, hostname: str, app_name: AppOpt = None):
+def domains_remove(hostname: str, app_name: AppOpt = None):
     """Stop routing a custom host name to the app.  Example: paas domains:remove www.example.com -a myapp"""
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     with working(f"Removing {hostname} from ⬢ {name}"):
         Api().delete(f"/apps/{path(name)}/domains/{path(hostname)}")

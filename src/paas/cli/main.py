@@ -10,18 +10,28 @@ import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 from websockets.exceptions import WebSocketException
 
 from paas.cli import credentials, gitremote, run
-from paas.cli.client import Api, api_url, error_message, fail, find_token
+from paas.cli.client import Api, api_url, error_message, fail, find_token, token
 
-app = typer.Typer(help="Drive a paas platform (Heroku Platform API v3).", no_args_is_help=True, add_completion=False)
-apps_app = typer.Typer(help="Create, list, inspect and destroy apps.")
-config_app = typer.Typer(help="Show and change an app's config vars.")
-releases_app = typer.Typer(help="Show an app's releases.")
-app.add_typer(apps_app, name="apps")
-app.add_typer(config_app, name="config")
-app.add_typer(releases_app, name="releases")
+
+class Verbs(TyperGroup):
+    """Heroku's colon verbs (`apps:create`) are the commands; `paas apps create` is read as
+    `paas apps:create` when there is such a command, so both spellings work."""
+
+    def parse_args(self, ctx, args):
+        if len(args) >= 2 and not args[0].startswith("-") and f"{args[0]}:{args[1]}" in self.commands:
+            args = [f"{args[0]}:{args[1]}", *args[2:]]
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx):
+        return sorted(self.commands)  # topics together: apps, apps:create, apps:destroy, ...
+
+
+app = typer.Typer(help="Drive a paas platform (Heroku Platform API v3).", no_args_is_help=True, add_completion=False,
+                  cls=Verbs)
 
 # Not a terminal under tests and pipes: rich then prints plain text, which is what we want.
 console = Console(highlight=False)
@@ -48,10 +58,8 @@ def when(timestamp: str | None) -> str:
     return (timestamp or "")[:16].replace("T", " ")
 
 
-def resolve_app(ctx: typer.Context | None, name: str | None) -> str:
-    """-a on the command, else -a given before the subcommand, else the `paas` git remote."""
-    if not name and ctx is not None and isinstance(ctx.obj, dict):
-        name = ctx.obj.get("app")
+def resolve_app(name: str | None) -> str:
+    """-a on the command, else the `paas` git remote."""
     if name:
         return name
     url = gitremote.remote_url()
@@ -65,10 +73,6 @@ def print_fields(title: str, fields: dict[str, object]) -> None:
     width = max(map(len, fields), default=0) + 1
     for key, value in fields.items():
         typer.echo(f"{key + ':':<{width}} {value}")
-
-
-def remember_app(ctx: typer.Context, name: str | None) -> None:
-    ctx.ensure_object(dict)["app"] = name
 
 
 def git_credential_command() -> str:
@@ -88,11 +92,9 @@ def set_paas_remote(url: str, git_url: str) -> None:
 # --- apps -------------------------------------------------------------------
 
 
-@apps_app.callback(invoke_without_command=True)
-def apps_list(ctx: typer.Context, as_json: JsonOpt = False):
+@app.command("apps")
+def apps_list(as_json: JsonOpt = False):
     """List your apps."""
-    if ctx.invoked_subcommand is not None:
-        return
     items = Api().list("/apps")
     if as_json:
         return print_json(items)
@@ -102,7 +104,7 @@ def apps_list(ctx: typer.Context, as_json: JsonOpt = False):
                 [(a["name"], a.get("web_url") or "", when(a.get("released_at"))) for a in sorted(items, key=lambda a: a["name"])])
 
 
-@apps_app.command("create")
+@app.command("apps:create")
 def apps_create(
     name: Annotated[str | None, typer.Argument(help="App name; generated when omitted.")] = None,
     remote: Annotated[bool, typer.Option(help="Add the `paas` git remote when inside a git repo.")] = True,
@@ -123,10 +125,10 @@ def apps_create(
             typer.echo(f"Git remote {gitremote.REMOTE} added: {git_url}")
 
 
-@apps_app.command("info")
-def apps_info(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+@app.command("apps:info")
+def apps_info(app_name: AppOpt = None, as_json: JsonOpt = False):
     """Show an app."""
-    data = Api().get(f"/apps/{resolve_app(ctx, app_name)}")
+    data = Api().get(f"/apps/{resolve_app(app_name)}")
     if as_json:
         return print_json(data)
     print_fields(data["name"], {
@@ -140,16 +142,13 @@ def apps_info(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = Fa
     })
 
 
-@apps_app.command("destroy")
-def apps_destroy(
-    ctx: typer.Context,
-    app_name: AppOpt = None,
+@app.command("apps:destroy")
+def apps_destroy(app_name: AppOpt = None,
     confirm: Annotated[str | None, typer.Option(help="The app's name, to skip the prompt.")] = None,
 ):
     """Delete an app for good."""
-    # With neither -a nor a remote, the confirmed name is the app (`paas apps destroy --confirm NAME`).
-    name = app_name or (ctx.obj or {}).get("app") or (confirm if not gitremote.remote_url() else None)
-    name = resolve_app(ctx, name)
+    # With neither -a nor a remote, the confirmed name is the app (`paas apps:destroy --confirm NAME`).
+    name = resolve_app(app_name or (confirm if not gitremote.remote_url() else None))
     if confirm is None:
         confirm = typer.prompt(f"This deletes ⬢ {name} for good. Type its name to confirm", default="", show_default=False)
     if confirm != name:
@@ -164,23 +163,20 @@ def apps_destroy(
 # --- config vars ------------------------------------------------------------
 
 
-@config_app.callback(invoke_without_command=True)
-def config_show(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+@app.command("config")
+def config_show(app_name: AppOpt = None, as_json: JsonOpt = False):
     """Show the config vars."""
-    remember_app(ctx, app_name)
-    if ctx.invoked_subcommand is not None:
-        return
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     config = Api().get(f"/apps/{name}/config-vars")
     if as_json:
         return print_json(config)
     print_fields(f"{name} Config Vars", dict(sorted(config.items())))
 
 
-@config_app.command("get")
-def config_get(ctx: typer.Context, key: str, app_name: AppOpt = None):
+@app.command("config:get")
+def config_get(key: str, app_name: AppOpt = None):
     """Print one config var's value (empty when unset)."""
-    typer.echo(Api().get(f"/apps/{resolve_app(ctx, app_name)}/config-vars").get(key, ""))
+    typer.echo(Api().get(f"/apps/{resolve_app(app_name)}/config-vars").get(key, ""))
 
 
 def released(api: Api, name: str, verb: str, keys: list[str]) -> None:
@@ -189,8 +185,8 @@ def released(api: Api, name: str, verb: str, keys: list[str]) -> None:
     typer.echo(f"{verb} {', '.join(keys)} and restarting ⬢ {name}... done{version}")
 
 
-@config_app.command("set")
-def config_set(ctx: typer.Context, pairs: Annotated[list[str], typer.Argument(help="KEY=value ...")], app_name: AppOpt = None):
+@app.command("config:set")
+def config_set(pairs: Annotated[list[str], typer.Argument(help="KEY=value ...")], app_name: AppOpt = None):
     """Set config vars; makes a new release."""
     changes = {}
     for pair in pairs:
@@ -198,16 +194,16 @@ def config_set(ctx: typer.Context, pairs: Annotated[list[str], typer.Argument(he
         if not sep or not key:
             fail(f"{pair!r} is not KEY=value.")
         changes[key] = value
-    name, api = resolve_app(ctx, app_name), Api()
+    name, api = resolve_app(app_name), Api()
     config = api.patch(f"/apps/{name}/config-vars", changes)
     released(api, name, "Setting", list(changes))
     print_fields(f"{name} Config Vars", {key: config.get(key, "") for key in changes})
 
 
-@config_app.command("unset")
-def config_unset(ctx: typer.Context, keys: Annotated[list[str], typer.Argument(help="KEY ...")], app_name: AppOpt = None):
+@app.command("config:unset")
+def config_unset(keys: Annotated[list[str], typer.Argument(help="KEY ...")], app_name: AppOpt = None):
     """Remove config vars; makes a new release."""
-    name, api = resolve_app(ctx, app_name), Api()
+    name, api = resolve_app(app_name), Api()
     api.patch(f"/apps/{name}/config-vars", dict.fromkeys(keys))  # null deletes a key
     released(api, name, "Unsetting", keys)
 
@@ -215,13 +211,10 @@ def config_unset(ctx: typer.Context, keys: Annotated[list[str], typer.Argument(h
 # --- releases ---------------------------------------------------------------
 
 
-@releases_app.callback(invoke_without_command=True)
-def releases_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt = False):
+@app.command("releases")
+def releases_list(app_name: AppOpt = None, as_json: JsonOpt = False):
     """List releases, newest first."""
-    remember_app(ctx, app_name)
-    if ctx.invoked_subcommand is not None:
-        return
-    name = resolve_app(ctx, app_name)
+    name = resolve_app(app_name)
     items = Api().list(f"/apps/{name}/releases", "version ..; order=desc")
     if as_json:
         return print_json(items)
@@ -234,10 +227,10 @@ def releases_list(ctx: typer.Context, app_name: AppOpt = None, as_json: JsonOpt 
     console.print(table)
 
 
-@releases_app.command("info")
-def releases_info(ctx: typer.Context, version: str, app_name: AppOpt = None, as_json: JsonOpt = False):
+@app.command("releases:info")
+def releases_info(version: str, app_name: AppOpt = None, as_json: JsonOpt = False):
     """Show one release (vN, N or its id) and its config snapshot."""
-    name, api = resolve_app(ctx, app_name), Api()
+    name, api = resolve_app(app_name), Api()
     release = api.get(f"/apps/{name}/releases/{version}")
     if as_json:
         return print_json(release)
@@ -269,7 +262,7 @@ def logs(
 
     Example: paas logs -a myapp --tail --dyno web
     """
-    name, api = resolve_app(None, app_name), Api()
+    name, api = resolve_app(app_name), Api()
     options = {"lines": num, "tail": tail, **({"dyno": dyno} if dyno else {}), **({"source": source} if source else {})}
     session = api.post(f"/apps/{name}/log-sessions", options)
     try:
@@ -315,7 +308,7 @@ def run_command(command: CommandArg, app_name: AppOpt = None, size: SizeOpt = No
 
     Example: paas run -a myapp -- python manage.py migrate
     """
-    name = resolve_app(None, app_name)
+    name = resolve_app(app_name)
     dyno = start_run(name, command, True, size, env)
     typer.echo(f"Running {dyno['command']} on ⬢ {name}... up, {dyno['name']}", err=True)
     try:
@@ -333,7 +326,7 @@ def run_detached(command: CommandArg, app_name: AppOpt = None, size: SizeOpt = N
 
     Example: paas run:detached -a myapp -- python worker.py --once
     """
-    name = resolve_app(None, app_name)
+    name = resolve_app(app_name)
     dyno = start_run(name, command, False, size, env)
     typer.echo(f"Running {dyno['command']} on ⬢ {name}... done, {dyno['name']} ({dyno['size']})")
     typer.echo(f"Run `paas logs -a {name} --dyno {dyno['name']}` to see its output.")
@@ -377,6 +370,33 @@ def logout():
     typer.echo(f"Logged out of {url}" if removed else f"Not logged in to {url}")
 
 
+@app.command("auth:whoami")
+def whoami():
+    """Print the email of the account the token belongs to."""
+    typer.echo(Api().get("/account")["email"])
+
+
+@app.command("auth:token")
+def auth_token():
+    """Print the API token the CLI uses (for scripts: `curl -H "Authorization: Bearer $(paas auth:token)"`)."""
+    typer.echo(token())
+
+
+@app.command("help")
+def help_(ctx: typer.Context, command: Annotated[list[str] | None, typer.Argument(help="A command, e.g. apps:create.")] = None):
+    """Show help: of every command, or of one (`paas help config:set`)."""
+    group = ctx.parent.command if ctx.parent else ctx.command
+    if command:
+        name = ":".join(command) if len(command) > 1 else command[0]
+        found = group.get_command(ctx, name)
+        if found is None:
+            fail(f"No such command: {name}. `paas help` lists them.")
+        with found.make_context(name, [], parent=ctx.parent, resilient_parsing=True) as sub:
+            typer.echo(found.get_help(sub))
+        return
+    typer.echo(group.get_help(ctx.parent or ctx))
+
+
 @app.command("git-credential", hidden=True)
 def git_credential(action: Annotated[str, typer.Argument(help="get, store or erase (git's helper protocol).")]):
     """git credential helper: answers `get` for the API's host with the CLI's token."""
@@ -418,7 +438,7 @@ def rollback(
     app_name: AppOpt = None,
 ):
     """Release the code and config of an earlier release again."""
-    name, api = resolve_app(None, app_name), Api()
+    name, api = resolve_app(app_name), Api()
     target = release.removeprefix("v") if release else previous_release(api, name)["version"]
     if isinstance(target, str) and target.isdigit():
         target = int(target)
@@ -432,7 +452,7 @@ def git_remote(app_name: AppOpt = None):
     if not gitremote.in_repo():
         fail("Not inside a git repository.")
     api = Api()
-    name = api.get(f"/apps/{resolve_app(None, app_name)}")["name"]
+    name = api.get(f"/apps/{resolve_app(app_name)}")["name"]
     url = f"{api.url}/{name}.git"
     set_paas_remote(api.url, url)
     typer.echo(f"set git remote {gitremote.REMOTE} to {url}")

@@ -33,3 +33,8 @@ class Conflict(PaasError):
 class InvalidParams(PaasError):
     status = 422
     id = "invalid_params"
+
+
+class RangeNotSatisfiable(PaasError):
+    status = 416
+    id = "requested_range_not_satisfiable"

@@ -1,15 +1,17 @@
-"""The Heroku `Range` header: `<field> [start]..[end]; max=N, order=asc|desc` (parsed loosely).
+"""The Heroku `Range` header: `<field> [start]..[end]; max=N, order=asc|desc`.
 
-`Next-Range` is answered as `<field> ]<last>..; max=N, order=O`: `]` makes the start exclusive.
+`Next-Range` is answered as `<field> ]<last>..; max=N, order=O`: `]` makes the start exclusive,
+as `[` makes the end so. A header that cannot be read answers 416, as Heroku's.
 """
 
 import re
 from dataclasses import dataclass
 
-from paas.domain.errors import InvalidParams
+from paas.domain.errors import RangeNotSatisfiable
 
 DEFAULT_MAX = 200
 MAX_LIMIT = 1000
+DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII only: str.isdigit() takes "²", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -19,9 +21,12 @@ class Range:
     start_exclusive: bool = False
     order: str = "asc"
     max: int = DEFAULT_MAX
+    end: str | None = None
+    end_exclusive: bool = False
 
     def next_range(self, last_value: object) -> str:
-        return f"{self.field} ]{last_value}..; max={self.max}, order={self.order}"
+        end = "" if self.end is None else f"{self.end}{'[' if self.end_exclusive else ''}"
+        return f"{self.field} ]{last_value}..{end}; max={self.max}, order={self.order}"
 
 
 def parse_range(header: str | None, fields: tuple[str, ...]) -> Range:
@@ -31,19 +36,22 @@ def parse_range(header: str | None, fields: tuple[str, ...]) -> Range:
     head, _, params = header.partition(";")
     match = re.match(r"^\s*([A-Za-z_]+)\s*(.*)$", head)
     if not match:
-        raise InvalidParams(f"Invalid Range header: {header!r}")
+        raise RangeNotSatisfiable(f"Invalid Range header: {header!r}")
     field, bounds = match.group(1), match.group(2).strip()
     if field not in fields:
-        raise InvalidParams(f"Range field {field!r} is not one of: {', '.join(fields)}")
-    start, exclusive = None, False
+        raise RangeNotSatisfiable(f"Range field {field!r} is not one of: {', '.join(fields)}")
+    start = end = None
+    start_exclusive = end_exclusive = False
     if bounds:
-        lower, sep, _upper = bounds.partition("..")
+        lower, sep, upper = bounds.partition("..")
         if not sep:
-            raise InvalidParams(f"Invalid Range header: {header!r}")
-        lower = lower.strip()
+            raise RangeNotSatisfiable(f"Invalid Range header: {header!r} (bounds are written start..end)")
+        lower, upper = lower.strip(), upper.strip()
         if lower.startswith("]"):
-            exclusive, lower = True, lower[1:].strip()
-        start = lower or None
+            start_exclusive, lower = True, lower[1:].strip()
+        if upper.endswith("["):
+            end_exclusive, upper = True, upper[:-1].strip()
+        start, end = lower or None, upper or None
     order, limit = "asc", DEFAULT_MAX
     for pair in re.split(r"[;,]", params):
         key, _, value = pair.partition("=")
@@ -52,10 +60,11 @@ def parse_range(header: str | None, fields: tuple[str, ...]) -> Range:
             continue
         if key == "order":
             if value not in ("asc", "desc"):
-                raise InvalidParams(f"Range order must be asc or desc, not {value!r}")
+                raise RangeNotSatisfiable(f"Range order must be asc or desc, not {value!r}")
             order = value
         elif key == "max":
-            if not value.isdigit() or int(value) < 1:
-                raise InvalidParams(f"Range max must be a positive integer, not {value!r}")
+            if not DIGITS.fullmatch(value) or int(value) < 1:
+                raise RangeNotSatisfiable(f"Range max must be a whole number from 1 to {MAX_LIMIT}, not {value!r}")
             limit = min(int(value), MAX_LIMIT)
-    return Range(field=field, start=start, start_exclusive=exclusive, order=order, max=limit)
+    return Range(field=field, start=start, start_exclusive=start_exclusive, order=order, max=limit,
+                 end=end, end_exclusive=end_exclusive)

@@ -13,6 +13,9 @@ from paas.domain import apps
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import AddonAttachment, App, Release, Status, User
+from paas.domain.ranges import DIGITS
+
+DESCRIPTION_LIMIT = Release.description.type.length  # the column's
 
 
 def add_release(
@@ -32,6 +35,8 @@ def add_release(
 ) -> Release:
     """Append the next release. A release with nothing to run has nothing to wait for."""
     apps.get_app(db, str(app.id), lock=True)  # serialises version numbers per app
+    if len(description) > DESCRIPTION_LIMIT:  # a long list of config keys, say
+        description = description[: DESCRIPTION_LIMIT - 1] + "…"
     version = (db.scalar(select(func.max(Release.version)).where(Release.app_id == app.id)) or 0) + 1
     if status is None:
         status = Status.pending if image else Status.succeeded
@@ -105,7 +110,7 @@ def current_release(db: Session, app: App) -> Release | None:
 def get_release(db: Session, app: App, ident: str | int) -> Release:
     stmt = select(Release).where(Release.app_id == app.id)
     text = str(ident).removeprefix("v")
-    if text.isdigit():
+    if DIGITS.fullmatch(text):  # ASCII, and within the column's reach
         stmt = stmt.where(Release.version == int(text))
     else:
         try:

@@ -36,6 +36,8 @@ from paas.platform.api import (
 from paas.platform.context import Platform
 from paas.platform.git import make_git_app
 from paas.platform.guard import guarded
+from paas.platform.headers import versioned, with_request_ids
+from paas.platform.ratelimit import rate_limited
 from paas.settings import Settings, get_settings
 
 GIT_PATH = re.compile(r"^/[^/]+\.git(/|$)")
@@ -61,6 +63,8 @@ def make_api(platform: Platform) -> FastAPI:
 
     @api.exception_handler(RequestValidationError)
     def invalid(request: Request, exc: RequestValidationError):
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return error(400, "bad_request", "The request body is not valid JSON.")
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return error(422, "invalid_params", problems or "Invalid request.")
 
@@ -68,6 +72,12 @@ def make_api(platform: Platform) -> FastAPI:
     def conflict(request: Request, exc: IntegrityError):
         # Two requests made the same thing at once (a name, a link): the later one is refused.
         return error(409, "conflict", "That conflicts with a change made at the same time; try again.")
+
+    @api.exception_handler(Exception)
+    def crashed(request: Request, exc: Exception):
+        # The platform's fault: the client gets the usual shape, the log gets the detail.
+        log.error("%s %s crashed", request.method, request.url.path, exc_info=exc)
+        return error(500, "internal_server_error", "Something went wrong inside paas; the request did nothing more.")
 
     @api.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException):
@@ -81,14 +91,15 @@ def create_app(settings: Settings | None = None):
     platform = Platform.from_settings(settings or get_settings())
     release_periodically(30.0)
     api = make_api(platform)
-    guarded_api = guarded(api, platform)
+    front = versioned(rate_limited(guarded(api, platform), platform))
     git = WSGIMiddleware(make_git_app(platform), workers=GIT_WORKERS)
 
-    async def app(scope, receive, send):
+    async def route(scope, receive, send):
         if scope["type"] == "http" and GIT_PATH.match(scope["path"]):
             await git(scope, receive, send)
         else:
-            await guarded_api(scope, receive, send)
+            await front(scope, receive, send)
 
+    app = with_request_ids(route)
     app.api = api  # tests reach dependency overrides and state through this
     return app

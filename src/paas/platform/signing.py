@@ -26,7 +26,7 @@ class Signer:
         if signature is None:
             return False
         if expires is not None:
-            if not expires.isdigit() or int(expires) < time.time():
+            if not (expires.isascii() and expires.isdigit()) or int(expires) < time.time():
                 return False
         wanted = self.sign(method, path, int(expires) if expires else None)
         # Bytes: compare_digest refuses str with non-ASCII characters (a 500 instead of a 404).

@@ -23,6 +23,7 @@ from paas.platform.deps import (
 )
 from paas.platform.repos import delete_repository
 from paas.platform.serializers import (
+    REGION,
     app_json,
     buildpack_installations_json,
 )
@@ -41,7 +42,13 @@ def create_app(
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise InvalidParams("Name must be a string.")
+    region = body.get("region")
+    if region is not None and region not in (REGION["name"], REGION["id"]):
+        raise InvalidParams(f"Couldn't find that region: {region!r}. This platform has one: {REGION['name']}.")
+    stack = stack_name(body["stack"]) if body.get("stack") is not None else None
     app = apps.create_app(db, cipher, user, name)
+    if stack is not None:
+        app = apps.set_build_stack(db, app, stack)
     db.commit()
     messages.wake_runner(redis, app.name)
     return describe(db, app, settings)
@@ -53,6 +60,16 @@ def list_apps(user: UserDep, db: DbDep, settings: SettingsDep, range_: Annotated
     rng = parse_range(range_, tuple(APP_RANGE_COLUMNS))
     page = pagination.page(db, access.visible_apps(user), rng, APP_RANGE_COLUMNS)
     return paged(page, lambda app: describe(db, app, settings))
+
+
+def stack_name(given: object) -> str:
+    """A stack as Heroku clients name one: its name or id, or {"name": ...} or {"id": ...}."""
+    if isinstance(given, dict):
+        given = given.get("name") or given.get("id")
+    if isinstance(given, str):
+        by_id = next((s.name for s in STACKS.values() if s.id == given), None)
+        return by_id or given  # set_build_stack says which names there are
+    raise InvalidParams("A stack is named by its name or id.")
 
 
 def describe(db, app: App, settings) -> dict:
@@ -69,12 +86,7 @@ def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
     if unknown:
         raise InvalidParams(f"Cannot change {', '.join(sorted(unknown))} of an app here.")
     if "build_stack" in body:
-        stack = body["build_stack"]
-        if isinstance(stack, dict):  # Heroku clients may send {"name": ...} or {"id": ...}
-            stack = stack.get("name") or next((s.name for s in STACKS.values() if s.id == stack.get("id")), None)
-        if not isinstance(stack, str):
-            raise InvalidParams("build_stack must be a stack's name.")
-        app = apps.set_build_stack(db, app, stack)
+        app = apps.set_build_stack(db, app, stack_name(body["build_stack"]))
     if "health_check_path" in body:
         app = apps.set_health_check_path(db, app, body["health_check_path"])
     if "force_https" in body:

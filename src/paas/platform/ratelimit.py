@@ -1,0 +1,42 @@
+"""Heroku's API rate limit: a token may make `api_rate_limit` requests an hour (4,500, as on
+Heroku). Every answer to a request with a token says how many it has left (`RateLimit-Remaining`);
+past the limit the answer is 429 `rate_limit`. The count is in Redis, by token and hour, so every
+API process shares it; only the token's hash is used as the key."""
+
+import json
+import time
+
+from paas.domain.accounts import hash_token
+from paas.platform.auth import token_from_authorization
+
+WINDOW = 3600
+
+
+def rate_limited(app, platform):
+    limit = platform.settings.api_rate_limit
+
+    async def wrapped(scope, receive, send):
+        token = None
+        if scope["type"] == "http":
+            token = token_from_authorization(dict(scope["headers"]).get(b"authorization", b"").decode("latin-1"))
+        if not token:
+            return await app(scope, receive, send)
+        key = f"paas:rate:{hash_token(token)}:{int(time.time() // WINDOW)}"
+        async with platform.async_redis.pipeline(transaction=True) as pipe:
+            count, _ = await pipe.incr(key).expire(key, WINDOW).execute()
+        remaining = str(max(limit - count, 0)).encode()
+        if count > limit:
+            body = json.dumps({"id": "rate_limit", "message": "Your account reached the API rate limit; try again within the hour."}).encode()
+            await send({"type": "http.response.start", "status": 429, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"ratelimit-remaining", remaining)]})
+            return await send({"type": "http.response.body", "body": body})
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"ratelimit-remaining", remaining)]}
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return wrapped
