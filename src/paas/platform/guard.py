@@ -3,13 +3,12 @@ body over `api_body_limit` is refused (413), declared or streamed, so nobody mak
 or parse more than that. Signed URLs (a tarball's upload, whose limit is its own) carry no token
 and pass."""
 
-import json
-
 from starlette.concurrency import run_in_threadpool
 
 from paas.domain import accounts
 from paas.domain.errors import Unauthorized
 from paas.platform.auth import token_from_authorization
+from paas.platform.headers import json_answer
 
 WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 SIGNED = ("/sources/",)  # their signature is checked by their handler, their size by theirs
@@ -18,21 +17,15 @@ SIGNED = ("/sources/",)  # their signature is checked by their handler, their si
 def guarded(api, platform):
     limit = platform.settings.api_body_limit
 
-    async def answer(send, status: int, id_: str, message: str) -> None:
-        body = json.dumps({"id": id_, "message": message}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
     async def app(scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in WITH_BODY or scope["path"].startswith(SIGNED):
             return await api(scope, receive, send)
         headers = dict(scope["headers"])
         if not await run_in_threadpool(_token_valid, platform, headers.get(b"authorization", b"").decode("latin-1")):
-            return await answer(send, 401, "unauthorized", "Invalid credentials provided.")
+            return await json_answer(send, 401, "unauthorized", "Invalid credentials provided.")
         declared = headers.get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > limit:
-            return await answer(send, 413, "request_too_large", f"The request body is over {limit // 1024} kB.")
+            return await json_answer(send, 413, "request_too_large", f"The request body is over {limit // 1024} kB.")
         seen, started, refused = 0, False, False
 
         async def counted():
@@ -43,7 +36,7 @@ def guarded(api, platform):
             if seen > limit and not refused:
                 refused = True
                 if not started:
-                    await answer(send, 413, "request_too_large", f"The request body is over {limit // 1024} kB.")
+                    await json_answer(send, 413, "request_too_large", f"The request body is over {limit // 1024} kB.")
             return {"type": "http.disconnect"} if refused else message
 
         async def sending(message):

@@ -3,13 +3,13 @@ Heroku). Every answer to a request with a token says how many it has left (`Rate
 past the limit the answer is 429 `rate_limit`. The count is in Redis, by token and hour, so every
 API process shares it; only the token's hash is used as the key."""
 
-import json
 import time
 
 from starlette.concurrency import run_in_threadpool
 
 from paas.domain.accounts import hash_token
 from paas.platform.auth import token_from_authorization
+from paas.platform.headers import adding_header, json_answer
 
 WINDOW = 3600
 
@@ -34,17 +34,8 @@ def rate_limited(app, platform):
         count = await run_in_threadpool(counted, platform.redis, f"paas:rate:{hash_token(token)}:{int(time.time() // WINDOW)}")
         remaining = str(max(limit - count, 0)).encode()
         if count > limit:
-            body = json.dumps({"id": "rate_limit", "message": "Your account reached the API rate limit; try again within the hour."}).encode()
-            await send({"type": "http.response.start", "status": 429, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"ratelimit-remaining", remaining)]})
-            return await send({"type": "http.response.body", "body": body})
-
-        async def sending(message):
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"ratelimit-remaining", remaining)]}
-            await send(message)
-
-        await app(scope, receive, sending)
+            return await json_answer(send, 429, "rate_limit", "Your account reached the API rate limit; try again within the hour.",
+                                     ((b"ratelimit-remaining", remaining),))
+        await app(scope, receive, adding_header(send, b"ratelimit-remaining", remaining))
 
     return wrapped
