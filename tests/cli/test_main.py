@@ -185,3 +185,38 @@ def test_colon_verbs_and_spaced_ones_are_the_same_commands(app_name, token):
     assert "apps:create" in paas("help").stdout
     told = paas("help", "nosuch")
     assert told.exit_code != 0 and "No such command: nosuch" in told.output
+
+
+def test_dynos_builds_buildpacks_and_stacks(app_name, env, token, monkeypatch):
+    repo = git_repo(env / "repo")
+    monkeypatch.chdir(repo)
+    assert paas("git:remote", "-a", app_name).exit_code == 0
+    git("-c", f"http.extraHeader=Authorization: Bearer {token}", "push", "-q", "paas", "HEAD:main", cwd=repo)
+
+    [build] = paas_json("builds")
+    assert build["status"] == "succeeded" and paas_json("builds:info")["id"] == build["id"]
+    output = paas("builds:output", build["id"])
+    assert output.exit_code == 0 and "Building image from Dockerfile" in output.stdout, output.output
+
+    scaled = paas("ps:scale", "web+1", "--wait")
+    assert scaled.exit_code == 0 and "web at 2:basic" in scaled.stdout, scaled.output
+    dynos = paas_json("ps")
+    assert sorted(d["name"] for d in dynos) == ["web.1", "web.2"] and {d["state"] for d in dynos} == {"up"}
+    listed = paas("ps")
+    assert "=== web (basic)" in listed.stdout and "web.2: up" in listed.stdout, listed.output
+    assert paas("ps:type", "web=standard-1x").exit_code == 0
+    assert {f["size"] for f in Api().get(f"/apps/{app_name}/formation")} == {"standard-1x"}
+    assert paas("ps:restart", "web.2").exit_code == 0
+    assert paas("ps:scale", "web=1").exit_code == 0
+    assert paas("ps:scale", "web-5").exit_code != 0  # cannot go below none; nothing changed
+    assert [f["quantity"] for f in Api().get(f"/apps/{app_name}/formation")] == [1]
+
+    assert paas("buildpacks:set", "python").exit_code == 0
+    assert paas("buildpacks:add", "nodejs", "--index", "1").exit_code == 0
+    assert [b["buildpack"]["url"] for b in paas_json("buildpacks")] == ["nodejs", "python"]
+    assert paas("buildpacks:remove", "nodejs").exit_code == 0 and paas("buildpacks:clear").exit_code == 0
+    assert paas_json("buildpacks") == []
+
+    assert "* bookworm" in paas("stack").stdout
+    assert paas("stack:set", "trixie").exit_code == 0 and "* trixie" in paas("stack").stdout
+    assert paas("stack:set", "cedar-14").exit_code != 0

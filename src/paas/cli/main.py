@@ -446,7 +446,8 @@ def rollback(
     typer.echo(f"Rolling back ⬢ {name}... done, v{created['version']} ({created['description']})")
 
 
-@app.command("git-remote")
+@app.command("git:remote")
+@app.command("git-remote", hidden=True)
 def git_remote(app_name: AppOpt = None):
     """Add or update the `paas` remote of this git repo."""
     if not gitremote.in_repo():
@@ -461,6 +462,8 @@ def git_remote(app_name: AppOpt = None):
 # These commands live in modules of their own and add themselves to `app`.
 from paas.cli import access as _access  # noqa: E402,F401
 from paas.cli import addons as _addons  # noqa: E402,F401
+from paas.cli import builds as _builds  # noqa: E402,F401
+from paas.cli import processes as _processes  # noqa: E402,F401
 
 if __name__ == "__main__":
     app()
