@@ -10,6 +10,7 @@ from paas.cli.main import (
     AppOpt,
     JsonOpt,
     app,
+    listed,
     print_fields,
     print_json,
     print_table,
@@ -25,9 +26,8 @@ IndexOpt = Annotated[int | None, typer.Option("--index", "-i", help="Its place i
 def builds_list(app_name: AppOpt = None, as_json: JsonOpt = False):
     """List the app's builds, newest first."""
     name = resolve_app(app_name)
-    items = Api().list(f"/apps/{name}/builds", "created_at ..; order=desc")
-    if as_json:
-        return print_json(items)
+    if (items := listed(f"/apps/{name}/builds", as_json, "created_at ..; order=desc")) is None:
+        return
     typer.echo(f"=== {name} Builds")
     print_table(("Id", "Status", "Version", "By", "Created"), [
         (b["id"], b["status"], (b.get("source_blob") or {}).get("version") or "", (b.get("user") or {}).get("email", ""),

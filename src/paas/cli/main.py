@@ -54,6 +54,15 @@ def print_table(columns: tuple[str, ...], rows) -> None:
     console.print(table)
 
 
+def listed(path: str, as_json: bool, range_: str | None = None) -> list | None:
+    """Every item of a list, for a table; with --json printed as it came instead (and None)."""
+    items = Api().list(path, range_)
+    if as_json:
+        print_json(items)
+        return None
+    return items
+
+
 def when(timestamp: str | None) -> str:
     return (timestamp or "")[:16].replace("T", " ")
 
@@ -215,9 +224,8 @@ def config_unset(keys: Annotated[list[str], typer.Argument(help="KEY ...")], app
 def releases_list(app_name: AppOpt = None, as_json: JsonOpt = False):
     """List releases, newest first."""
     name = resolve_app(app_name)
-    items = Api().list(f"/apps/{name}/releases", "version ..; order=desc")
-    if as_json:
-        return print_json(items)
+    if (items := listed(f"/apps/{name}/releases", as_json, "version ..; order=desc")) is None:
+        return
     typer.echo(f"=== {name} Releases")
     table = Table(box=None, show_header=False)
     for item in items:
