@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from paas.builder.buildpacks import BuildError, Buildpack
-from paas.builder.errors import BuildFailed
 from paas.builder.buildpacks.runner import run_buildpacks
+from paas.builder.errors import BuildFailed
 from paas.builder.stack import ensure_stack
 from paas.domain.stacks import DEFAULT_STACK, STACKS
 

@@ -40,8 +40,9 @@ def build_from_dockerfile(
             process_types = parse_procfile(procfile.read_text(errors="replace"))
         except ProcfileError as error:
             raise BuildFailed(f"Procfile: {error}") from None
-    check_instructions((source_dir / "Dockerfile").read_text(errors="replace"))
-    bases = {stack: ensure_base(settings, client, stack, emit) for stack in stacks_named(source_dir / "Dockerfile", job.stack)}
+    dockerfile = (source_dir / "Dockerfile").read_text(errors="replace")
+    check_instructions(dockerfile)
+    bases = {stack: ensure_base(settings, client, stack, emit) for stack in stacks_named(dockerfile, job.stack)}
     repository = f"{settings.registry}/{job.app}"
     with app_cache(settings, job, "dockerfile", emit) as path:
         built = BuiltImages(path.parent / f"{path.name}.built")  # beside the store: the platform's, not the build user's
@@ -143,7 +144,7 @@ def check_instructions(text: str) -> None:
                                       "(only type=tmpfs): it would reach outside the build")
 
 
-def stacks_named(dockerfile: Path, default: str | None) -> list[str]:
+def stacks_named(dockerfile: str, default: str | None) -> list[str]:
     """The platform stacks the Dockerfile builds on (`FROM paas/stack:<name>`), else the app's."""
-    named = [name for name in STACK_FROM.findall(dockerfile.read_text(errors="replace")) if name in STACKS]
+    named = [name for name in STACK_FROM.findall(dockerfile) if name in STACKS]
     return sorted(set(named)) or [default or DEFAULT_STACK]

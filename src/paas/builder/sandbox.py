@@ -197,17 +197,23 @@ class Sandboxes:
             return False
         return container.status == "running"
 
-    def _start(self) -> Container:
+    def network(self) -> str:
+        """The builds' bridge, made (and fenced in) once per worker: buildpack builds' containers
+        sit on it too."""
         if not self._network_ready:
             ensure_isolated_bridge(self.client, self.settings.build_network, {LABEL_INSTANCE: self.settings.instance})
             self._network_ready = True
+        return self.settings.build_network
+
+    def _start(self) -> Container:
+        network = self.network()
         lifetime = int(self.SPARE_LIFETIME + self.settings.build_timeout + 120)
         try:
             container = self.client.containers.run(
                 # It ends (and goes) by itself once no build can still be using it, should this worker die.
                 self.settings.stack_image, command=["sleep", str(lifetime)],
                 name=f"paas-build-sandbox-{uuid.uuid4().hex[:12]}", detach=True, auto_remove=True, init=True,
-                network=self.settings.build_network,
+                network=network,
                 mem_limit=self.settings.build_memory, memswap_limit=self.settings.build_memory,
                 nano_cpus=int(self.settings.build_cpus * 1e9), pids_limit=self.settings.build_pids,
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], read_only=True,

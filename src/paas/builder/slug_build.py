@@ -6,7 +6,6 @@ from pathlib import Path
 
 import docker
 
-from paas.addons.networks import LABEL_INSTANCE, ensure_isolated_bridge
 from paas.builder.buildpacks import BuildError
 from paas.builder.buildpacks.fetch import resolve_buildpack
 from paas.builder.buildpacks.runner import run_buildpacks
@@ -23,7 +22,9 @@ from paas.settings import Settings
 
 def build_slug_image(
     settings: Settings, client: docker.DockerClient, slugs: SlugStore, job: Job, source_dir: Path, workdir: Path, emit,
+    network: str | None = None,
 ) -> BuildResult:
+    """`network`: the builds' bridge the buildpacks' container sits on (`Sandboxes.network()`)."""
     wanted = job.buildpacks or ([job.env["BUILDPACK_URL"]] if job.env.get("BUILDPACK_URL") else [])
     try:  # a config var is not checked when it is set: BUILDPACK_URL passes the same test here
         wanted = [canonical(entry) for entry in wanted]
@@ -35,7 +36,6 @@ def build_slug_image(
     for warning in warnings:
         emit(f" !     {warning}")
     images = ensure_stack(settings, client, stack.name, emit)
-    ensure_isolated_bridge(client, settings.build_network, {LABEL_INSTANCE: settings.instance})
     extra_env = {"STACK": stack.name}
     if python_version:
         extra_env["PAAS_PYTHON_VERSION"] = python_version
@@ -45,7 +45,7 @@ def build_slug_image(
             cache_dir=cache, env=job.env, buildpacks=buildpacks, extra_env=extra_env,
             emit=emit, memory=settings.build_memory, cpus=settings.build_cpus, pids=settings.build_pids,
             timeout=settings.build_timeout, output_limit=settings.build_output_limit,
-            network=settings.build_network,
+            network=network,
         )
     emit("-----> Compressing the slug")
     started = time.monotonic()

@@ -130,7 +130,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
         if (source_dir / "Dockerfile").is_file():
             result = build_from_dockerfile(w.settings, w.docker, w.sandboxes, job, source_dir, out.write)
         else:
-            result = build_slug_image(w.settings, w.docker, w.slugs, job, source_dir, workdir, out.write)
+            result = build_slug_image(w.settings, w.docker, w.slugs, job, source_dir, workdir, out.write, w.sandboxes.network())
         out.write(f"-----> Process types: {', '.join(sorted(result.process_types)) or '(none: add a Procfile)'}")
         with w.sessionmaker() as db:
             release = builds.release_build(

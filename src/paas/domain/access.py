@@ -13,9 +13,9 @@ the permission gets 403. These functions touch only the database.
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from paas.domain import apps
+from paas.domain import accounts, apps
 from paas.domain.errors import Forbidden, InvalidParams, NotFound
-from paas.domain.models import ApiToken, App, Collaborator, TeamMember, User
+from paas.domain.models import App, Collaborator, TeamMember, User
 
 VIEW, DEPLOY, OPERATE, MANAGE = "view", "deploy", "operate", "manage"
 PERMISSIONS = (VIEW, DEPLOY, OPERATE, MANAGE)
@@ -57,7 +57,7 @@ def token_still_may(db: Session, token_hash: str, app_ident: str, permission: st
     """Does the token behind a long answer (a log tail) still give `permission` on the app? Asked
     again while it streams: revoking the token, disabling its user or taking away their access
     ends it."""
-    user = db.scalar(select(User).join(ApiToken).where(ApiToken.token_hash == token_hash, User.disabled_at.is_(None)))
+    user = accounts.user_for_token_hash(db, token_hash)
     if user is None:
         return False
     try:

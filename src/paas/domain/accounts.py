@@ -23,12 +23,15 @@ def hash_token(token: str) -> str:
 
 
 def user_for_token(db: Session, token: str | None) -> User:
-    if not token:
-        raise Unauthorized("Invalid credentials provided.")
-    user = db.scalar(select(User).join(ApiToken).where(ApiToken.token_hash == hash_token(token), User.disabled_at.is_(None)))
+    user = user_for_token_hash(db, hash_token(token)) if token else None
     if user is None:
         raise Unauthorized("Invalid credentials provided.")
     return user
+
+
+def user_for_token_hash(db: Session, token_hash: str) -> User | None:
+    """The user a token (by its hash) belongs to, unless it was revoked or its user disabled."""
+    return db.scalar(select(User).join(ApiToken).where(ApiToken.token_hash == token_hash, User.disabled_at.is_(None)))
 
 
 def ensure_user(db: Session, email: str, name: str | None = None) -> User:
