@@ -5,6 +5,7 @@ in a sandbox of their own; buildpack builds run in a container on the same fence
 
 import http.server
 import io
+import re
 import subprocess
 import sys
 import tarfile
@@ -14,7 +15,7 @@ import threading
 import httpx
 import pytest
 
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import SAMPLE_APP, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -73,10 +74,46 @@ def test_a_dockerfile_build_reaches_no_service_of_the_host(checkout, settings, e
     assert "probe: reached nothing of 16 targets" in pushed.stderr
     assert f"memory limit: {parse_bytes(settings.build_memory)}" in pushed.stderr  # the sandbox's, not the host's
 
-    # Its sandbox goes soon after; what stays is at most the one started for the next build.
+    # What stays is at most one sandbox, kept for the next build.
     def sandboxes():
         return engine.containers.list(filters={"label": ["paas.build-sandbox", f"paas.instance={settings.instance}"]})
     eventually(lambda: len(sandboxes()) <= 1, 30, "the build's sandbox to go")
+
+
+# A RUN step that leaves a daemon behind (detached from the step, listening on the sandbox's
+# network).
+LEAVE_DAEMON = """\
+import os, socket, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", 7777)); s.listen()
+        time.sleep(600)
+    os._exit(0)
+time.sleep(0.5)
+print("left a daemon on", 7777 if socket.create_connection(("127.0.0.1", 7777), 3) else None, flush=True)
+"""
+
+
+def test_a_build_leaves_nothing_running_for_the_next_build(new_app):
+    """Sandboxes serve one build after another: whatever a build started is gone before the next
+    one (another app's) runs in the same sandbox."""
+    (_, first), (_, second) = new_app(SAMPLE_APP), new_app(SAMPLE_APP)
+    first.write("leave.py", LEAVE_DAEMON)
+    first.write("Dockerfile", "FROM paas/stack:bookworm\nCOPY leave.py /leave.py\nRUN python3 /leave.py\n"
+                "RUN cat /sys/class/net/eth0/address\n" + SERVE)
+    first.commit("leave a daemon")
+    pushed = first.push()
+    assert pushed.returncode == 0 and "left a daemon on 7777" in pushed.stderr, pushed.stderr
+    second.write("Dockerfile", "FROM paas/stack:bookworm\nRUN cat /sys/class/net/eth0/address\n"
+                 "RUN python3 -c 'import socket; print(\"daemon found:\", socket.socket().connect_ex((\"127.0.0.1\", 7777)) == 0)'\n"
+                 + SERVE)
+    second.commit("look for it")
+    found = second.push()
+    assert found.returncode == 0 and "daemon found: False" in found.stderr, found.stderr
+    mac = re.compile(r"^remote:\s+([0-9a-f]{2}(?::[0-9a-f]{2}){5})\s*$", re.M)
+    assert mac.findall(pushed.stderr) == mac.findall(found.stderr) != [], "the second build is not in the first one's sandbox"
 
 
 def test_a_buildpack_build_reaches_no_service_of_the_host(api, new_app, settings, listener_everywhere, tmp_path):

@@ -1,8 +1,10 @@
-"""Where a Dockerfile build runs: the network namespace and cgroups of a small holder container
-made for the build and removed after it (with whatever the build left running in it). The holder sits on the builds' bridge (a way out to
-package registries; no connection to the host, so none to its loopback services, and none to
-other builds), and its cgroups carry the build's memory, CPU and process limits. The build's
-buildah processes join both: each build is alone in its network, whatever it runs."""
+"""Where a Dockerfile build runs: the network namespace and cgroups of a small holder container.
+The holder sits on the builds' bridge (a way out to package registries; no connection to the
+host, so none to its loopback services, and none to other builds), and its cgroups carry the
+build's memory, CPU and process limits. The build's buildah processes join both: each build is
+alone in its network, whatever it runs. A holder serves one build at a time; once everything
+that build started is gone from its cgroups it waits for the next build, so a push never waits
+on the Docker engine to start or remove a container."""
 
 import atexit
 import logging
@@ -29,8 +31,8 @@ log = logging.getLogger(__name__)
 # Moves the shell into each cgroup named before `--` (or fails: a build never runs without its
 # limits), then becomes the command after it, so every process of the build is inside them.
 JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
-# Seconds after a build before its holder goes, if no other build came to take that work along:
-# right after a build the Docker engine is busy starting the new release, which should not wait.
+# Seconds after a build before a holder that cannot serve again goes: right after a build the
+# Docker engine is busy starting the new release, which should not wait.
 QUIET = 10.0
 OWNER = "paas.build-sandbox"  # label: the worker (host:pid) a sandbox belongs to
 
@@ -47,19 +49,20 @@ class Sandbox:
                 "timeout", "--signal=KILL", str(self.deadline),
                 "nsenter", f"--net=/proc/self/fd/{self.net_fd}", *command]
 
-    def kill_all(self) -> None:
+    def kill_all(self) -> bool:
         """Whatever the build left running in the holder's cgroups (a RUN step outlives buildah
-        when the build is stopped), killed before the holder goes."""
+        when the build is stopped), killed; whether they are all gone."""
         for _ in range(20):
             pids = {int(pid) for path in self.cgroup_procs for pid in _read(path).split()} - self.holder_pids
             if not pids:
-                return
+                return True
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             time.sleep(0.05)
+        return False
 
 
 def cgroup_mounts(mountinfo: str) -> list[tuple[frozenset[str], Path]]:
@@ -89,9 +92,10 @@ def cgroup_procs_files(proc_cgroup: str, mounts: list[tuple[frozenset[str], Path
 
 
 class Sandboxes:
-    """Hands out sandboxes, one per build, and keeps one started for the next build (starting a
-    container is most of what the sandbox costs a push). A spare waits at most `SPARE_LIFETIME`;
-    one left by a worker that died goes by itself soon after."""
+    """Hands out sandboxes, one build at a time each, and keeps one started for the next build
+    (starting a container is most of what a sandbox would cost a push): the one the last build
+    left empty, or one started ahead. A holder serves for at most `SPARE_LIFETIME`; one left by a
+    worker that died goes by itself soon after."""
 
     SPARE_LIFETIME = 600.0
 
@@ -104,6 +108,7 @@ class Sandboxes:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         atexit.register(self._drop_spare)
         self._soon(self._sweep)
+        self._soon(self._make_spare)
 
     def _sweep(self) -> None:
         """Sandboxes left by this host's workers that are gone (a stopped worker's spare)."""
@@ -123,11 +128,7 @@ class Sandboxes:
 
     @contextmanager
     def sandbox(self) -> Iterator[Sandbox]:
-        container = self._take()
-        # The next build's spare starts now, beside this build; what earlier builds left goes now
-        # too: neither then waits on the Docker engine while it starts this build's release.
-        self._soon(self._make_spare)
-        self._soon(self._remove_used)
+        made, container = self._take()
         try:
             sandbox = self._enter(container)
         except BaseException:
@@ -137,8 +138,20 @@ class Sandboxes:
             yield sandbox
         finally:
             os.close(sandbox.net_fd)
-            sandbox.kill_all()  # a stopped build's RUN step must not go on for a moment more
-            self._later_remove(container)
+            # A stopped build's RUN step must not go on for a moment more; a holder that still
+            # has a process of its build in it never serves another.
+            if sandbox.kill_all():
+                self._keep(made, container)
+            else:
+                self._later_remove(container)
+
+    def _keep(self, made: float, container: Container) -> None:
+        """The holder of a finished build, kept for the next one (one kept at most)."""
+        with self._lock:
+            if self._spare is None:
+                self._spare = (made, container)
+                return
+        self._later_remove(container)
 
     def _later_remove(self, container: Container) -> None:
         with self._lock:
@@ -173,22 +186,24 @@ class Sandboxes:
         holder_pids = frozenset(int(p) for p in _read(procs[0]).split())
         return Sandbox(net_fd, procs, int(self.settings.build_timeout) + 60, holder_pids)
 
-    def _take(self) -> Container:
+    def _take(self) -> tuple[float, Container]:
+        """A started holder and when it was made: the spare, if it is young and running."""
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is not None:
             made, container = spare
             if time.monotonic() - made < self.SPARE_LIFETIME and self._running(container):
-                return container
-            remove_container(self.client, container.id)
-        return self._start()
+                return spare
+            self._later_remove(container)
+            self._soon(self._make_spare)  # the build after this one should not wait either
+        return time.monotonic(), self._start()
 
     def _make_spare(self) -> None:
-        container = self._start()
         with self._lock:
-            old, self._spare = self._spare, (time.monotonic(), container)
-        if old is not None:
-            remove_container(self.client, old[1].id)
+            if self._spare is not None:
+                return
+        container = self._start()
+        self._keep(time.monotonic(), container)
 
     def _running(self, container: Container) -> bool:
         try:
