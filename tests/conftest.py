@@ -47,6 +47,7 @@ def api_settings(tmp_path, test_database_url) -> Settings:
     settings = Settings(
         instance="paas-test",  # the running platform's runner leaves these containers alone
         home=tmp_path / "paas-home",
+        rendezvous_port=0,  # the running platform's API serves it; attach URLs are then WebSockets
         database_url=test_database_url,
         redis_url=base.set(database=str(TEST_REDIS_DB)).render_as_string(hide_password=False),
     )

@@ -84,6 +84,9 @@ class LogStream:
                     return
                 yield fields["line"]
 
+    def exists(self) -> bool:
+        return bool(self.client.exists(self.key))
+
     def lines(self) -> list[str]:
         """Everything written so far (without the End)."""
         return [fields["line"] for _id, fields in self.client.xrange(self.key) if "line" in fields]
@@ -114,6 +117,31 @@ def wake_runner(client: redis.Redis, app_name: str) -> None:
 
 def wake_router(client: redis.Redis) -> None:
     client.rpush(WAKE_QUEUE, ROUTER_WAKE)
+
+
+def next_run_name(client: redis.Redis, app_name: str) -> str:
+    """`run.N`, numbered per app as Heroku does."""
+    return f"run.{client.incr(_run_counter(app_name))}"
+
+
+def app_renamed(client: redis.Redis, old: str, new: str) -> None:
+    """The runner moves the app's processes to the new name (they start again under it: their
+    HEROKU_APP_NAME and host change) and the router follows; run numbers go on."""
+    if client.exists(_run_counter(old)):
+        client.rename(_run_counter(old), _run_counter(new))
+    wake_runner(client, new)
+    wake_runner(client, old)
+    wake_router(client)
+
+
+def forget_app(client: redis.Redis, app_name: str) -> None:
+    """An app that is gone: its run numbers go; the runner stops its processes and its route."""
+    client.delete(_run_counter(app_name))
+    wake_runner(client, app_name)
+
+
+def _run_counter(app_name: str) -> str:
+    return f"paas:run-counter:{app_name}"
 
 
 # --- dynos: what runs, as the runner last saw it, and restarts asked for ----------------------

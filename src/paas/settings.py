@@ -37,6 +37,12 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 5100
+    # `heroku run` attaches to one-off dynos here (Heroku's rendezvous: TLS, then raw bytes), on
+    # api_host; 0: off (the paas CLI attaches through the API's WebSocket either way). The
+    # certificate: the operator's files, or (unset) one made by the platform's own CA.
+    rendezvous_port: int = 5101
+    rendezvous_cert: Path | None = None
+    rendezvous_key: Path | None = None
     database_url: str = "postgresql+psycopg://paas:paas@127.0.0.1:5432/paas"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
@@ -181,6 +187,11 @@ class Settings(BaseSettings):
     def router_ca_file(self) -> Path:
         """The root certificate of the router's own CA, which signs the apps' HTTPS certificates."""
         return self.home / "router-ca.crt"
+
+    @property
+    def rendezvous_ca_file(self) -> Path:
+        """The root certificate of the CA that signs the rendezvous's own certificate."""
+        return self.home / "rendezvous-ca.crt"
 
     @property
     def router_tls_log_file(self) -> Path:

@@ -4,9 +4,13 @@ interactive shell on a terminal, detached runs into the logs, and nothing left b
 import os
 import pty
 import select
+import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
+import uuid
 from pathlib import Path
 
 import pytest
@@ -89,7 +93,8 @@ def test_a_detached_run_writes_to_the_logs_and_ends(deployed, settings, token, e
 
 
 def test_a_client_that_goes_away_ends_its_run(deployed, api, engine):
-    dyno = api.post(f"/apps/{deployed}/dynos", json={"command": "sleep 600", "attach": True, "force_no_tty": True}).json()
+    body = {"command": "sleep 600", "attach": True, "force_no_tty": True, "attach_transport": "websocket"}
+    dyno = api.post(f"/apps/{deployed}/dynos", json=body).json()
     with connect(dyno["attach_url"]):
         eventually(lambda: one_offs(engine, deployed), timeout=20, what="the one-off container")
         listed = eventually(lambda: [d for d in api.get(f"/apps/{deployed}/dynos").json() if d["type"] == "run"],
@@ -105,6 +110,38 @@ def test_bad_runs_get_clear_errors(api, app_name):
     assert "deploy some code first" in api.post(f"/apps/{app_name}/dynos", json={"command": "ls"}).json()["message"]
     for body, word in (({}, "command"), ({"command": " "}, "command"), ({"command": "ls", "attach": "yes"}, "attach"),
                        ({"command": "ls", "env": {"1X": "y"}}, "1X"), ({"command": "ls", "env": {"A": 1}}, "env"),
-                       ({"command": "ls", "size": "huge"}, "huge"), ({"command": "ls", "colour": 1}, "colour")):
+                       ({"command": "ls", "size": "huge"}, "huge"), ({"command": "ls", "colour": 1}, "colour"),
+                       ({"command": "ls", "attach_transport": "ftp"}, "attach_transport")):
         response = api.post(f"/apps/{app_name}/dynos", json=body)
         assert response.status_code == 422 and word in response.json()["message"], (body, response.text)
+
+
+def rendezvous(attach_url: str, settings, sent: bytes = b"") -> tuple[bytes, bytes]:
+    """Heroku's rendezvous as the Heroku CLI speaks it, checking the platform's certificate:
+    the first line, and everything after it until the platform closes the connection."""
+    url = urllib.parse.urlsplit(attach_url)
+    assert url.scheme == "rendezvous" and url.hostname == settings.api_host, attach_url
+    context = ssl.create_default_context(cafile=str(settings.rendezvous_ca_file))
+    with socket.create_connection((url.hostname, url.port), timeout=30) as raw, \
+            context.wrap_socket(raw, server_hostname=url.hostname) as tls:
+        tls.sendall(f"{url.path[1:]}?{url.query}\r\n".encode())
+        received = b""
+        while b"\r\n" not in received:
+            received += tls.recv(4096)
+        first, _, rest = received.partition(b"\r\n")
+        tls.sendall(sent)
+        while chunk := tls.recv(65536):
+            rest += chunk
+    return first, rest
+
+
+def test_the_rendezvous_carries_input_output_and_the_exit_code(deployed, api, settings):
+    body = {"command": 'echo "$GREETING"; cat; exit 5', "attach": True, "force_no_tty": True}
+    dyno = api.post(f"/apps/{deployed}/dynos", json=body).json()
+    first, rest = rendezvous(dyno["attach_url"], settings, b"piped in\n\x04")
+    assert first == b"rendezvous"
+    assert rest == "hello there\npiped in\n\uffff heroku-command-exit-status: 5\n".encode(), rest
+
+    # A URL that is not signed, or is signed for another run, reaches no run.
+    forged = dyno["attach_url"].replace(dyno["id"], str(uuid.uuid4()))
+    assert rendezvous(forged, settings)[0].startswith(b"no such run")

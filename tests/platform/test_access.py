@@ -18,6 +18,7 @@ CASES = [
     ("GET", "/apps/{app}/addons", None, "view"),
     ("GET", "/apps/{app}/domains", None, "view"),
     ("GET", "/apps/{app}/collaborators", None, "view"),
+    ("GET", "/apps/{app}/sni-endpoints", None, "view"),
     ("POST", "/apps/{app}/log-sessions", {}, "view"),
     ("GET", "/apps/{app}/config-vars", None, "deploy"),
     ("PATCH", "/apps/{app}/config-vars", {"K": "v"}, "deploy"),

@@ -5,6 +5,7 @@ import base64
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from paas import messages
 from paas.domain import accounts
 from tests.platform.conftest import deploy
 
@@ -193,3 +194,107 @@ def test_addon_services_and_their_plans(client):
     plans = client.get("/addon-services/redis/plans").json()
     assert [(p["name"], p["default"]) for p in plans] == [("redis:mini", True), ("redis:premium", False)]
     assert client.get("/addon-services/mysql").status_code == 404
+
+
+# --- renaming, release output, Heroku CLI lookups -----------------------------
+
+
+def test_an_app_is_renamed_with_its_repository_and_run_numbers(client, platform_app, woken, test_sessionmaker):
+    platform = platform_app.api.state.platform
+    client.post("/apps", json={"name": "old-name"})
+    client.post("/apps", json={"name": "taken-name"})
+    repository = platform.settings.repos_dir / "old-name.git"
+    repository.mkdir(parents=True)
+    platform.redis.set("paas:run-counter:old-name", 4)
+    renamed = client.patch("/apps/old-name", json={"name": "new-name"})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["name"] == "new-name" and renamed.json()["git_url"].endswith("/new-name.git")
+    assert client.get("/apps/old-name").status_code == 404 and client.get("/apps/new-name").status_code == 200
+    assert not repository.exists() and (platform.settings.repos_dir / "new-name.git").is_dir()
+    assert "new-name" in woken() and "old-name" in woken()  # the runner moves its processes
+    assert messages.next_run_name(platform.redis, "new-name") == "run.5"  # run numbers go on
+
+    for body, status, word in (({"name": "taken-name"}, 422, "taken"), ({"name": "Bad_Name"}, 422, "Name must"),
+                               ({"name": 7}, 422, "Name must")):
+        refused = client.patch("/apps/new-name", json=body)
+        assert refused.status_code == status and word in refused.json()["message"], (body, refused.text)
+    assert client.get("/apps/new-name").status_code == 200
+
+
+def test_only_those_who_manage_an_app_rename_it(client, platform_app, test_sessionmaker):
+    client.post("/apps", json={"name": "kept-name"})
+    with test_sessionmaker() as db:
+        other = accounts.issue_token(db, accounts.ensure_user(db, "helper@example.com"))
+        db.commit()
+    assert client.post("/apps/kept-name/collaborators", json={"user": "helper@example.com"}).status_code == 201
+    helper = TestClient(platform_app, headers={"Authorization": f"Bearer {other}"})
+    assert helper.patch("/apps/kept-name", json={"health_check_path": "/up"}).status_code == 200  # operate: yes
+    assert helper.patch("/apps/kept-name", json={"name": "stolen-name"}).status_code == 403  # manage: no
+    assert client.get("/apps/kept-name").status_code == 200
+
+
+def test_a_release_that_deploys_code_has_its_output(client, platform_app, test_sessionmaker):
+    platform = platform_app.api.state.platform
+    client.post("/apps", json={"name": "outputs"})
+    assert client.get("/apps/outputs/releases/1").json()["output_stream_url"] is None  # no code: nothing deployed
+    version = deploy(test_sessionmaker, "outputs", "127.0.0.1:5000/outputs@sha256:" + "3" * 64)
+    release = client.get(f"/apps/outputs/releases/{version}").json()
+    url = release["output_stream_url"]
+    assert url.startswith(platform.settings.api_url) and "signature=" in url
+    path = url.removeprefix(platform.settings.api_url)
+    anonymous = TestClient(platform_app)
+    assert anonymous.get(path).text == "(this release's output is no longer kept)\n"  # settled, and nothing kept
+    stream = messages.LogStream.for_release(platform.redis, release["id"])
+    stream.write("-----> Launching v2: starting web.1")
+    stream.end(True, version=version)
+    try:
+        assert anonymous.get(path).text == "-----> Launching v2: starting web.1\n"
+        assert anonymous.get(path.partition("?")[0]).status_code == 404  # unsigned
+    finally:
+        platform.redis.delete(stream.key)
+
+
+def test_the_heroku_clis_lookups(client, platform_app):
+    client.post("/apps", json={"name": "looked-up"})
+    assert client.get("/apps/looked-up/sni-endpoints").json() == []
+    refused = client.post("/apps/looked-up/domains", json={"hostname": "www.looked.test", "sni_endpoint": "cert-1"})
+    assert refused.status_code == 422 and "not uploaded" in refused.json()["message"]
+
+    made = client.post("/apps/looked-up/addons", json={"plan": {"name": "external"}, "attachment": {"name": "MAILER"},
+                                                       "config": {"url": "smtp://mail.example"}})
+    assert made.status_code == 201, made.text
+    addon = made.json()["name"]
+    for body in ({"addon": addon}, {"addon": addon, "app": "looked-up"}, {"addon": "MAILER", "app": "looked-up"},
+                 {"addon": addon, "addon_service": "external"}):
+        resolved = client.post("/actions/addons/resolve", json=body)
+        assert resolved.status_code == 200 and [a["name"] for a in resolved.json()] == [addon], (body, resolved.text)
+    for body, status in (({"addon": "nothing-here"}, 404), ({"addon": addon, "addon_service": "redis"}, 404),
+                         ({"addon": 5}, 422), ({"addon": "MAILER"}, 404)):
+        assert client.post("/actions/addons/resolve", json=body).status_code == status, body
+    attachment = client.post("/actions/addon-attachments/resolve", json={"addon_attachment": "MAILER", "app": "looked-up"})
+    assert [a["name"] for a in attachment.json()] == ["MAILER"]
+    assert made.json()["plan"]["price"]["cents"] == 0
+
+    registry = TestClient(platform_app).get("/buildpack-registry/buildpacks/heroku/python")  # public, as Heroku's is
+    assert registry.status_code == 200 and registry.json()["blob_url"] == "heroku/python"
+
+
+def test_log_sessions_answer_server_sent_events_to_who_asks_for_them(client, platform_app):
+    platform = platform_app.api.state.platform
+    app = client.post("/apps", json={"name": "eventful"}).json()
+    platform.logs.event(app["id"], "api", "first line", source="app")
+    platform.logs.event(app["id"], "api", "second line", source="app")
+    try:
+        url = client.post("/apps/eventful/log-sessions", json={"lines": 10}).json()["logplex_url"]
+        path = url.removeprefix(platform.settings.api_url)
+        # The session's URL needs no token (the client's loop, which the async Redis client is bound to).
+        plain = client.get(path, headers={"Authorization": ""})
+        assert plain.headers["content-type"].startswith("text/plain")
+        assert [line.split(": ", 1)[1] for line in plain.text.splitlines()] == ["first line", "second line"]
+        events = client.get(path, headers={"Accept": "text/event-stream", "Authorization": ""})
+        assert events.headers["content-type"].startswith("text/event-stream")
+        frames = events.text.split("\n\n")
+        assert frames[-1] == "" and [f.partition(": ")[2] for f in frames[:-1]] == plain.text.splitlines()
+        assert all(f.startswith("data: ") and "\n" not in f for f in frames[:-1])
+    finally:
+        platform.logs.delete(app["id"])

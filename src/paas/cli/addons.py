@@ -1,6 +1,5 @@
 """`paas addons*` and `paas domains*`: backing services and custom domains, Heroku's verbs."""
 
-from contextlib import contextmanager
 from typing import Annotated
 from urllib.parse import quote
 
@@ -11,27 +10,14 @@ from paas.cli.main import (
     AppOpt,
     JsonOpt,
     app,
-    console,
     print_fields,
     print_json,
     print_table,
     resolve_app,
+    working,
 )
 
 AsOpt = Annotated[str | None, typer.Option("--as", help="Attachment name: its URL is then <NAME>_URL.")]
-
-
-@contextmanager
-def working(what: str):
-    """`what... done`, with a spinner meanwhile on a terminal (plain lines otherwise)."""
-    if console.is_terminal:
-        with console.status(f"{what}..."):
-            yield
-        console.print(f"{what}... done")
-    else:
-        typer.echo(f"{what}...")
-        yield
-        typer.echo("done")
 
 
 def path(value: str) -> str:

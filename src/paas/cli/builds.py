@@ -1,11 +1,15 @@
 """`paas builds*`, `paas buildpacks*` and `paas stack*`: how an app is built, Heroku's verbs."""
 
+import io
+import tarfile
+import time
+from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
 
-from paas.cli.client import Api, fail
+from paas.cli.client import Api, error_message, fail, print_stream
 from paas.cli.main import (
     AppOpt,
     JsonOpt,
@@ -16,6 +20,7 @@ from paas.cli.main import (
     print_table,
     resolve_app,
     when,
+    working,
 )
 
 BuildpackArg = Annotated[str, typer.Argument(help="A built-in's name (python, nodejs, static) or a buildpack's URL.")]
@@ -54,15 +59,60 @@ def builds_output(build: Annotated[str | None, typer.Argument(help="A build's id
                   app_name: AppOpt = None):
     """Print a build's output (as it comes, while it runs)."""
     name, api = resolve_app(app_name), Api()
-    url = find_build(api, name, build)["output_stream_url"]
-    try:
-        with httpx.stream("GET", url, timeout=httpx.Timeout(30, read=None)) as response:
-            if response.is_error:
-                fail(f"The build's output could not be read: HTTP {response.status_code}")
-            for line in response.iter_lines():
-                typer.echo(line)
-    except httpx.HTTPError as error:
-        fail(f"The build's output could not be read: {error}")
+    print_stream(find_build(api, name, build)["output_stream_url"], "build's output")
+
+
+@app.command("builds:create")
+def builds_create(
+    app_name: AppOpt = None,
+    source: Annotated[Path, typer.Option("--dir", help="The directory to build.", file_okay=False, exists=True)] = Path("."),
+    version: Annotated[str, typer.Option(help="What to call this source (a commit, a tag).")] = "tarball",
+):
+    """Build a directory's files and release them, without git (an uploaded tarball).
+
+    Example: paas builds:create --dir ./site --version 1.4.2 -a myapp
+    """
+    name, api = resolve_app(app_name), Api()
+    with working(f"Packing {source}"):
+        tarball = pack(source)
+    blob = api.post("/sources", {})["source_blob"]
+    with working(f"Uploading {len(tarball) / 1e6:.1f} MB"):
+        try:
+            uploaded = httpx.put(blob["put_url"], content=tarball, timeout=300)
+        except httpx.HTTPError as error:
+            fail(f"The upload failed: {error}")
+        if uploaded.is_error:
+            fail(f"The upload failed: {error_message(uploaded)}")
+    build = api.post(f"/apps/{name}/builds", {"source_blob": {"url": blob["get_url"], "version": version}})
+    print_stream(build["output_stream_url"], "build's output")
+    build = settled(api, f"/apps/{name}/builds/{build['id']}")
+    if build["status"] != "succeeded":
+        fail(f"The build {build['status']}: ⬢ {name} keeps its current release.")
+    release = api.get(f"/apps/{name}/releases/{build['release']['id']}")
+    if release.get("output_stream_url"):
+        print_stream(release["output_stream_url"], "release's output")
+    release = settled(api, f"/apps/{name}/releases/{release['id']}")
+    if release["status"] != "succeeded":
+        fail(f"v{release['version']} did not start: ⬢ {name} keeps its current release.")
+
+
+def pack(source: Path) -> bytes:
+    """The directory as a .tar.gz, its git metadata left out."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path in sorted(source.rglob("*")):
+            relative = path.relative_to(source)
+            if ".git" not in relative.parts and not path.is_dir():
+                archive.add(path, arcname=str(relative), recursive=False)
+    return buffer.getvalue()
+
+
+def settled(api: Api, path: str, timeout: float = 30) -> dict:
+    """A build or release once it is no longer pending (its output may end a moment before)."""
+    deadline = time.monotonic() + timeout
+    while (item := api.get(path))["status"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return item
 
 
 @app.command("builds:cache:purge")

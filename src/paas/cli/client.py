@@ -101,6 +101,18 @@ class Api:
         return page[0] if page else None
 
 
+def print_stream(url: str, what: str) -> None:
+    """Print a text output URL (a build's, a release's) as it comes, until it ends."""
+    try:
+        with httpx.stream("GET", url, timeout=httpx.Timeout(30, read=None)) as response:
+            if response.is_error:
+                fail(f"The {what} could not be read: HTTP {response.status_code}")
+            for line in response.iter_lines():
+                typer.echo(line)
+    except httpx.HTTPError as error:
+        fail(f"The {what} could not be read: {error}")
+
+
 def error_message(response: httpx.Response) -> str:
     try:
         body = response.json()

@@ -3,6 +3,7 @@
 import subprocess
 
 REMOTE = "paas"
+FALLBACK = "heroku"  # a repo set up for Heroku's CLI names its app too
 
 
 def app_from_remote_url(url: str) -> str | None:
@@ -23,11 +24,19 @@ def in_repo() -> bool:
         return False
 
 
-def remote_url() -> str | None:
+def remote_url(name: str = REMOTE) -> str | None:
     if not in_repo():
         return None
-    result = git("remote", "get-url", REMOTE)
+    result = git("remote", "get-url", name)
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+def app_of_repo() -> str | None:
+    """The app the current repo's `paas` remote (else its `heroku` remote) pushes to."""
+    for name in (REMOTE, FALLBACK):
+        if (url := remote_url(name)) and (app := app_from_remote_url(url)):
+            return app
+    return None
 
 
 def set_remote(url: str) -> None:

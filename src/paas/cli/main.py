@@ -4,6 +4,7 @@ import json
 import os
 import shlex
 import sys
+from contextlib import contextmanager
 from typing import Annotated
 
 import httpx
@@ -14,7 +15,15 @@ from typer.core import TyperGroup
 from websockets.exceptions import WebSocketException
 
 from paas.cli import credentials, gitremote, run
-from paas.cli.client import Api, api_url, error_message, fail, find_token, token
+from paas.cli.client import (
+    Api,
+    api_url,
+    error_message,
+    fail,
+    find_token,
+    print_stream,
+    token,
+)
 
 
 class Verbs(TyperGroup):
@@ -63,18 +72,28 @@ def listed(path: str, as_json: bool, range_: str | None = None) -> list | None:
     return items
 
 
+@contextmanager
+def working(what: str):
+    """`what... done`, with a spinner meanwhile on a terminal (plain lines otherwise)."""
+    if console.is_terminal:
+        with console.status(f"{what}..."):
+            yield
+        console.print(f"{what}... done")
+    else:
+        typer.echo(f"{what}...")
+        yield
+        typer.echo("done")
+
+
 def when(timestamp: str | None) -> str:
     return (timestamp or "")[:16].replace("T", " ")
 
 
 def resolve_app(name: str | None) -> str:
-    """-a on the command, else the `paas` git remote."""
-    if name:
+    """-a on the command, else the `paas` (or `heroku`) git remote."""
+    if name := name or gitremote.app_of_repo():
         return name
-    url = gitremote.remote_url()
-    if url and (name := gitremote.app_from_remote_url(url)):
-        return name
-    fail("No app specified. Use -a/--app NAME, or run inside a git repo with a `paas` remote (`paas git-remote -a NAME`).")
+    fail("No app specified. Use -a/--app NAME, or run inside a git repo with a `paas` remote (`paas git:remote -a NAME`).")
 
 
 def print_fields(title: str, fields: dict[str, object]) -> None:
@@ -149,6 +168,28 @@ def apps_info(app_name: AppOpt = None, as_json: JsonOpt = False):
         "Created": when(data.get("created_at")),
         "Released": when(data.get("released_at")),
     })
+
+
+@app.command("apps:rename")
+def apps_rename(new_name: Annotated[str, typer.Argument(help="The app's new name.")], app_name: AppOpt = None,
+                as_json: JsonOpt = False):
+    """Rename an app: its default host and git remote change (the old ones stop working).
+
+    Example: paas apps:rename shiny-new-name -a old-name
+    """
+    name = resolve_app(app_name)
+    api = Api()
+    renamed = api.patch(f"/apps/{name}", {"name": new_name})
+    if as_json:
+        print_json(renamed)
+    else:
+        typer.echo(f"Renaming {name} to {renamed['name']}... done")
+        typer.echo(f"{renamed.get('web_url')} | {renamed.get('git_url')}")
+    url = gitremote.remote_url()
+    if url and gitremote.app_from_remote_url(url) == name:
+        set_paas_remote(api.url, f"{api.url}/{renamed['name']}.git")
+        if not as_json:
+            typer.echo(f"Git remote {gitremote.REMOTE} updated")
 
 
 @app.command("apps:destroy")
@@ -255,6 +296,20 @@ def releases_info(version: str, app_name: AppOpt = None, as_json: JsonOpt = Fals
     print_fields(f"v{release['version']} Config Vars", dict(sorted(config.items())))
 
 
+@app.command("releases:output")
+def releases_output(version: Annotated[str | None, typer.Argument(help="vN, N or a release id; default: the newest.")] = None,
+                    app_name: AppOpt = None):
+    """Print what a release's deploy printed (release phase, processes starting), live while it runs.
+
+    Example: paas releases:output v12 -a myapp
+    """
+    name, api = resolve_app(app_name), Api()
+    release = api.get(f"/apps/{name}/releases/{version}") if version else api.latest_release(name)
+    if not release or not release.get("output_stream_url"):
+        fail(f"v{release['version'] if release else '?'} of ⬢ {name} deployed no code, so it has no output.")
+    print_stream(release["output_stream_url"], "release's output")
+
+
 # --- logs ------------------------------------------------------------------
 
 
@@ -300,7 +355,7 @@ def start_run(name: str, command: list[str], attach: bool, size: str | None, env
         variables[key] = value
     line = command[0] if len(command) == 1 else shlex.join(command)  # one argument: a shell line as given
     body = {"command": line, "attach": attach, "env": {**(run.terminal_env() if attach else {}), **variables},
-            "force_no_tty": not run.interactive(), **({"size": size} if size else {})}
+            "force_no_tty": not run.interactive(), "attach_transport": "websocket", **({"size": size} if size else {})}
     return Api().post(f"/apps/{name}/dynos", body)
 
 
@@ -465,6 +520,42 @@ def git_remote(app_name: AppOpt = None):
     url = f"{api.url}/{name}.git"
     set_paas_remote(api.url, url)
     typer.echo(f"set git remote {gitremote.REMOTE} to {url}")
+
+
+@app.command("git:clone")
+def git_clone(app_name: Annotated[str, typer.Option("--app", "-a", help="The app to clone.")],
+              directory: Annotated[str | None, typer.Argument(help="Where to; default: the app's name.")] = None):
+    """Clone an app's git repository (with its `paas` remote set up for `git push`).
+
+    Example: paas git:clone -a myapp
+    """
+    api = Api()
+    name = api.get(f"/apps/{app_name}")["name"]
+    url, target = f"{api.url}/{name}.git", directory or name
+    helper = ["-c", f"{gitremote.credential_helper_key(api.url)}=", "-c", f"{gitremote.credential_helper_key(api.url)}={git_credential_command()}"]
+    cloned = gitremote.git(*helper, "clone", "--origin", gitremote.REMOTE, url, target)
+    if cloned.returncode != 0:
+        fail(f"git clone failed: {cloned.stderr.strip()}")
+    if "empty repository" in cloned.stderr:
+        typer.echo(f"Cloning into '{target}'... ⬢ {name} has no code yet: push some.")
+    else:
+        typer.echo(f"Cloning into '{target}'... done")
+    os.chdir(target)
+    set_paas_remote(api.url, url)
+
+
+@app.command("open")
+def open_app(app_name: AppOpt = None, path: Annotated[str, typer.Argument(help="A path on the app, e.g. /admin.")] = ""):
+    """Open the app's web URL in a browser (printed when there is none, or no terminal).
+
+    Example: paas open /status -a myapp
+    """
+    url = Api().get(f"/apps/{resolve_app(app_name)}")["web_url"].rstrip("/") + "/" + path.lstrip("/")
+    typer.echo(url)
+    if sys.stdout.isatty():
+        import webbrowser
+
+        webbrowser.open(url)
 
 
 # These commands live in modules of their own and add themselves to `app`.

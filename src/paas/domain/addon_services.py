@@ -104,7 +104,10 @@ BY_NAME = {name: service for service in SERVICES for name in (service.name, *ser
 
 
 def find_plan(spec: object) -> tuple[AddonService, Plan]:
-    """`postgresql`, `postgresql:standard`, `heroku-postgresql:basic`: a bare name is its default plan."""
+    """`postgresql`, `postgresql:standard`, `heroku-postgresql:basic` (or Heroku's {"name": ...}):
+    a bare name is its default plan."""
+    if isinstance(spec, dict):
+        spec = spec.get("name")
     if not isinstance(spec, str) or not spec:
         raise InvalidParams('Give the add-on as "plan": "<service>[:<plan>]", e.g. "postgresql" or "redis:mini".')
     name, _, plan_name = spec.partition(":")

@@ -43,6 +43,17 @@ def find_app_by_name(db: Session, name: str) -> App | None:
     return db.scalar(select(App).where(App.name == name))
 
 
+def rename_app(db: Session, app: App, name: object) -> str:
+    """Give the app a new name (its default host and git remote change with it); the old name."""
+    name, old = validate_app_name(name), app.name
+    if name != old:
+        if db.scalar(select(App.id).where(App.name == name)) is not None:
+            raise InvalidParams("Name is already taken")
+        app.name = name
+        add_unique(db, app, "Name is already taken")
+    return old
+
+
 def delete_app(db: Session, app: App) -> None:
     db.delete(app)
     db.flush()

@@ -19,6 +19,7 @@ from paas.platform.api import (
     accounts,
     addons,
     apps,
+    buildpack_registry,
     builds,
     collaborators,
     config_vars,
@@ -38,6 +39,7 @@ from paas.platform.git import make_git_app
 from paas.platform.guard import guarded
 from paas.platform.headers import versioned, with_request_ids
 from paas.platform.ratelimit import rate_limited
+from paas.platform.rendezvous import Rendezvous
 from paas.settings import Settings, get_settings
 
 GIT_PATH = re.compile(r"^/[^/]+\.git(/|$)")
@@ -53,7 +55,7 @@ def error(status: int, id_: str, message: str) -> JSONResponse:
 def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
-    for module in (accounts, addons, apps, builds, collaborators, config_vars, domains, dynos, formation, links, log_sessions,
+    for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, formation, links, log_sessions,
                    releases, router_tls, sources, stacks, teams):
         api.include_router(module.router)
 
@@ -102,4 +104,24 @@ def create_app(settings: Settings | None = None):
 
     app = with_request_ids(route)
     app.api = api  # tests reach dependency overrides and state through this
-    return app
+    return serving_rendezvous(app, Rendezvous(platform))
+
+
+def serving_rendezvous(app, rendezvous: Rendezvous):
+    """The app, with Heroku's rendezvous (for `heroku run`) served beside it while the server runs."""
+
+    async def with_rendezvous(scope, receive, send):
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await rendezvous.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await rendezvous.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    with_rendezvous.api = app.api
+    return with_rendezvous

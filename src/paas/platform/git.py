@@ -133,6 +133,7 @@ class DeployHook(Hook):
             log.exception("deploying %s of %s failed", new[:7], self.handler.app_name)
             self.handler.progress(f"error: paas failed while deploying: {error}")
             raise HookError("deploy failed inside paas") from None
+        self.handler.repo.refs.set_symbolic_ref(b"HEAD", ref)  # a clone checks out what is deployed
         return b"", b""
 
     def deploy(self, commit: str) -> None:

@@ -24,5 +24,13 @@ def open_or_init(settings: Settings, app_name: str) -> Repo:
     return Repo(str(path))
 
 
+def rename_repository(settings: Settings, old: str, new: str) -> None:
+    """The repository follows its app to a new name (a leftover under that name goes first)."""
+    source = repository_path(settings, old)
+    if source.exists():
+        delete_repository(settings, new)
+        source.rename(repository_path(settings, new))
+
+
 def delete_repository(settings: Settings, app_name: str) -> None:
     shutil.rmtree(repository_path(settings, app_name), ignore_errors=True)

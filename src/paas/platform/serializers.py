@@ -116,7 +116,10 @@ def app_json(app: App, settings: Settings, current: Release | None = None, built
     }
 
 
-def release_json(release: Release, current: Release | None) -> dict:
+FREE = {"cents": 0, "contract": False, "metered": False, "unit": "month"}  # a self-hosted add-on costs its host only
+
+
+def release_json(release: Release, current: Release | None, output_stream_url: str | None = None) -> dict:
     return {
         "id": str(release.id),
         "version": release.version,
@@ -131,7 +134,7 @@ def release_json(release: Release, current: Release | None) -> dict:
         "commit": release.commit,
         "addon_plan_names": [],
         "app": app_ref(release.app),
-        "output_stream_url": None,
+        "output_stream_url": output_stream_url,
         "created_at": iso(release.created_at),
         "updated_at": iso(release.updated_at),
     }
@@ -183,7 +186,7 @@ def addon_service_json(service: AddonService) -> dict:
 def plan_json(service: AddonService, plan: Plan) -> dict:
     return {"id": str(uuid.uuid5(service.id, plan.name)), "name": f"{service.name}:{plan.name}", "human_name": plan.name,
             "description": plan.description, "default": plan is service.plans[0],
-            "addon_service": {"id": str(service.id), "name": service.name}, "price": {"cents": 0, "unit": "month"},
+            "addon_service": {"id": str(service.id), "name": service.name}, "price": FREE,
             "state": "public"}
 
 
@@ -194,14 +197,14 @@ def addon_json(addon: Addon, config_vars: list[str]) -> dict:
         "id": str(addon.id),
         "name": addon.name,
         "addon_service": {"id": str(service.id), "name": service.name},
-        "plan": {"id": str(uuid.uuid5(service.id, plan.name)), "name": f"{service.name}:{plan.name}"},
+        "plan": {"id": str(uuid.uuid5(service.id, plan.name)), "name": f"{service.name}:{plan.name}", "price": FREE},
         "app": app_ref(addon.app),
         "billing_entity": {**app_ref(addon.app), "type": "app"},
         "state": addon.state,
         "config_vars": config_vars,
         "provider_id": str(addon.id),
         "actions": [],
-        "billed_price": None,
+        "billed_price": FREE,
         "web_url": None,
         "created_at": iso(addon.created_at),
         "updated_at": iso(addon.updated_at),

@@ -44,6 +44,7 @@ class Process:
     state: str = "running"  # the engine's: running, restarting (crashed, coming back), exited, created
     created_at: float = 0.0  # epoch seconds
     networks: frozenset[str] = frozenset()  # the private networks it is on
+    command: str = ""  # what it runs (its Procfile line, or its image's command)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Processes as containers on one Docker engine. The containers' labels are the truth about what runs."""
 
 import secrets
+import shlex
 import socket
 import struct
 import threading
@@ -21,7 +22,7 @@ from paas.settings import Settings
 LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME, LABEL_SIZE = (
     "paas.instance", "paas.app", "paas.release", "paas.version", "paas.process", "paas.name", "paas.size",
 )
-LABEL_ONE_OFF, LABEL_STARTED, LABEL_APP_ID = "paas.one-off", "paas.started", "paas.app-id"
+LABEL_ONE_OFF, LABEL_STARTED, LABEL_APP_ID, LABEL_COMMAND = "paas.one-off", "paas.started", "paas.app-id", "paas.command"
 
 
 class DockerBackend:
@@ -30,7 +31,7 @@ class DockerBackend:
         self.client, self.instance = client, instance
         self.registry_auth = {"username": registry_auth[0], "password": registry_auth[1]} if registry_auth else None
         self.dyno_user = dyno_user
-        self._image_users: dict[str, str] = {}
+        self._image_configs: dict[str, tuple[str, str]] = {}
         self.log_collector = log_collector
         # One-off processes carry the backend that runs them: any other one is a leftover of a
         # runner that stopped while it ran (nobody relays or waits for it any more).
@@ -210,6 +211,7 @@ class DockerBackend:
                 "paas.port": str(spec.port),
                 LABEL_SIZE: spec.size,
                 LABEL_STARTED: f"{time.time():.6f}",  # to the microsecond: restarts asked compare with it
+                LABEL_COMMAND: spec.command or self._image_config(spec.image)[1],  # what `ps` shows
                 **(labels or {}),
             },
             # The size's limits: over its memory the kernel kills the process and Docker restarts
@@ -233,12 +235,18 @@ class DockerBackend:
     def _run_as(self, image: str) -> str:
         """The image's own user if it names a numeric uid (and gid) other than 0; anything else
         (root, a name, which the image's own /etc/passwd could map to 0) runs as the dyno user."""
-        if image not in self._image_users:
-            user = (self.client.api.inspect_image(image).get("Config") or {}).get("User") or ""
-            uid, _, gid = user.partition(":")
-            unprivileged = uid.isdigit() and int(uid) != 0 and (not gid or (gid.isdigit() and int(gid) != 0))
-            self._image_users[image] = user if unprivileged else self.dyno_user
-        return self._image_users[image]
+        user = self._image_config(image)[0]
+        uid, _, gid = user.partition(":")
+        unprivileged = uid.isdigit() and int(uid) != 0 and (not gid or (gid.isdigit() and int(gid) != 0))
+        return user if unprivileged else self.dyno_user
+
+    def _image_config(self, image: str) -> tuple[str, str]:
+        """The image's USER and the command it runs, as a shell line: its CMD (an ENTRYPOINT is
+        most often a wrapper, as the stacks' launcher is), else its ENTRYPOINT."""
+        if image not in self._image_configs:
+            config = self.client.api.inspect_image(image).get("Config") or {}
+            self._image_configs[image] = (config.get("User") or "", shlex.join(config.get("Cmd") or config.get("Entrypoint") or []))
+        return self._image_configs[image]
 
     def _log_config(self) -> LogConfig | None:
         """Docker forwards the process's output to the runner's log collector, asynchronously:
@@ -307,6 +315,7 @@ class DockerBackend:
             size=labels.get(LABEL_SIZE, "basic"),
             state=state,
             created_at=float(labels.get(LABEL_STARTED, "0")),
+            command=labels.get(LABEL_COMMAND, ""),
             networks=frozenset(n for n in on if networks.is_private(self.instance, n)),
         )
 

@@ -221,7 +221,8 @@ class Reconciler:
         """What runs of the app now, as Heroku's dynos, for the API; written only when it changed."""
         dynos = [
             {"id": p.id, "name": p.name, "type": p.process_type, "state": dyno_state(p), "size": p.size,
-             "release_id": p.release_id, "version": p.version, "created_at": p.created_at, "address": p.address}
+             "release_id": p.release_id, "version": p.version, "created_at": p.created_at, "address": p.address,
+             "command": p.command}
             for p in sorted(processes, key=lambda p: (p.process_type, p.name, p.created_at))
         ]
         self.published_at[app_name] = time.monotonic()

@@ -127,6 +127,34 @@ def rotate_credentials(ident: str, addon: str, user: UserDep, db: DbDep, platfor
     return JSONResponse(describe(db, db.get(Addon, addon_id)), status_code=200 if done else 202)
 
 
+@router.post("/actions/addons/resolve")
+def resolve_addon(user: UserDep, db: DbDep, body: Annotated[dict | None, Body()] = None):
+    """Heroku's resolver: the add-ons a name (or id, or an attachment's name on `app`) means to
+    the caller, as a list, which the Heroku CLI takes one from."""
+    body = body or {}
+    wanted, app_ident, service = body.get("addon"), body.get("app"), body.get("addon_service")
+    if not isinstance(wanted, str) or not isinstance(app_ident, str | None) or not isinstance(service, str | None):
+        raise InvalidParams('Give {"addon": "<name or id>", "app": "<app>" (optional), "addon_service": "<service>" (optional)}.')
+    app = access.app_for(db, app_ident, user, access.VIEW) if app_ident else None
+    found = addons.addon_for_user(db, wanted, user, app)
+    if service is not None and BY_NAME.get(service) is not addons.service_of(found):
+        raise NotFound(f"Couldn't find that add-on: {wanted} (of {service})")
+    return [describe(db, found)]
+
+
+@router.post("/actions/addon-attachments/resolve")
+def resolve_attachment(user: UserDep, db: DbDep, body: Annotated[dict | None, Body()] = None):
+    """Heroku's resolver for attachments: by id, or by name on `app`; a list."""
+    body = body or {}
+    wanted, app_ident = body.get("addon_attachment"), body.get("app")
+    if not isinstance(wanted, str) or not isinstance(app_ident, str | None):
+        raise InvalidParams('Give {"addon_attachment": "<name or id>", "app": "<app>" (optional)}.')
+    app = access.app_for(db, app_ident, user, access.VIEW) if app_ident else None
+    found = addons.get_attachment(db, wanted, app)
+    attachment_access(db, found, user, access.VIEW)
+    return [attachment_json(found)]
+
+
 @router.get("/addon-attachments")
 def list_attachments(user: UserDep, db: DbDep):
     return [attachment_json(a) for a in db.scalars(addons.list_attachments(user=user))]

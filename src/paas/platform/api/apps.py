@@ -21,7 +21,7 @@ from paas.platform.deps import (
     SettingsDep,
     UserDep,
 )
-from paas.platform.repos import delete_repository
+from paas.platform.repos import delete_repository, rename_repository
 from paas.platform.serializers import (
     REGION,
     app_json,
@@ -80,11 +80,12 @@ def describe(db, app: App, settings) -> dict:
 
 @router.patch("/apps/{ident}")
 def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
-    app = access.app_for(db, ident, user, access.OPERATE)
     body = body or {}
-    unknown = set(body) - {"build_stack", "maintenance", "health_check_path", "force_https"}
+    app = access.app_for(db, ident, user, access.MANAGE if "name" in body else access.OPERATE)
+    unknown = set(body) - {"name", "build_stack", "maintenance", "health_check_path", "force_https"}
     if unknown:
         raise InvalidParams(f"Cannot change {', '.join(sorted(unknown))} of an app here.")
+    old_name = apps.rename_app(db, app, body["name"]) if "name" in body else app.name
     if "build_stack" in body:
         app = apps.set_build_stack(db, app, stack_name(body["build_stack"]))
     if "health_check_path" in body:
@@ -94,6 +95,9 @@ def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
     if body.get("maintenance") not in (None, False):
         raise InvalidParams("Maintenance mode is not supported yet.")
     db.commit()
+    if old_name != app.name:
+        rename_repository(settings, old_name, app.name)  # pushes go to the new remote
+        messages.app_renamed(redis, old_name, app.name)
     if "force_https" in body:
         messages.wake_router(redis)  # the router redirects (or stops) at once
     return describe(db, app, settings)
@@ -142,8 +146,7 @@ def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform
     messages.send_addon_job(redis, "remove-networks", [str(i) for i in attachment_ids], [str(i) for i in link_ids])
     delete_repository(settings, app.name)
     log.delete(str(app.id))
-    redis.delete(f"paas:run-counter:{app.name}")
-    messages.wake_runner(redis, app.name)  # the runner stops its processes and drops its route
+    messages.forget_app(redis, app.name)
     return JSONResponse(body)
 
 

@@ -2,20 +2,19 @@
 tarball (what `heroku builds:create` does), beside the builds that `git push` starts."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Header, Query
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from paas import messages
 from paas.domain import access, apps, builds, pagination
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Build, Status
 from paas.domain.ranges import parse_range
-from paas.platform.api import paged
+from paas.platform.api import paged, streamed_output
 from paas.platform.deps import DbDep, PlatformDep, UserDep
 from paas.platform.serializers import build_json
 
@@ -78,17 +77,7 @@ def build_output(app_id: str, build_id: str, db: DbDep, platform: PlatformDep, s
     build = app_build(db, apps.get_app(db, app_id), build_id)
     if build.status is not Status.pending and build.output is not None:
         return PlainTextResponse(build.output)
-    stream = messages.LogStream.for_build(platform.redis, build.id)
-    return StreamingResponse(follow(stream, platform.settings.build_idle_timeout), media_type="text/plain")
-
-
-def follow(stream: messages.LogStream, idle_timeout: float) -> Iterator[str]:
-    try:
-        for item in stream.follow(idle_timeout):
-            if isinstance(item, str):
-                yield item + "\n"
-    except TimeoutError:
-        yield "(no output for a while; the build may still be running)\n"
+    return streamed_output(messages.LogStream.for_build(platform.redis, build.id), platform.settings.build_idle_timeout, "build")
 
 
 def app_build(db, app, build_id: str) -> Build:

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from paas import messages
 from paas.domain import access, domains
+from paas.domain.errors import InvalidParams
 from paas.platform.deps import DbDep, RedisDep, SettingsDep, UserDep
 from paas.platform.serializers import domain_json
 
@@ -24,10 +25,20 @@ def list_domains(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep,
                body: Annotated[dict | None, Body()] = None):
     app = access.app_for(db, ident, user, access.MANAGE)
+    if (body or {}).get("sni_endpoint") is not None:
+        raise InvalidParams("Certificates are not uploaded here: a custom domain gets its own from ACME (or the router's CA).")
     domain = domains.add_domain(db, app, (body or {}).get("hostname"), settings.domain, acme=bool(settings.acme_directory))
     db.commit()
     messages.wake_router(redis)
     return domain_json(domain, app, settings)
+
+
+@router.get("/apps/{ident}/sni-endpoints")
+def list_sni_endpoints(ident: str, user: UserDep, db: DbDep):
+    """Uploaded certificates (Heroku's SNI endpoints): none here, ever. The router gets each
+    domain's certificate itself, as Heroku's Automated Certificate Management does."""
+    access.app_for(db, ident, user, access.VIEW)
+    return []
 
 
 @router.get("/apps/{ident}/domains/{hostname}")

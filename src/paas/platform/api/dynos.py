@@ -4,10 +4,9 @@ The API never asks the container engine: the runner publishes what runs after ev
 app, and restarts are requests the runner carries out (new processes first, then the old ones go).
 """
 
-import asyncio
-import base64
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -18,6 +17,8 @@ from paas import messages
 from paas.domain import access, releases
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.names import validate_config_key
+from paas.platform import rendezvous
+from paas.platform.attach import relay
 from paas.platform.deps import DbDep, LogsDep, PlatformDep, RedisDep, UserDep
 from paas.platform.serializers import app_ref
 
@@ -115,7 +116,7 @@ def parse_run(body: object, sizes: dict) -> dict:
     """Heroku's one-off dyno body: command, attach, env, size, force_no_tty; checked."""
     if not isinstance(body, dict) or not isinstance(body.get("command"), str) or not body["command"].strip():
         raise InvalidParams('Give the command to run: {"command": "python manage.py migrate", "attach": true}.')
-    unknown = set(body) - {"command", "attach", "env", "size", "force_no_tty", "type", "time_to_live"}
+    unknown = set(body) - {"command", "attach", "env", "size", "force_no_tty", "type", "time_to_live", "attach_transport"}
     if unknown:
         raise InvalidParams(f"Unknown one-off dyno option: {', '.join(sorted(unknown))}.")
     if len(body["command"]) > MAX_COMMAND:
@@ -133,20 +134,26 @@ def parse_run(body: object, sizes: dict) -> dict:
         raise InvalidParams(f"Unknown dyno size {size!r}; sizes: {', '.join(sizes)}.")
     if body.get("type", "run") != "run":
         raise InvalidParams('One-off dynos are of type "run".')
-    return {"command": body["command"], "attach": attach, "tty": attach and not no_tty, "env": env, "size": size}
+    # Heroku's rendezvous unless the client asks for the API's WebSocket (the paas CLI does).
+    transport = body.get("attach_transport", "rendezvous")
+    if transport not in ("rendezvous", "websocket"):
+        raise InvalidParams('attach_transport must be "rendezvous" (Heroku\'s) or "websocket".')
+    return {"command": body["command"], "attach": attach, "tty": attach and not no_tty, "env": env, "size": size,
+            "transport": transport}
 
 
 @router.post("/apps/{ident}/dynos", status_code=201)
 def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDep, body: Annotated[object, Body()] = None):
     """A one-off dyno of the newest release (`heroku run`). Attached: the answer's attach_url
-    is a WebSocket that carries the command's stdin and output, then its exit code. Detached:
+    carries the command's stdin and output, then its exit code: Heroku's rendezvous
+    (`rendezvous.py`), or with {"attach_transport": "websocket"} the WebSocket below. Detached:
     its output goes to the app's logs."""
     app = access.app_for(db, ident, user, access.DEPLOY)
     request = parse_run(body, platform.settings.dyno_sizes)
     release = releases.latest_release(db, app)  # with the config just set, as on Heroku
     if release is None or release.image is None:
         raise InvalidParams(f"{app.name} has no release to run a command in yet: deploy some code first.")
-    name = f"run.{platform.redis.incr(f'paas:run-counter:{app.name}')}"
+    name = messages.next_run_name(platform.redis, app.name)
     run_id = str(uuid.uuid4())
     messages.RunChannel(platform.redis, run_id).ask(
         {**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email}
@@ -154,13 +161,20 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDe
     log.event(str(app.id), "api", f"Starting process with command `{request['command']}` by {user.email}", source="app")
     attach_url = None
     if request["attach"]:
-        signed = platform.signer.signed(platform.settings.api_url, f"/dynos/{run_id}/attach", ttl=messages.ATTACH_TIMEOUT)
-        attach_url = "ws" + signed.removeprefix("http")
+        signed = platform.signer.signed("", attach_path(run_id), ttl=messages.ATTACH_TIMEOUT)
+        if request["transport"] == "websocket" or not platform.settings.rendezvous_port:
+            attach_url = "ws" + platform.settings.api_url.removeprefix("http") + signed
+        else:
+            attach_url = rendezvous.attach_url(platform.settings, signed, request["tty"])
     now = datetime.now(timezone.utc).timestamp()
     dyno = {"id": run_id, "name": name, "type": "run", "state": "starting", "size": request["size"],
             "release_id": str(release.id), "version": release.version, "created_at": now}
     db.commit()  # nothing else to commit: this writes the audit log's event
     return JSONResponse({**dyno_json(dyno, app), "attach_url": attach_url, "command": request["command"]}, status_code=201)
+
+
+def attach_path(run_id: str) -> str:
+    return f"/dynos/{run_id}/attach"
 
 
 @router.websocket("/dynos/{run_id}/attach")
@@ -169,50 +183,26 @@ async def attach(websocket: WebSocket, run_id: str, signature: str | None = None
     {"eof": true} at the end of its input; the last frame from here is {"exit": N}. A client
     that goes away hangs up the run, as closing a terminal does."""
     platform = websocket.app.state.platform
-    if not platform.signer.valid("GET", f"/dynos/{run_id}/attach", signature, expires):
+    if not platform.signer.valid("GET", attach_path(run_id), signature, expires):
         await websocket.close(code=4404, reason="no such run (the URL is not signed, or it expired)")
         return
     await websocket.accept()
-    channel, redis = messages.RunChannel(platform.redis, run_id), platform.async_redis
-    await redis.xadd(channel.input_key, {"event": "attached"})
-    await redis.expire(channel.input_key, messages.STREAM_TTL_SECONDS)
 
-    async def output() -> None:
-        last = "0-0"
-        while True:
-            batch = await redis.xread({channel.output_key: last}, block=5000, count=100)
-            if not batch and last == "0-0" and not await redis.exists(channel.request_key):
-                await websocket.send_text(json.dumps({"exit": -1, "message": "no runner took the run in time: is the paas runner running?"}))
-                return
-            for _key, entries in batch or []:
-                for last, fields in entries:
-                    if "taken" in fields:
-                        continue
-                    if "data" in fields:
-                        await websocket.send_bytes(base64.b64decode(fields["data"]))
-                    else:
-                        await websocket.send_text(json.dumps({"exit": int(fields["exit"]), "message": fields.get("message", "")}))
-                        return
+    async def exited(status: int, message: str) -> None:
+        await websocket.send_text(json.dumps({"exit": status, "message": message}))
 
-    async def input() -> None:
+    async def inputs() -> AsyncIterator[bytes | None]:
         try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
+            while (message := await websocket.receive())["type"] != "websocket.disconnect":
                 if message.get("bytes"):
-                    data = base64.b64encode(message["bytes"]).decode()
-                    await redis.xadd(channel.input_key, {"data": data}, maxlen=10_000, approximate=True)
+                    yield message["bytes"]
                 elif message.get("text") and json.loads(message["text"]).get("eof"):
-                    await redis.xadd(channel.input_key, {"event": "eof"})
+                    yield None
         except (WebSocketDisconnect, ValueError, AttributeError):
             pass
-        await redis.xadd(channel.input_key, {"event": "hangup"})
 
-    tasks = [asyncio.create_task(output()), asyncio.create_task(input())]
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    if tasks[0] in done:
-        await redis.xadd(channel.input_key, {"event": "hangup"})  # the run ended: nothing more to send it
+    await relay(platform.async_redis, run_id, websocket.send_bytes, exited, inputs())
+    try:
         await websocket.close()
+    except RuntimeError:  # the client closed it already
+        pass

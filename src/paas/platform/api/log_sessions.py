@@ -3,6 +3,8 @@
 
 The URL names a session kept a few minutes in Redis with what it shows (lines, tail, dyno,
 source) and is signed, so the client fetches it without the API token, as from logplex.
+Plain text lines, or server-sent events (`data: <line>`) for a client that asks for
+`text/event-stream`, as the Heroku CLI (v9 and later) does.
 """
 
 import json
@@ -73,7 +75,7 @@ def create_log_session(ident: str, request: Request, user: UserDep, db: DbDep, p
 
 
 @router.get("/log-sessions/{session_id}")
-async def read_log_session(session_id: str, platform: PlatformDep,
+async def read_log_session(session_id: str, request: Request, platform: PlatformDep,
                            signature: Annotated[str | None, Query()] = None, expires: Annotated[str | None, Query()] = None):
     path = f"/log-sessions/{session_id}"
     signed = platform.signer.valid("GET", path, signature, expires)
@@ -88,11 +90,17 @@ async def read_log_session(session_id: str, platform: PlatformDep,
 
     if not await run_in_threadpool(still_allowed):  # revoked since the session was made
         raise NotFound("Couldn't find that log session (its URL is not signed, or it expired).")
+    events = "text/event-stream" in request.headers.get("accept", "")
+
+    def framed(line: logs.LogLine) -> str:
+        return f"data: {line.format()}\n\n" if events else line.format() + "\n"
+
+    media_type = "text/event-stream" if events else "text/plain; charset=utf-8"
     wanted = logs.LogFilter(options["dyno"], options["source"])
     recent, last_id = await run_in_threadpool(platform.logs.recent, options["app_id"], options["lines"], wanted)
-    text = "".join(line.format() + "\n" for line in recent)
+    text = "".join(map(framed, recent))
     if not options["tail"]:
-        return PlainTextResponse(text)
+        return PlainTextResponse(text, media_type=media_type)
 
     async def tail() -> AsyncIterator[str]:
         yield text
@@ -104,6 +112,6 @@ async def read_log_session(session_id: str, platform: PlatformDep,
                 checked = time.monotonic()
             # Silence answers nothing: a client that left is noticed by the server on its own.
             if line is not None:
-                yield line.format() + "\n"
+                yield framed(line)
 
-    return StreamingResponse(tail(), media_type="text/plain; charset=utf-8")
+    return StreamingResponse(tail(), media_type=media_type)

@@ -1,0 +1,112 @@
+"""Private networks: one between an app and each add-on attached to it, one per link of two
+apps. Each is an internal bridge of its own (no way out, no other app on it), with addresses
+from `private_network_pool`. The add-on worker makes and removes them; the runner puts the
+apps' containers on them."""
+
+import ipaddress
+import subprocess
+import threading
+import time
+import uuid
+
+import docker
+import docker.errors
+from docker.types import IPAMConfig, IPAMPool
+
+from paas.settings import Settings
+
+LABEL_INSTANCE, LABEL_KIND = "paas.instance", "paas.private-network"
+_allocating = threading.Lock()
+
+
+def attachment_network(instance: str, attachment_id: uuid.UUID | str) -> str:
+    return f"{instance}-att-{uuid.UUID(str(attachment_id)).hex[:12]}"
+
+
+def link_network(instance: str, link_id: uuid.UUID | str) -> str:
+    return f"{instance}-link-{uuid.UUID(str(link_id)).hex[:12]}"
+
+
+def is_private(instance: str, network: str) -> bool:
+    return network.startswith((f"{instance}-att-", f"{instance}-link-"))
+
+
+def free_subnet(pool: str, prefix: int, used: list[str]) -> str:
+    """The first subnet of `pool` of that size that overlaps none of `used`."""
+    taken = [ipaddress.ip_network(u, strict=False) for u in used]
+    for subnet in ipaddress.ip_network(pool).subnets(new_prefix=prefix):
+        if not any(subnet.overlaps(t) for t in taken):
+            return str(subnet)
+    raise RuntimeError(f"no free /{prefix} left in {pool} for another private network (PAAS_PRIVATE_NETWORK_POOL)")
+
+
+def create(client: docker.DockerClient, settings: Settings, name: str, kind: str) -> None:
+    """Make the network if it is missing (a retried job finds it made)."""
+    with _allocating:
+        if client.networks.list(names=[name]):
+            return
+        used = [c["Subnet"] for n in client.api.networks() for c in ((n.get("IPAM") or {}).get("Config") or []) if "Subnet" in c]
+        subnet = free_subnet(settings.private_network_pool, settings.private_network_prefix, used)
+        client.networks.create(
+            name, driver="bridge", internal=True, ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]),
+            labels={LABEL_INSTANCE: settings.instance, LABEL_KIND: kind},
+        )
+    shield_host(client, name)
+
+
+def ensure_isolated_bridge(client: docker.DockerClient, name: str, labels: dict[str, str]) -> None:
+    """A bridge with a way out (NAT) but with container-to-container traffic off and no
+    connection to the host: what app processes and builds sit on."""
+    if not client.networks.list(names=[name]):
+        try:
+            client.networks.create(
+                name, driver="bridge", options={"com.docker.network.bridge.enable_icc": "false"}, labels=labels,
+            )
+        except docker.errors.APIError as error:
+            if error.status_code != 409:  # 409: another process created it meanwhile
+                raise
+    shield_host(client, name)
+
+
+def shield_host(client: docker.DockerClient, name: str) -> None:
+    """Containers on this network open no connection to the host itself (its services on any
+    address, sshd say); the host's own connections to them (the router, health checks) and their
+    answers still pass. Idempotent; needs root, as the platform runs."""
+    network = client.networks.get(name)
+    bridge = (network.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
+    rule = ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
+    if subprocess.run(["iptables", "-C", *rule], capture_output=True).returncode != 0:
+        subprocess.run(["iptables", "-I", *rule], check=True, capture_output=True)
+
+
+def connect(client: docker.DockerClient, name: str, container_id: str, aliases: list[str] | None = None) -> None:
+    try:
+        client.api.connect_container_to_network(container_id, name, aliases=aliases or None)
+    except docker.errors.APIError as error:
+        if "already exists" not in str(error):
+            raise
+
+
+def remove(client: docker.DockerClient, name: str, attempts: int = 20) -> None:
+    """Cut everything off it, then remove it: access ends now, not when the containers go. A
+    process that a deploy was starting may join meanwhile: then cut again."""
+    for _ in range(attempts):
+        try:
+            network = client.networks.get(name)
+        except docker.errors.NotFound:
+            return
+        for container_id in (network.attrs.get("Containers") or {}):
+            try:
+                client.api.disconnect_container_from_network(container_id, name, force=True)
+            except docker.errors.APIError:
+                pass
+        try:
+            network.remove()
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as error:
+            if "active endpoints" not in str(error):
+                raise
+        time.sleep(0.25)
+    raise RuntimeError(f"network {name} kept gaining endpoints; not removed")

@@ -1,0 +1,186 @@
+"""Celery tasks: run as `celery -A paas.builder.tasks worker`. Tasks take ids, never objects."""
+
+import logging
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import docker
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from paas import logs, messages
+from paas.builder import source
+from paas.builder.dockerfile import build_from_dockerfile
+from paas.builder.errors import BuildFailed
+from paas.builder.job import Job
+from paas.builder.sandbox import Sandboxes
+from paas.builder.slug import LocalSlugStore, SlugStore
+from paas.builder.slug_build import build_slug_image
+from paas.celery_app import make_celery
+from paas.domain import builds, config
+from paas.domain.crypto import ConfigCipher, load_keys
+from paas.domain.db import make_sessionmaker
+from paas.domain.errors import Conflict
+from paas.domain.models import Build, Status
+from paas.memory import release_free_memory
+from paas.platform.repos import open_or_init
+from paas.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+celery = make_celery(get_settings())  # Celery's worker finds its app as a module attribute
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    sessionmaker: sessionmaker[Session]
+    redis: redis.Redis
+    docker: docker.DockerClient
+    cipher: ConfigCipher
+    slugs: SlugStore
+    sandboxes: Sandboxes
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{threading.get_native_id()}")
+
+
+_worker_lock = threading.Lock()
+
+
+@cache
+def _make_worker() -> Worker:
+    settings = get_settings()
+    client = docker.DockerClient(base_url=settings.docker_url, timeout=600)
+    return Worker(
+        settings=settings,
+        sessionmaker=make_sessionmaker(settings),
+        redis=messages.connect(settings),
+        docker=client,
+        cipher=ConfigCipher(load_keys(settings)),
+        slugs=LocalSlugStore(settings.slugs_dir),
+        sandboxes=Sandboxes(settings, client),
+    )
+
+
+def worker() -> Worker:
+    """Made once per worker process, on first use (not at import); the builds of the worker's
+    thread pool share it."""
+    with _worker_lock:
+        return _make_worker()
+
+
+@celery.task(name="paas.builder.build")
+def build(build_id: str) -> None:
+    try:
+        run_build(worker(), uuid.UUID(build_id))
+    finally:
+        release_free_memory()  # a build's buffers (sources, slugs, output) go back to the system
+
+
+class Output:
+    """The build's output: live to its Redis stream, and kept to be stored with the build."""
+
+    def __init__(self, stream: messages.LogStream):
+        self.stream, self.lines = stream, []
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+        self.stream.write(line)
+
+
+def run_build(w: Worker, build_id: uuid.UUID) -> None:
+    out = Output(messages.LogStream.for_build(w.redis, build_id))
+    heartbeat = messages.Heartbeat(w.redis, build_id, w.settings.build_worker_lost_after)
+    heartbeat.beat()  # before the build is marked started: a follower never sees it started and silent
+    with w.sessionmaker() as db:
+        build = builds.start_build(db, build_id, w.name)
+        db.commit()
+        if build is None:
+            heartbeat.stop()
+            log.info("build %s is not to run (given up on, or its first worker was lost)", build_id)
+            return
+        job = Job(
+            build_id=build_id, app=build.app.name, version=build.commit, source_url=build.source_url,
+            env=config.config_vars(w.cipher, build.app), stack=build.app.build_stack,
+            buildpacks=list(build.buildpacks or build.app.buildpacks),
+            cache_generation=build.app.build_cache_generation, app_id=str(build.app.id),
+        )
+        by = build.user.email
+    applog = logs.LogStore(w.redis, w.settings.log_lines)
+    applog.event(job.app_id, "api", f"Build started by {by}", source="app")
+    alive = threading.Event()
+    threading.Thread(target=_beat, args=(heartbeat, alive), daemon=True).start()
+    started = time.monotonic()
+    what = f"commit {job.version[:7]}" if job.source_url is None else f"source version {job.version}"
+    out.write(f"-----> Building {job.app} from {what}")
+    workdir = Path(tempfile.mkdtemp(prefix=f"paas-build-{build_id.hex}-"))
+    try:
+        source_dir = workdir / f"build_{build_id.hex}"
+        source_dir.mkdir()
+        if job.source_url is None:
+            job.tree = source.from_commit(open_or_init(w.settings, job.app), job.version, source_dir)
+        else:
+            source.from_url(job.source_url, source_dir, w.settings.source_size_limit)
+        if (source_dir / "Dockerfile").is_file():
+            result = build_from_dockerfile(w.settings, w.docker, w.sandboxes, job, source_dir, out.write)
+        else:
+            result = build_slug_image(w.settings, w.docker, w.slugs, job, source_dir, workdir, out.write, w.sandboxes.network())
+        out.write(f"-----> Process types: {', '.join(sorted(result.process_types)) or '(none: add a Procfile)'}")
+        with w.sessionmaker() as db:
+            release = builds.release_build(
+                db, builds.get_build(db, build_id), result.image, result.process_types,
+                stack=result.stack, buildpacks=result.buildpacks, slug_key=result.slug_key, slug_size=result.slug_size,
+            )
+            version, release_id, description = release.version, release.id, release.description
+            out.write(f"-----> Build finished in {time.monotonic() - started:.1f} s; released v{version}")
+            builds.finish_build(db, builds.get_build(db, build_id), Status.succeeded, out.lines)
+            db.commit()
+    except (BuildFailed, Conflict) as failure:
+        applog.event(job.app_id, "api", "Build failed", source="app")
+        finish_failed(w, build_id, out, f"error: {failure}", "build failed")
+        heartbeat.stop()
+        return
+    except Exception as error:  # the platform's fault, not the app's: say so and keep the detail in the log
+        log.exception("build %s crashed", build_id)
+        applog.event(job.app_id, "api", "Build failed", source="app")
+        finish_failed(w, build_id, out, f"error: the build crashed inside paas: {error}", "build failed (paas error)")
+        heartbeat.stop()
+        return
+    finally:
+        alive.set()
+        shutil.rmtree(workdir, ignore_errors=True)
+    # Released: from here on nothing may report this build as failed. The heartbeat goes last, so
+    # a follower never sees the worker gone before it sees the outcome.
+    try:
+        messages.wake_runner(w.redis, job.app)
+        out.stream.end(True, release_id=str(release_id), version=version)
+        applog.event(job.app_id, "api", "Build succeeded", source="app")
+        logs.released(applog, job.app_id, description, version, by)
+    finally:
+        heartbeat.stop()
+
+
+def _beat(heartbeat: messages.Heartbeat, done: threading.Event) -> None:
+    while not done.wait(heartbeat.ttl / 4):
+        try:
+            heartbeat.beat()
+        except redis.RedisError:
+            log.warning("could not renew the heartbeat of %s", heartbeat.key)
+
+
+
+def finish_failed(w: Worker, build_id: uuid.UUID, out: Output, line: str, reason: str) -> None:
+    out.write(line)
+    out.write("-----> Build failed: the app keeps running its current release.")
+    with w.sessionmaker() as db:
+        build = db.get(Build, build_id, with_for_update=True, populate_existing=True)
+        if build is not None and build.status is Status.pending:
+            builds.finish_build(db, build, Status.failed, out.lines)
+            db.commit()
+    out.stream.end(False, reason=reason)

@@ -1,0 +1,17 @@
+from celery import Celery
+
+from paas.settings import Settings
+
+
+def make_celery(settings: Settings) -> Celery:
+    celery = Celery("paas", broker=settings.redis_url)
+    celery.conf.update(
+        task_ignore_result=True,  # outcomes live in Postgres and in the build's log stream
+        task_acks_late=True,
+        # A worker killed mid-build (out of memory, say: builds run in its thread pool) hands its
+        # task back: the next taker finds the build started and fails it as lost, not pending.
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,  # builds are long: do not hoard them
+        broker_connection_retry_on_startup=True,
+    )
+    return celery

@@ -1,0 +1,40 @@
+"""Domain errors. Each carries the HTTP status and the Heroku-style error id the API answers with."""
+
+
+class PaasError(Exception):
+    status = 400
+    id = "bad_request"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(PaasError):
+    status = 401
+    id = "unauthorized"
+
+
+class Forbidden(PaasError):
+    status = 403
+    id = "forbidden"
+
+
+class NotFound(PaasError):
+    status = 404
+    id = "not_found"
+
+
+class Conflict(PaasError):
+    status = 409
+    id = "conflict"
+
+
+class InvalidParams(PaasError):
+    status = 422
+    id = "invalid_params"
+
+
+class RangeNotSatisfiable(PaasError):
+    status = 416
+    id = "requested_range_not_satisfiable"

@@ -1,0 +1,289 @@
+"""SQLAlchemy models. The schema itself is built only by the Alembic revisions in migrations/."""
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Status(str, enum.Enum):
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+def status_column() -> Mapped[Status]:
+    return mapped_column(
+        Enum(Status, name="status", values_callable=lambda e: [m.value for m in e]),
+        default=Status.pending,
+    )
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    # The platform's operators: they make accounts, and may act on every app.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # A disabled user's tokens are gone and no new ones are made; their apps stay.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Timestamps, Base):
+    """Only the SHA-256 of a token is kept: tokens are 256-bit random, so a slow hash adds nothing."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class App(Timestamps, Base):
+    __tablename__ = "apps"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # A team's app: its admins manage it, its members act as their permissions on it allow.
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
+    # The app's config vars as Fernet-encrypted JSON; every release keeps its own snapshot too.
+    config_vars: Mapped[bytes] = mapped_column(LargeBinary)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The stack the user chose (PATCH build_stack); None lets each build pick one.
+    build_stack: Mapped[str | None] = mapped_column(String(30))
+    # Buildpack installations in order (built-in names or URLs); empty = detect.
+    buildpacks: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
+    # Where the runner asks a new web process whether it is ready (None: any answer on / will do).
+    health_check_path: Mapped[str | None] = mapped_column(String(200))
+    # Builds use the build cache of this generation; purging the cache starts a new one.
+    build_cache_generation: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # Plain HTTP requests get a redirect to HTTPS (on every host of the app).
+    force_https: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+    owner: Mapped[User] = relationship()
+    team: Mapped["Team | None"] = relationship()
+
+
+class Build(Timestamps, Base):
+    __tablename__ = "builds"
+    # The build queue: pending builds in order (a pusher is told its place).
+    __table_args__ = (Index("builds_pending_created", "created_at", postgresql_where=text("status = 'pending'")),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # The source's version: the pushed commit, or what a source-tarball build was given.
+    commit: Mapped[str] = mapped_column(String(40))
+    # Where a source-tarball build's code comes from (None for git pushes).
+    source_url: Mapped[str | None] = mapped_column(String(2000))
+    status: Mapped[Status] = status_column()
+    image: Mapped[str | None] = mapped_column(String(300))
+    release_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("releases.id"))
+    stack: Mapped[str | None] = mapped_column(String(30))
+    # What built it: ["dockerfile"], or the buildpacks that ran, in order.
+    buildpacks: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
+    slug_key: Mapped[str | None] = mapped_column(String(300))
+    slug_size: Mapped[int | None] = mapped_column(BigInteger)
+    # The build's whole output, kept once it has finished (live output is in Redis).
+    output: Mapped[str | None] = mapped_column(Text)
+    # Which worker took it and when: a worker that goes silent fails its build.
+    worker: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    app: Mapped[App] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Release(Timestamps, Base):
+    """Append-only history: deploys, config changes and rollbacks each add one."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("app_id", "version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(500))
+    status: Mapped[Status] = status_column()
+    # Image reference by digest (registry/app@sha256:...); None until the app has code.
+    image: Mapped[str | None] = mapped_column(String(300))
+    commit: Mapped[str | None] = mapped_column(String(40))
+    # Process type -> command ("" = the image's own command).
+    process_types: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    config_vars: Mapped[bytes] = mapped_column(LargeBinary)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # The build this release's code came from (rollbacks and config changes carry it over).
+    build_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("builds.id", name="releases_build_id_fkey", use_alter=True, ondelete="SET NULL"))
+    stack: Mapped[str | None] = mapped_column(String(30))
+    slug_size: Mapped[int | None] = mapped_column(BigInteger)
+    # Which of its config vars came from add-ons: a rollback keeps the add-ons' current values.
+    addon_keys: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default=text("'[]'"))
+
+    app: Mapped[App] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Formation(Timestamps, Base):
+    __tablename__ = "formations"
+    __table_args__ = (UniqueConstraint("app_id", "type"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(30))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    size: Mapped[str] = mapped_column(String(30), default="basic")
+    command: Mapped[str] = mapped_column(String(1000), default="")
+
+    app: Mapped[App] = relationship()
+
+
+class Addon(Timestamps, Base):
+    """A backing service (a database, say) that belongs to one app and may be attached to more."""
+
+    __tablename__ = "addons"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    service: Mapped[str] = mapped_column(String(30))
+    plan: Mapped[str] = mapped_column(String(30))
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    # Heroku's states: provisioning, provisioned (deprovisioned ones are gone).
+    state: Mapped[str] = mapped_column(String(20), default="provisioning")
+    # What the provider made (user, password, host, url...) as Fernet-encrypted JSON.
+    credentials: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    app: Mapped[App] = relationship()
+    attachments: Mapped[list["AddonAttachment"]] = relationship(back_populates="addon", passive_deletes=True)
+
+
+class AddonAttachment(Timestamps, Base):
+    """An add-on as one app sees it: its URL in that app's config as `<name>_URL`."""
+
+    __tablename__ = "addon_attachments"
+    __table_args__ = (UniqueConstraint("app_id", "name"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    addon_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("addons.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+
+    addon: Mapped[Addon] = relationship(back_populates="attachments")
+    app: Mapped[App] = relationship()
+
+    @property
+    def config_key(self) -> str:
+        return f"{self.name}_URL"
+
+
+class AppLink(Timestamps, Base):
+    """The app's processes may reach the target's web processes at http://<target>.internal."""
+
+    __tablename__ = "app_links"
+    __table_args__ = (UniqueConstraint("app_id", "target_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+
+    app: Mapped[App] = relationship(foreign_keys=[app_id])
+    target: Mapped[App] = relationship(foreign_keys=[target_id])
+
+
+class Domain(Timestamps, Base):
+    """A host name of the user's routed to the app (`www.example.com`, `*.example.com`)."""
+
+    __tablename__ = "domains"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    hostname: Mapped[str] = mapped_column(String(253), unique=True)
+    # Heroku's ACM states: pending, cert issued, failed; with why, when it failed.
+    acm_status: Mapped[str | None] = mapped_column(String(30))
+    acm_status_reason: Mapped[str | None] = mapped_column(Text)
+
+    app: Mapped[App] = relationship()
+
+
+class Team(Timestamps, Base):
+    __tablename__ = "teams"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+
+
+class TeamMember(Timestamps, Base):
+    """Heroku's team roles: `admin` (every app of the team, and its members) or `member`."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+    team: Mapped[Team] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Collaborator(Timestamps, Base):
+    """A user other than the owner who may act on the app, as far as `permissions` go."""
+
+    __tablename__ = "collaborators"
+    __table_args__ = (UniqueConstraint("app_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    permissions: Mapped[list[str]] = mapped_column(JSONB)
+
+    app: Mapped[App] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(Base):
+    """Who changed what: every change made through the API or git (written in the change's own
+    transaction, so it is there exactly when the change is), for admins to read."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(200))
+    app: Mapped[str | None] = mapped_column(String(30))

@@ -1,0 +1,139 @@
+"""Apps' logs, as Heroku's logplex keeps them: one bounded store per app of timestamped lines,
+each from a source (`app` or `heroku`) and a dyno (`web.1`, `router`, `api`, `run.1`), read as
+`2026-12-01T08:00:00.123456+00:00 app[web.1]: text`.
+
+The store is a Redis stream per app, trimmed to about `max_lines` on every write (Redis trims
+whole blocks, so a few more may be kept), so it outlives deploys, removed containers and
+restarts of the platform's processes, and never grows without bound. Writers: the runner
+(every line the app's processes print, the router's access lines, process events), the API and
+the builder (`app[api]` events). Readers: log sessions (`heroku logs`, `paas logs`).
+"""
+
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import redis
+import redis.asyncio
+
+log = logging.getLogger(__name__)
+MAX_LINE_BYTES = 10_000  # longer lines are cut, as logplex does
+SOURCES = ("app", "heroku")
+GONE_TTL = 600  # seconds the late lines of a deleted app are kept (then nothing is)
+
+
+def stamp(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    at: float  # epoch seconds
+    source: str  # "app" or "heroku"
+    dyno: str  # web.1, router, api
+    text: str
+
+    def format(self) -> str:
+        return f"{stamp(self.at)} {self.source}[{self.dyno}]: {self.text}"
+
+    def fields(self) -> dict[str, str]:
+        text = self.text
+        if len(text) > MAX_LINE_BYTES:  # cheap test first; the exact cut is on bytes
+            text = text.encode()[:MAX_LINE_BYTES].decode("utf-8", "ignore")
+        return {"at": f"{self.at:.6f}", "source": self.source, "dyno": self.dyno, "text": text}
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> "LogLine":
+        return cls(float(fields["at"]), fields["source"], fields["dyno"], fields["text"])
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What a log session shows: a dyno (`web.1`) or every dyno of a type (`web`), a source."""
+
+    dyno: str | None = None
+    source: str | None = None
+
+    def __call__(self, line: LogLine) -> bool:
+        if self.source and line.source != self.source:
+            return False
+        return not self.dyno or line.dyno == self.dyno or line.dyno.startswith(self.dyno + ".")
+
+
+def key(app_id: str) -> str:
+    """By the app's id, not its name: a later app of the same name starts with its own logs."""
+    return f"paas:logs:{app_id}"
+
+
+def add(pipe, app: str, line: LogLine, max_lines: int) -> None:
+    """Queue one line on a Redis pipeline (sync or asyncio), trimming the app's stream."""
+    pipe.xadd(key(app), line.fields(), maxlen=max_lines, approximate=True)
+
+
+class LogStore:
+    def __init__(self, client: redis.Redis, max_lines: int):
+        self.client, self.max_lines = client, max_lines
+
+    def append(self, app: str, lines: Iterable[LogLine]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for line in lines:
+            add(pipe, app, line, self.max_lines)
+        pipe.execute()
+
+    def event(self, app: str, dyno: str, text: str, source: str = "heroku") -> None:
+        """One line the platform itself writes: `heroku[web.1]: State changed ...`, `app[api]: ...`.
+        Best effort: the change it tells of has happened, so a Redis outage must not undo or fail it."""
+        try:
+            self.append(app, [LogLine(time.time(), source, dyno, text)])
+        except redis.RedisError as error:
+            log.warning("could not write to the logs of %s: %s", app, error)
+
+    def recent(self, app: str, count: int, wanted: LogFilter = LogFilter()) -> tuple[list[LogLine], str]:
+        """The last `count` lines that `wanted` keeps, oldest first, and the id to follow from."""
+        newest = self.client.xrevrange(key(app), count=1)
+        last_id = newest[0][0] if newest else "0-0"
+        found: list[LogLine] = []
+        upper = last_id
+        while len(found) < count and newest:
+            batch = self.client.xrevrange(key(app), max=upper, count=1000)
+            if not batch:
+                break
+            found += [line for line in (LogLine.from_fields(f) for _id, f in batch if "text" in f) if wanted(line)]
+            upper = "(" + batch[-1][0]
+        return list(reversed(found[:count])), last_id
+
+    def delete(self, app: str) -> None:
+        """The app is gone. Lines of its last processes may still come: they go to a stream that
+        expires on its own; and a tail that follows the app ends at the mark left here."""
+        pipe = self.client.pipeline()
+        # The mark is added, not the stream made anew: its id comes after every line's, so a
+        # follower reads it.
+        pipe.xadd(key(app), {"gone": "1"})
+        pipe.xtrim(key(app), maxlen=1, approximate=False)
+        pipe.expire(key(app), GONE_TTL)
+        pipe.execute()
+
+
+async def follow(client: redis.asyncio.Redis, app: str, after: str, wanted: LogFilter) -> AsyncIterator[LogLine | None]:
+    """Lines written after the id `after`, as they come, until the app is deleted; None every few
+    seconds of silence (so a streaming answer can notice its client left)."""
+    while True:
+        batch = await client.xread({key(app): after}, block=5000, count=500)
+        if not batch:
+            yield None
+            continue
+        for entry_id, fields in batch[0][1]:
+            after = entry_id
+            if "gone" in fields:
+                return
+            if "text" in fields and wanted(line := LogLine.from_fields(fields)):
+                yield line
+
+
+def released(store: LogStore, app: str, description: str, version: int, by: str) -> None:
+    """What Heroku's API writes when a release is made: `Set FOO config vars by x`, then
+    `Release v5 created by x`."""
+    store.event(app, "api", f"{description} by {by}", source="app")
+    store.event(app, "api", f"Release v{version} created by {by}", source="app")

@@ -1,0 +1,127 @@
+"""The platform's ASGI app: the REST API (FastAPI) and the git receiver (dulwich via a2wsgi).
+
+Run with `uvicorn paas.platform.app:create_app --factory`.
+"""
+
+import logging
+import re
+
+from a2wsgi import WSGIMiddleware
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+
+from paas.domain.errors import PaasError
+from paas.memory import release_periodically
+from paas.platform.api import (
+    accounts,
+    addons,
+    apps,
+    buildpack_registry,
+    builds,
+    collaborators,
+    config_vars,
+    domains,
+    dynos,
+    formation,
+    links,
+    log_sessions,
+    releases,
+    router_tls,
+    sources,
+    stacks,
+    teams,
+)
+from paas.platform.context import Platform
+from paas.platform.git import make_git_app
+from paas.platform.guard import guarded
+from paas.platform.headers import versioned, with_request_ids
+from paas.platform.ratelimit import rate_limited
+from paas.platform.rendezvous import Rendezvous
+from paas.settings import Settings, get_settings
+
+GIT_PATH = re.compile(r"^/[^/]+\.git(/|$)")
+# Each push holds one worker thread while its build runs: this is how many pushes run at once.
+GIT_WORKERS = 16
+log = logging.getLogger(__name__)
+
+
+def error(status: int, id_: str, message: str) -> JSONResponse:
+    return JSONResponse({"id": id_, "message": message}, status_code=status)
+
+
+def make_api(platform: Platform) -> FastAPI:
+    api = FastAPI(title="paas", version="0.1.0")
+    api.state.platform = platform
+    for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, formation, links, log_sessions,
+                   releases, router_tls, sources, stacks, teams):
+        api.include_router(module.router)
+
+    @api.exception_handler(PaasError)
+    def paas_error(request: Request, exc: PaasError):
+        return error(exc.status, exc.id, exc.message)
+
+    @api.exception_handler(RequestValidationError)
+    def invalid(request: Request, exc: RequestValidationError):
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return error(400, "bad_request", "The request body is not valid JSON.")
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return error(422, "invalid_params", problems or "Invalid request.")
+
+    @api.exception_handler(IntegrityError)
+    def conflict(request: Request, exc: IntegrityError):
+        # Two requests made the same thing at once (a name, a link): the later one is refused.
+        return error(409, "conflict", "That conflicts with a change made at the same time; try again.")
+
+    @api.exception_handler(Exception)
+    def crashed(request: Request, exc: Exception):
+        # The platform's fault: the client gets the usual shape, the log gets the detail.
+        log.error("%s %s crashed", request.method, request.url.path, exc_info=exc)
+        return error(500, "internal_server_error", "Something went wrong inside paas; the request did nothing more.")
+
+    @api.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException):
+        ids = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+        return error(exc.status_code, ids.get(exc.status_code, "bad_request"), str(exc.detail))
+
+    return api
+
+
+def create_app(settings: Settings | None = None):
+    platform = Platform.from_settings(settings or get_settings())
+    release_periodically(30.0)
+    api = make_api(platform)
+    front = versioned(rate_limited(guarded(api, platform), platform))
+    git = WSGIMiddleware(make_git_app(platform), workers=GIT_WORKERS)
+
+    async def route(scope, receive, send):
+        if scope["type"] == "http" and GIT_PATH.match(scope["path"]):
+            await git(scope, receive, send)
+        else:
+            await front(scope, receive, send)
+
+    app = with_request_ids(route)
+    app.api = api  # tests reach dependency overrides and state through this
+    return serving_rendezvous(app, Rendezvous(platform))
+
+
+def serving_rendezvous(app, rendezvous: Rendezvous):
+    """The app, with Heroku's rendezvous (for `heroku run`) served beside it while the server runs."""
+
+    async def with_rendezvous(scope, receive, send):
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await rendezvous.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await rendezvous.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    with_rendezvous.api = app.api
+    return with_rendezvous

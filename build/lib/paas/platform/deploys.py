@@ -1,0 +1,174 @@
+"""Deploying: start a build and follow it to a live release.
+
+One service for every way code arrives: `git push` starts a build and follows it, relaying its
+output as `remote:` lines; `POST /apps/{app}/builds` (a source tarball) starts one and returns.
+Either way the worker builds, releases, and wakes the runner; the runner rolls the release out.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from paas import messages
+from paas.domain import builds, releases
+from paas.domain.models import App, Build, Release, Status, User
+
+BUILD_TASK = "paas.builder.build"
+# Seconds a finished build may go without its End before the follower reads the outcome from
+# the database instead (its worker died between settling the build and saying so).
+SETTLED_WITHOUT_END = 5.0
+# Seconds between checks, while a build waits in the queue, that some build worker still answers.
+QUEUED_WORKER_CHECK = 30.0
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    reason: str = ""
+
+
+class Deploys:
+    def __init__(self, platform):
+        self.platform = platform
+        self.settings = platform.settings
+
+    def worker_available(self) -> bool:
+        return bool(self.platform.celery.control.ping(timeout=2, limit=1))
+
+    def start(
+        self, db, app: App, user: User, *, version: str, source_url: str | None = None, buildpacks: list[str] | None = None,
+    ) -> Build:
+        """Record the build and queue it. Commits: the task is sent only after the row exists."""
+        build = builds.create_build(db, app, user, version, source_url=source_url, buildpacks=buildpacks)
+        db.commit()
+        try:
+            self.platform.celery.send_task(BUILD_TASK, args=[str(build.id)])
+        except Exception as error:  # the broker is away: a build nobody will take must not wait in the queue
+            builds.give_up_on_build(db, build.id, f"error: paas could not queue this build: {error}")
+            raise
+        return build
+
+    def follow(self, build_id: uuid.UUID, say: Say) -> Outcome:
+        """Relay the build and then the release's start-up until the release is live or failed.
+
+        Whatever goes wrong while following (a timeout, a lost worker, Redis trouble), the build
+        or release is given up on before answering, so a push reported as rejected never goes
+        live later; and if it went live meanwhile, the answer says so.
+        """
+        release_id = None
+        try:
+            outcome = self._follow_build(build_id, say)
+            if not outcome.ok:
+                return Outcome(False, outcome.detail.get("reason", "build failed"))
+            release_id, version = uuid.UUID(outcome.detail["release_id"]), outcome.detail["version"]
+            try:
+                outcome = self._relay(messages.LogStream.for_release(self.platform.redis, release_id), say,
+                                      self.settings.boot_timeout + 60)
+            except TimeoutError as timeout:
+                if self._give_up(build_id, release_id) is Status.succeeded:
+                    return Outcome(True)
+                say(f"error: v{version} was built but its start went silent ({timeout}); is the paas runner running?")
+                return Outcome(False, f"v{version} did not start")
+            if not outcome.ok:
+                return Outcome(False, outcome.detail.get("reason", f"v{version} did not start"))
+            return Outcome(True)
+        except Exception:
+            if self._give_up(build_id, release_id) is Status.succeeded:
+                return Outcome(True)
+            raise
+
+    def _follow_build(self, build_id: uuid.UUID, say: Say) -> messages.End:
+        """The build's output; while it waits for a worker, its place in the queue; a worker
+        that goes silent fails the build within `build_worker_lost_after` seconds."""
+        stream = messages.LogStream.for_build(self.platform.redis, build_id)
+        heartbeat = messages.Heartbeat(self.platform.redis, build_id, self.settings.build_worker_lost_after)
+        last_place, started, silent, settled_for, queued_for = None, False, 0.0, 0.0, 0.0
+        tick = 1.0
+        for item in stream.entries(tick=tick):
+            if isinstance(item, messages.End):
+                return item
+            if isinstance(item, str):
+                say(item)
+                started, silent = True, 0.0
+                continue
+            silent += tick
+            state, detail = self._state(build_id)
+            if state == "finished":
+                # Its End is on the way, unless the worker died right after settling it: then
+                # the row is the outcome.
+                settled_for += tick
+                if settled_for >= SETTLED_WITHOUT_END:
+                    if detail.detail.get("why"):  # e.g. the runner's sweep found its worker lost
+                        say(detail.detail["why"])
+                    return detail
+                continue
+            if state == "queued":
+                if detail != last_place:
+                    ahead = f"{detail} build{'s' if detail != 1 else ''} ahead" if detail else "next in line"
+                    say(f"-----> Waiting for a build worker ({ahead})")
+                    last_place = detail
+                silent, queued_for = 0.0, queued_for + tick
+                if queued_for >= QUEUED_WORKER_CHECK:
+                    queued_for = 0.0
+                    if not self.worker_available() and self._lost(build_id, builds.NO_WORKER):
+                        say(builds.NO_WORKER)
+                        return messages.End(False, {"reason": "no build worker"})
+                continue
+            if not heartbeat.alive():
+                if self._lost(build_id, builds.LOST_WORKER):
+                    say(builds.LOST_WORKER)
+                    return messages.End(False, {"reason": "build worker lost"})
+                continue  # it finished just before its heartbeat went: its own outcome stands
+            if started and silent >= self.settings.build_idle_timeout:
+                if self._give_up(build_id, None) is Status.succeeded:
+                    return self._state(build_id)[1]
+                say(f"error: the build printed nothing for {self.settings.build_idle_timeout:.0f} s; giving up on it")
+                return messages.End(False, {"reason": "build timed out"})
+        raise RuntimeError("the build's output ended without an outcome")
+
+    def _state(self, build_id: uuid.UUID) -> tuple[str, object]:
+        """What the database says of a build: ("finished", its End), ("queued", its place in
+        the queue) or ("running", None)."""
+        with self.platform.sessionmaker() as db:
+            build = builds.get_build(db, build_id)
+            if build.status is not Status.pending:
+                return "finished", self._outcome(db, build)
+            if build.started_at is None:
+                return "queued", builds.queue_position(db, build)
+            return "running", None
+
+    @staticmethod
+    def _outcome(db, build: Build) -> messages.End:
+        """A finished build's outcome as its End would have told it."""
+        if build.status is Status.succeeded and build.release_id is not None:
+            release = db.get(Release, build.release_id)
+            return messages.End(True, {"release_id": str(release.id), "version": release.version})
+        last = (build.output or "").rstrip("\n").rpartition("\n")[2]
+        return messages.End(False, {"reason": "build failed", "why": last})
+
+    def _relay(self, stream: messages.LogStream, say: Say, idle_timeout: float) -> messages.End:
+        for item in stream.follow(idle_timeout):
+            if isinstance(item, messages.End):
+                return item
+            say(item)
+        raise RuntimeError("the output ended without an outcome")
+
+    def _lost(self, build_id: uuid.UUID, reason: str) -> bool:
+        """Fail the build for `reason`; False when it had finished meanwhile."""
+        with self.platform.sessionmaker() as db:
+            return builds.give_up_on_build(db, build_id, reason)
+
+    def _give_up(self, build_id: uuid.UUID, release_id: uuid.UUID | None) -> Status:
+        """Make sure neither the build nor its release goes live from now on; returns the
+        release's final status (succeeded when it went live before we could stop it)."""
+        with self.platform.sessionmaker() as db:
+            if builds.give_up_on_build(db, build_id, "error: the push stopped waiting for this build"):
+                return Status.failed
+            if release_id is None:
+                build = builds.get_build(db, build_id)
+                if build.release_id is None:
+                    return build.status
+                release_id = build.release_id
+            return releases.give_up_on_release(db, release_id)

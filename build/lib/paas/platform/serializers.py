@@ -1,0 +1,292 @@
+"""Heroku Platform API v3 shapes."""
+
+import uuid
+
+from paas.domain import stacks
+from paas.domain.addon_services import BY_NAME, AddonService, Plan
+from paas.domain.buildpacks import BUILTIN
+from paas.domain.models import (
+    Addon,
+    AddonAttachment,
+    ApiToken,
+    App,
+    AppLink,
+    AuditEvent,
+    Build,
+    Collaborator,
+    Domain,
+    Formation,
+    Release,
+    Team,
+    TeamMember,
+    User,
+)
+from paas.domain.releases import eligible_for_rollback
+from paas.settings import Settings
+
+REGION = {"id": "00000000-0000-4000-8000-0000000000a1", "name": "us"}
+
+
+def iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def user_ref(user: User) -> dict:
+    return {"id": str(user.id), "email": user.email}
+
+
+def app_ref(app: App) -> dict:
+    return {"id": str(app.id), "name": app.name}
+
+
+def account_json(user: User) -> dict:
+    return {
+        "admin": user.is_admin,
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "created_at": iso(user.created_at),
+        "updated_at": iso(user.updated_at),
+    }
+
+
+def stack_ref(name: str | None) -> dict:
+    """None: the code came from a Dockerfile, whose image brings its own (Heroku's `container`)."""
+    stack = stacks.get_stack(name) if name else None
+    if stack is None:
+        return {"id": None, "name": "container"}
+    return {"id": stack.id, "name": stack.name}
+
+
+def buildpack_ref(entry: str) -> dict:
+    """A built-in by Heroku's name (`heroku/python`), a URL as it is."""
+    return {"url": entry, "name": f"heroku/{entry}" if entry in BUILTIN else entry}
+
+
+def stack_json(stack: stacks.Stack) -> dict:
+    return {
+        "id": stack.id,
+        "name": stack.name,
+        "state": "public",
+        "default": stack.name == stacks.DEFAULT_STACK,
+        "python_versions": list(stack.python_versions),
+        "node_version": stack.node_major,
+        "created_at": STACKS_CREATED_AT,
+        "updated_at": STACKS_CREATED_AT,
+    }
+
+
+STACKS_CREATED_AT = "2026-11-22T00:00:00Z"
+
+
+def buildpack_description(built_with: list[str]) -> str | None:
+    if not built_with:
+        return None
+    if built_with == ["dockerfile"]:
+        return "Dockerfile"
+    return ", ".join(name.capitalize() if name in BUILTIN else name for name in built_with)
+
+
+def app_json(app: App, settings: Settings, current: Release | None = None, built_with: list[str] | None = None) -> dict:
+    """`current` is the release serving now (its stack and slug size); `built_with`, what built it."""
+    return {
+        **app_ref(app),
+        "owner": user_ref(app.owner),
+        "region": REGION,
+        "stack": stack_ref(current.stack if current and current.image else app.build_stack or stacks.DEFAULT_STACK),
+        "build_stack": stack_ref(app.build_stack or stacks.DEFAULT_STACK),
+        "git_url": settings.git_url(app.name),
+        "web_url": settings.web_url(app.name),
+        "repo_size": None,
+        "slug_size": current.slug_size if current else None,
+        "acm": bool(settings.acme_directory),  # custom domains get certificates automatically
+        "force_https": app.force_https,
+        "maintenance": False,
+        "create_status": "complete",
+        "space": None,
+        "team": {"id": str(app.team.id), "name": app.team.name} if app.team_id else None,
+        "organization": {"id": str(app.team.id), "name": app.team.name} if app.team_id else None,
+        "internal_routing": None,
+        "process_tier": "basic",
+        "buildpack_provided_description": buildpack_description(built_with or []),
+        "health_check_path": app.health_check_path,  # paas's own: where new web processes must answer 2xx/3xx
+        "created_at": iso(app.created_at),
+        "updated_at": iso(app.updated_at),
+        "released_at": iso(app.released_at),
+    }
+
+
+FREE = {"cents": 0, "contract": False, "metered": False, "unit": "month"}  # a self-hosted add-on costs its host only
+
+
+def release_json(release: Release, current: Release | None, output_stream_url: str | None = None) -> dict:
+    return {
+        "id": str(release.id),
+        "version": release.version,
+        "description": release.description,
+        "status": release.status.value,
+        "current": current is not None and release.id == current.id,
+        "eligible_for_rollback": eligible_for_rollback(release),
+        "user": user_ref(release.user),
+        "slug": {"id": str(release.build_id)} if release.slug_size is not None else None,
+        "stack": stack_ref(release.stack) if release.image else None,
+        "image": release.image,
+        "commit": release.commit,
+        "addon_plan_names": [],
+        "app": app_ref(release.app),
+        "output_stream_url": output_stream_url,
+        "created_at": iso(release.created_at),
+        "updated_at": iso(release.updated_at),
+    }
+
+
+def build_json(build: Build, settings: Settings, output_stream_url: str) -> dict:
+    source = {"url": build.source_url, "version": build.commit, "version_description": None, "checksum": None}
+    return {
+        "id": str(build.id),
+        "app": app_ref(build.app),
+        "status": build.status.value,
+        "source_blob": source,
+        # A Dockerfile build has none, as Heroku's container builds.
+        "buildpacks": None if build.buildpacks == ["dockerfile"] else [buildpack_ref(b) for b in build.buildpacks],
+        "stack": build.stack or build.app.build_stack,
+        "release": {"id": str(build.release_id)} if build.release_id else None,
+        "slug": {"id": str(build.id)} if build.slug_key else None,
+        "output_stream_url": output_stream_url,
+        "user": user_ref(build.user),
+        "created_at": iso(build.created_at),
+        "updated_at": iso(build.updated_at),
+    }
+
+
+def buildpack_installations_json(entries: list[str]) -> list[dict]:
+    return [{"ordinal": i, "buildpack": buildpack_ref(entry)} for i, entry in enumerate(entries)]
+
+
+def formation_json(row: Formation, app: App, commands: dict[str, str]) -> dict:
+    """`commands`: the serving release's process types ("" runs the image's own command)."""
+    return {
+        "id": str(row.id),
+        "app": app_ref(app),
+        "type": row.type,
+        "quantity": row.quantity,
+        "size": row.size,
+        "command": commands.get(row.type, ""),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
+
+
+def addon_service_json(service: AddonService) -> dict:
+    return {"id": str(service.id), "name": service.name, "human_name": service.human_name,
+            "state": "ga", "supports_multiple_installations": True, "supports_sharing": True,
+            "created_at": None, "updated_at": None}
+
+
+def plan_json(service: AddonService, plan: Plan) -> dict:
+    return {"id": str(uuid.uuid5(service.id, plan.name)), "name": f"{service.name}:{plan.name}", "human_name": plan.name,
+            "description": plan.description, "default": plan is service.plans[0],
+            "addon_service": {"id": str(service.id), "name": service.name}, "price": FREE,
+            "state": "public"}
+
+
+def addon_json(addon: Addon, config_vars: list[str]) -> dict:
+    service = BY_NAME[addon.service]
+    plan = service.plan(addon.plan)
+    return {
+        "id": str(addon.id),
+        "name": addon.name,
+        "addon_service": {"id": str(service.id), "name": service.name},
+        "plan": {"id": str(uuid.uuid5(service.id, plan.name)), "name": f"{service.name}:{plan.name}", "price": FREE},
+        "app": app_ref(addon.app),
+        "billing_entity": {**app_ref(addon.app), "type": "app"},
+        "state": addon.state,
+        "config_vars": config_vars,
+        "provider_id": str(addon.id),
+        "actions": [],
+        "billed_price": FREE,
+        "web_url": None,
+        "created_at": iso(addon.created_at),
+        "updated_at": iso(addon.updated_at),
+    }
+
+
+def attachment_json(attachment: AddonAttachment) -> dict:
+    addon = attachment.addon
+    return {
+        "id": str(attachment.id),
+        "name": attachment.name,
+        "addon": {"id": str(addon.id), "name": addon.name, "app": app_ref(addon.app)},
+        "app": app_ref(attachment.app),
+        "namespace": None,
+        "config_vars": [attachment.config_key],
+        "web_url": None,
+        "log_input_url": None,
+        "created_at": iso(attachment.created_at),
+        "updated_at": iso(attachment.updated_at),
+    }
+
+
+def link_json(link: AppLink, settings: Settings) -> dict:
+    return {
+        "id": str(link.id),
+        "app": app_ref(link.app),
+        "target": app_ref(link.target),
+        "url": f"http://{link.target.name}.internal:{settings.web_port}",
+        "created_at": iso(link.created_at),
+    }
+
+
+def domain_json(domain: Domain | None, app: App, settings: Settings) -> dict:
+    """A custom domain; None: the app's default one (Heroku's kind `heroku`)."""
+    if domain is None:
+        return {"id": str(uuid.uuid5(app.id, "default-domain")), "app": app_ref(app), "hostname": settings.app_host(app.name),
+                "kind": "heroku", "cname": None, "status": "succeeded", "acm_status": None, "acm_status_reason": None,
+                "created_at": iso(app.created_at), "updated_at": iso(app.created_at)}
+    return {"id": str(domain.id), "app": app_ref(app), "hostname": domain.hostname, "kind": "custom",
+            # What the user's DNS points the host at: the app's own name here.
+            "cname": settings.app_host(app.name), "status": "succeeded",
+            "acm_status": domain.acm_status, "acm_status_reason": domain.acm_status_reason,
+            "created_at": iso(domain.created_at), "updated_at": iso(domain.updated_at)}
+
+
+def authorization_json(row: ApiToken, token: str | None = None) -> dict:
+    """Heroku's OAuth authorization: the token itself only in the answer that made it."""
+    return {
+        "id": str(row.id), "description": row.description, "scope": ["global"],
+        "access_token": {"id": str(row.id), "token": token, "expires_in": None},
+        "user": user_ref(row.user), "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+    }
+
+
+PERMISSION_DESCRIPTIONS = {
+    "view": "See the app and its activity, resources and logs.",
+    "deploy": "Push and build, see and change config vars, roll back, run one-off processes.",
+    "operate": "Scale, restart and stop dynos; change the app's settings.",
+    "manage": "Add-ons, domains, links and collaborators; rename and delete the app.",
+}
+
+
+def collaborator_json(row: Collaborator | None, app: App, user: User, permissions) -> dict:
+    """A collaborator; row None: the app's owner."""
+    return {
+        "id": str(row.id) if row else str(uuid.uuid5(app.id, "owner")), "app": app_ref(app), "user": user_ref(user),
+        "role": "collaborator" if row else "owner",
+        "permissions": [{"name": p, "description": text} for p, text in PERMISSION_DESCRIPTIONS.items() if p in permissions],
+        "created_at": iso(row.created_at if row else app.created_at), "updated_at": iso(row.updated_at if row else app.updated_at),
+    }
+
+
+def team_json(team: Team, role: str | None) -> dict:
+    return {"id": str(team.id), "name": team.name, "role": role, "type": "team", "default": False,
+            "created_at": iso(team.created_at), "updated_at": iso(team.updated_at)}
+
+
+def team_member_json(member: TeamMember) -> dict:
+    return {"id": str(member.id), "email": member.user.email, "role": member.role, "user": user_ref(member.user),
+            "federated": False, "two_factor_authentication": False,
+            "created_at": iso(member.created_at), "updated_at": iso(member.updated_at)}
+
+
+def audit_event_json(event: AuditEvent) -> dict:
+    return {"id": event.id, "created_at": iso(event.created_at), "actor": event.actor, "action": event.action, "app": event.app}

@@ -1,0 +1,157 @@
+"""The runner process: `python -m paas.runner`.
+
+It reconciles an app as soon as the platform wakes it for that app, and sweeps every app every
+`reconcile_interval` seconds, so that missed wake-ups, crashed processes and platform restarts
+all converge. One app is reconciled by one thread at a time; different apps in parallel.
+"""
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from paas import messages
+from paas.addons.jobs import AddonJobs
+from paas.addons.jobs import Context as AddonContext
+from paas.domain import builds
+from paas.domain.crypto import ConfigCipher, load_keys
+from paas.domain.db import make_sessionmaker
+from paas.memory import release_free_memory
+from paas.router import make_router
+from paas.router.access_log import AccessLogParser
+from paas.router.certificates import CertificateWatcher
+from paas.runner.backend import make_backend
+from paas.runner.log_collector import LogCollector, dyno_at
+from paas.runner.one_off import OneOffs
+from paas.runner.reconcile import Reconciler
+from paas.settings import get_settings
+
+log = logging.getLogger("paas.runner")
+EXIT_SETTLE = 0.5  # seconds
+
+
+class Scheduler:
+    """Runs reconcile(app) in a pool; a request for an app that is busy runs once more afterwards."""
+
+    def __init__(self, reconcile, workers: int = 8):
+        self.reconcile = reconcile
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile")
+        self.lock = threading.Lock()
+        self.busy: set[str] = set()
+        self.again: set[str] = set()
+
+    def request(self, app: str) -> None:
+        with self.lock:
+            if app in self.busy:
+                self.again.add(app)
+                return
+            self.busy.add(app)
+        self.pool.submit(self._run, app)
+
+    def _run(self, app: str) -> None:
+        while True:
+            try:
+                self.reconcile(app)
+            except Exception:
+                log.exception("reconciling %s failed; the next sweep tries again", app)
+            with self.lock:
+                if app not in self.again:
+                    self.busy.discard(app)
+                    return
+                self.again.discard(app)
+
+
+def follow_exits(reconciler, scheduler) -> None:
+    """A process that exits (crashed, killed, out of memory) gets its app reconciled at once,
+    not at the next sweep: the router stops sending it requests and, if the engine does not
+    bring it back itself, the runner replaces it. The exit goes into the app's logs."""
+    while True:
+        try:
+            for exit in reconciler.backend.exits():
+                # The engine reports the exit a moment before the process shows as exited.
+                threading.Timer(EXIT_SETTLE, scheduler.request, args=(exit.app,)).start()
+                reconciler.exited(exit)  # best effort: the logs never hold the reconcile up
+        except Exception:
+            log.exception("following process exits failed; again in 1 s")
+        time.sleep(1)
+
+
+def fail_lost_builds(sessionmaker, redis, lost_after: float) -> list:
+    """A build whose worker died with nobody following it (POST /builds) is failed here, so it
+    does not stay pending for ever; a push's own follower usually gets there first."""
+    with sessionmaker() as db:
+        started = builds.started_builds(db)
+    lost = [b for b in started if not messages.Heartbeat(redis, b, lost_after).alive()]
+    for build_id in lost:
+        with sessionmaker() as db:
+            if builds.give_up_on_build(db, build_id, builds.LOST_WORKER):
+                log.info("build %s lost its worker; failed it", build_id)
+    return lost
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per admin-API call drowns the log
+    settings = get_settings()
+    redis = messages.connect(settings)
+    router = make_router(settings)
+    reconciler = Reconciler(
+        settings=settings,
+        sessionmaker=make_sessionmaker(settings),
+        cipher=ConfigCipher(load_keys(settings)),
+        backend=make_backend(settings),
+        router=router,
+        redis=redis,
+    )
+    scheduler = Scheduler(reconciler.reconcile)
+    one_offs = OneOffs(reconciler)
+    addon_jobs = AddonJobs(AddonContext.from_settings(settings, reconciler.sessionmaker, redis, reconciler.cipher))
+    one_offs.forget_previous()
+    threading.Thread(target=follow_exits, args=(reconciler, scheduler), daemon=True, name="exits").start()
+    collector = LogCollector(
+        settings.redis_url, settings.log_collector, settings.instance, max_lines=settings.log_lines,
+        rate=settings.log_rate, router_log=settings.router_log_file,
+        parser=AccessLogParser(settings.domain, settings.router_idle_address, dyno_at(lambda: reconciler.published)),
+        app_id_of=lambda name: reconciler.app_ids.get(name),
+    )
+    log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
+
+    CertificateWatcher(settings, reconciler.sessionmaker).start()
+
+    def sweep() -> None:
+        # Caddy may have restarted since the last sweep and lost our servers; domains may have changed.
+        router.ensure_server(reconciler.routing())
+        for app in reconciler.sweep():
+            scheduler.request(app)
+        fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
+        reconciler.backend.remove_stray_one_offs()
+        release_free_memory()
+
+    next_sweep = 0.0
+    while True:
+        # Redis, Docker, Caddy or Postgres may be down for a while (a restart, `make down`):
+        # the runner logs it and keeps trying instead of dying.
+        try:
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + settings.reconcile_interval
+                sweep()
+                if not collector.ready.is_set():
+                    # After the first sweep: the router's lines name apps, which it maps to ids.
+                    collector.start()
+            work = messages.wait_for_work(redis, max(0.1, next_sweep - time.monotonic()))
+            if work is not None:
+                kind, item = work
+                if kind == "run":
+                    one_offs.start(item)
+                elif kind == "addon":
+                    addon_jobs.start(item)
+                elif item == messages.ROUTER_WAKE:
+                    next_sweep = 0.0
+                else:
+                    scheduler.request(item)
+        except Exception:
+            log.exception("runner loop failed; retrying in 1 s")
+            time.sleep(1)
+
+if __name__ == "__main__":
+    main()
