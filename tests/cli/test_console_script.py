@@ -65,7 +65,8 @@ def test_the_console_script_from_login_to_destroy(user_env, token, tmp_path):
         assert [r["version"] for r in releases] == [3, 2, 1] and releases[0]["description"] == "Set GREETING config vars"
         assert "is live at" in wait_for(lambda: run("releases:output", "v3").stdout, "is live at")
 
-        assert "Rolling back" in run("rollback").stdout  # to v2: the code, without GREETING
+        rolled = run("rollback").stdout  # to v2: the code, without GREETING; and its deploy as it happens
+        assert "Rolling back" in rolled and "-----> v4 is live at" in rolled, rolled
         assert api.get(f"/apps/{name}/config-vars").json() == {}
         assert api.get(f"/apps/{name}/releases/4").json()["description"] == "Rollback to v2"
 
@@ -116,9 +117,13 @@ def wait_for(read, text: str, timeout: float = 60) -> str:
 
 def test_pip_install_gives_the_command_without_the_checkout(tmp_path, token):
     """What the README tells a user without the checkout: `pip install` of the project, then `paas`."""
-    venv = tmp_path / "venv"
+    project, venv = tmp_path / "project", tmp_path / "venv"
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, project / name)  # a copy: the build leaves its files beside the source
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(Path(__file__).resolve().parents[2])],
+    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(project)],
                                capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PAAS_API_URL": API_URL, "PAAS_TOKEN": token}

@@ -56,6 +56,16 @@ def test_create_then_listed(app_name):
     assert result.exit_code == 0 and app_name in result.stdout
 
 
+def test_create_with_a_stack_and_a_buildpack(new_name):
+    name = new_name()
+    result = paas("apps:create", name, "--stack", "trixie", "--buildpack", "heroku/python")
+    assert result.exit_code == 0 and "stack is trixie" in result.stdout, result.output
+    assert paas_json("apps:info", "-a", name)["build_stack"]["name"] == "trixie"
+    assert [b["buildpack"]["url"] for b in paas_json("buildpacks", "-a", name)] == ["python"]
+    refused = paas("apps:create", new_name(), "--stack", "nosuch")
+    assert refused.exit_code == 1 and "nosuch" in refused.output
+
+
 def test_config_set_get_unset_make_releases(app_name):
     result = paas("config", "set", "A=1", "B=two", "-a", app_name)
     assert result.exit_code == 0, result.output

@@ -149,3 +149,14 @@ def test_any_release_version_gets_an_answer_in_heroku_shape(client, version):
 @pytest.mark.parametrize("body", [b"[", b"\xff\xfe", b'{"name": "x"', b"1e999999"])
 def test_broken_bodies(client, body):
     well_formed(client.post("/apps", content=body, headers={"Content-Type": "application/json"}))
+
+
+def test_the_api_describes_itself(client):
+    described = client.get("/openapi.json", headers={"Authorization": ""})  # public, as the docs are
+    assert described.status_code == 200
+    paths = described.json()["paths"]
+    for path in ("/apps", "/apps/{ident}", "/apps/{ident}/releases", "/apps/{ident}/formation", "/apps/{ident}/dynos",
+                 "/apps/{ident}/config-vars", "/apps/{ident}/addons", "/apps/{ident}/log-sessions"):
+        assert path in paths, path
+    docs = client.get("/docs", headers={"Authorization": ""})
+    assert docs.status_code == 200 and "/openapi.json" in docs.text and "swagger" in docs.text.lower()

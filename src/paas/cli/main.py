@@ -135,17 +135,24 @@ def apps_list(as_json: JsonOpt = False):
 @app.command("apps:create")
 def apps_create(
     name: Annotated[str | None, typer.Argument(help="App name; generated when omitted.")] = None,
+    stack: Annotated[str | None, typer.Option("--stack", "-s", help="The stack to build on (`paas stack` lists them).")] = None,
+    buildpack: Annotated[str | None, typer.Option("--buildpack", "-b", help="A buildpack's name or URL, instead of detection.")] = None,
     remote: Annotated[bool, typer.Option(help="Add the `paas` git remote when inside a git repo.")] = True,
     as_json: JsonOpt = False,
 ):
-    """Create an app (and, inside a git repo, its `paas` remote)."""
+    """Create an app (and, inside a git repo, its `paas` remote).
+
+    Example: paas apps:create myapp --stack trixie --buildpack python
+    """
     api = Api()
-    created = api.post("/apps", {"name": name} if name else {})
+    created = api.post("/apps", {**({"name": name} if name else {}), **({"stack": stack} if stack else {})})
+    if buildpack:
+        api.request("PUT", f"/apps/{created['name']}/buildpack-installations", json={"updates": [{"buildpack": buildpack}]})
     git_url = f"{api.url}/{created['name']}.git"
     if as_json:
         print_json(created)
     else:
-        typer.echo(f"Creating ⬢ {created['name']}... done")
+        typer.echo(f"Creating ⬢ {created['name']}... done" + (f", stack is {stack}" if stack else ""))
         typer.echo(f"{created.get('web_url')} | {git_url}")
     if remote and gitremote.in_repo():
         set_paas_remote(api.url, git_url)
@@ -507,6 +514,8 @@ def rollback(
         target = int(target)
     created = api.post(f"/apps/{name}/releases", {"release": target})
     typer.echo(f"Rolling back ⬢ {name}... done, v{created['version']} ({created['description']})")
+    if created.get("output_stream_url"):  # its deploy, as it happens
+        print_stream(created["output_stream_url"], "release's output")
 
 
 @app.command("git:remote")

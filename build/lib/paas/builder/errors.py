@@ -1,2 +1,0 @@
-class BuildFailed(Exception):
-    """The app's own build failed: the message is for the pusher."""
