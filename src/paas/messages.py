@@ -164,6 +164,23 @@ def read_dynos(client: redis.Redis, app_name: str) -> list[dict]:
     return json.loads(data) if data else []
 
 
+NODES_KEY = "paas:nodes"
+
+
+def publish_nodes(client: redis.Redis, nodes: list[dict]) -> None:
+    """The runner's view of the hosts it runs processes on, for the API (which never asks the engine)."""
+    client.set(NODES_KEY, json.dumps({"at": time.time(), "nodes": nodes}))
+
+
+def read_nodes(client: redis.Redis) -> tuple[list[dict], float | None]:
+    """The nodes, and when the runner last looked (None: it never did)."""
+    data = client.get(NODES_KEY)
+    if not data:
+        return [], None
+    found = json.loads(data)
+    return found["nodes"], found["at"]
+
+
 def runs_key(app_name: str) -> str:
     return f"paas:runs:{app_name}"
 

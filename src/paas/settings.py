@@ -77,7 +77,10 @@ class Settings(BaseSettings):
 
     registry: str = "127.0.0.1:5000"
     docker_url: str = "unix:///var/run/docker.sock"
-    runner_backend: str = "docker"
+    runner_backend: str = "docker"  # or "swarm": the formation as services over a swarm's nodes
+    # Where a swarm's nodes pull the platform's images from (the registry at an address all of
+    # them reach, with TLS they trust); empty: the registry's own address.
+    swarm_registry: str = ""
     # Labels this installation's containers, so that two installations (or the tests) sharing a
     # Docker engine never stop each other's processes.
     instance: str = "paas"

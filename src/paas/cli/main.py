@@ -571,6 +571,7 @@ def open_app(app_name: AppOpt = None, path: Annotated[str, typer.Argument(help="
 from paas.cli import access as _access  # noqa: E402,F401
 from paas.cli import addons as _addons  # noqa: E402,F401
 from paas.cli import builds as _builds  # noqa: E402,F401
+from paas.cli import nodes as _nodes  # noqa: E402,F401
 from paas.cli import processes as _processes  # noqa: E402,F401
 
 if __name__ == "__main__":

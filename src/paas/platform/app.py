@@ -28,6 +28,7 @@ from paas.platform.api import (
     formation,
     links,
     log_sessions,
+    nodes,
     releases,
     router_tls,
     sources,
@@ -56,7 +57,7 @@ def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
     for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, formation, links, log_sessions,
-                   releases, router_tls, sources, stacks, teams):
+                   nodes, releases, router_tls, sources, stacks, teams):
         api.include_router(module.router)
 
     @api.exception_handler(PaasError)

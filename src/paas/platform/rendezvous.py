@@ -12,21 +12,14 @@ either the operator's or one made here for the API's host by a CA of the platfor
 """
 
 import asyncio
-import datetime
-import ipaddress
 import logging
-import os
 import re
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
+from paas import certificates
 from paas.platform.attach import relay
 from paas.settings import Settings
 
@@ -118,85 +111,10 @@ async def close(writer: asyncio.StreamWriter) -> None:
         pass
 
 
-# --- the certificate -------------------------------------------------------------------------
-
-VALID_FOR = datetime.timedelta(days=365)
-RENEW_BEFORE = datetime.timedelta(days=30)
-
-
 def certificate(settings: Settings) -> tuple[Path, Path]:
     """The certificate and key files to serve: the operator's, else ours (made, or renewed
     before they expire, for the API's host and localhost)."""
     if settings.rendezvous_cert and settings.rendezvous_key:
         return settings.rendezvous_cert, settings.rendezvous_key
     folder = settings.home / "rendezvous"
-    cert_file, key_file = folder / "server.crt", folder / "server.key"
-    if not _fresh(cert_file, settings.api_host):
-        folder.mkdir(parents=True, exist_ok=True)
-        ca_key, ca_cert = _authority(folder / "ca.key", settings.rendezvous_ca_file)
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        names = [x509.DNSName("localhost"), _san(settings.api_host)]
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, settings.api_host)]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + VALID_FOR)
-            .add_extension(x509.SubjectAlternativeName(list(dict.fromkeys(names))), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
-        _write_key(key_file, key)
-        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return cert_file, key_file
-
-
-def _san(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
-
-
-def _fresh(cert_file: Path, host: str) -> bool:
-    try:
-        cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-    except (OSError, ValueError):
-        return False
-    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    expires = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
-    return _san(host) in names and expires > RENEW_BEFORE
-
-
-def _authority(key_file: Path, cert_file: Path):
-    """The platform's own CA for this certificate: kept, so clients that trust it keep working."""
-    try:
-        key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
-        cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-        if cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc) > VALID_FOR:
-            return key, cert
-    except (OSError, ValueError):
-        pass
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "paas rendezvous CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + 10 * VALID_FOR)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    _write_key(key_file, key)
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key, cert
-
-
-def _write_key(path: Path, key) -> None:
-    data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as f:
-        f.write(data)
+    return certificates.server_certificate(folder, settings.rendezvous_ca_file, [settings.api_host, "localhost"])

@@ -117,10 +117,18 @@ class RunnerBackend(Protocol):
         bytes go to `output` as they come (with a terminal when `tty`). Its exit code; killed
         after `timeout` seconds. The process is removed when it ends."""
 
+    def nodes(self) -> list[dict]:
+        """The hosts processes run on: id, hostname, address, state, availability, role, leader,
+        dynos (how many of the formation's processes run there), engine (its version)."""
+
 
 def make_backend(settings: Settings) -> RunnerBackend:
     if settings.runner_backend == "docker":
         from paas.runner.docker_backend import DockerBackend
 
         return DockerBackend.from_settings(settings)
-    raise ValueError(f"unknown runner backend {settings.runner_backend!r} (known: docker)")
+    if settings.runner_backend == "swarm":
+        from paas.runner.swarm_backend import SwarmBackend
+
+        return SwarmBackend.from_settings(settings)
+    raise ValueError(f"unknown runner backend {settings.runner_backend!r} (known: docker, swarm)")

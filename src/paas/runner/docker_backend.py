@@ -86,6 +86,13 @@ class DockerBackend:
         except docker.errors.NotFound:  # removed meanwhile: access ended
             pass
 
+    def nodes(self) -> list[dict]:
+        """One node: this engine's host."""
+        info = self.client.info()
+        return [{"id": info.get("ID", ""), "hostname": info.get("Name", ""), "address": "", "state": "ready",
+                 "availability": "active", "role": "manager", "leader": True, "dynos": len(self.processes()),
+                 "engine": info.get("ServerVersion", "")}]
+
     def start(self, spec: ProcessSpec) -> Process:
         container = self._run(spec, restart_policy={"Name": "unless-stopped"})
         container.reload()

@@ -1,0 +1,20 @@
+"""The hosts the platform runs processes on (`GET /nodes`, admins only), as the runner last saw
+them: on the swarm backend the swarm's nodes, on the docker backend its one engine's host."""
+
+from datetime import datetime, timezone
+
+from fastapi import APIRouter
+
+from paas import messages
+from paas.domain import accounts
+from paas.platform.deps import RedisDep, UserDep
+
+router = APIRouter()
+
+
+@router.get("/nodes")
+def list_nodes(user: UserDep, redis: RedisDep):
+    accounts.require_admin(user)
+    nodes, at = messages.read_nodes(redis)
+    seen = datetime.fromtimestamp(at, timezone.utc).isoformat().replace("+00:00", "Z") if at else None
+    return [{**node, "updated_at": seen} for node in nodes]

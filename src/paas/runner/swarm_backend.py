@@ -1,0 +1,314 @@
+"""Processes as Docker Swarm services, spread over the swarm's nodes (`PAAS_RUNNER_BACKEND=swarm`).
+
+Each process of the formation (web.1 of v12) is a service of one task, so the runner keeps
+what it does on one host: it starts each new process, routes to it only once it answers its
+health check, and stops exactly the processes it no longer routes to (a replicated service
+cannot be told which of its tasks to remove). Swarm places the task on a node, brings it back
+if it crashes, and moves it when its node is drained or lost.
+
+Each app has an overlay network of its own (its processes see no other app's), in endpoint
+mode dnsrr (the swarm's virtual IPs do not work everywhere). The router and the health checks
+reach the tasks at their overlay addresses, as they reach containers on one host: through a
+small gateway container on this node, attached to every app's overlay, which this host routes
+the overlays' subnets to (masqueraded, so the tasks answer the gateway). Nothing of an app is
+published on any node's ports.
+
+One-off runs and release commands run on this node, as the docker backend runs them.
+"""
+
+import logging
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+
+import docker
+import docker.errors
+from docker.types import (
+    ContainerSpec,
+    EndpointSpec,
+    Resources,
+    RestartPolicy,
+    ServiceMode,
+    TaskTemplate,
+)
+
+from paas.runner.backend import Process, ProcessExit, ProcessSpec
+from paas.runner.docker_backend import (
+    LABEL_APP,
+    LABEL_APP_ID,
+    LABEL_COMMAND,
+    LABEL_INSTANCE,
+    LABEL_NAME,
+    LABEL_PROCESS,
+    LABEL_RELEASE,
+    LABEL_SIZE,
+    LABEL_STARTED,
+    LABEL_VERSION,
+    DockerBackend,
+)
+from paas.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LABEL_GATEWAY = "paas.swarm-gateway"
+START_TIMEOUT = 120.0  # seconds for a new task to be placed, pulled and running
+EXITS_POLL = 1.0  # seconds between looks for tasks that ended
+
+
+class SwarmBackend(DockerBackend):
+    def __init__(self, client: docker.DockerClient, settings: Settings):
+        super().__init__(client, settings.instance, settings.log_collector, settings.dyno_user, settings.registry_auth("runner"))
+        self.settings = settings
+        self.gateway_name, self.gateway_bridge = f"{settings.instance}-swarm-gateway", f"{settings.instance}-swarm-gw"
+        self._app_networks: dict[str, str] = {}  # app id -> its overlay's name, once made and routed
+        if self.registry_auth:  # every node pulls with the runner's credentials (sent along with each service)
+            client.login(registry=settings.swarm_registry or settings.registry, **self.registry_auth)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SwarmBackend":
+        return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings)
+
+    # --- the formation's processes ---------------------------------------------------------
+
+    def processes(self, app: str | None = None) -> list[Process]:
+        labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP}={app}" if app else LABEL_APP]
+        services = self.client.api.services(filters={"label": labels})
+        tasks = self._tasks({"label": labels}) if services else []
+        by_service: dict[str, list[dict]] = {}
+        for task in tasks:
+            by_service.setdefault(task["ServiceID"], []).append(task)
+        return [self._service_process(s, by_service.get(s["ID"], [])) for s in services]
+
+    def start(self, spec: ProcessSpec) -> Process:
+        network = self.app_network(spec.app_id)
+        user, image_command = self._image_config(self._pulled(spec.image))
+        labels = self._labels(spec, image_command)
+        resources = Resources(cpu_limit=int(spec.limits.cpu_shares / 1024 * 1e9), mem_limit=spec.limits.memory_mb * 2**20,
+                              mem_reservation=spec.limits.memory_mb * 2**20)
+        resources["Limits"]["Pids"] = spec.limits.pids
+        container = ContainerSpec(
+            self.node_image(spec.image),
+            # As `docker run`'s command: the image's entrypoint (a buildpack's launcher) stays.
+            args=["/bin/sh", "-c", spec.command] if spec.command else None,
+            env={**spec.env, "DYNO": spec.name, "HEROKU_DYNO_ID": secrets.token_hex(16),
+                 **({"PORT": str(spec.port)} if spec.process_type == "web" else {})},
+            labels=labels, user=self._unprivileged(user), init=True,
+            cap_drop=["ALL"], cap_add=["NET_BIND_SERVICE"], stop_grace_period=int(self.settings.stop_grace * 1e9),
+        )
+        log_config = self._log_config()
+        template = TaskTemplate(
+            container, resources=resources, restart_policy=RestartPolicy(condition="any", delay=int(1e9)),
+            log_driver={"Name": log_config.type, "Options": log_config.config} if log_config else None,
+            networks=[{"Target": network}],
+        )
+        name = f"{self.instance}-{spec.app}-{spec.process_type}-{spec.index}-v{spec.version}-{secrets.token_hex(3)}"
+        created = self.client.api.create_service(template, name=name, labels=labels, mode=ServiceMode("replicated", 1),
+                                                 endpoint_spec=EndpointSpec(mode="dnsrr"))
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            process = self.refresh_id(created["ID"])
+            if process is None or process.running or process.state == "exited":
+                break
+            time.sleep(0.2)
+        if process is None:
+            raise RuntimeError(f"the service of {spec.name} went away while it started")
+        return process
+
+    def refresh(self, process: Process) -> Process | None:
+        return self.refresh_id(process.id)
+
+    def refresh_id(self, service_id: str) -> Process | None:
+        try:
+            service = self.client.api.inspect_service(service_id)
+        except docker.errors.NotFound:
+            return None
+        return self._service_process(service, self._tasks({"service": service_id}))
+
+    def stop(self, process: Process, grace: int) -> None:
+        """Its service goes: the task gets SIGTERM, then SIGKILL after the service's grace period."""
+        try:
+            self.client.api.remove_service(process.id)
+        except docker.errors.NotFound:
+            pass
+
+    def logs(self, process: Process, tail: int) -> list[str]:
+        try:
+            raw = self.client.api.service_logs(process.id, stdout=True, stderr=True, tail=tail, follow=False)
+            return b"".join(raw).decode("utf-8", "replace").splitlines()
+        except docker.errors.APIError:
+            return []
+
+    def set_networks(self, process: Process, networks: dict[str, tuple[str, ...]]) -> None:
+        """Add-on and link networks are bridges on this node, which a task elsewhere cannot join:
+        a swarm task reaches its add-ons by their URLs (the add-on servers publish nothing yet)."""
+
+    def exits(self) -> Iterator[ProcessExit]:
+        """Tasks of the formation that ended, as the engine reports them (polled: the swarm's
+        events do not carry other nodes' containers)."""
+        seen: set[str] = {t["ID"] for t in self._tasks({"label": [f"{LABEL_INSTANCE}={self.instance}"]}) if _ended(t)}
+        while True:
+            time.sleep(EXITS_POLL)
+            for task in self._tasks({"label": [f"{LABEL_INSTANCE}={self.instance}"]}):
+                if task["ID"] in seen or not _ended(task):
+                    continue
+                seen.add(task["ID"])
+                labels = task["Spec"]["ContainerSpec"].get("Labels") or {}
+                if LABEL_APP not in labels:
+                    continue
+                status = (task["Status"].get("ContainerStatus") or {}).get("ExitCode", -1)
+                yield ProcessExit(id=task["ServiceID"], app=labels[LABEL_APP], app_id=labels.get(LABEL_APP_ID, ""),
+                                  name=labels.get(LABEL_NAME, ""), status=int(status), out_of_memory=False)
+
+    def _tasks(self, filters: dict) -> list[dict]:
+        try:
+            return self.client.api.tasks(filters=filters)
+        except docker.errors.NotFound:
+            return []
+
+    def _service_process(self, service: dict, tasks: list[dict]) -> Process:
+        labels = service["Spec"].get("Labels") or {}
+        current = max(tasks, key=lambda t: t.get("CreatedAt", ""), default=None)
+        state = (current or {}).get("Status", {}).get("State", "new")
+        running = state == "running" and current.get("DesiredState") == "running"
+        address = None
+        if running:
+            for attachment in current.get("NetworksAttachments") or []:
+                if attachment["Network"]["Spec"]["Name"] == self.app_network_name(labels.get(LABEL_APP_ID, "")):
+                    address = f"{attachment['Addresses'][0].split('/')[0]}:{labels.get('paas.port', self.settings.web_port)}"
+        crashed_before = any(t.get("Status", {}).get("State") in ("failed", "rejected") for t in tasks)
+        engine_state = ("running" if running else "restarting" if crashed_before and state not in ("complete", "shutdown")
+                        else "exited" if state in ("complete", "shutdown", "failed", "rejected") else "created")
+        return Process(
+            id=service["ID"], app=labels.get(LABEL_APP, ""), app_id=labels.get(LABEL_APP_ID, ""),
+            release_id=labels.get(LABEL_RELEASE, ""), version=int(labels.get(LABEL_VERSION, "0")),
+            process_type=labels.get(LABEL_PROCESS, ""), name=labels.get(LABEL_NAME, ""), running=running,
+            address=address, size=labels.get(LABEL_SIZE, "basic"), state=engine_state,
+            created_at=float(labels.get(LABEL_STARTED, "0")), command=labels.get(LABEL_COMMAND, ""),
+        )
+
+    def _labels(self, spec: ProcessSpec, image_command: str) -> dict[str, str]:
+        return {
+            LABEL_INSTANCE: self.instance, LABEL_APP: spec.app, LABEL_APP_ID: spec.app_id, LABEL_RELEASE: spec.release_id,
+            LABEL_VERSION: str(spec.version), LABEL_PROCESS: spec.process_type, LABEL_NAME: spec.name,
+            "paas.port": str(spec.port), LABEL_SIZE: spec.size, LABEL_STARTED: f"{time.time():.6f}",
+            LABEL_COMMAND: spec.command or image_command,
+        }
+
+    def _pulled(self, image: str) -> str:
+        """The image on this node too, to read its user and command (it also runs here)."""
+        self.client.api.pull(image, auth_config=self.registry_auth)
+        return image
+
+    def _unprivileged(self, user: str) -> str:
+        uid, _, gid = user.partition(":")
+        return user if uid.isdigit() and int(uid) != 0 and (not gid or (gid.isdigit() and int(gid) != 0)) else self.dyno_user
+
+    def node_image(self, image: str) -> str:
+        """The image as every node pulls it: from the registry's swarm-wide address."""
+        registry = self.settings.registry
+        if self.settings.swarm_registry and image.startswith(registry + "/"):
+            return self.settings.swarm_registry + image.removeprefix(registry)
+        return image
+
+    # --- networks: an overlay per app, and the gateway this host reaches them through ----------
+
+    def app_network_name(self, app_id: str) -> str:
+        return f"{self.instance}-app-{app_id}"
+
+    def app_network(self, app_id: str) -> str:
+        name = self.app_network_name(app_id)
+        if self._app_networks.get(app_id) == name:
+            return name
+        try:
+            network = self.client.api.inspect_network(name)
+        except docker.errors.NotFound:
+            self.client.api.create_network(name, driver="overlay", attachable=True,
+                                           labels={LABEL_INSTANCE: self.instance, LABEL_APP_ID: app_id})
+            network = self.client.api.inspect_network(name)
+        gateway = self.ensure_gateway()
+        if name not in (gateway["NetworkSettings"]["Networks"] or {}):
+            self.client.api.connect_container_to_network(gateway["Id"], name)
+        self._route(network, self.client.api.inspect_container(gateway["Id"]))
+        self._app_networks[app_id] = name
+        return name
+
+    def ensure_gateway(self) -> dict:
+        """The gateway container: on a bridge of its own (this host's way in) and, once apps
+        run, on their overlays; it forwards and masquerades what this host sends them."""
+        bridge = self.gateway_bridge
+        if not self.client.api.networks(names=[bridge]):
+            self.client.api.create_network(bridge, driver="bridge", labels={LABEL_INSTANCE: self.instance})
+        try:
+            found = self.client.api.inspect_container(self.gateway_name)
+            if found["State"]["Running"]:
+                return found
+            self.client.api.remove_container(found["Id"], force=True)
+        except docker.errors.NotFound:
+            pass
+        created = self.client.api.create_container(
+            self.settings.stack_image, command=["sleep", "infinity"], name=self.gateway_name,
+            labels={LABEL_INSTANCE: self.instance, LABEL_GATEWAY: "1"},
+            host_config=self.client.api.create_host_config(
+                network_mode=bridge, sysctls={"net.ipv4.ip_forward": "1"}, restart_policy={"Name": "unless-stopped"},
+                init=True, cap_drop=["ALL"],
+            ),
+        )
+        self.client.api.start(created["Id"])
+        self._app_networks.clear()  # a new gateway is on no overlay yet
+        gateway = self.client.api.inspect_container(created["Id"])
+        # What this host sends through it leaves with the gateway's own overlay address.
+        _in_netns(gateway, "iptables", "-t", "nat", "-A", "POSTROUTING", "!", "-o", "eth0", "-j", "MASQUERADE")
+        return gateway
+
+    def _route(self, network: dict, gateway: dict) -> None:
+        via = gateway["NetworkSettings"]["Networks"][self.gateway_bridge]["IPAddress"]
+        for config in network.get("IPAM", {}).get("Config") or []:
+            subprocess.run(["ip", "route", "replace", config["Subnet"], "via", via], check=True, capture_output=True)
+
+    def remove_all(self) -> None:
+        """Every service, overlay and the gateway of this instance (an installation leaving swarm mode)."""
+        for service in self.client.api.services(filters={"label": [f"{LABEL_INSTANCE}={self.instance}"]}):
+            self.client.api.remove_service(service["ID"])
+        try:
+            self.client.api.remove_container(self.gateway_name, force=True)
+        except docker.errors.NotFound:
+            pass
+        deadline = time.monotonic() + 30
+        for network in self.client.api.networks(filters={"label": [f"{LABEL_INSTANCE}={self.instance}"]}):
+            if network["Name"].startswith(f"{self.instance}-app-") or network["Name"] == self.gateway_bridge:
+                for config in network.get("IPAM", {}).get("Config") or []:
+                    subprocess.run(["ip", "route", "del", config["Subnet"]], capture_output=True)
+                while time.monotonic() < deadline:
+                    try:
+                        self.client.api.remove_network(network["Id"])
+                        break
+                    except docker.errors.NotFound:
+                        break
+                    except docker.errors.APIError:  # tasks still leaving it
+                        time.sleep(0.5)
+        self._app_networks.clear()
+
+    def nodes(self) -> list[dict]:
+        """The swarm's nodes and how many of this instance's processes run on each."""
+        counts: dict[str, int] = {}
+        for task in self._tasks({"label": [f"{LABEL_INSTANCE}={self.instance}"], "desired-state": "running"}):
+            if task.get("Status", {}).get("State") == "running":
+                counts[task.get("NodeID", "")] = counts.get(task.get("NodeID", ""), 0) + 1
+        return [
+            {"id": n["ID"], "hostname": n["Description"]["Hostname"], "address": n["Status"].get("Addr", ""),
+             "state": n["Status"]["State"], "availability": n["Spec"].get("Availability", ""),
+             "role": n["Spec"].get("Role", ""), "leader": bool((n.get("ManagerStatus") or {}).get("Leader")),
+             "dynos": counts.get(n["ID"], 0), "engine": n["Description"].get("Engine", {}).get("EngineVersion", "")}
+            for n in self.client.api.nodes()
+        ]
+
+
+def _ended(task: dict) -> bool:
+    """A task that ended by itself (a crash, or its process exited); not one the runner removed."""
+    return task.get("Status", {}).get("State") in ("failed", "complete")
+
+
+def _in_netns(container: dict, *command: str) -> None:
+    """A command of this host's (iptables) in the container's network namespace only."""
+    subprocess.run(["nsenter", f"--net=/proc/{container['State']['Pid']}/ns/net", *command], check=True, capture_output=True)
