@@ -55,6 +55,7 @@ class ProcessExit:
     name: str  # web.1
     status: int  # exit code; 137 when killed
     out_of_memory: bool  # the kernel killed it over its size's memory
+    moved: bool = False  # its engine stopped it to run it elsewhere (its node drained or lost)
 
 
 class BootFailed(Exception):

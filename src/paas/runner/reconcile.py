@@ -402,7 +402,10 @@ class Reconciler:
         ]
 
     def exited(self, exit: ProcessExit) -> None:
-        """Heroku's events for a process that ended: stopped by the runner, or crashed."""
+        """Heroku's events for a process that ended: stopped by the runner, crashed, or moved."""
+        if exit.moved:
+            self.logs.event(exit.app_id, exit.name, "State changed from up to starting (moved to another node)")
+            return
         if exit.out_of_memory:
             self.logs.event(exit.app_id, exit.name, "Error R15 (Memory quota vastly exceeded): killed over its size's memory")
         self.logs.event(exit.app_id, exit.name, f"Process exited with status {exit.status}")

@@ -144,21 +144,27 @@ class SwarmBackend(DockerBackend):
         a swarm task reaches its add-ons by their URLs (the add-on servers publish nothing yet)."""
 
     def exits(self) -> Iterator[ProcessExit]:
-        """Tasks of the formation that ended, as the engine reports them (polled: the swarm's
-        events do not carry other nodes' containers)."""
-        seen: set[str] = {t["ID"] for t in self._tasks({"label": [f"{LABEL_INSTANCE}={self.instance}"]}) if _ended(t)}
+        """Tasks of the formation that ended by themselves (a crash, an exit) or that the swarm
+        stopped to run elsewhere (a node drained or lost), as they are seen: polled, since the
+        swarm's events do not carry other nodes' containers. A task the runner stopped goes
+        with its service and is not reported."""
+        labels = {"label": [f"{LABEL_INSTANCE}={self.instance}"]}
+        seen: set[str] = {t["ID"] for t in self._tasks(labels) if _state(t) in ENDED | MOVED}
         while True:
             time.sleep(EXITS_POLL)
-            for task in self._tasks({"label": [f"{LABEL_INSTANCE}={self.instance}"]}):
-                if task["ID"] in seen or not _ended(task):
+            services = {s["ID"] for s in self.client.api.services(filters=labels)}
+            for task in self._tasks(labels):
+                state = _state(task)
+                if task["ID"] in seen or state not in ENDED | MOVED or task["ServiceID"] not in services:
                     continue
                 seen.add(task["ID"])
-                labels = task["Spec"]["ContainerSpec"].get("Labels") or {}
-                if LABEL_APP not in labels:
+                found = task["Spec"]["ContainerSpec"].get("Labels") or {}
+                if LABEL_APP not in found:
                     continue
                 status = (task["Status"].get("ContainerStatus") or {}).get("ExitCode", -1)
-                yield ProcessExit(id=task["ServiceID"], app=labels[LABEL_APP], app_id=labels.get(LABEL_APP_ID, ""),
-                                  name=labels.get(LABEL_NAME, ""), status=int(status), out_of_memory=False)
+                yield ProcessExit(id=task["ServiceID"], app=found[LABEL_APP], app_id=found.get(LABEL_APP_ID, ""),
+                                  name=found.get(LABEL_NAME, ""), status=int(status), out_of_memory=False,
+                                  moved=state in MOVED)
 
     def _tasks(self, filters: dict) -> list[dict]:
         try:
@@ -304,9 +310,12 @@ class SwarmBackend(DockerBackend):
         ]
 
 
-def _ended(task: dict) -> bool:
-    """A task that ended by itself (a crash, or its process exited); not one the runner removed."""
-    return task.get("Status", {}).get("State") in ("failed", "complete")
+ENDED = frozenset({"failed", "complete"})  # by itself: a crash, or its process exited
+MOVED = frozenset({"shutdown", "orphaned"})  # by the swarm, its service still there: drained or lost node
+
+
+def _state(task: dict) -> str:
+    return task.get("Status", {}).get("State", "")
 
 
 def _in_netns(container: dict, *command: str) -> None:

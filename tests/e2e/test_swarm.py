@@ -1,0 +1,179 @@
+"""The swarm runner backend on a real two-node swarm (tests/swarm_nodes.py): the platform's
+runner is swapped for one with PAAS_RUNNER_BACKEND=swarm for this module, and put back after.
+
+Apps spread over both nodes answer through the router; deploys and rollbacks drop nothing under
+load; scaling, a drained node and a lost node are followed; a release that never boots leaves
+the old one serving; add-on URLs reach the processes; logs come from tasks on both nodes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import docker
+import pytest
+
+from paas import messages
+from paas.runner.swarm_backend import SwarmBackend
+from tests.e2e.conftest import Load, eventually
+from tests.e2e.test_logs import logged
+from tests.swarm_nodes import HOST_ADDR, NODE_ADDR, LocalSwarm
+
+pytestmark = pytest.mark.e2e
+COLLECTOR_PORT = 5171  # the swarm runner's log collector, at the host's side of the veth
+
+
+@pytest.fixture(scope="module")
+def swarm(settings):
+    cluster = LocalSwarm(settings.cache_dir).up()
+    swarm_settings = settings.model_copy(update={"runner_backend": "swarm", "swarm_registry": cluster.registry})
+    runner_pid = settings.home / "run" / "runner.pid"
+    _stop(runner_pid)
+    env = {**os.environ, "PAAS_HOME": str(settings.home.resolve()), "PAAS_RUNNER_BACKEND": "swarm",
+           "PAAS_SWARM_REGISTRY": cluster.registry, "PAAS_LOG_COLLECTOR": f"{HOST_ADDR}:{COLLECTOR_PORT}",
+           "PAAS_RECONCILE_INTERVAL": "2"}
+    log = open(settings.home / "logs" / "runner-swarm.log", "ab")
+    runner = subprocess.Popen([sys.executable, "-m", "paas.runner"], env=env, stdout=log, stderr=log, start_new_session=True)
+    redis = messages.connect(settings)
+    redis.delete(messages.NODES_KEY)
+    try:
+        eventually(lambda: len(messages.read_nodes(redis)[0]) == 2, 60, "the swarm runner to see both nodes")
+        yield cluster
+    finally:
+        os.killpg(runner.pid, signal.SIGTERM)
+        runner.wait(30)
+        SwarmBackend.from_settings(swarm_settings).remove_all()
+        cluster.down()
+        subprocess.run([str(settings.home.resolve().parent / "scripts" / "platform.sh"), "up"], env={**os.environ},
+                       capture_output=True, timeout=120)
+        redis.delete(messages.NODES_KEY)
+
+
+def _stop(pid_file) -> None:
+    try:
+        pid = int(pid_file.read_text())
+        os.killpg(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    pid_file.unlink(missing_ok=True)
+
+
+def nodes_of(app: str) -> Counter:
+    """How many of the app's processes run on each node (by the engine's own account)."""
+    client = docker.from_env()
+    tasks = client.api.tasks(filters={"label": [f"paas.app={app}"], "desired-state": "running"})
+    return Counter(t["NodeID"] for t in tasks if t["Status"]["State"] == "running")
+
+
+def containers_answering(router, app: str, requests: int = 60) -> set[str]:
+    return {router.get(app).headers.get("X-Container") for _ in range(requests)} - {None}
+
+
+def holding(value, test):
+    """`value` when it passes `test`, else None (for `eventually`)."""
+    return value if test(value) else None
+
+
+def scale(api, app: str, quantity: int) -> None:
+    answer = api.patch(f"/apps/{app}/formation", json={"updates": [{"type": "web", "quantity": quantity}]})
+    assert answer.status_code == 200, answer.text
+
+
+def up(api, app: str) -> list[dict]:
+    return [d for d in api.get(f"/apps/{app}/dynos").json() if d["state"] == "up"]
+
+
+def test_an_app_spreads_over_both_nodes_and_answers_through_the_router(swarm, api, checkout, app_name, router):
+    assert checkout.push().returncode == 0
+    scale(api, app_name, 4)
+    eventually(lambda: len(up(api, app_name)) == 4, 90, "four web dynos up")
+    placed = eventually(lambda: holding(nodes_of(app_name), lambda n: sum(n.values()) == 4 and len(n) == 2),
+                        30, "web dynos on both nodes")
+    assert sorted(placed.values()) in ([1, 3], [2, 2])
+    assert len(eventually(lambda: holding(containers_answering(router, app_name), lambda c: len(c) == 4), 30,
+                          "the router reaching all four")) == 4
+    nodes = eventually(lambda: holding({n["address"]: n for n in api.get("/nodes").json()},
+                                       lambda n: sum(x["dynos"] for x in n.values()) >= 4), 30, "GET /nodes counting the dynos")
+    assert set(nodes) == {HOST_ADDR, NODE_ADDR} and all(n["state"] == "ready" for n in nodes.values())
+
+    # Logs come from the processes on both nodes.
+    for dyno in ("web.1", "web.2", "web.3", "web.4"):
+        logged(api, app_name, f"app[{dyno}]: sample-app 1 listening on 5000")
+
+    # An add-on's URL reaches every process, wherever it runs.
+    made = api.post(f"/apps/{app_name}/addons", json={"plan": "external", "attachment": {"name": "MAILER"},
+                                                      "config": {"url": "smtp://mail.example:25"}})
+    assert made.status_code == 201, made.text
+    client = docker.from_env()
+
+    def environments() -> list[list[str]]:
+        services = client.api.services(filters={"label": [f"paas.app={app_name}"]})
+        return [s["Spec"]["TaskTemplate"]["ContainerSpec"].get("Env") or [] for s in services]
+    eventually(lambda: holding(environments(), lambda envs: len(envs) == 4 and all("MAILER_URL=smtp://mail.example:25" in e for e in envs))
+               and len(up(api, app_name)) == 4, 90, "MAILER_URL in the environment of all four")
+
+
+def test_deploys_and_rollbacks_drop_nothing_and_a_broken_release_leaves_the_old_one(swarm, api, checkout, app_name, router, settings):
+    assert checkout.push().returncode == 0
+    scale(api, app_name, 2)
+    eventually(lambda: len(up(api, app_name)) == 2, 90, "two web dynos up")
+    with Load(settings, app_name, keep_alive=False) as fresh, Load(settings, app_name, keep_alive=True) as kept:
+        checkout.write("VERSION", "2\n")
+        checkout.commit("version 2")
+        pushed = checkout.push()
+        assert pushed.returncode == 0, pushed.stderr
+        assert "version=2" in router.get(app_name).text
+        rolled = api.post(f"/apps/{app_name}/releases", json={"release": 2})
+        assert rolled.status_code == 201
+        eventually(lambda: "version=1" in router.get(app_name).text, 60, "the rollback to serve")
+        time.sleep(1)
+    assert fresh.sent > 50 and kept.sent > 50
+    assert fresh.failures == [] and kept.failures == [], (fresh.failures[:5], kept.failures[:5])
+
+    checkout.write("Dockerfile", "FROM paas/stack:bookworm\nCMD [\"sh\", \"-c\", \"exit 1\"]\n")
+    checkout.commit("never boots")
+    broken = checkout.push()
+    assert broken.returncode != 0 and "keeps serving" in broken.stderr, broken.stderr
+    assert "version=1" in router.get(app_name).text
+
+
+def test_scaling_draining_and_losing_a_node(swarm, api, checkout, app_name, router):
+    assert checkout.push().returncode == 0
+    scale(api, app_name, 4)
+    eventually(lambda: len(up(api, app_name)) == 4 and len(nodes_of(app_name)) == 2, 90, "four dynos on two nodes")
+    scale(api, app_name, 1)
+    eventually(lambda: len(up(api, app_name)) == 1 and sum(nodes_of(app_name).values()) == 1, 60, "one dyno left")
+    scale(api, app_name, 4)
+    eventually(lambda: len(up(api, app_name)) == 4 and len(nodes_of(app_name)) == 2, 90, "four again, on both nodes")
+
+    client = docker.from_env()
+    second = next(n for n in client.api.nodes() if n["Status"]["Addr"] != HOST_ADDR)
+    spec = second["Spec"] | {"Availability": "drain"}
+    client.api.update_node(second["ID"], second["Version"]["Index"], spec)
+    first = client.info()["Swarm"]["NodeID"]
+    moved = eventually(lambda: holding(nodes_of(app_name), lambda n: set(n) == {first} and sum(n.values()) == 4),
+                       90, "every dyno on the first node")
+    assert sum(moved.values()) == 4
+    eventually(lambda: len(containers_answering(router, app_name)) == 4 and all(
+        router.get(app_name).status_code == 200 for _ in range(20)), 60, "the app answering from the first node")
+
+    second = client.api.inspect_node(second["ID"])
+    client.api.update_node(second["ID"], second["Version"]["Index"], second["Spec"] | {"Availability": "active"})
+    scale(api, app_name, 6)
+    eventually(lambda: len(nodes_of(app_name)) == 2 and sum(nodes_of(app_name).values()) == 6, 90, "dynos on the second node again")
+
+    swarm.stop_node()  # the second host goes away
+    started = time.monotonic()
+    eventually(lambda: all(router.get(app_name).status_code == 200 for _ in range(20)), 90, "the app answering without it")
+    eventually(lambda: len(up(api, app_name)) == 6 and len(containers_answering(router, app_name, 80)) == 6, 120,
+               "all six dynos back, on the first node")
+    print(f"recovered from the lost node in {time.monotonic() - started:.1f} s")
