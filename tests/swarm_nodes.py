@@ -14,8 +14,11 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +98,7 @@ class LocalSwarm:
         self.socket = f"/run/{NAMESPACE}/docker.sock"
         self.registry_port = registry_port
         self.forwarder: Forwarder | None = None
+        self.node_process: subprocess.Popen | None = None
 
     @property
     def node_docker(self) -> list[str]:
@@ -139,7 +143,7 @@ class LocalSwarm:
             folder.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.root / "data" / "swarm", ignore_errors=True)  # it joins this run's swarm, not an old one
         log = open(self.root / "dockerd.log", "ab")
-        subprocess.Popen(
+        self.node_process = subprocess.Popen(
             ["nsenter", f"--net=/var/run/netns/{NAMESPACE}", "dockerd", "--data-root", str(self.root / "data"),
              "--exec-root", f"/run/{NAMESPACE}/exec", "--pidfile", f"/run/{NAMESPACE}/docker.pid",
              "-H", f"unix://{self.socket}", "--bip", "172.31.213.1/24"],
@@ -150,6 +154,13 @@ class LocalSwarm:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the second Docker engine did not start: see {self.root / 'dockerd.log'}")
             time.sleep(0.5)
+
+    def node_id(self) -> str:
+        """The second node's id in the swarm."""
+        return sh(*self.node_docker, "info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
+
+    def host_node_id(self) -> str:
+        return sh("docker", "info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
 
     def stop_node(self) -> None:
         """The second engine goes away (as a host that is switched off)."""
@@ -162,9 +173,11 @@ class LocalSwarm:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             return
+        if self.node_process is not None and self.node_process.pid == pid:
+            self.node_process.wait(30)  # ours: reaped here (a zombie would look alive)
         deadline = time.monotonic() + 30
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
         pid_file.unlink(missing_ok=True)
         # Its containers' shims outlive it: they are its node's processes, which went with it.
         sh("pkill", "-9", "-f", f"/run/{NAMESPACE}/exec", check=False)
@@ -179,3 +192,60 @@ class LocalSwarm:
         shutil.rmtree(CERTS_D, ignore_errors=True)
         sh("ip", "link", "del", HOST_LINK, check=False)
         sh("ip", "netns", "del", NAMESPACE, check=False)
+
+
+COLLECTOR_PORT = 5171  # the swarm runner's log collector, at the host's side of the veth
+
+
+@contextmanager
+def swarm_runner(settings, cluster: LocalSwarm, reconcile_interval: float = 2.0) -> Iterator[None]:
+    """The platform's runner (started by `make up`) swapped for one on the swarm backend, and
+    put back after, with every service, overlay and the gateway it made removed."""
+    from paas import messages
+    from paas.runner.swarm_backend import SwarmBackend
+
+    home = settings.home.resolve()
+    _stop(home / "run" / "runner.pid")
+    env = {**os.environ, "PAAS_HOME": str(home), "PAAS_RUNNER_BACKEND": "swarm", "PAAS_SWARM_REGISTRY": cluster.registry,
+           "PAAS_LOG_COLLECTOR": f"{HOST_ADDR}:{COLLECTOR_PORT}", "PAAS_RECONCILE_INTERVAL": str(reconcile_interval)}
+    log = open(home / "logs" / "runner-swarm.log", "ab")
+    runner = subprocess.Popen([sys.executable, "-m", "paas.runner"], env=env, stdout=log, stderr=log, start_new_session=True)
+    redis = messages.connect(settings)
+    redis.delete(messages.NODES_KEY)
+    try:
+        deadline = time.monotonic() + 60
+        while len(messages.read_nodes(redis)[0]) != 2:
+            if time.monotonic() > deadline or runner.poll() is not None:
+                raise RuntimeError(f"the swarm runner did not see both nodes: see {home / 'logs' / 'runner-swarm.log'}")
+            time.sleep(0.3)
+        yield
+    finally:
+        os.killpg(runner.pid, signal.SIGTERM)
+        runner.wait(30)
+        SwarmBackend.from_settings(settings.model_copy(update={"runner_backend": "swarm", "swarm_registry": cluster.registry})).remove_all()
+        redis.delete(messages.NODES_KEY)
+        sh(str(Path(__file__).resolve().parents[1] / "scripts" / "platform.sh"), "up", env={**os.environ, "PAAS_HOME": str(home)})
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie left for its parent to reap."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _stop(pid_file: Path) -> None:
+    try:
+        pid = int(pid_file.read_text())
+        os.killpg(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    pid_file.unlink(missing_ok=True)

@@ -5,73 +5,34 @@ Apps spread over both nodes answer through the router; deploys and rollbacks dro
 load; scaling, a drained node and a lost node are followed; a release that never boots leaves
 the old one serving; add-on URLs reach the processes; logs come from tasks on both nodes."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
 import docker
 import pytest
 
-from paas import messages
-from paas.runner.swarm_backend import SwarmBackend
 from tests.e2e.conftest import Load, eventually
 from tests.e2e.test_logs import logged
-from tests.swarm_nodes import HOST_ADDR, NODE_ADDR, LocalSwarm
+from tests.swarm_nodes import HOST_ADDR, NODE_ADDR, LocalSwarm, swarm_runner
 
 pytestmark = pytest.mark.e2e
-COLLECTOR_PORT = 5171  # the swarm runner's log collector, at the host's side of the veth
 
 
 @pytest.fixture(scope="module")
 def swarm(settings):
     cluster = LocalSwarm(settings.cache_dir).up()
-    swarm_settings = settings.model_copy(update={"runner_backend": "swarm", "swarm_registry": cluster.registry})
-    runner_pid = settings.home / "run" / "runner.pid"
-    _stop(runner_pid)
-    env = {**os.environ, "PAAS_HOME": str(settings.home.resolve()), "PAAS_RUNNER_BACKEND": "swarm",
-           "PAAS_SWARM_REGISTRY": cluster.registry, "PAAS_LOG_COLLECTOR": f"{HOST_ADDR}:{COLLECTOR_PORT}",
-           "PAAS_RECONCILE_INTERVAL": "2"}
-    log = open(settings.home / "logs" / "runner-swarm.log", "ab")
-    runner = subprocess.Popen([sys.executable, "-m", "paas.runner"], env=env, stdout=log, stderr=log, start_new_session=True)
-    redis = messages.connect(settings)
-    redis.delete(messages.NODES_KEY)
     try:
-        eventually(lambda: len(messages.read_nodes(redis)[0]) == 2, 60, "the swarm runner to see both nodes")
-        yield cluster
+        with swarm_runner(settings, cluster):
+            yield cluster
     finally:
-        os.killpg(runner.pid, signal.SIGTERM)
-        runner.wait(30)
-        SwarmBackend.from_settings(swarm_settings).remove_all()
         cluster.down()
-        subprocess.run([str(settings.home.resolve().parent / "scripts" / "platform.sh"), "up"], env={**os.environ},
-                       capture_output=True, timeout=120)
-        redis.delete(messages.NODES_KEY)
-
-
-def _stop(pid_file) -> None:
-    try:
-        pid = int(pid_file.read_text())
-        os.killpg(pid, signal.SIGTERM)
-    except (OSError, ValueError):
-        return
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    pid_file.unlink(missing_ok=True)
 
 
 def nodes_of(app: str) -> Counter:
     """How many of the app's processes run on each node (by the engine's own account)."""
     client = docker.from_env()
     tasks = client.api.tasks(filters={"label": [f"paas.app={app}"], "desired-state": "running"})
-    return Counter(t["NodeID"] for t in tasks if t["Status"]["State"] == "running")
+    return Counter(t.get("NodeID") for t in tasks if t["Status"]["State"] == "running")
 
 
 def containers_answering(router, app: str, requests: int = 60) -> set[str]:
