@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import docker
-
 import platform_clients  # beside this script
 
 BACKING_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "apps" / "backing"

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import docker
 import httpx
-
 import platform_clients  # beside this script
 
 FLASK_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "apps" / "flask"

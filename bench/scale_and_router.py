@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 import platform_clients  # beside this script
 
 SAMPLE_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "sample_app"

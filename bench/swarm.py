@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 import platform_clients  # beside this script
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -205,7 +205,7 @@ def swarm_runner(settings, cluster: LocalSwarm, reconcile_interval: float = 2.0)
     from paas.runner.swarm_backend import SwarmBackend
 
     home = settings.home.resolve()
-    _stop(home / "run" / "runner.pid")
+    stop_process(home / "run" / "runner.pid")
     env = {**os.environ, "PAAS_HOME": str(home), "PAAS_RUNNER_BACKEND": "swarm", "PAAS_SWARM_REGISTRY": cluster.registry,
            "PAAS_LOG_COLLECTOR": f"{HOST_ADDR}:{COLLECTOR_PORT}", "PAAS_RECONCILE_INTERVAL": str(reconcile_interval)}
     log = open(home / "logs" / "runner-swarm.log", "ab")
@@ -235,7 +235,8 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _stop(pid_file: Path) -> None:
+def stop_process(pid_file: Path) -> None:
+    """A platform process started by `make up` (its process group), by its pid file."""
     try:
         pid = int(pid_file.read_text())
         os.killpg(pid, signal.SIGTERM)

@@ -167,18 +167,19 @@ def read_dynos(client: redis.Redis, app_name: str) -> list[dict]:
 NODES_KEY = "paas:nodes"
 
 
-def publish_nodes(client: redis.Redis, nodes: list[dict]) -> None:
-    """The runner's view of the hosts it runs processes on, for the API (which never asks the engine)."""
-    client.set(NODES_KEY, json.dumps({"at": time.time(), "nodes": nodes}))
+def publish_nodes(client: redis.Redis, nodes: list[dict], join: str | None) -> None:
+    """The runner's view of the hosts it runs processes on, and how another joins, for the API
+    (which never asks the engine)."""
+    client.set(NODES_KEY, json.dumps({"at": time.time(), "nodes": nodes, "join": join}))
 
 
-def read_nodes(client: redis.Redis) -> tuple[list[dict], float | None]:
-    """The nodes, and when the runner last looked (None: it never did)."""
+def read_nodes(client: redis.Redis) -> tuple[list[dict], float | None, str | None]:
+    """The nodes, when the runner last looked (None: it never did), and the join command."""
     data = client.get(NODES_KEY)
     if not data:
-        return [], None
+        return [], None, None
     found = json.loads(data)
-    return found["nodes"], found["at"]
+    return found["nodes"], found["at"], found.get("join")
 
 
 def runs_key(app_name: str) -> str:

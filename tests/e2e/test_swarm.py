@@ -65,6 +65,8 @@ def test_an_app_spreads_over_both_nodes_and_answers_through_the_router(swarm, ap
     nodes = eventually(lambda: holding({n["address"]: n for n in api.get("/nodes").json()},
                                        lambda n: sum(x["dynos"] for x in n.values()) >= 4), 30, "GET /nodes counting the dynos")
     assert set(nodes) == {HOST_ADDR, NODE_ADDR} and all(n["state"] == "ready" for n in nodes.values())
+    join = api.get("/nodes/join").json()["command"]
+    assert join.startswith("docker swarm join --token SWMTKN-") and join.endswith(f" {HOST_ADDR}:2377")
 
     # Logs come from the processes on both nodes.
     for dyno in ("web.1", "web.2", "web.3", "web.4"):

@@ -298,3 +298,25 @@ def test_log_sessions_answer_server_sent_events_to_who_asks_for_them(client, pla
         assert all(f.startswith("data: ") and "\n" not in f for f in frames[:-1])
     finally:
         platform.logs.delete(app["id"])
+
+
+def test_nodes_are_what_the_runner_last_saw_and_for_admins_only(client, platform_app, test_sessionmaker):
+    redis = platform_app.api.state.platform.redis
+    node = {"id": "n1", "hostname": "h1", "address": "10.0.0.1", "state": "ready", "availability": "active",
+            "role": "manager", "leader": True, "dynos": 3, "engine": "20.10"}
+    try:
+        messages.publish_nodes(redis, [node], None)
+        assert client.get("/nodes").status_code == 403  # the test user is no admin
+        with test_sessionmaker() as db:
+            admin = accounts.ensure_user(db, "boss@example.com")
+            admin.is_admin = True
+            admin_token = accounts.issue_token(db, admin)
+            db.commit()
+        boss = {"Authorization": f"Bearer {admin_token}"}
+        [listed] = client.get("/nodes", headers=boss).json()
+        assert listed["dynos"] == 3 and listed["address"] == "10.0.0.1" and listed["updated_at"].endswith("Z")
+        assert client.get("/nodes/join", headers=boss).status_code == 422  # one engine: nothing joins
+        messages.publish_nodes(redis, [node], "docker swarm join --token SWMTKN-1-x 10.0.0.1:2377")
+        assert client.get("/nodes/join", headers=boss).json() == {"command": "docker swarm join --token SWMTKN-1-x 10.0.0.1:2377"}
+    finally:
+        redis.delete(messages.NODES_KEY)

@@ -2,6 +2,7 @@
 
 import typer
 
+from paas.cli.client import Api
 from paas.cli.main import JsonOpt, app, listed, print_table
 
 
@@ -15,3 +16,9 @@ def nodes_list(as_json: JsonOpt = False):
     print_table(("Id", "Hostname", "Address", "State", "Availability", "Role", "Dynos"), [
         (n["id"][:12], n["hostname"], n["address"], n["state"], n["availability"],
          n["role"] + (" (leader)" if n.get("leader") else ""), str(n["dynos"])) for n in items])
+
+
+@app.command("nodes:join")
+def nodes_join():
+    """Print the command that makes another host a worker node of the swarm.  Example: paas nodes:join"""
+    typer.echo(Api().get("/nodes/join")["command"])

@@ -125,7 +125,7 @@ def main() -> None:
             scheduler.request(app)
         fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
         reconciler.backend.remove_stray_one_offs()
-        messages.publish_nodes(redis, reconciler.backend.nodes())
+        messages.publish_nodes(redis, reconciler.backend.nodes(), reconciler.backend.join_command())
         release_free_memory()
 
     next_sweep = 0.0

@@ -118,6 +118,9 @@ class RunnerBackend(Protocol):
         bytes go to `output` as they come (with a terminal when `tty`). Its exit code; killed
         after `timeout` seconds. The process is removed when it ends."""
 
+    def join_command(self) -> str | None:
+        """The command a new host runs to join as a node (None: this backend takes no nodes)."""
+
     def nodes(self) -> list[dict]:
         """The hosts processes run on: id, hostname, address, state, availability, role, leader,
         dynos (how many of the formation's processes run there), engine (its version)."""

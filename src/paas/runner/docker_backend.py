@@ -86,6 +86,9 @@ class DockerBackend:
         except docker.errors.NotFound:  # removed meanwhile: access ended
             pass
 
+    def join_command(self) -> str | None:
+        return None  # one host: nothing joins it
+
     def nodes(self) -> list[dict]:
         """One node: this engine's host."""
         info = self.client.info()

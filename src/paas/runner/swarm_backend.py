@@ -295,6 +295,12 @@ class SwarmBackend(DockerBackend):
                         time.sleep(0.5)
         self._app_networks.clear()
 
+    def join_command(self) -> str | None:
+        """What a new host runs to join the swarm as a worker node."""
+        swarm = self.client.api.inspect_swarm()
+        managers = [n["ManagerStatus"]["Addr"] for n in self.client.api.nodes() if (n.get("ManagerStatus") or {}).get("Leader")]
+        return f"docker swarm join --token {swarm['JoinTokens']['Worker']} {managers[0]}" if managers else None
+
     def nodes(self) -> list[dict]:
         """The swarm's nodes and how many of this instance's processes run on each."""
         counts: dict[str, int] = {}

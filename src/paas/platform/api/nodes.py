@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from paas import messages
 from paas.domain import accounts
+from paas.domain.errors import InvalidParams
 from paas.platform.deps import RedisDep, UserDep
 
 router = APIRouter()
@@ -15,6 +16,16 @@ router = APIRouter()
 @router.get("/nodes")
 def list_nodes(user: UserDep, redis: RedisDep):
     accounts.require_admin(user)
-    nodes, at = messages.read_nodes(redis)
+    nodes, at, _join = messages.read_nodes(redis)
     seen = datetime.fromtimestamp(at, timezone.utc).isoformat().replace("+00:00", "Z") if at else None
     return [{**node, "updated_at": seen} for node in nodes]
+
+
+@router.get("/nodes/join")
+def join_nodes(user: UserDep, redis: RedisDep):
+    """How another host joins as a worker node: the swarm's `docker swarm join` command."""
+    accounts.require_admin(user)
+    _nodes, _at, join = messages.read_nodes(redis)
+    if join is None:
+        raise InvalidParams("This platform runs on one Docker engine (PAAS_RUNNER_BACKEND=docker): no node can join it.")
+    return {"command": join}
