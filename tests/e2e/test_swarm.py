@@ -5,8 +5,12 @@ Apps spread over both nodes answer through the router; deploys and rollbacks dro
 load; scaling, a drained node and a lost node are followed; a release that never boots leaves
 the old one serving; add-on URLs reach the processes; logs come from tasks on both nodes."""
 
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import docker
 import pytest
@@ -140,3 +144,21 @@ def test_scaling_draining_and_losing_a_node(swarm, api, checkout, app_name, rout
     eventually(lambda: len(up(api, app_name)) == 6 and len(containers_answering(router, app_name, 80)) == 6, 120,
                "all six dynos back, on the first node")
     print(f"recovered from the lost node in {time.monotonic() - started:.1f} s")
+
+
+def test_release_phase_one_off_runs_and_workers_on_the_swarm(swarm, api, checkout, app_name, router, settings, token):
+    checkout.write("Procfile", "web: exec python3 -u server.py\nworker: exec sleep infinity\n"
+                   'release: echo "migrating $HEROKU_RELEASE_VERSION as $DYNO"\n')
+    checkout.commit("a release phase and a worker")
+    pushed = checkout.push()
+    assert pushed.returncode == 0 and "migrating v2 as release.1" in pushed.stderr, pushed.stderr
+    answer = api.patch(f"/apps/{app_name}/formation", json={"updates": [{"type": "worker", "quantity": 2}]})
+    assert answer.status_code == 200, answer.text
+    eventually(lambda: sorted(d["name"] for d in up(api, app_name)) == ["web.1", "worker.1", "worker.2"], 90,
+               "the web and two worker dynos up")
+    assert sum(nodes_of(app_name).values()) == 3
+
+    env = {**os.environ, "PAAS_API_URL": settings.api_url, "PAAS_TOKEN": token}
+    ran = subprocess.run([str(Path(sys.executable).with_name("paas")), "run", "-a", app_name, "--", 'echo "[$DYNO]"; exit 4'],
+                         capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+    assert ran.returncode == 4 and "[run.1]" in ran.stdout, (ran.stdout, ran.stderr)
