@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import docker
+import httpx
 import pytest
 
 from tests.e2e.conftest import Load, eventually
@@ -40,7 +41,15 @@ def nodes_of(app: str) -> Counter:
 
 
 def containers_answering(router, app: str, requests: int = 60) -> set[str]:
-    return {router.get(app).headers.get("X-Container") for _ in range(requests)} - {None}
+    return {answered(router, app).headers.get("X-Container") for _ in range(requests)} - {None}
+
+
+def answered(router, app: str) -> httpx.Response:
+    """The router's answer, or a 599 for a request that got none (while the route catches up)."""
+    try:
+        return router.get(app)
+    except httpx.HTTPError:
+        return httpx.Response(599)
 
 
 def holding(value, test):
@@ -131,7 +140,7 @@ def test_scaling_draining_and_losing_a_node(swarm, api, checkout, app_name, rout
                        90, "every dyno on the first node")
     assert sum(moved.values()) == 4
     eventually(lambda: len(containers_answering(router, app_name)) == 4 and all(
-        router.get(app_name).status_code == 200 for _ in range(20)), 60, "the app answering from the first node")
+        answered(router, app_name).status_code == 200 for _ in range(20)), 60, "the app answering from the first node")
 
     second = client.api.inspect_node(second["ID"])
     client.api.update_node(second["ID"], second["Version"]["Index"], second["Spec"] | {"Availability": "active"})
@@ -140,7 +149,7 @@ def test_scaling_draining_and_losing_a_node(swarm, api, checkout, app_name, rout
 
     swarm.stop_node()  # the second host goes away
     started = time.monotonic()
-    eventually(lambda: all(router.get(app_name).status_code == 200 for _ in range(20)), 90, "the app answering without it")
+    eventually(lambda: all(answered(router, app_name).status_code == 200 for _ in range(20)), 90, "the app answering without it")
     eventually(lambda: len(up(api, app_name)) == 6 and len(containers_answering(router, app_name, 80)) == 6, 120,
                "all six dynos back, on the first node")
     print(f"recovered from the lost node in {time.monotonic() - started:.1f} s")
@@ -162,3 +171,52 @@ def test_release_phase_one_off_runs_and_workers_on_the_swarm(swarm, api, checkou
     ran = subprocess.run([str(Path(sys.executable).with_name("paas")), "run", "-a", app_name, "--", 'echo "[$DYNO]"; exit 4'],
                          capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
     assert ran.returncode == 4 and "[run.1]" in ran.stdout, (ran.stdout, ran.stderr)
+
+
+# A worker that says when it reaches its database's server (the address in DATABASE_URL).
+PROBE = """\
+import os, socket, time, urllib.parse
+url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+while True:
+    try:
+        socket.create_connection((url.hostname, url.port or 5432), timeout=2).close()
+        print("reached the database from", os.environ["DYNO"], flush=True)
+        break
+    except OSError as error:
+        print("not yet:", error, flush=True)
+        time.sleep(1)
+time.sleep(100000)
+"""
+
+
+def test_processes_on_every_node_reach_their_addons(swarm, api, checkout, app_name):
+    checkout.write("probe.py", PROBE)
+    checkout.write("Procfile", "web: exec python3 -u server.py\nworker: exec python3 -u probe.py\n")
+    checkout.commit("a worker that reaches the database")
+    made = api.post(f"/apps/{app_name}/addons", json={"plan": "postgresql"})
+    assert made.status_code in (201, 202), made.text
+    eventually(lambda: api.get(f"/apps/{app_name}/addons").json()[0]["state"] == "provisioned", 120, "the database")
+    assert checkout.push().returncode == 0
+    client = docker.from_env()
+
+    def worker_nodes() -> set:
+        tasks = client.api.tasks(filters={"label": [f"paas.app={app_name}", "paas.process=worker"], "desired-state": "running"})
+        return {t.get("NodeID") for t in tasks if t["Status"]["State"] == "running"}
+
+    def workers(quantity: int) -> None:
+        answer = api.patch(f"/apps/{app_name}/formation", json={"updates": [{"type": "worker", "quantity": quantity}]})
+        assert answer.status_code == 200, answer.text
+
+    # The second worker goes to the other node: the first one's is paused while it is placed.
+    workers(1)
+    [first] = eventually(lambda: holding(worker_nodes(), lambda n: len(n) == 1), 90, "the first worker")
+    node = client.api.inspect_node(first)
+    client.api.update_node(first, node["Version"]["Index"], node["Spec"] | {"Availability": "pause"})
+    try:
+        workers(2)
+        eventually(lambda: len(worker_nodes()) == 2, 90, "a worker on each node")
+    finally:
+        node = client.api.inspect_node(first)
+        client.api.update_node(first, node["Version"]["Index"], node["Spec"] | {"Availability": "active"})
+    for dyno in ("worker.1", "worker.2"):
+        logged(api, app_name, f"app[{dyno}]: reached the database from {dyno}")

@@ -1,7 +1,8 @@
 """Private networks: one between an app and each add-on attached to it, one per link of two
-apps. Each is an internal bridge of its own (no way out, no other app on it), with addresses
-from `private_network_pool`. The add-on worker makes and removes them; the runner puts the
-apps' containers on them."""
+apps. Each is an internal network of its own (no way out, no other app on it), with addresses
+from `private_network_pool`: a bridge, or on the swarm backend an attachable overlay (the app's
+processes run on any node; the add-on's server is a container on this one). The add-on worker
+makes and removes them; the runner puts the apps' processes on them."""
 
 import ipaddress
 import subprocess
@@ -47,11 +48,13 @@ def create(client: docker.DockerClient, settings: Settings, name: str, kind: str
             return
         used = [c["Subnet"] for n in client.api.networks() for c in ((n.get("IPAM") or {}).get("Config") or []) if "Subnet" in c]
         subnet = free_subnet(settings.private_network_pool, settings.private_network_prefix, used)
+        swarm = settings.runner_backend == "swarm"
         client.networks.create(
-            name, driver="bridge", internal=True, ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]),
-            labels={LABEL_INSTANCE: settings.instance, LABEL_KIND: kind},
+            name, driver="overlay" if swarm else "bridge", internal=True, ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]),
+            labels={LABEL_INSTANCE: settings.instance, LABEL_KIND: kind}, **({"attachable": True} if swarm else {}),
         )
-    shield_host(client, name)
+    if settings.runner_backend != "swarm":  # an overlay has no interface on this host to shield
+        shield_host(client, name)
 
 
 def ensure_isolated_bridge(client: docker.DockerClient, name: str, labels: dict[str, str]) -> None:

@@ -13,7 +13,9 @@ small gateway container on this node, attached to every app's overlay, which thi
 the overlays' subnets to (masqueraded, so the tasks answer the gateway). Nothing of an app is
 published on any node's ports.
 
-One-off runs and release commands run on this node, as the docker backend runs them.
+An app's add-on and link networks are overlays too (`paas.addons.networks`), so its processes
+reach its add-ons' servers (containers on this node) from any node. One-off runs and release
+commands run on this node, as the docker backend runs them.
 """
 
 import logging
@@ -27,12 +29,14 @@ import docker.errors
 from docker.types import (
     ContainerSpec,
     EndpointSpec,
+    NetworkAttachmentConfig,
     Resources,
     RestartPolicy,
     ServiceMode,
     TaskTemplate,
 )
 
+from paas.addons import networks
 from paas.runner.backend import Process, ProcessExit, ProcessSpec
 from paas.runner.docker_backend import (
     LABEL_APP,
@@ -62,6 +66,7 @@ class SwarmBackend(DockerBackend):
         self.settings = settings
         self.gateway_name, self.gateway_bridge = f"{settings.instance}-swarm-gateway", f"{settings.instance}-swarm-gw"
         self._app_networks: dict[str, str] = {}  # app id -> its overlay's name, once made and routed
+        self._names_by_id: dict[str, str] = {}  # network ids (as services' specs hold them) -> names
         if self.registry_auth:  # every node pulls with the runner's credentials (sent along with each service)
             client.login(registry=settings.swarm_registry or settings.registry, **self.registry_auth)
 
@@ -100,7 +105,7 @@ class SwarmBackend(DockerBackend):
         template = TaskTemplate(
             container, resources=resources, restart_policy=RestartPolicy(condition="any", delay=int(1e9)),
             log_driver={"Name": log_config.type, "Options": log_config.config} if log_config else None,
-            networks=[{"Target": network}],
+            networks=[{"Target": network}] + [{"Target": name, "Aliases": list(aliases)} for name, aliases in sorted(spec.networks.items())],
         )
         name = f"{self.instance}-{spec.app}-{spec.process_type}-{spec.index}-v{spec.version}-{secrets.token_hex(3)}"
         created = self.client.api.create_service(template, name=name, labels=labels, mode=ServiceMode("replicated", 1),
@@ -108,7 +113,7 @@ class SwarmBackend(DockerBackend):
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             process = self.refresh_id(created["ID"])
-            if process is None or process.running or process.state == "exited":
+            if process is None or process.running or process.state == "restarting":  # up, or already failed once
                 break
             time.sleep(0.2)
         if process is None:
@@ -139,9 +144,17 @@ class SwarmBackend(DockerBackend):
         except docker.errors.APIError:
             return []
 
-    def set_networks(self, process: Process, networks: dict[str, tuple[str, ...]]) -> None:
-        """Add-on and link networks are bridges on this node, which a task elsewhere cannot join:
-        a swarm task reaches its add-ons by their URLs (the add-on servers publish nothing yet)."""
+    def set_networks(self, process: Process, wanted: dict[str, tuple[str, ...]]) -> None:
+        """Its add-ons' and links' overlays: a service's networks change only with its task, which
+        the swarm then replaces (the router's retries cover the moment)."""
+        if set(wanted) == process.networks:
+            return
+        attachments = [NetworkAttachmentConfig(self.app_network_name(process.app_id))]
+        attachments += [NetworkAttachmentConfig(name, aliases=list(aliases)) for name, aliases in sorted(wanted.items())]
+        try:
+            self.client.services.get(process.id).update(networks=attachments)
+        except docker.errors.NotFound:
+            pass
 
     def exits(self) -> Iterator[ProcessExit]:
         """Tasks of the formation that ended by themselves (a crash, an exit) or that the swarm
@@ -182,16 +195,31 @@ class SwarmBackend(DockerBackend):
             for attachment in current.get("NetworksAttachments") or []:
                 if attachment["Network"]["Spec"]["Name"] == self.app_network_name(labels.get(LABEL_APP_ID, "")):
                     address = f"{attachment['Addresses'][0].split('/')[0]}:{labels.get('paas.port', self.settings.web_port)}"
-        crashed_before = any(t.get("Status", {}).get("State") in ("failed", "rejected") for t in tasks)
-        engine_state = ("running" if running else "restarting" if crashed_before and state not in ("complete", "shutdown")
-                        else "exited" if state in ("complete", "shutdown", "failed", "rejected") else "created")
+        # A task before the current one ended (a crash) or was stopped to run elsewhere (its node
+        # drained or lost): the swarm is bringing the process back, as an engine restarts a crash.
+        # The service keeps one task wanted: one that ended is brought back.
+        replaced = any(t is not current and _state(t) in ENDED | MOVED | {"rejected"} for t in tasks)
+        engine_state = "running" if running else "restarting" if replaced or state in ENDED | MOVED | {"rejected"} else "created"
         return Process(
             id=service["ID"], app=labels.get(LABEL_APP, ""), app_id=labels.get(LABEL_APP_ID, ""),
             release_id=labels.get(LABEL_RELEASE, ""), version=int(labels.get(LABEL_VERSION, "0")),
             process_type=labels.get(LABEL_PROCESS, ""), name=labels.get(LABEL_NAME, ""), running=running,
             address=address, size=labels.get(LABEL_SIZE, "basic"), state=engine_state,
             created_at=float(labels.get(LABEL_STARTED, "0")), command=labels.get(LABEL_COMMAND, ""),
+            networks=frozenset(self._private_names(service)),
         )
+
+    def _private_names(self, service: dict) -> list[str]:
+        """The add-on and link networks a service's task is on (the spec names them by id)."""
+        targets = [n["Target"] for n in service["Spec"]["TaskTemplate"].get("Networks") or []]
+        names = self._network_names(targets)
+        return [name for name in names if networks.is_private(self.instance, name)]
+
+    def _network_names(self, targets: list[str]) -> list[str]:
+        missing = [t for t in targets if t not in self._names_by_id]
+        if missing:
+            self._names_by_id.update({n["Id"]: n["Name"] for n in self.client.api.networks()})
+        return [self._names_by_id.get(t, t) for t in targets]
 
     def _labels(self, spec: ProcessSpec, image_command: str) -> dict[str, str]:
         return {
