@@ -68,7 +68,10 @@ class SwarmBackend(DockerBackend):
         self._app_networks: dict[str, str] = {}  # app id -> its overlay's name, once made and routed
         self._names_by_id: dict[str, str] = {}  # network ids (as services' specs hold them) -> names
         if self.registry_auth:  # every node pulls with the runner's credentials (sent along with each service)
-            client.login(registry=settings.swarm_registry or settings.registry, **self.registry_auth)
+            try:
+                client.login(registry=settings.swarm_registry or settings.registry, **self.registry_auth)
+            except docker.errors.APIError as error:  # the registry is down: nodes pull once it is back
+                log.error("logging in to the registry for the swarm's nodes failed: %s", error)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SwarmBackend":
@@ -107,7 +110,8 @@ class SwarmBackend(DockerBackend):
             log_driver={"Name": log_config.type, "Options": log_config.config} if log_config else None,
             networks=[{"Target": network}] + [{"Target": name, "Aliases": list(aliases)} for name, aliases in sorted(spec.networks.items())],
         )
-        name = f"{self.instance}-{spec.app}-{spec.process_type}-{spec.index}-v{spec.version}-{secrets.token_hex(3)}"
+        # At most 63 characters, as a service name must be (a long app and type name is cut).
+        name = f"{self.instance}-{spec.app}-{spec.process_type}"[:42] + f"-{spec.index}-v{spec.version}-{secrets.token_hex(3)}"
         created = self.client.api.create_service(template, name=name, labels=labels, mode=ServiceMode("replicated", 1),
                                                  endpoint_spec=EndpointSpec(mode="dnsrr"))
         deadline = time.monotonic() + START_TIMEOUT
