@@ -142,11 +142,16 @@ class SwarmBackend(DockerBackend):
             pass
 
     def logs(self, process: Process, tail: int) -> list[str]:
+        """Its last lines; and why the swarm could not run its tasks, if it could not (an image
+        no node could pull, say), which no log holds."""
         try:
             raw = self.client.api.service_logs(process.id, stdout=True, stderr=True, tail=tail, follow=False)
-            return b"".join(raw).decode("utf-8", "replace").splitlines()
+            lines = b"".join(raw).decode("utf-8", "replace").splitlines()
         except docker.errors.APIError:
-            return []
+            lines = []
+        errors = [f"(swarm) task {t['Status'].get('State')}: {t['Status']['Err']}" for t in self._tasks({"service": process.id})
+                  if t.get("Status", {}).get("Err")]
+        return lines + errors[-3:]
 
     def set_networks(self, process: Process, wanted: dict[str, tuple[str, ...]]) -> None:
         """Its add-ons' and links' overlays: a service's networks change only with its task, which
