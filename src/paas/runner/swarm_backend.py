@@ -69,7 +69,8 @@ class SwarmBackend(DockerBackend):
         self._names_by_id: dict[str, str] = {}  # network ids (as services' specs hold them) -> names
         if self.registry_auth:  # every node pulls with the runner's credentials (sent along with each service)
             try:
-                client.login(registry=settings.swarm_registry or settings.registry, **self.registry_auth)
+                # reauth: credentials a docker login left in ~/.docker/config.json would be taken unchecked
+                client.login(registry=settings.swarm_registry or settings.registry, reauth=True, **self.registry_auth)
             except docker.errors.APIError as error:  # the registry is down: nodes pull once it is back
                 log.error("logging in to the registry for the swarm's nodes failed: %s", error)
 
