@@ -122,39 +122,6 @@ def test_deploys_and_rollbacks_drop_nothing_and_a_broken_release_leaves_the_old_
     assert "version=1" in router.get(app_name).text
 
 
-def test_scaling_draining_and_losing_a_node(swarm, api, checkout, app_name, router):
-    assert checkout.push().returncode == 0
-    scale(api, app_name, 4)
-    eventually(lambda: len(up(api, app_name)) == 4 and len(nodes_of(app_name)) == 2, 90, "four dynos on two nodes")
-    scale(api, app_name, 1)
-    eventually(lambda: len(up(api, app_name)) == 1 and sum(nodes_of(app_name).values()) == 1, 60, "one dyno left")
-    scale(api, app_name, 4)
-    eventually(lambda: len(up(api, app_name)) == 4 and len(nodes_of(app_name)) == 2, 90, "four again, on both nodes")
-
-    client = docker.from_env()
-    second = next(n for n in client.api.nodes() if n["Status"]["Addr"] != HOST_ADDR)
-    spec = second["Spec"] | {"Availability": "drain"}
-    client.api.update_node(second["ID"], second["Version"]["Index"], spec)
-    first = client.info()["Swarm"]["NodeID"]
-    moved = eventually(lambda: holding(nodes_of(app_name), lambda n: set(n) == {first} and sum(n.values()) == 4),
-                       90, "every dyno on the first node")
-    assert sum(moved.values()) == 4
-    eventually(lambda: len(containers_answering(router, app_name)) == 4 and all(
-        answered(router, app_name).status_code == 200 for _ in range(20)), 60, "the app answering from the first node")
-
-    second = client.api.inspect_node(second["ID"])
-    client.api.update_node(second["ID"], second["Version"]["Index"], second["Spec"] | {"Availability": "active"})
-    scale(api, app_name, 6)
-    eventually(lambda: len(nodes_of(app_name)) == 2 and sum(nodes_of(app_name).values()) == 6, 90, "dynos on the second node again")
-
-    swarm.stop_node()  # the second host goes away
-    started = time.monotonic()
-    eventually(lambda: all(answered(router, app_name).status_code == 200 for _ in range(20)), 90, "the app answering without it")
-    eventually(lambda: len(up(api, app_name)) == 6 and len(containers_answering(router, app_name, 80)) == 6, 120,
-               "all six dynos back, on the first node")
-    print(f"recovered from the lost node in {time.monotonic() - started:.1f} s")
-
-
 def test_release_phase_one_off_runs_and_workers_on_the_swarm(swarm, api, checkout, app_name, router, settings, token):
     checkout.write("Procfile", "web: exec python3 -u server.py\nworker: exec sleep infinity\n"
                    'release: echo "migrating $HEROKU_RELEASE_VERSION as $DYNO"\n')
@@ -220,3 +187,37 @@ def test_processes_on_every_node_reach_their_addons(swarm, api, checkout, app_na
         client.api.update_node(first, node["Version"]["Index"], node["Spec"] | {"Availability": "active"})
     for dyno in ("worker.1", "worker.2"):
         logged(api, app_name, f"app[{dyno}]: reached the database from {dyno}")
+
+
+# Last: it stops the second node, which the tests above need.
+def test_scaling_draining_and_losing_a_node(swarm, api, checkout, app_name, router):
+    assert checkout.push().returncode == 0
+    scale(api, app_name, 4)
+    eventually(lambda: len(up(api, app_name)) == 4 and len(nodes_of(app_name)) == 2, 90, "four dynos on two nodes")
+    scale(api, app_name, 1)
+    eventually(lambda: len(up(api, app_name)) == 1 and sum(nodes_of(app_name).values()) == 1, 60, "one dyno left")
+    scale(api, app_name, 4)
+    eventually(lambda: len(up(api, app_name)) == 4 and len(nodes_of(app_name)) == 2, 90, "four again, on both nodes")
+
+    client = docker.from_env()
+    second = next(n for n in client.api.nodes() if n["Status"]["Addr"] != HOST_ADDR)
+    spec = second["Spec"] | {"Availability": "drain"}
+    client.api.update_node(second["ID"], second["Version"]["Index"], spec)
+    first = client.info()["Swarm"]["NodeID"]
+    moved = eventually(lambda: holding(nodes_of(app_name), lambda n: set(n) == {first} and sum(n.values()) == 4),
+                       90, "every dyno on the first node")
+    assert sum(moved.values()) == 4
+    eventually(lambda: len(containers_answering(router, app_name)) == 4 and all(
+        answered(router, app_name).status_code == 200 for _ in range(20)), 60, "the app answering from the first node")
+
+    second = client.api.inspect_node(second["ID"])
+    client.api.update_node(second["ID"], second["Version"]["Index"], second["Spec"] | {"Availability": "active"})
+    scale(api, app_name, 6)
+    eventually(lambda: len(nodes_of(app_name)) == 2 and sum(nodes_of(app_name).values()) == 6, 90, "dynos on the second node again")
+
+    swarm.stop_node()  # the second host goes away
+    started = time.monotonic()
+    eventually(lambda: all(answered(router, app_name).status_code == 200 for _ in range(20)), 90, "the app answering without it")
+    eventually(lambda: len(up(api, app_name)) == 6 and len(containers_answering(router, app_name, 80)) == 6, 120,
+               "all six dynos back, on the first node")
+    print(f"recovered from the lost node in {time.monotonic() - started:.1f} s")
