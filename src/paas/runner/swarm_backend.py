@@ -91,8 +91,8 @@ class SwarmBackend(DockerBackend):
 
     def start(self, spec: ProcessSpec) -> Process:
         network = self.app_network(spec.app_id)
-        user, image_command = self._image_config(self._pulled(spec.image))
-        labels = self._labels(spec, image_command)
+        image = self._pulled(spec.image)
+        labels = self._labels(spec, self._image_config(image)[1])
         resources = Resources(cpu_limit=int(spec.limits.cpu_shares / 1024 * 1e9), mem_limit=spec.limits.memory_mb * 2**20,
                               mem_reservation=spec.limits.memory_mb * 2**20)
         resources["Limits"]["Pids"] = spec.limits.pids
@@ -102,7 +102,7 @@ class SwarmBackend(DockerBackend):
             args=["/bin/sh", "-c", spec.command] if spec.command else None,
             env={**spec.env, "DYNO": spec.name, "HEROKU_DYNO_ID": secrets.token_hex(16),
                  **({"PORT": str(spec.port)} if spec.process_type == "web" else {})},
-            labels=labels, user=self._unprivileged(user), init=True,
+            labels=labels, user=self._run_as(image), init=True,
             cap_drop=["ALL"], cap_add=["NET_BIND_SERVICE"], stop_grace_period=int(self.settings.stop_grace * 1e9),
         )
         log_config = self._log_config()
@@ -243,10 +243,6 @@ class SwarmBackend(DockerBackend):
         """The image on this node too, to read its user and command (it also runs here)."""
         self.client.api.pull(image, auth_config=self.registry_auth)
         return image
-
-    def _unprivileged(self, user: str) -> str:
-        uid, _, gid = user.partition(":")
-        return user if uid.isdigit() and int(uid) != 0 and (not gid or (gid.isdigit() and int(gid) != 0)) else self.dyno_user
 
     def node_image(self, image: str) -> str:
         """The image as every node pulls it: from the registry's swarm-wide address."""
