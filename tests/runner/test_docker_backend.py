@@ -39,13 +39,13 @@ def test_start_list_refresh_logs_and_stop(backend):
     backend, app, image = backend
     release_id = secrets.token_hex(16)
     # The server's source travels as a config var so the command needs no shell quoting.
-    process = backend.start(
+    [process] = backend.start([
         ProcessSpec(
             app=app, app_id=app, release_id=release_id, version=7, process_type="web", index=1, image=image,
             command="python3 -u -c 'import os; exec(os.environ[\"SERVER\"])'",
             env={"MESSAGE": "hi", "SERVER": SERVER},
         )
-    )
+    ])
     assert process.running and process.name == "web.1" and process.version == 7
     # Reached at its own address on the apps' network, on $PORT; nothing is published on the host.
     container = docker.from_env().containers.get(process.id)
@@ -78,15 +78,13 @@ def test_start_list_refresh_logs_and_stop(backend):
 
 def test_app_containers_cannot_reach_each_other(backend):
     backend, app, image = backend
-    processes = [
-        backend.start(
-            ProcessSpec(
-                app=app, app_id=app, release_id=secrets.token_hex(16), version=1, process_type="web", index=i, image=image,
-                command="python3 -m http.server 5000",
-            )
+    processes = backend.start([
+        ProcessSpec(
+            app=app, app_id=app, release_id=secrets.token_hex(16), version=1, process_type="web", index=i, image=image,
+            command="python3 -m http.server 5000",
         )
         for i in (1, 2)
-    ]
+    ])
     client = docker.from_env()
     first, second = (client.containers.get(p.id) for p in processes)
     assert first.attrs["HostConfig"]["NetworkMode"] == backend.network

@@ -45,6 +45,7 @@ class Process:
     created_at: float = 0.0  # epoch seconds
     networks: frozenset[str] = frozenset()  # the private networks it is on
     command: str = ""  # what it runs (its Procfile line, or its image's command)
+    group: str = ""  # the set it belongs to, on a backend that runs a type's processes as one (a swarm service)
 
 
 @dataclass(frozen=True)
@@ -71,17 +72,25 @@ class OneOffTimeout(Exception):
 
 
 class RunnerBackend(Protocol):
+    # True: the processes of a type are one set (a swarm service, its replicas), started together
+    # and stopped together; the runner never replaces or stops only some of them.
+    whole_types: bool
+
     def processes(self, app: str | None = None) -> list[Process]:
         """What runs now (all apps when `app` is None), read from the engine itself."""
 
-    def start(self, spec: ProcessSpec) -> Process:
-        """Start a process from its release's image; returns once it is created and running."""
+    def start(self, specs: list[ProcessSpec]) -> list[Process]:
+        """Start processes from their release's image, side by side; returns once each is
+        created and running (or has failed once), in the order of `specs`. On a `whole_types`
+        backend the specs of a type that begin at index 1 are a new set; the others add to
+        the newest set of their release and type."""
 
     def refresh(self, process: Process) -> Process | None:
         """The process as it is now, or None when it is gone."""
 
     def stop(self, process: Process, grace: int) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds; then remove it. Gone already is fine."""
+        """SIGTERM, then SIGKILL after `grace` seconds; then remove it. Gone already is fine.
+        On a `whole_types` backend its whole set goes with it."""
 
     def logs(self, process: Process, tail: int) -> list[str]:
         """The last lines the process wrote."""

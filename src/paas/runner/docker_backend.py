@@ -26,6 +26,8 @@ LABEL_ONE_OFF, LABEL_STARTED, LABEL_APP_ID, LABEL_COMMAND = "paas.one-off", "paa
 
 
 class DockerBackend:
+    whole_types = False  # each process is a container of its own
+
     def __init__(self, client: docker.DockerClient, instance: str, log_collector: str | None = None,
                  dyno_user: str = "10000:10000", registry_auth: tuple[str, str] | None = None):
         self.client, self.instance = client, instance
@@ -96,7 +98,10 @@ class DockerBackend:
                  "availability": "active", "role": "manager", "leader": True, "dynos": len(self.processes()),
                  "engine": info.get("ServerVersion", "")}]
 
-    def start(self, spec: ProcessSpec) -> Process:
+    def start(self, specs: list[ProcessSpec]) -> list[Process]:
+        return [self._start_one(spec) for spec in specs]
+
+    def _start_one(self, spec: ProcessSpec) -> Process:
         container = self._run(spec, restart_policy={"Name": "unless-stopped"})
         container.reload()
         return self._from_container(container)
@@ -273,7 +278,8 @@ class DockerBackend:
             "fluentd-buffer-limit": "10000",
             # What Docker keeps for `docker logs` (its local cache) is capped too.
             "cache-max-size": "10m", "cache-max-file": "2",
-            "labels": f"{LABEL_INSTANCE},{LABEL_APP_ID},{LABEL_NAME}",
+            # Its dyno name from its environment: a swarm task's (web.3) is known only there.
+            "labels": f"{LABEL_INSTANCE},{LABEL_APP_ID}", "env": "DYNO",
             "tag": "paas",
         })
 

@@ -5,7 +5,7 @@
   never blocks the app. While the runner restarts Docker keeps up to 10,000 lines per process and
   sends them once it is back; the one line in flight when the collector stopped is lost (Docker's
   acknowledged mode would keep it, but waits for every line: measured under 3,000 lines a second).
-  Each record carries the process's labels: app, dyno name, installation.
+  Each record carries the process's labels (app, installation) and its DYNO (its dyno name).
 - The router's access lines: read from the file Caddy writes (see paas.router.access_log); the
   position is kept in Redis, so a restarted runner goes on where it stopped.
 Every app may write `rate` lines a second; past that lines are dropped and counted, and the
@@ -26,7 +26,7 @@ import redis.asyncio
 
 from paas.logs import LogLine, add, stamp
 from paas.router.access_log import AccessLogParser
-from paas.runner.docker_backend import LABEL_APP_ID, LABEL_INSTANCE, LABEL_NAME
+from paas.runner.docker_backend import LABEL_APP_ID, LABEL_INSTANCE
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 0.05  # seconds
@@ -132,7 +132,7 @@ class LogCollector:
             if not isinstance(entry, (list, tuple)) or len(entry) < 2 or not isinstance(entry[1], dict):
                 continue
             record = entry[1]
-            app, dyno = record.get(LABEL_APP_ID), record.get(LABEL_NAME)
+            app, dyno = record.get(LABEL_APP_ID), record.get("DYNO")  # the engine's copy of its environment's
             if record.get(LABEL_INSTANCE) != self.instance or not app or not isinstance(app, str) or not isinstance(dyno, str):
                 continue
             text = record.get("log", "")

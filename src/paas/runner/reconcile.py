@@ -269,8 +269,7 @@ class Reconciler:
             if RELEASE_TYPE in release.process_types:
                 self.release_phase(release, out.write, networks_for)
             out.write(f"-----> Launching v{release.version}: starting {', '.join(s.name for s in specs) or 'no processes'}")
-            for spec in specs:  # all at once: they boot side by side
-                started.append(self.start(spec))
+            started = self.start(specs)  # all at once: they boot side by side
             started = [self.wait_until_up(process, out.write, release.app.health_check_path) for process in started]
             # Settled and routed in one transaction: if routing fails the release stays unsettled
             # and fails below; if a push gave up on it meanwhile, it never takes traffic.
@@ -332,26 +331,40 @@ class Reconciler:
         specs = self.specs(release, quantities, networks_for)
         sizes = {spec.name: spec.size for spec in specs}
         restarts = messages.restart_requests(self.redis, release.app.name)
-        current = {
-            p.name: p for p in processes
-            if p.release_id == str(release.id) and p.state in ("running", "restarting") and sizes.get(p.name) == p.size
-            and not restart_asked(p, restarts)
-        }
+        mine = [p for p in processes if p.release_id == str(release.id)]
+        # A set's process its engine is still placing or starting is the engine's to bring up.
+        live = ("running", "restarting", "created") if self.backend.whole_types else ("running", "restarting")
+        current = {p.name: p for p in mine if p.state in live and sizes.get(p.name) == p.size and not restart_asked(p, restarts)}
+        renewed: set[str] = set()  # types that start over as a new set
+        if self.backend.whole_types:
+            # A type changes as a whole: scaled down, resized or restarted, it starts as a new
+            # set while the old one serves; scaled up, its set grows.
+            renewed = {p.process_type for p in mine if current.get(p.name) is not p}
+            renewed |= {t for t in {p.process_type for p in current.values()}
+                        if len({p.group for p in current.values() if p.process_type == t}) > 1}
+            current = {name: p for name, p in current.items() if p.process_type not in renewed}
         missing = [spec for spec in specs if spec.name not in current]
-        started = []
         for spec in missing:
             log.info("%s: starting %s of v%s (%s)", release.app.name, spec.name, release.version, spec.size)
-            started.append(self.start(spec))
-        replacements = []
+        started = self.start(missing)
+        replacements, failed = [], []
         for process in started:
             try:
                 replacements.append(self.wait_until_up(process, lambda line: None, release.app.health_check_path))
             except BootFailed as failure:
                 log.warning("%s: %s", release.app.name, failure)
-                self.stop_all([process], grace=0)
-                # The one it was to replace (restart, new size) keeps serving meanwhile.
-                replacements += [p for p in processes if p.name == process.name and p.running
-                                 and p.release_id == str(release.id)]
+                if self.backend.whole_types and process.process_type not in renewed:
+                    replacements.append(process)  # added to its set: a crashed dyno the engine brings back
+                else:
+                    failed.append(process)
+        for process in failed:
+            if self.backend.whole_types:  # the new set goes; its type's old set keeps serving
+                gone = [p for p in started if p.group == process.group]
+                kept_back = [p for p in mine if p.process_type == process.process_type and p.running]
+            else:  # it goes; the one it was to replace (restart, new size) keeps serving
+                gone, kept_back = [process], [p for p in mine if p.name == process.name and p.running]
+            self.stop_all(gone, grace=0)
+            replacements = [p for p in replacements if p not in gone] + [p for p in kept_back if p not in replacements]
         keep = list(current.values()) + replacements
         routed = set(self.router.upstreams(release.app.name))
         # A web process the engine brought back after a crash is routed only once it answers.
@@ -412,13 +425,15 @@ class Reconciler:
         if exit.id not in self.stopped:
             self.logs.event(exit.app_id, exit.name, "State changed from up to crashed")
 
-    def start(self, spec: ProcessSpec) -> Process:
-        command = spec.command or "the image's command"
-        self.logs.event(spec.app_id, spec.name, f"Starting process with command `{command}` (v{spec.version}, {spec.size})")
-        process = self.backend.start(spec)
-        if spec.process_type != "web":  # up once it runs; web processes once they answer
-            self.logs.event(spec.app_id, spec.name, "State changed from starting to up")
-        return process
+    def start(self, specs: list[ProcessSpec]) -> list[Process]:
+        for spec in specs:
+            command = spec.command or "the image's command"
+            self.logs.event(spec.app_id, spec.name, f"Starting process with command `{command}` (v{spec.version}, {spec.size})")
+        started = self.backend.start(specs) if specs else []
+        for spec in specs:
+            if spec.process_type != "web":  # up once it runs; web processes once they answer
+                self.logs.event(spec.app_id, spec.name, "State changed from starting to up")
+        return started
 
     def wait_until_up(self, process: Process, say: Callable[[str], None], path: str | None = None) -> Process:
         """Return the process once it passes its health check (`healthy`) on $PORT; raise

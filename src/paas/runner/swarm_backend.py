@@ -1,10 +1,13 @@
 """Processes as Docker Swarm services, spread over the swarm's nodes (`PAAS_RUNNER_BACKEND=swarm`).
 
-Each process of the formation (web.1 of v12) is a service of one task, so the runner keeps
-what it does on one host: it starts each new process, routes to it only once it answers its
-health check, and stops exactly the processes it no longer routes to (a replicated service
-cannot be told which of its tasks to remove). Swarm places the task on a node, brings it back
-if it crashes, and moves it when its node is drained or lost.
+Each process type of a release is a service (<app>-<type>), its replicas the formation's
+quantity: web.3 is the task in its slot 3. Swarm places the tasks on nodes, brings a task back
+when it crashes, and moves it when its node is drained or lost. The runner still drives deploys,
+so they stay health-gated across nodes as on one host: a release's services start beside the
+old ones, are routed to once every task answers its health check, and only then do the old
+services go. A type scales up by growing its service; scaled down, resized or restarted, it
+starts over as a new service the same way (a service cannot be told which tasks to drop, and
+the router must stop sending them traffic first).
 
 Each app has an overlay network of its own (its processes see no other app's), in endpoint
 mode dnsrr (the swarm's virtual IPs do not work everywhere). The router and the health checks
@@ -34,6 +37,7 @@ from docker.types import (
     RestartPolicy,
     ServiceMode,
     TaskTemplate,
+    UpdateConfig,
 )
 
 from paas.addons import networks
@@ -43,7 +47,6 @@ from paas.runner.docker_backend import (
     LABEL_APP_ID,
     LABEL_COMMAND,
     LABEL_INSTANCE,
-    LABEL_NAME,
     LABEL_PROCESS,
     LABEL_RELEASE,
     LABEL_SIZE,
@@ -61,6 +64,8 @@ EXITS_POLL = 1.0  # seconds between looks for tasks that ended
 
 
 class SwarmBackend(DockerBackend):
+    whole_types = True  # a type's processes are one service's replicas
+
     def __init__(self, client: docker.DockerClient, settings: Settings):
         super().__init__(client, settings.instance, settings.log_collector, settings.dyno_user, settings.registry_auth("runner"))
         self.settings = settings
@@ -87,9 +92,33 @@ class SwarmBackend(DockerBackend):
         by_service: dict[str, list[dict]] = {}
         for task in tasks:
             by_service.setdefault(task["ServiceID"], []).append(task)
-        return [self._service_process(s, by_service.get(s["ID"], [])) for s in services]
+        return [p for s in services for p in self._service_processes(s, by_service.get(s["ID"], []))]
 
-    def start(self, spec: ProcessSpec) -> Process:
+    def start(self, specs: list[ProcessSpec]) -> list[Process]:
+        """Each type's specs that begin at web.1 are a new service of that many replicas; others
+        scale their release's newest service of the type up to them. Returns once each of their
+        tasks runs (or has failed once)."""
+        by_type: dict[str, list[ProcessSpec]] = {}
+        for spec in specs:
+            by_type.setdefault(spec.process_type, []).append(spec)
+        service_of: dict[str, str] = {}  # process type -> the service its specs are tasks of
+        for process_type, group in by_type.items():
+            group.sort(key=lambda spec: spec.index)
+            service_of[process_type] = self._create_service(group) if group[0].index == 1 else self._grow(group)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            found = {p.id: p for service_id in set(service_of.values()) for p in self._processes_of(service_id)}
+            started = [found.get(f"{service_of[spec.process_type]}.{spec.index}") for spec in specs]
+            # up, or already failed once (a boot that fails, an image no node could pull)
+            if all(p is not None and (p.running or p.state == "restarting") for p in started) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if any(p is None for p in started):
+            raise RuntimeError(f"the services of {', '.join(s.name for s in specs)} went away while they started")
+        return started
+
+    def _create_service(self, specs: list[ProcessSpec]) -> str:
+        spec = specs[0]  # a type's processes differ only in their slot
         network = self.app_network(spec.app_id)
         image = self._pulled(spec.image)
         labels = self._labels(spec, self._image_config(image)[1])
@@ -100,7 +129,8 @@ class SwarmBackend(DockerBackend):
             self.node_image(spec.image),
             # As `docker run`'s command: the image's entrypoint (a buildpack's launcher) stays.
             args=["/bin/sh", "-c", spec.command] if spec.command else None,
-            env={**spec.env, "DYNO": spec.name, "HEROKU_DYNO_ID": secrets.token_hex(16),
+            # Each task's own dyno name and id: the swarm fills in its slot (web.3) and task id.
+            env={**spec.env, "DYNO": f"{spec.process_type}.{{{{.Task.Slot}}}}", "HEROKU_DYNO_ID": "{{.Task.ID}}",
                  **({"PORT": str(spec.port)} if spec.process_type == "web" else {})},
             labels=labels, user=self._run_as(image), init=True,
             cap_drop=["ALL"], cap_add=["NET_BIND_SERVICE"], stop_grace_period=int(self.settings.stop_grace * 1e9),
@@ -111,58 +141,84 @@ class SwarmBackend(DockerBackend):
             log_driver={"Name": log_config.type, "Options": log_config.config} if log_config else None,
             networks=[{"Target": network}] + [{"Target": name, "Aliases": list(aliases)} for name, aliases in sorted(spec.networks.items())],
         )
-        # At most 63 characters, as a service name must be (a long app and type name is cut).
-        name = f"{self.instance}-{spec.app}-{spec.process_type}"[:42] + f"-{spec.index}-v{spec.version}-{secrets.token_hex(3)}"
-        created = self.client.api.create_service(template, name=name, labels=labels, mode=ServiceMode("replicated", 1),
-                                                 endpoint_spec=EndpointSpec(mode="dnsrr"))
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            process = self.refresh_id(created["ID"])
-            if process is None or process.running or process.state == "restarting":  # up, or already failed once
-                break
-            time.sleep(0.2)
-        if process is None:
-            raise RuntimeError(f"the service of {spec.name} went away while it started")
-        return process
+        # <app>-<type>, at most 63 characters as a service name must be (a long name is cut),
+        # and unique: a type's new set starts while its old one still serves.
+        name = f"{self.instance}-{spec.app}-{spec.process_type}"[:44] + f"-v{spec.version}-{secrets.token_hex(3)}"
+        created = self.client.api.create_service(
+            template, name=name, labels=labels, mode=ServiceMode("replicated", len(specs)),
+            endpoint_spec=EndpointSpec(mode="dnsrr"),
+            # A change of its networks replaces its tasks one by one, each new one first.
+            update_config=UpdateConfig(parallelism=1, order="start-first", failure_action="continue"),
+        )
+        return created["ID"]
+
+    def _grow(self, specs: list[ProcessSpec]) -> str:
+        spec = specs[0]
+        labels = [f"{LABEL_INSTANCE}={self.instance}", f"{LABEL_APP_ID}={spec.app_id}", f"{LABEL_RELEASE}={spec.release_id}",
+                  f"{LABEL_PROCESS}={spec.process_type}"]
+        services = self.client.api.services(filters={"label": labels})
+        if not services:
+            raise RuntimeError(f"{spec.name} has no service of {spec.process_type} processes of v{spec.version} to join")
+        newest = max(services, key=lambda s: s.get("CreatedAt", ""))
+        if _replicas(newest) < specs[-1].index:
+            self._scale(newest["ID"], specs[-1].index)
+        return newest["ID"]
+
+    def _scale(self, service_id: str, replicas: int) -> None:
+        """Its spec exactly as the swarm holds it, with more replicas. (docker-py's scale fills in
+        empty defaults, which the swarm takes for a new task spec: it would replace every task.)"""
+        api = self.client.api
+        service = api.inspect_service(service_id)
+        spec = service["Spec"] | {"Mode": {"Replicated": {"Replicas": replicas}}}
+        api._result(api._post_json(api._url("/services/{0}/update", service_id), data=spec,
+                                   params={"version": service["Version"]["Index"], "registryAuthFrom": "spec"}), json=True)
 
     def refresh(self, process: Process) -> Process | None:
-        return self.refresh_id(process.id)
+        return next((p for p in self._processes_of(process.group) if p.id == process.id), None)
 
-    def refresh_id(self, service_id: str) -> Process | None:
+    def _processes_of(self, service_id: str) -> list[Process]:
         try:
             service = self.client.api.inspect_service(service_id)
         except docker.errors.NotFound:
-            return None
-        return self._service_process(service, self._tasks({"service": service_id}))
+            return []
+        return self._service_processes(service, self._tasks({"service": service_id}))
 
     def stop(self, process: Process, grace: int) -> None:
-        """Its service goes: the task gets SIGTERM, then SIGKILL after the service's grace period."""
+        """Its service goes, with every task of it: SIGTERM, then SIGKILL after the service's
+        grace period. The runner stops a type's processes only all together."""
         try:
-            self.client.api.remove_service(process.id)
+            self.client.api.remove_service(process.group)
         except docker.errors.NotFound:
             pass
 
     def logs(self, process: Process, tail: int) -> list[str]:
         """Its last lines; and why the swarm could not run its tasks, if it could not (an image
         no node could pull, say), which no log holds."""
+        tasks = [t for t in self._tasks({"service": process.group}) if f"{process.group}.{t.get('Slot')}" == process.id]
+        ids = {t["ID"] for t in tasks}
         try:
-            raw = self.client.api.service_logs(process.id, stdout=True, stderr=True, tail=tail, follow=False)
+            raw = self.client.api.service_logs(process.group, stdout=True, stderr=True, tail=tail * 4, follow=False, details=True)
             lines = b"".join(raw).decode("utf-8", "replace").splitlines()
         except docker.errors.APIError:
             lines = []
-        errors = [f"(swarm) task {t['Status'].get('State')}: {t['Status']['Err']}" for t in self._tasks({"service": process.id})
-                  if t.get("Status", {}).get("Err")]
-        return lines + errors[-3:]
+        # With details, each line begins with its task's attributes: only this process's are kept.
+        mine = [line.split(" ", 1)[1] if " " in line else "" for line in lines if _task_of(line) in ids][-tail:]
+        errors = [f"(swarm) task {t['Status'].get('State')}: {t['Status']['Err']}" for t in tasks if t.get("Status", {}).get("Err")]
+        return mine + errors[-3:]
 
     def set_networks(self, process: Process, wanted: dict[str, tuple[str, ...]]) -> None:
-        """Its add-ons' and links' overlays: a service's networks change only with its task, which
-        the swarm then replaces (the router's retries cover the moment)."""
-        if set(wanted) == process.networks:
+        """Its add-ons' and links' overlays: a service's networks change only with its tasks,
+        which the swarm then replaces one by one (the router's retries cover the moment)."""
+        try:
+            service = self.client.services.get(process.group)
+        except docker.errors.NotFound:
+            return
+        if set(self._private_names(service.attrs)) == set(wanted):  # its set's other process asked already
             return
         attachments = [NetworkAttachmentConfig(self.app_network_name(process.app_id))]
         attachments += [NetworkAttachmentConfig(name, aliases=list(aliases)) for name, aliases in sorted(wanted.items())]
         try:
-            self.client.services.get(process.id).update(networks=attachments)
+            service.update(networks=attachments)
         except docker.errors.NotFound:
             pass
 
@@ -185,9 +241,9 @@ class SwarmBackend(DockerBackend):
                 if LABEL_APP not in found:
                     continue
                 status = (task["Status"].get("ContainerStatus") or {}).get("ExitCode", -1)
-                yield ProcessExit(id=task["ServiceID"], app=found[LABEL_APP], app_id=found.get(LABEL_APP_ID, ""),
-                                  name=found.get(LABEL_NAME, ""), status=int(status), out_of_memory=False,
-                                  moved=state in MOVED)
+                yield ProcessExit(id=f"{task['ServiceID']}.{task.get('Slot')}", app=found[LABEL_APP],
+                                  app_id=found.get(LABEL_APP_ID, ""), name=f"{found.get(LABEL_PROCESS, '')}.{task.get('Slot')}",
+                                  status=int(status), out_of_memory=False, moved=state in MOVED)
 
     def _tasks(self, filters: dict) -> list[dict]:
         try:
@@ -195,29 +251,39 @@ class SwarmBackend(DockerBackend):
         except docker.errors.NotFound:
             return []
 
-    def _service_process(self, service: dict, tasks: list[dict]) -> Process:
+    def _service_processes(self, service: dict, tasks: list[dict]) -> list[Process]:
+        """A service's processes: one per slot (web.1 … web.N for N replicas), each as its
+        slot's newest task is."""
         labels = service["Spec"].get("Labels") or {}
-        current = max(tasks, key=lambda t: t.get("CreatedAt", ""), default=None)
-        state = (current or {}).get("Status", {}).get("State", "new")
-        running = state == "running" and current.get("DesiredState") == "running"
-        address = None
-        if running:
-            for attachment in current.get("NetworksAttachments") or []:
-                if attachment["Network"]["Spec"]["Name"] == self.app_network_name(labels.get(LABEL_APP_ID, "")):
-                    address = f"{attachment['Addresses'][0].split('/')[0]}:{labels.get('paas.port', self.settings.web_port)}"
-        # A task before the current one ended (a crash) or was stopped to run elsewhere (its node
-        # drained or lost): the swarm is bringing the process back, as an engine restarts a crash.
-        # The service keeps one task wanted: one that ended is brought back.
-        replaced = any(t is not current and _state(t) in ENDED | MOVED | {"rejected"} for t in tasks)
-        engine_state = "running" if running else "restarting" if replaced or state in ENDED | MOVED | {"rejected"} else "created"
-        return Process(
-            id=service["ID"], app=labels.get(LABEL_APP, ""), app_id=labels.get(LABEL_APP_ID, ""),
-            release_id=labels.get(LABEL_RELEASE, ""), version=int(labels.get(LABEL_VERSION, "0")),
-            process_type=labels.get(LABEL_PROCESS, ""), name=labels.get(LABEL_NAME, ""), running=running,
-            address=address, size=labels.get(LABEL_SIZE, "basic"), state=engine_state,
-            created_at=float(labels.get(LABEL_STARTED, "0")), command=labels.get(LABEL_COMMAND, ""),
-            networks=frozenset(self._private_names(service)),
-        )
+        private = frozenset(self._private_names(service))
+        by_slot: dict[int, list[dict]] = {}
+        for task in tasks:
+            by_slot.setdefault(task.get("Slot", 0), []).append(task)
+        found = []
+        for slot in range(1, _replicas(service) + 1):
+            slot_tasks = by_slot.get(slot, [])
+            current = max(slot_tasks, key=lambda t: t.get("CreatedAt", ""), default=None)
+            state = (current or {}).get("Status", {}).get("State", "new")
+            running = state == "running" and current.get("DesiredState") == "running"
+            address = None
+            if running:
+                for attachment in current.get("NetworksAttachments") or []:
+                    if attachment["Network"]["Spec"]["Name"] == self.app_network_name(labels.get(LABEL_APP_ID, "")):
+                        address = f"{attachment['Addresses'][0].split('/')[0]}:{labels.get('paas.port', self.settings.web_port)}"
+            # A task before the slot's current one ended (a crash) or was stopped to run elsewhere
+            # (its node drained or lost): the swarm is bringing the process back, as an engine
+            # restarts a crash. A slot's task that ended is brought back.
+            replaced = any(t is not current and _state(t) in ENDED | MOVED | {"rejected"} for t in slot_tasks)
+            engine_state = "running" if running else "restarting" if replaced or state in ENDED | MOVED | {"rejected"} else "created"
+            found.append(Process(
+                id=f"{service['ID']}.{slot}", app=labels.get(LABEL_APP, ""), app_id=labels.get(LABEL_APP_ID, ""),
+                release_id=labels.get(LABEL_RELEASE, ""), version=int(labels.get(LABEL_VERSION, "0")),
+                process_type=labels.get(LABEL_PROCESS, ""), name=f"{labels.get(LABEL_PROCESS, '')}.{slot}", running=running,
+                address=address, size=labels.get(LABEL_SIZE, "basic"), state=engine_state,
+                created_at=float(labels.get(LABEL_STARTED, "0")), command=labels.get(LABEL_COMMAND, ""),
+                networks=private, group=service["ID"],
+            ))
+        return found
 
     def _private_names(self, service: dict) -> list[str]:
         """The add-on and link networks a service's task is on (the spec names them by id)."""
@@ -234,7 +300,7 @@ class SwarmBackend(DockerBackend):
     def _labels(self, spec: ProcessSpec, image_command: str) -> dict[str, str]:
         return {
             LABEL_INSTANCE: self.instance, LABEL_APP: spec.app, LABEL_APP_ID: spec.app_id, LABEL_RELEASE: spec.release_id,
-            LABEL_VERSION: str(spec.version), LABEL_PROCESS: spec.process_type, LABEL_NAME: spec.name,
+            LABEL_VERSION: str(spec.version), LABEL_PROCESS: spec.process_type,
             "paas.port": str(spec.port), LABEL_SIZE: spec.size, LABEL_STARTED: f"{time.time():.6f}",
             LABEL_COMMAND: spec.command or image_command,
         }
@@ -356,6 +422,20 @@ MOVED = frozenset({"shutdown", "orphaned"})  # by the swarm, its service still t
 
 def _state(task: dict) -> str:
     return task.get("Status", {}).get("State", "")
+
+
+def _replicas(service: dict) -> int:
+    return int(service["Spec"].get("Mode", {}).get("Replicated", {}).get("Replicas", 0))
+
+
+def _task_of(line: str) -> str:
+    """The task id in a service log line's details (`com.docker.swarm.task.id=…,… message`)."""
+    details = line.split(" ", 1)[0]
+    for pair in details.split(","):
+        key, _, value = pair.partition("=")
+        if key == "com.docker.swarm.task.id":
+            return value
+    return ""
 
 
 def _in_netns(container: dict, *command: str) -> None:
