@@ -48,11 +48,11 @@ def issue_token(db: Session, user: User, description: str = "") -> str:
     return new_authorization(db, user, description)[0]
 
 
-def new_authorization(db: Session, user: User, description: object = "") -> tuple[str, ApiToken]:
-    """A new token (shown once) and its record."""
+def new_authorization(db: Session, user: User, description: object = "", token: str | None = None) -> tuple[str, ApiToken]:
+    """A new token (shown once) and its record; `token`: one made elsewhere, taken as it is."""
     if not isinstance(description, str) or len(description) > 200:
         raise InvalidParams("description is text of up to 200 characters.")
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=hash_token(token), description=description)
     db.add(row)
     db.flush()

@@ -1,33 +1,42 @@
 """`python -m paas.platform.bootstrap`: make sure the admin user exists and $PAAS_HOME/admin-token works.
 
 Only the token's hash is in the database, so the token is written to a 0600 file once, when it
-is made; a token file whose token the database no longer knows is replaced.
+is made. A database with no admin yet takes the token the file already holds: the other way of
+running the platform on this home (`make up`, or the compose stack) made it, and one token then
+serves both. Otherwise a token file whose token the database no longer knows (revoked) is replaced.
 """
 
 import os
+import re
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from paas.domain import accounts
 from paas.domain.crypto import create_key
 from paas.domain.db import make_sessionmaker
-from paas.domain.models import App
+from paas.domain.models import App, User
 from paas.settings import Settings, get_settings
 
 ADMIN_EMAIL = "admin@paas.localhost"
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,200}")  # as tokens are made (URL-safe base64), never shorter
 
 
-def ensure_admin_token(settings: Settings) -> str:
+def ensure_admin_token(settings: Settings, sessions: sessionmaker[Session] | None = None) -> str:
     settings.home.mkdir(parents=True, exist_ok=True)
     path = settings.admin_token_file
-    with make_sessionmaker(settings)() as db:
+    with (sessions or make_sessionmaker(settings))() as db:
         create_key(settings, data_exists=db.scalar(select(App.id).limit(1)) is not None)
-        if path.exists():
-            token = path.read_text().strip()
-            if accounts.token_is_valid(db, token):
-                return token
+        existing = path.read_text().strip() if path.exists() else ""
+        if existing and accounts.token_is_valid(db, existing):
+            return existing
+        first_admin = db.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is None
         user = accounts.ensure_user(db, ADMIN_EMAIL, name="admin")
         user.is_admin = True
+        if first_admin and TOKEN_SHAPE.fullmatch(existing):
+            accounts.new_authorization(db, user, "admin token from $PAAS_HOME/admin-token", token=existing)
+            db.commit()
+            return existing
         token = accounts.issue_token(db, user, description="admin token made by make up")
         db.commit()
     tmp = path.with_suffix(".tmp")

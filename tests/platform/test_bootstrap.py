@@ -1,0 +1,55 @@
+"""The bootstrap's admin token: made once into $PAAS_HOME/admin-token; a token file another
+platform on the same home made is taken by a database with no admin yet (one token for `make
+up` and the compose stack); a revoked or malformed one is replaced."""
+
+import stat
+
+from sqlalchemy import delete
+
+from paas.domain import accounts
+from paas.domain.models import ApiToken, User
+from paas.platform.bootstrap import ensure_admin_token
+
+
+def admin_of(test_sessionmaker, token: str):
+    with test_sessionmaker() as db:
+        return accounts.user_for_token(db, token)
+
+
+def test_a_new_home_gets_a_token_of_its_own_once(api_settings, test_sessionmaker):
+    token = ensure_admin_token(api_settings, test_sessionmaker)
+    path = api_settings.admin_token_file
+    assert path.read_text().strip() == token and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert admin_of(test_sessionmaker, token).is_admin
+    assert ensure_admin_token(api_settings, test_sessionmaker) == token
+
+
+def test_a_token_file_from_the_other_platform_serves_a_new_database_too(api_settings, test_sessionmaker):
+    made_elsewhere = "k" * 10 + "_-" + "Q9" * 16
+    api_settings.home.mkdir(parents=True, exist_ok=True)
+    api_settings.admin_token_file.write_text(made_elsewhere + "\n")
+    assert ensure_admin_token(api_settings, test_sessionmaker) == made_elsewhere
+    assert admin_of(test_sessionmaker, made_elsewhere).is_admin
+    assert api_settings.admin_token_file.read_text().strip() == made_elsewhere
+
+
+def test_a_revoked_token_is_not_taken_back(api_settings, test_sessionmaker):
+    first = ensure_admin_token(api_settings, test_sessionmaker)
+    with test_sessionmaker() as db:
+        db.execute(delete(ApiToken).where(ApiToken.token_hash == accounts.hash_token(first)))
+        db.commit()
+    second = ensure_admin_token(api_settings, test_sessionmaker)  # the admin exists: a new token
+    assert second != first and api_settings.admin_token_file.read_text().strip() == second
+    assert admin_of(test_sessionmaker, second).is_admin
+
+
+def test_a_file_that_holds_no_token_is_replaced(api_settings, test_sessionmaker):
+    api_settings.home.mkdir(parents=True, exist_ok=True)
+    for junk in ("", "short", "has spaces in it " * 3, "é" * 40):
+        api_settings.admin_token_file.write_text(junk)
+        token = ensure_admin_token(api_settings, test_sessionmaker)
+        assert token != junk.strip() and admin_of(test_sessionmaker, token).is_admin
+        with test_sessionmaker() as db:  # a fresh database again for the next case
+            db.execute(delete(ApiToken))
+            db.execute(delete(User).where(User.email == "admin@paas.localhost"))
+            db.commit()
