@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 export PAAS_HOME ?= $(CURDIR)/.paas
 
-.PHONY: up down restart test unit bench status install rotate-key
+.PHONY: up down restart test unit bench status install rotate-key stack
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ up:
 down:
 	-scripts/platform.sh down
 	scripts/services.sh down
+
+# The stack images docker-compose.yml builds its images from (bookworm for its services, trixie
+# for the platform's own): debootstrap here, once, then cached (README: "With Docker Compose").
+stack: install
+	$(VENV)/bin/python -m paas.builder.stack bookworm trixie
 
 # After a code change: the platform's own processes start again with the new code.
 restart:

@@ -126,6 +126,25 @@ install_packages() {
     apt-get install -y -qq "${missing[@]}"
 }
 
+# Docker Compose v2 (the `docker compose` plugin) for the compose stack: bookworm has only v1;
+# trixie's package (one static binary, needing only libc6) installs here. Fetched with apt from
+# a trixie source of its own, so the machine's sources stay bookworm's.
+install_compose() {
+    docker_cli compose version >/dev/null 2>&1 && return 0
+    log "Installing Docker Compose v2 (docker-compose from trixie)"
+    local dir
+    dir=$(mktemp -d)
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+    echo "deb http://deb.debian.org/debian trixie main" >"$dir/trixie.list"
+    local options=(-o "Dir::Etc::SourceList=$dir/trixie.list" -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o APT::Sandbox::User=root)
+    apt-get "${options[@]}" update -qq
+    (cd "$dir" && apt-get "${options[@]}" download -qq docker-compose)
+    dpkg -i "$dir"/docker-compose_*.deb >/dev/null
+    rm -rf "$dir"
+    docker_cli compose version >/dev/null || die "docker compose does not run after installing it"
+}
+
 # On a host booted with systemd, installing docker-registry and caddy also enables and starts
 # their packaged units: Debian's registry (:5000, htpasswd auth) and a system Caddy (admin on
 # localhost:2019, a Caddyfile on :80). Our readiness probes would take those for ours (the wrong
@@ -374,6 +393,7 @@ build_user_up() {
 up() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
     install_packages
+    install_compose
     disable_packaged_units
     build_user_up
     docker_up

@@ -23,6 +23,7 @@ from docker.types import Mount
 from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
 from paas.builder.containers import remove_container
 from paas.builder.files import read_untrusted
+from paas.builder.host_paths import HostPaths
 from paas.builder.procfile import PROCESS_TYPE, ProcfileError, parse_procfile
 from paas.lines import output_lines
 
@@ -72,13 +73,14 @@ def run_buildpacks(
         out_dir.mkdir()
         write_env_dir(env_dir, env)
         build_path = f"/tmp/build_{build_id}"
+        bind = _binder(HostPaths.of_this_process(client), control / "image-files")
         mounts = [
-            _bind(source_dir, build_path),
-            _bind(cache_dir, "/tmp/cache"),
-            _bind(env_dir, "/tmp/env", read_only=True),
-            _bind(out_dir, "/tmp/paas-out"),
-            _bind(DRIVER, "/tmp/paas-driver.sh", read_only=True),
-            *(_bind(b.path, f"/tmp/buildpacks/{i}", read_only=True) for i, b in enumerate(mounted, start=1)),
+            bind(source_dir, build_path),
+            bind(cache_dir, "/tmp/cache"),
+            bind(env_dir, "/tmp/env", read_only=True),
+            bind(out_dir, "/tmp/paas-out"),
+            bind(DRIVER, "/tmp/paas-driver.sh", read_only=True),
+            *(bind(b.path, f"/tmp/buildpacks/{i}", read_only=True) for i, b in enumerate(mounted, start=1)),
         ]
         command = ["/tmp/paas-driver.sh", build_path, "auto" if auto else "listed", str(len(mounted))]
         exit_code, stopped = _run_container(
@@ -115,8 +117,24 @@ def write_env_dir(env_dir: Path, env: dict[str, str]) -> None:
             (env_dir / name).write_text(value)
 
 
-def _bind(source: Path, target: str, read_only: bool = False) -> Mount:
-    return Mount(target, str(source.resolve()), type="bind", read_only=read_only)
+def _binder(paths: HostPaths, staging: Path) -> Callable[..., Mount]:
+    """Bind mounts of the worker's files, by their paths on the Docker host. A file only the
+    worker's image has (the driver, the built-in buildpacks, when the worker runs in a
+    container) is copied into `staging`, a mounted place, and bound from there."""
+    def bind(source: Path, target: str, read_only: bool = False) -> Mount:
+        found = paths.find(source.resolve())
+        if found is None:
+            copy = staging / target.strip("/").replace("/", "_")
+            staging.mkdir(exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, copy, symlinks=True)
+            else:
+                shutil.copy2(source, copy)
+            found = paths.find(copy.resolve())
+            if found is None:
+                raise BuildError(f"{copy} is in no mount the Docker engine can bind (TMPDIR must be a volume)")
+        return Mount(target, found, type="bind", read_only=read_only)
+    return bind
 
 
 def _run_container(
