@@ -41,7 +41,10 @@ def remove(home: Path) -> None:
     their containers and add-on servers are the platform's to remove)."""
     compose(home, "down", "--volumes", "--remove-orphans")
     engine = docker.from_env()
-    for container in engine.containers.list(all=True, filters={"label": f"paas.instance={INSTANCE}"}):
-        container.remove(force=True)  # a build sandbox its worker had no time to remove
+    for container in engine.containers.list(all=True, filters={"label": f"paas.instance={INSTANCE}"}, ignore_removed=True):
+        try:
+            container.remove(force=True)  # a build sandbox its worker had no time to remove
+        except docker.errors.NotFound:
+            pass  # its worker removed it meanwhile
     for network in engine.networks.list(filters={"label": f"paas.instance={INSTANCE}"}):
         network.remove()

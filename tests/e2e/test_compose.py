@@ -31,7 +31,8 @@ def stack(settings):
             for app in api.get("/apps").json() if api.get("/account").status_code == 200 else []:
                 api.delete(f"/apps/{app['name']}")  # its processes and add-on servers go with it
         engine = docker.from_env()
-        mine = lambda label: engine.containers.list(all=True, filters={"label": [f"paas.instance={INSTANCE}", label]})  # noqa: E731
+        mine = lambda label: engine.containers.list(all=True, filters={"label": [f"paas.instance={INSTANCE}", label]},  # noqa: E731
+                                                   ignore_removed=True)
         eventually(lambda: not mine("paas.app") and not mine("paas.addon"), 120, "the stack's app and add-on containers gone")
         remove(home)
 
