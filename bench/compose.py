@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,26 +39,32 @@ def push_to_live(runs: int, env: dict[str, str]) -> float:
     return float(found[0])
 
 
+def output(file) -> str:
+    file.seek(0)
+    return file.read()[-3000:]
+
+
 def up_until_the_api_answers(home: Path, api_url: str, fresh: bool = False) -> float:
     started = time.monotonic()
     if fresh:
         built = compose_stack.compose(home, "build", "--no-cache", timeout=1800)
         if built.returncode != 0:
             raise SystemExit(f"docker compose build failed:\n{built.stderr[-3000:]}")
+    errors = tempfile.TemporaryFile("w+")  # a file, not a pipe: a build's output could fill a pipe and stop it
     compose = subprocess.Popen(["docker", "compose", "-p", compose_stack.PROJECT, "-f", str(ROOT / "docker-compose.yml"),
                                 "up", "-d", "--build"], env={**os.environ, "PAAS_HOME": str(home), **compose_stack.ENVIRONMENT},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=errors, text=True)
     while time.monotonic() - started < 900:
         try:
             if httpx.get(f"{api_url}/docs", timeout=1).status_code == 200:
                 answered = time.monotonic() - started
                 if compose.wait(600) != 0:
-                    raise SystemExit(f"docker compose up failed:\n{compose.stderr.read()}")
+                    raise SystemExit(f"docker compose up failed:\n{output(errors)}")
                 return answered
         except httpx.TransportError:
             pass
         if compose.poll() not in (None, 0):
-            raise SystemExit(f"docker compose up failed:\n{compose.stderr.read()}")
+            raise SystemExit(f"docker compose up failed:\n{output(errors)}")
         time.sleep(0.1)
     raise SystemExit("the compose stack's API did not answer within 15 minutes")
 

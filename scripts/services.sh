@@ -128,21 +128,28 @@ install_packages() {
 
 # Docker Compose v2 (the `docker compose` plugin) for the compose stack: bookworm has only v1;
 # trixie's package (one static binary, needing only libc6) installs here. Fetched with apt from
-# a trixie source of its own, so the machine's sources stay bookworm's.
+# a trixie source of its own (the machine's Debian mirror), so the machine's sources stay
+# bookworm's; installed with apt, which resolves its dependencies. `make up` does not need it:
+# failing here is a warning.
 install_compose() {
     docker_cli compose version >/dev/null 2>&1 && return 0
     log "Installing Docker Compose v2 (docker-compose from trixie)"
-    local dir
+    local dir mirror
+    mirror=$( (grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources; grep -hsE '^deb ' /etc/apt/sources.list) |
+        grep -v security | grep -oE 'https?://[^ ]+' | head -n 1)
     dir=$(mktemp -d)
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
-    echo "deb http://deb.debian.org/debian trixie main" >"$dir/trixie.list"
+    echo "deb ${mirror:-http://deb.debian.org/debian} trixie main" >"$dir/trixie.list"
     local options=(-o "Dir::Etc::SourceList=$dir/trixie.list" -o Dir::Etc::SourceParts=/dev/null
         -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o APT::Sandbox::User=root)
-    apt-get "${options[@]}" update -qq
-    (cd "$dir" && apt-get "${options[@]}" download -qq docker-compose)
-    dpkg -i "$dir"/docker-compose_*.deb >/dev/null
+    if apt-get "${options[@]}" update -qq && (cd "$dir" && apt-get "${options[@]}" download -qq docker-compose) &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$dir"/docker-compose_*.deb >/dev/null &&
+        docker_cli compose version >/dev/null 2>&1; then
+        info "$(docker_cli compose version)"
+    else
+        info "warning: Docker Compose v2 could not be installed; the compose stack (docker-compose.yml) needs it"
+    fi
     rm -rf "$dir"
-    docker_cli compose version >/dev/null || die "docker compose does not run after installing it"
 }
 
 # On a host booted with systemd, installing docker-registry and caddy also enables and starts

@@ -1,6 +1,6 @@
 """The bootstrap's admin token: made once into $PAAS_HOME/admin-token; a token file another
 platform on the same home made is taken by a database with no admin yet (one token for `make
-up` and the compose stack); a revoked or malformed one is replaced."""
+up` and the compose stack) if only its owner can read it; a revoked or malformed one is replaced."""
 
 import stat
 
@@ -28,6 +28,15 @@ def test_a_token_file_from_the_other_platform_serves_a_new_database_too(api_sett
     made_elsewhere = "k" * 10 + "_-" + "Q9" * 16
     api_settings.home.mkdir(parents=True, exist_ok=True)
     api_settings.admin_token_file.write_text(made_elsewhere + "\n")
+    api_settings.admin_token_file.chmod(0o644)  # others could read it: not an admin token
+    other = ensure_admin_token(api_settings, test_sessionmaker)
+    assert other != made_elsewhere and admin_of(test_sessionmaker, other).is_admin
+    with test_sessionmaker() as db:  # a fresh database again
+        db.execute(delete(ApiToken))
+        db.execute(delete(User).where(User.email == "admin@paas.localhost"))
+        db.commit()
+    api_settings.admin_token_file.write_text(made_elsewhere + "\n")
+    api_settings.admin_token_file.chmod(0o600)
     assert ensure_admin_token(api_settings, test_sessionmaker) == made_elsewhere
     assert admin_of(test_sessionmaker, made_elsewhere).is_admin
     assert api_settings.admin_token_file.read_text().strip() == made_elsewhere
@@ -47,6 +56,7 @@ def test_a_file_that_holds_no_token_is_replaced(api_settings, test_sessionmaker)
     api_settings.home.mkdir(parents=True, exist_ok=True)
     for junk in ("", "short", "has spaces in it " * 3, "é" * 40):
         api_settings.admin_token_file.write_text(junk)
+        api_settings.admin_token_file.chmod(0o600)
         token = ensure_admin_token(api_settings, test_sessionmaker)
         assert token != junk.strip() and admin_of(test_sessionmaker, token).is_admin
         with test_sessionmaker() as db:  # a fresh database again for the next case

@@ -1,13 +1,14 @@
 """`python -m paas.platform.bootstrap`: make sure the admin user exists and $PAAS_HOME/admin-token works.
 
 Only the token's hash is in the database, so the token is written to a 0600 file once, when it
-is made. A database with no admin yet takes the token the file already holds: the other way of
-running the platform on this home (`make up`, or the compose stack) made it, and one token then
-serves both. Otherwise a token file whose token the database no longer knows (revoked) is replaced.
+is made. A database with no admin yet takes the token the file already holds (if the file is
+private to this user): the other way of running the platform on this home (`make up`, or the
+compose stack) made it, and one token then serves both. Otherwise a token file whose token the database no longer knows (revoked) is replaced.
 """
 
 import os
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,12 @@ ADMIN_EMAIL = "admin@paas.localhost"
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,200}")  # as tokens are made (URL-safe base64), never shorter
 
 
+def private(path: Path) -> bool:
+    """Only its owner, this process's user, can read or change it (as the bootstrap writes it)."""
+    found = path.stat()
+    return found.st_uid == os.geteuid() and not found.st_mode & 0o077
+
+
 def ensure_admin_token(settings: Settings, sessions: sessionmaker[Session] | None = None) -> str:
     settings.home.mkdir(parents=True, exist_ok=True)
     path = settings.admin_token_file
@@ -33,7 +40,7 @@ def ensure_admin_token(settings: Settings, sessions: sessionmaker[Session] | Non
         first_admin = db.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is None
         user = accounts.ensure_user(db, ADMIN_EMAIL, name="admin")
         user.is_admin = True
-        if first_admin and TOKEN_SHAPE.fullmatch(existing):
+        if first_admin and TOKEN_SHAPE.fullmatch(existing) and private(path):
             accounts.new_authorization(db, user, "admin token from $PAAS_HOME/admin-token", token=existing)
             db.commit()
             return existing

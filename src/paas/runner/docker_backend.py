@@ -279,7 +279,7 @@ class DockerBackend:
             # What Docker keeps for `docker logs` (its local cache) is capped too.
             "cache-max-size": "10m", "cache-max-file": "2",
             # Its dyno name from its environment: a swarm task's (web.3) is known only there.
-            "labels": f"{LABEL_INSTANCE},{LABEL_APP_ID}", "env": "DYNO",
+            "labels": f"{LABEL_INSTANCE},{LABEL_APP_ID},{LABEL_NAME}", "env": "DYNO",
             "tag": "paas",
         })
 

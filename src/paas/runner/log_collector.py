@@ -26,7 +26,7 @@ import redis.asyncio
 
 from paas.logs import LogLine, add, stamp
 from paas.router.access_log import AccessLogParser
-from paas.runner.docker_backend import LABEL_APP_ID, LABEL_INSTANCE
+from paas.runner.docker_backend import LABEL_APP_ID, LABEL_INSTANCE, LABEL_NAME
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 0.05  # seconds
@@ -132,7 +132,9 @@ class LogCollector:
             if not isinstance(entry, (list, tuple)) or len(entry) < 2 or not isinstance(entry[1], dict):
                 continue
             record = entry[1]
-            app, dyno = record.get(LABEL_APP_ID), record.get("DYNO")  # the engine's copy of its environment's
+            # The engine's copy of its environment's DYNO; the label, from processes started
+            # before the dyno name came that way.
+            app, dyno = record.get(LABEL_APP_ID), record.get("DYNO") or record.get(LABEL_NAME)
             if record.get(LABEL_INSTANCE) != self.instance or not app or not isinstance(app, str) or not isinstance(dyno, str):
                 continue
             text = record.get("log", "")

@@ -358,9 +358,9 @@ class Reconciler:
                 else:
                     failed.append(process)
         for process in failed:
-            if self.backend.whole_types:  # the new set goes; its type's old set keeps serving
+            if self.backend.whole_types:  # the new set goes; its type's old sets stay, whole
                 gone = [p for p in started if p.group == process.group]
-                kept_back = [p for p in mine if p.process_type == process.process_type and p.running]
+                kept_back = [p for p in mine if p.process_type == process.process_type]
             else:  # it goes; the one it was to replace (restart, new size) keeps serving
                 gone, kept_back = [process], [p for p in mine if p.name == process.name and p.running]
             self.stop_all(gone, grace=0)
@@ -372,7 +372,11 @@ class Reconciler:
         serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or answers(p, health))]
         self.route(release.app.name, serving)
         kept_ids = {p.id for p in keep}
-        self.stop_all([p for p in processes if p.id not in kept_ids])
+        if self.backend.whole_types:  # a set goes whole, or not at all
+            kept_groups = {p.group for p in keep}
+            self.stop_all([p for p in processes if p.group not in kept_groups])
+        else:
+            self.stop_all([p for p in processes if p.id not in kept_ids])
 
     def release_phase(self, release: Release, say: Callable[[str], None], networks_for: NetworksFor) -> None:
         """The `release` command (migrations), once, in a one-off process of the new release,

@@ -159,7 +159,7 @@ class SwarmBackend(DockerBackend):
         services = self.client.api.services(filters={"label": labels})
         if not services:
             raise RuntimeError(f"{spec.name} has no service of {spec.process_type} processes of v{spec.version} to join")
-        newest = max(services, key=lambda s: s.get("CreatedAt", ""))
+        newest = max(services, key=lambda s: float((s["Spec"].get("Labels") or {}).get(LABEL_STARTED, "0")))
         if _replicas(newest) < specs[-1].index:
             self._scale(newest["ID"], specs[-1].index)
         return newest["ID"]
@@ -208,7 +208,10 @@ class SwarmBackend(DockerBackend):
 
     def set_networks(self, process: Process, wanted: dict[str, tuple[str, ...]]) -> None:
         """Its add-ons' and links' overlays: a service's networks change only with its tasks,
-        which the swarm then replaces one by one (the router's retries cover the moment)."""
+        which the swarm then replaces one by one (the router's retries cover the moment).
+        One-off runs are containers on this node, as on the docker backend."""
+        if not process.group:
+            return DockerBackend.set_networks(self, process, wanted)
         try:
             service = self.client.services.get(process.group)
         except docker.errors.NotFound:

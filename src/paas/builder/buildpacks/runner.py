@@ -118,11 +118,13 @@ def write_env_dir(env_dir: Path, env: dict[str, str]) -> None:
 
 
 def _binder(paths: HostPaths, staging: Path) -> Callable[..., Mount]:
-    """Bind mounts of the worker's files, by their paths on the Docker host. A file only the
-    worker's image has (the driver, the built-in buildpacks, when the worker runs in a
+    """Bind mounts of the worker's files, by their paths on the Docker host. A read-only file
+    only the worker's image has (the driver, the built-in buildpacks, when the worker runs in a
     container) is copied into `staging`, a mounted place, and bound from there."""
     def bind(source: Path, target: str, read_only: bool = False) -> Mount:
         found = paths.find(source.resolve())
+        if found is None and not read_only:  # what the build writes must reach the worker's own files
+            raise BuildError(f"{source} is in no mount the Docker engine can bind (the worker's home and /tmp must be volumes)")
         if found is None:
             copy = staging / target.strip("/").replace("/", "_")
             staging.mkdir(exist_ok=True)
