@@ -11,8 +11,6 @@
 """
 
 import argparse
-import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -20,23 +18,18 @@ import time
 from pathlib import Path
 
 import httpx
+import platform_clients  # beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from paas.settings import Settings  # noqa: E402
 from tests import compose_stack  # noqa: E402
 
-MEDIAN = re.compile(r"^push-to-live median of \d+: ([0-9.]+) s")
-
 
 def push_to_live(runs: int, env: dict[str, str]) -> float:
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "push_to_live.py"), "--runs", str(runs)],
-                          capture_output=True, text=True, timeout=1800, env={**os.environ, **env})
-    found = [m.group(1) for line in done.stdout.splitlines() if (m := MEDIAN.match(line))]
-    if done.returncode != 0 or not found:
-        raise SystemExit(f"push_to_live.py failed:\n{done.stdout}\n{done.stderr}")
-    print("   ", next(line for line in done.stdout.splitlines() if line.startswith("rollback median")))
-    return float(found[0])
+    median, lines = platform_clients.push_to_live(runs, env=env)
+    print("   ", next(line for line in lines if line.startswith("rollback median")))
+    return median
 
 
 def output(file) -> str:
@@ -51,9 +44,8 @@ def up_until_the_api_answers(home: Path, api_url: str, fresh: bool = False) -> f
         if built.returncode != 0:
             raise SystemExit(f"docker compose build failed:\n{built.stderr[-3000:]}")
     errors = tempfile.TemporaryFile("w+")  # a file, not a pipe: a build's output could fill a pipe and stop it
-    compose = subprocess.Popen(["docker", "compose", "-p", compose_stack.PROJECT, "-f", str(ROOT / "docker-compose.yml"),
-                                "up", "-d", "--build"], env={**os.environ, "PAAS_HOME": str(home), **compose_stack.ENVIRONMENT},
-                               stdout=subprocess.DEVNULL, stderr=errors, text=True)
+    argv, env = compose_stack.command(home, "up", "-d", "--build")
+    compose = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=errors, text=True)
     while time.monotonic() - started < 900:
         try:
             if httpx.get(f"{api_url}/docs", timeout=1).status_code == 200:

@@ -1,8 +1,11 @@
 """What every benchmark needs of the running platform: its settings, the admin's API client, a
 router client, and the git remote of an app."""
 
+import os
+import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,3 +47,18 @@ def checkout(source: Path, dest: Path) -> Path:
     for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "first")):
         git(dest, *command, timeout=60)
     return dest
+
+
+PUSH_TO_LIVE_MEDIAN = re.compile(r"^push-to-live median of \d+: ([0-9.]+) s")
+
+
+def push_to_live(runs: int, *options: str, env: dict[str, str] | None = None) -> tuple[float, list[str]]:
+    """push_to_live.py run on its own (`env` over this environment: another platform's ports):
+    its push-to-live median, and the lines it printed."""
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("push_to_live.py")), *options, "--runs", str(runs)],
+                          capture_output=True, text=True, timeout=1800, env={**os.environ, **(env or {})})
+    lines = done.stdout.splitlines()
+    found = [m.group(1) for line in lines if (m := PUSH_TO_LIVE_MEDIAN.match(line))]
+    if done.returncode != 0 or not found:
+        raise SystemExit(f"push_to_live.py failed:\n{done.stdout}\n{done.stderr}")
+    return float(found[0]), lines

@@ -11,9 +11,7 @@
 """
 
 import argparse
-import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,18 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.swarm_nodes import LocalSwarm, swarm_runner  # noqa: E402
 
-MEDIAN = re.compile(r"^push-to-live median of \d+: ([0-9.]+) s")
 SAMPLE_APP = ROOT / "tests" / "e2e" / "sample_app"
 
 
 def push_to_live(runs: int) -> float:
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "push_to_live.py"), "--change", "--runs", str(runs)],
-                          capture_output=True, text=True, timeout=1800)
-    found = [m.group(1) for line in done.stdout.splitlines() if (m := MEDIAN.match(line))]
-    if done.returncode != 0 or not found:
-        raise SystemExit(f"push_to_live.py failed:\n{done.stdout}\n{done.stderr}")
-    print("   ", next(line for line in done.stdout.splitlines() if line.startswith("failed requests")))
-    return float(found[0])
+    median, lines = platform_clients.push_to_live(runs, "--change")
+    print("   ", next(line for line in lines if line.startswith("failed requests")))
+    return median
 
 
 def until(check, timeout: float, what: str) -> float:

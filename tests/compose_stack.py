@@ -23,10 +23,15 @@ def settings(home: Path) -> Settings:
     return Settings(home=home, instance=INSTANCE, api_port=PORTS["API"], router_port=PORTS["ROUTER"])
 
 
+def command(home: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    """`docker compose ARGS` for this stack, and its environment."""
+    return (["docker", "compose", "-p", PROJECT, "-f", str(ROOT / "docker-compose.yml"), *args],
+            {**os.environ, "PAAS_HOME": str(home), **ENVIRONMENT})
+
+
 def compose(home: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", "compose", "-p", PROJECT, "-f", str(ROOT / "docker-compose.yml"), *args],
-                          env={**os.environ, "PAAS_HOME": str(home), **ENVIRONMENT}, capture_output=True, text=True,
-                          timeout=timeout)
+    argv, env = command(home, *args)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def up(home: Path, *args: str) -> None:

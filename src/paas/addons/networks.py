@@ -43,17 +43,17 @@ def free_subnet(pool: str, prefix: int, used: list[str]) -> str:
 
 def create(client: docker.DockerClient, settings: Settings, name: str, kind: str) -> None:
     """Make the network if it is missing (a retried job finds it made)."""
+    swarm = settings.runner_backend == "swarm"
     with _allocating:
         if client.networks.list(names=[name]):
             return
         used = [c["Subnet"] for n in client.api.networks() for c in ((n.get("IPAM") or {}).get("Config") or []) if "Subnet" in c]
         subnet = free_subnet(settings.private_network_pool, settings.private_network_prefix, used)
-        swarm = settings.runner_backend == "swarm"
         client.networks.create(
             name, driver="overlay" if swarm else "bridge", internal=True, ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)]),
             labels={LABEL_INSTANCE: settings.instance, LABEL_KIND: kind}, **({"attachable": True} if swarm else {}),
         )
-    if settings.runner_backend != "swarm":  # an overlay has no interface on this host to shield
+    if not swarm:  # an overlay has no interface on this host to shield
         shield_host(client, name)
 
 

@@ -371,12 +371,9 @@ class Reconciler:
         health = release.app.health_check_path
         serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or answers(p, health))]
         self.route(release.app.name, serving)
-        kept_ids = {p.id for p in keep}
-        if self.backend.whole_types:  # a set goes whole, or not at all
-            kept_groups = {p.group for p in keep}
-            self.stop_all([p for p in processes if p.group not in kept_groups])
-        else:
-            self.stop_all([p for p in processes if p.id not in kept_ids])
+        unit = (lambda p: p.group) if self.backend.whole_types else (lambda p: p.id)  # a set goes whole, or not at all
+        kept = {unit(p) for p in keep}
+        self.stop_all([p for p in processes if unit(p) not in kept])
 
     def release_phase(self, release: Release, say: Callable[[str], None], networks_for: NetworksFor) -> None:
         """The `release` command (migrations), once, in a one-off process of the new release,
@@ -433,7 +430,7 @@ class Reconciler:
         for spec in specs:
             command = spec.command or "the image's command"
             self.logs.event(spec.app_id, spec.name, f"Starting process with command `{command}` (v{spec.version}, {spec.size})")
-        started = self.backend.start(specs) if specs else []
+        started = self.backend.start(specs)
         for spec in specs:
             if spec.process_type != "web":  # up once it runs; web processes once they answer
                 self.logs.event(spec.app_id, spec.name, "State changed from starting to up")

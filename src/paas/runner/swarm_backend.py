@@ -119,7 +119,7 @@ class SwarmBackend(DockerBackend):
 
     def _create_service(self, specs: list[ProcessSpec]) -> str:
         spec = specs[0]  # a type's processes differ only in their slot
-        network = self.app_network(spec.app_id)
+        self.app_network(spec.app_id)  # made, and routed to, before anything is on it
         image = self._pulled(spec.image)
         labels = self._labels(spec, self._image_config(image)[1])
         resources = Resources(cpu_limit=int(spec.limits.cpu_shares / 1024 * 1e9), mem_limit=spec.limits.memory_mb * 2**20,
@@ -139,7 +139,7 @@ class SwarmBackend(DockerBackend):
         template = TaskTemplate(
             container, resources=resources, restart_policy=RestartPolicy(condition="any", delay=int(1e9)),
             log_driver={"Name": log_config.type, "Options": log_config.config} if log_config else None,
-            networks=[{"Target": network}] + [{"Target": name, "Aliases": list(aliases)} for name, aliases in sorted(spec.networks.items())],
+            networks=self._attachments(spec.app_id, spec.networks),
         )
         # <app>-<type>, at most 63 characters as a service name must be (a long name is cut),
         # and unique: a type's new set starts while its old one still serves.
@@ -218,12 +218,15 @@ class SwarmBackend(DockerBackend):
             return
         if set(self._private_names(service.attrs)) == set(wanted):  # its set's other process asked already
             return
-        attachments = [NetworkAttachmentConfig(self.app_network_name(process.app_id))]
-        attachments += [NetworkAttachmentConfig(name, aliases=list(aliases)) for name, aliases in sorted(wanted.items())]
         try:
-            service.update(networks=attachments)
+            service.update(networks=self._attachments(process.app_id, wanted))
         except docker.errors.NotFound:
             pass
+
+    def _attachments(self, app_id: str, private: dict[str, tuple[str, ...]]) -> list[NetworkAttachmentConfig]:
+        """A service's networks: its app's overlay, and its add-ons' and links' (with its names there)."""
+        return [NetworkAttachmentConfig(self.app_network_name(app_id))] + [
+            NetworkAttachmentConfig(name, aliases=list(aliases)) for name, aliases in sorted(private.items())]
 
     def exits(self) -> Iterator[ProcessExit]:
         """Tasks of the formation that ended by themselves (a crash, an exit) or that the swarm
