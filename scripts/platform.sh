@@ -2,6 +2,9 @@
 # Starts or stops paas's own processes (API, build worker, runner) in the background,
 # with pid files in $PAAS_HOME/run and logs in $PAAS_HOME/logs. Usage: platform.sh up|down|status
 set -euo pipefail
+# What the platform makes under $PAAS_HOME (repositories, sources, slugs, logs, caches) is root's
+# alone; a file whose mode is content (a build's source, an image's) gets it explicitly.
+umask 077
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PAAS_HOME=$(mkdir -p "${PAAS_HOME:-$ROOT/.paas}" && cd "${PAAS_HOME:-$ROOT/.paas}" && pwd)
@@ -10,6 +13,9 @@ VENV="$ROOT/.venv/bin"
 RUN="$PAAS_HOME/run"; LOGS="$PAAS_HOME/logs"
 API_HOST=${PAAS_API_HOST:-127.0.0.1}; API_PORT=${PAAS_API_PORT:-5100}
 mkdir -p "$RUN" "$LOGS"
+# The API holds a socket for each open output stream, log tail or attached run: a thousand of
+# them need more than the usual soft limit of 1,024 open files.
+ulimit -Sn 65536 2>/dev/null || ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 
 running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 

@@ -2,10 +2,13 @@
 # Operator bring-up of the services the platform talks to:
 # dockerd, the image registry, Postgres, Redis and Caddy (the router).
 #
-#   scripts/services.sh up     install what is missing, start what is not running
-#   scripts/services.sh down   stop them gracefully; all data stays
+#   scripts/services.sh install  install what is missing (packages, compose, the build user); start nothing
+#   scripts/services.sh up       install, then start what is not running
+#   scripts/services.sh engine   install, then start only dockerd (`make stack`: the compose path)
+#   scripts/services.sh down     stop them gracefully; all data stays
+#   scripts/services.sh tools    install what the tests and benchmarks use (`make test` runs it)
 #
-# Both are idempotent. There is no systemd here, so the daemons run in the
+# All are idempotent. There is no systemd here, so the daemons run in the
 # background with pid files under $PAAS_HOME/run and logs under $PAAS_HOME/logs.
 set -euo pipefail
 
@@ -33,10 +36,25 @@ ROUTER_UNKNOWN_ADDRESS="${PAAS_ROUTER_UNKNOWN_ADDRESS:-127.0.0.4}"
 # python3-venv: Debian's python3 cannot `python3 -m venv` without it, and `make up` creates
 # .venv right after this script (a bare Debian 12 without pyenv lacks it).
 # buildah and uidmap: Dockerfile builds (rootless buildah, in user namespaces).
-PACKAGES=(docker.io docker-registry caddy postgresql redis-server dnsmasq-base debootstrap git curl python3-venv apache2-utils buildah uidmap)
+PACKAGES=(docker.io docker-registry caddy postgresql redis-server dnsmasq-base debootstrap git curl python3-venv openssl apache2-utils buildah uidmap)
 # Same contract as settings.build_user: Dockerfile builds run as this user, which may not use Docker.
 BUILD_USER="${PAAS_BUILD_USER:-paasbuild}"
 BUILD_SUBIDS=1000000000-1000065535
+
+# What tests and benchmarks run besides the platform: pebble (an ACME server, for the custom
+# domains' certificates), wrk (load). ab comes with apache2-utils, in PACKAGES for htpasswd.
+TOOL_PACKAGES=(pebble wrk)
+# Same contract as settings.cache_dir.
+CACHE_DIR="${PAAS_CACHE_DIR:-/var/cache/paas}"
+# Node.js and npm for the official Heroku CLI (heroku@11 needs node >= 20; bookworm's nodejs is
+# 18). Where the machine has none that new, both come from the npm registry (tarballs pinned by
+# sha512), into NODE_DIR, whose bin/ `make test` puts first on PATH.
+NODE_DIR="$CACHE_DIR/node"
+NODE_VERSION=20.20.2
+NODE_SHA512_x64=3de1d033cc007661ed640d66068732819c6ce4b8945adb097b3413901774898f7cecaa46ac3d4edad544c9dbcc662b9771e45a9f1b7bae34e70c407038fba3a1
+NODE_SHA512_arm64=2c25c99cd4c58b21ae601c36819488e4e04531b92300fb7cb2a0ff34aad6a04d90983812b9b4ea16783a19a349f4427c1e9c413067165a96db72ce15a3e0a71a
+NPM_VERSION=10.9.9
+NPM_SHA512=d60fba8cb42f688b81e33c2f1cbef2ad7b977166700ec0ad057f1b6d60ea6ef2524abf673e20c35931cd8305d1dbb8887134d6eefdc0e7b8435bd458bf65b862
 
 log() { printf -- '-----> %s\n' "$*"; }
 info() { printf -- '       %s\n' "$*"; }
@@ -68,6 +86,9 @@ pid_alive() {
     local pidfile=$1
     [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
+
+# A password made once into file $1 (0600), kept from then on.
+make_password() { [[ -s "$1" ]] || (umask 077 && openssl rand -hex 24 >"$1"); }
 
 # Starts "$3..." detached (own session, so it outlives the calling shell or CI step)
 # and records its pid. setsid does not fork here: a background job is no group leader.
@@ -114,16 +135,28 @@ take_lock() {
 
 # --- packages ----------------------------------------------------------------
 
+# Runs "$@" with its output kept aside: shown (the last lines) only if it fails. apt's and
+# dpkg's hundreds of lines per install would bury everything else in a CI log.
+quietly() {
+    local output status=0
+    output=$(mktemp)
+    "$@" >"$output" 2>&1 || status=$?
+    ((status == 0)) || tail -n 25 "$output" >&2
+    rm -f "$output"
+    return "$status"
+}
+
+# Installs those of the packages "$@" that are missing, with apt.
 install_packages() {
     local missing=() pkg
-    for pkg in "${PACKAGES[@]}"; do
+    for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
     done
     ((${#missing[@]} == 0)) && return 0
     log "Installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${missing[@]}"
+    quietly apt-get update -q || die "apt-get update failed"
+    quietly apt-get install -y -q "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 }
 
 # Docker Compose v2 (the `docker compose` plugin) for the compose stack: bookworm has only v1;
@@ -135,15 +168,17 @@ install_compose() {
     docker_cli compose version >/dev/null 2>&1 && return 0
     log "Installing Docker Compose v2 (docker-compose from trixie)"
     local dir mirror
-    mirror=$( (grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources; grep -hsE '^deb ' /etc/apt/sources.list) |
-        grep -v security | grep -oE 'https?://[^ ]+' | head -n 1)
+    # deb822 .sources files (a bare Debian 12 has only these) or a one-line sources.list; a
+    # missing file is no error (`|| true`: under pipefail a failed grep would end the script).
+    mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+        grep -E '^(URIs:|deb )' | grep -v security | grep -oE 'https?://[^ ]+' | head -n 1 || true)
     dir=$(mktemp -d)
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
     echo "deb ${mirror:-http://deb.debian.org/debian} trixie main" >"$dir/trixie.list"
     local options=(-o "Dir::Etc::SourceList=$dir/trixie.list" -o Dir::Etc::SourceParts=/dev/null
         -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o APT::Sandbox::User=root)
-    if apt-get "${options[@]}" update -qq && (cd "$dir" && apt-get "${options[@]}" download -qq docker-compose) &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$dir"/docker-compose_*.deb >/dev/null &&
+    if quietly apt-get "${options[@]}" update -q && (cd "$dir" && quietly apt-get "${options[@]}" download -q docker-compose) &&
+        DEBIAN_FRONTEND=noninteractive quietly apt-get install -y -q "$dir"/docker-compose_*.deb &&
         docker_cli compose version >/dev/null 2>&1; then
         info "$(docker_cli compose version)"
     else
@@ -199,21 +234,29 @@ registry_ready() {
     [[ "$code" == 200 || "$code" == 401 ]]
 }
 
-# The builder and the runner each have a user of their own (the registry's htpasswd has no
-# per-repository rights: each may read and write every repository). Passwords are made once,
-# into $PAAS_HOME/registry-users (0600), and the htpasswd file from them.
+# The builder and the runner each have a user of their own: the API's token endpoint checks
+# their passwords (made once, into $PAAS_HOME/registry-users, 0600) and gives the builder pull and
+# push, the runner pull only (paas.registry_auth). The key that signs the tokens is made once too,
+# with a self-signed certificate that the registry trusts (registry-token/cert.pem).
 write_registry_users() {
-    local users="$PAAS_HOME/registry-users" role
-    mkdir -p "$users" && chmod 700 "$users"
-    : >"$PAAS_HOME/registry/htpasswd.new"
+    local users="$PAAS_HOME/registry-users" keys="$PAAS_HOME/registry-token" role
+    mkdir -p "$users" "$keys" && chmod 700 "$users" "$keys"
     for role in builder runner; do
         [[ -s "$users/$role" ]] || (umask 077 && openssl rand -hex 24 >"$users/$role")
-        htpasswd -Bbn "$role" "$(cat "$users/$role")" | sed '/^$/d' >>"$PAAS_HOME/registry/htpasswd.new"
     done
-    mv "$PAAS_HOME/registry/htpasswd.new" "$PAAS_HOME/registry/htpasswd"
+    if [[ ! -s "$keys/key.pem" || ! -s "$keys/cert.pem" ]]; then
+        (umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$keys/key.pem.new" &&
+            openssl req -x509 -new -key "$keys/key.pem.new" -sha256 -days 3650 -subj "/CN=paas registry tokens" \
+                -out "$keys/cert.pem" && mv "$keys/key.pem.new" "$keys/key.pem") >/dev/null 2>&1 ||
+            die "could not make the registry's token key in $keys"
+    fi
+    rm -f "$PAAS_HOME/registry/htpasswd"  # the password-only auth of before: every user had every right
 }
 
+# Clients without a token are sent to the realm, the API's token endpoint: every client that
+# pulls must reach it (on a swarm, set PAAS_REGISTRY_TOKEN_REALM to an address every node reaches).
 write_registry_config() {
+    local realm="${PAAS_REGISTRY_TOKEN_REALM:-http://127.0.0.1:${PAAS_API_PORT:-5100}/registry/token}"
     mkdir -p "$PAAS_HOME/registry"
     write_registry_users
     cat >"$PAAS_HOME/registry.yml" <<EOF
@@ -229,9 +272,11 @@ storage:
 http:
   addr: $REGISTRY_ADDR
 auth:
-  htpasswd:
-    realm: paas-registry
-    path: $PAAS_HOME/registry/htpasswd
+  token:
+    realm: $realm
+    service: paas-registry
+    issuer: paas
+    rootcertbundle: $PAAS_HOME/registry-token/cert.pem
 EOF
 }
 
@@ -272,17 +317,38 @@ pg_up() {
     pg_provision
 }
 
-# Role and database `paas` (password `paas`), then prove a password login over TCP.
+# Same contract as settings.database_url: a URL without a password gets this file's.
+PG_PASSWORD_FILE="$PAAS_HOME/postgres-password"
+
+# Postgres listens on loopback only (Debian's default, listen_addresses = localhost).
+pg_check_listen() {
+    local listen address
+    listen=$(as_postgres psql -tAc 'SHOW listen_addresses')
+    for address in ${listen//,/ }; do
+        [[ "$address" == localhost || "$address" == 127.0.0.1 || "$address" == ::1 ]] ||
+            die "postgres listens on '$listen' (listen_addresses in /etc/postgresql/$PG_VERSION/$PG_CLUSTER/postgresql.conf): paas wants loopback only, localhost"
+    done
+}
+
+# Role and database `paas`: the role may log in with the password made once into
+# $PAAS_HOME/postgres-password (set again every time, which also converts an installation that
+# had the password `paas`), and nothing more (no CREATEDB: the tests make their databases as the
+# postgres superuser). The password goes to psql on stdin, never on a command line. Then prove
+# a password login over TCP.
 pg_provision() {
+    pg_check_listen
+    make_password "$PG_PASSWORD_FILE"
     if [[ -z "$(as_postgres psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'paas'")" ]]; then
         info "creating role paas"
-        as_postgres psql -qc "CREATE ROLE paas LOGIN CREATEDB PASSWORD 'paas'"
+        as_postgres psql -qc "CREATE ROLE paas LOGIN"
     fi
+    printf "ALTER ROLE paas LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '%s';\n" "$(cat "$PG_PASSWORD_FILE")" |
+        as_postgres psql -q -v ON_ERROR_STOP=1 >/dev/null
     if [[ -z "$(as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'paas'")" ]]; then
         info "creating database paas"
         as_postgres createdb -O paas paas
     fi
-    PGPASSWORD=paas psql -h 127.0.0.1 -U paas -d paas -qtAc 'SELECT 1' >/dev/null ||
+    PGPASSWORD=$(cat "$PG_PASSWORD_FILE") psql -h 127.0.0.1 -U paas -d paas -qtAc 'SELECT 1' >/dev/null ||
         die "cannot log in to postgres as paas over TCP; check /etc/postgresql/$PG_VERSION/$PG_CLUSTER/pg_hba.conf"
 }
 
@@ -294,20 +360,40 @@ pg_down() {
 
 # --- redis -------------------------------------------------------------------
 
-redis_ready() { [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+# Redis asks for the password made once into $PAAS_HOME/redis-password (same contract as
+# settings.redis_url: a URL without a password gets this file's). It is in Redis's config file
+# (0600), never on a command line, which `ps` shows; redis-cli takes it from REDISCLI_AUTH.
+REDIS_PASSWORD_FILE="$PAAS_HOME/redis-password"
+
+redis_cli() { REDISCLI_AUTH=$(cat "$REDIS_PASSWORD_FILE" 2>/dev/null) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+redis_ready() { [[ "$(redis_cli ping 2>/dev/null)" == PONG ]]; }
+# A Redis started before it had a password answers anyone.
+redis_open() { [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
 
 redis_up() {
-    if redis_ready; then
+    make_password "$REDIS_PASSWORD_FILE"
+    if redis_open; then
+        info "redis runs without a password: restarting it with one"
+        redis_down
+    elif redis_ready; then
         info "redis already running"
         return 0
     fi
     log "Starting redis"
     mkdir -p "$PAAS_HOME/redis"
     # A snapshot that cannot be written (its directory gone) must not stop the platform's writes.
-    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" \
-        --dir "$PAAS_HOME/redis" --stop-writes-on-bgsave-error no \
-        --pidfile "$RUN_DIR/redis.pid" \
-        --logfile "$LOG_DIR/redis.log" 9>&-
+    (umask 077 && cat >"$PAAS_HOME/redis.conf") <<EOF
+# Written by scripts/services.sh (0600: it holds the password).
+daemonize yes
+bind 127.0.0.1
+port $REDIS_PORT
+dir "$PAAS_HOME/redis"
+stop-writes-on-bgsave-error no
+pidfile "$RUN_DIR/redis.pid"
+logfile "$LOG_DIR/redis.log"
+requirepass $(cat "$REDIS_PASSWORD_FILE")
+EOF
+    redis-server "$PAAS_HOME/redis.conf" 9>&-
     wait_until redis 30 "$LOG_DIR/redis.log" redis_ready
 }
 
@@ -315,7 +401,7 @@ redis_up() {
 redis_down() {
     redis_ready || return 0
     info "stopping redis"
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
+    redis_cli shutdown >/dev/null 2>&1 || true
     local deadline=$((SECONDS + 30))
     while redis_ready && ((SECONDS < deadline)); do sleep 0.5; done
     rm -f "$RUN_DIR/redis.pid"
@@ -395,20 +481,103 @@ build_user_up() {
     grep -q "^$BUILD_USER:" /etc/subgid 2>/dev/null || usermod --add-subgids "$BUILD_SUBIDS" "$BUILD_USER"
 }
 
+# --- the tests' tools ----------------------------------------------------------
+
+node_ok() {
+    local major
+    major=$(PATH="$NODE_DIR/bin:$PATH" node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || return 1
+    ((major >= 20)) && PATH="$NODE_DIR/bin:$PATH" npm --version >/dev/null 2>&1
+}
+
+# Fetches the npm registry's tarball of package $1 at version $2 into file $4; dies unless its
+# sha512 is $3.
+npm_tarball() {
+    local package=$1 version=$2 sha512=$3 file=$4
+    curl -fsS --retry 3 -o "$file" "https://registry.npmjs.org/$package/-/$package-$version.tgz" ||
+        die "could not fetch $package $version from registry.npmjs.org"
+    [[ "$(sha512sum "$file" | cut -d ' ' -f 1)" == "$sha512" ]] || die "$package-$version.tgz does not match its pinned sha512"
+}
+
+install_node() {
+    node_ok && return 0
+    local arch sha512 work
+    case "$(uname -m)" in
+    x86_64) arch=x64 sha512=$NODE_SHA512_x64 ;;
+    aarch64) arch=arm64 sha512=$NODE_SHA512_arm64 ;;
+    *) die "no Node.js $NODE_VERSION for $(uname -m) here: install Node.js 20 or newer with npm yourself" ;;
+    esac
+    log "Installing Node.js $NODE_VERSION and npm $NPM_VERSION from the npm registry into $NODE_DIR"
+    mkdir -p "$CACHE_DIR"
+    work=$(mktemp -d "$CACHE_DIR/node.XXXXXX")
+    npm_tarball "node-linux-$arch" "$NODE_VERSION" "$sha512" "$work/node.tgz"
+    npm_tarball npm "$NPM_VERSION" "$NPM_SHA512" "$work/npm.tgz"
+    mkdir -p "$work/bin" "$work/lib/node_modules/npm"
+    tar -xzf "$work/node.tgz" -C "$work" --strip-components=1 --no-same-owner package/bin/node
+    tar -xzf "$work/npm.tgz" -C "$work/lib/node_modules/npm" --strip-components=1 --no-same-owner
+    ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/bin/npm"
+    ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/bin/npx"
+    rm -f "$work/node.tgz" "$work/npm.tgz"
+    chmod 755 "$work"
+    rm -rf "$NODE_DIR"
+    mv "$work" "$NODE_DIR"
+    node_ok || die "the Node.js installed in $NODE_DIR does not run"
+    info "node $("$NODE_DIR/bin/node" --version), npm $(PATH="$NODE_DIR/bin:$PATH" npm --version) (first on PATH in make test)"
+}
+
 # --- commands ----------------------------------------------------------------
 
-up() {
-    mkdir -p "$RUN_DIR" "$LOG_DIR"
-    install_packages
-    install_compose
-    disable_packaged_units
+# What `up` needs installed, and nothing started: `make check-install` runs this on a bare root.
+install_all() {
+    install_packages "${PACKAGES[@]}"
+    install_compose || info "warning: Docker Compose v2 could not be installed; the compose stack (docker-compose.yml) needs it"
     build_user_up
+}
+
+tools() {
+    install_packages "${TOOL_PACKAGES[@]}"
+    install_node
+}
+
+# What `make stack` needs, where `make up` never ran or after `make down`: the Docker engine.
+engine() {
+    mkdir -p "$RUN_DIR" "$LOG_DIR"
+    install_all
+    docker_up
+}
+
+# $PAAS_HOME is root's alone: directories 0700 and files 0600 (what `up` starts, and the
+# platform's processes, run with umask 077; this fixes a home made before). Left as they are: the
+# public CA certificates (0644 is harmless: nobody else passes the home's 0700); buildah's
+# shared configuration (build-cache/images/config), which the build user reads; and what the
+# image stores, build caches and fetched buildpacks hold (build-cache/images/*/,
+# build-cache/apps/*/*/, build-cache/buildpacks/*/*/), whose modes are those of the images', apps'
+# and buildpacks' own files. Each store, cache and buildpack is made 0700 itself.
+# Never through a link: chmod would change what it points at.
+private_home() {
+    local cache="$PAAS_HOME/build-cache"
+    chmod 700 "$PAAS_HOME"
+    find "$PAAS_HOME" \( -path "$PAAS_HOME/router-ca.crt" -o -path "$PAAS_HOME/rendezvous-ca.crt" \
+        -o -path "$cache/images/config" \) -prune \
+        -o \( -path "$cache/images/*" -o -path "$cache/apps/*/*" -o -path "$cache/buildpacks/*/*" \) -type d -prune \
+        -perm /077 -exec chmod go-rwx {} + \
+        -o ! -type l -perm /077 -exec chmod go-rwx {} +
+}
+
+up() {
+    install_all
+    # Everything started from here on makes its files private (dockerd sets its own umask).
+    umask 077
+    mkdir -p "$RUN_DIR" "$LOG_DIR"
+    disable_packaged_units
     docker_up
     registry_up
     pg_up
     redis_up
     dns_up
     caddy_up
+    # Last: a daemon started before (or stopped just now, as a Redis without a password) may
+    # have written its files with a looser umask.
+    private_home
     log "Services up (PAAS_HOME=$PAAS_HOME)"
 }
 
@@ -424,9 +593,12 @@ down() {
 
 main() {
     case "${1:-}" in
+    install) take_lock; install_all ;;
+    engine) take_lock; engine ;;
     up) take_lock; up ;;
     down) take_lock; down ;;
-    *) echo "usage: $0 up|down" >&2; exit 2 ;;
+    tools) take_lock; tools ;;
+    *) echo "usage: $0 install|up|down|engine|tools" >&2; exit 2 ;;
     esac
 }
 

@@ -26,15 +26,30 @@ TEST_DATABASE = "paas_test"
 TEST_REDIS_DB = 15  # not the platform's: the running runner never sees the tests' wake-ups
 
 
+def as_postgres(*argv: str) -> None:
+    """A client program of Postgres's (createdb, dropdb) as its superuser, on the platform's port."""
+    port = str(make_url(Settings().database_url).port or 5432)
+    done = subprocess.run(["runuser", "-u", "postgres", "--", argv[0], "-p", port, *argv[1:]], cwd="/",
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"{' '.join(argv)}: {done.stderr}"
+
+
+def drop_database(name: str) -> None:
+    as_postgres("dropdb", "--if-exists", "--force", name)
+
+
+def empty_database(name: str) -> str:
+    """A new, empty database `name` owned by the platform's role, and its URL. Made as the
+    postgres superuser (as .ci/run makes paas_ci): the platform's role may not create databases."""
+    url = make_url(Settings().database_url)
+    drop_database(name)
+    as_postgres("createdb", "-O", url.username, name)
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def test_database_url() -> str:
-    url = make_url(Settings().database_url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {TEST_DATABASE}"))
-    admin.dispose()
-    test_url = url.set(database=TEST_DATABASE).render_as_string(hide_password=False)
+    test_url = empty_database(TEST_DATABASE)
     config = Config(os.path.join(ROOT, "alembic.ini"))
     config.attributes["database_url"] = test_url
     command.upgrade(config, "head")

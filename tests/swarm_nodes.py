@@ -3,7 +3,9 @@
 The host's Docker engine is the manager. The second node is a Docker engine of its own in a
 network namespace made here, on a veth pair with a private /24 chosen here: every address these
 tests send traffic to is one of these two. The registry is reached from both at the host's side
-of the pair (a forwarder to the registry on the host's loopback). `down()` takes it all away:
+of the pair (a forwarder to the registry on the host's loopback); its token realm, the API on the
+host's loopback, is reached from the second engine at the same address on its own loopback (a
+forwarder in its namespace to one at the host's side of the pair). `down()` takes it all away:
 the swarm, the engine, the namespace. The second engine's images are kept in the cache
 directory, so a later run does not pull the stack again.
 """
@@ -28,7 +30,10 @@ NAMESPACE = "paas-node2"
 SUBNET = "10.213.7"  # private, and used by nothing else here
 HOST_ADDR, NODE_ADDR = f"{SUBNET}.1", f"{SUBNET}.2"
 HOST_LINK, NODE_LINK = "paas-n2-host", "paas-n2-node"
+REALM_PORT = 5100  # the API's, where the registry sends clients for a token (127.0.0.1:5100)
+REALM_RELAY_PORT = 5172  # the host's side of the pair, for the second engine's token requests
 CERTS_D = Path(f"/etc/docker/certs.d/{HOST_ADDR}:5000")
+RELAY_PID = Path(f"/run/{NAMESPACE}/realm-relay.pid")
 
 
 def sh(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
@@ -40,15 +45,17 @@ def sh(*args: str, check: bool = True, timeout: float = 120, **kwargs) -> subpro
 
 @dataclass
 class Forwarder:
-    """TLS at `listen` to plain TCP at `target`: the registry, at an address every node reaches,
-    with a certificate that every node's engine trusts (as a registry on a real network has)."""
+    """TLS (or plain TCP, without `tls`) at `listen` to plain TCP at `target`: the registry, at an
+    address every node reaches, with a certificate that every node's engine trusts (as a registry
+    on a real network has); the registry's token realm."""
 
     listen: tuple[str, int]
     target: tuple[str, int]
-    tls: ssl.SSLContext
+    tls: ssl.SSLContext | None = None
 
     def start(self) -> "Forwarder":
-        self.server = self.tls.wrap_socket(socket.create_server(self.listen), server_side=True)
+        server = socket.create_server(self.listen)
+        self.server = self.tls.wrap_socket(server, server_side=True) if self.tls else server
         self.server.settimeout(0.5)
         self.stopping = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -98,6 +105,7 @@ class LocalSwarm:
         self.socket = f"/run/{NAMESPACE}/docker.sock"
         self.registry_port = registry_port
         self.forwarder: Forwarder | None = None
+        self.realm_relay: Forwarder | None = None
         self.node_process: subprocess.Popen | None = None
 
     @property
@@ -115,6 +123,8 @@ class LocalSwarm:
                         ("ip", "link", "set", "lo", "up")):
             sh("ip", "netns", "exec", NAMESPACE, *command)
         self.forwarder = Forwarder((HOST_ADDR, self.registry_port), ("127.0.0.1", self.registry_port), self.registry_tls()).start()
+        self.realm_relay = Forwarder((HOST_ADDR, REALM_RELAY_PORT), ("127.0.0.1", REALM_PORT)).start()
+        self.start_relay_in_namespace()
         self.start_node()
         sh("docker", "swarm", "init", "--advertise-addr", HOST_ADDR, "--listen-addr", f"{HOST_ADDR}:2377")
         token = sh("docker", "swarm", "join-token", "-q", "worker").stdout.strip()
@@ -155,6 +165,17 @@ class LocalSwarm:
                 raise RuntimeError(f"the second Docker engine did not start: see {self.root / 'dockerd.log'}")
             time.sleep(0.5)
 
+    def start_relay_in_namespace(self) -> None:
+        """127.0.0.1:REALM_PORT in the second engine's namespace, to the relay at the host's side."""
+        log = open(self.root / "realm-relay.log", "ab")
+        relay = subprocess.Popen(
+            ["nsenter", f"--net=/var/run/netns/{NAMESPACE}", sys.executable, "-m", "tests.swarm_nodes", "relay",
+             "127.0.0.1", str(REALM_PORT), HOST_ADDR, str(REALM_RELAY_PORT)],
+            cwd=Path(__file__).resolve().parents[1], stdout=log, stderr=log, start_new_session=True,
+        )
+        Path(f"/run/{NAMESPACE}").mkdir(parents=True, exist_ok=True)
+        RELAY_PID.write_text(str(relay.pid))
+
     def node_id(self) -> str:
         """The second node's id in the swarm."""
         return sh(*self.node_docker, "info", "--format", "{{.Swarm.NodeID}}").stdout.strip()
@@ -186,9 +207,15 @@ class LocalSwarm:
         if sh("docker", "info", "--format", "{{.Swarm.LocalNodeState}}", check=False).stdout.strip() != "inactive":
             sh("docker", "swarm", "leave", "--force", check=False)
         self.stop_node()
-        if self.forwarder is not None:
-            self.forwarder.stop()
-            self.forwarder = None
+        for forwarder in (self.forwarder, self.realm_relay):
+            if forwarder is not None:
+                forwarder.stop()
+        self.forwarder = self.realm_relay = None
+        try:
+            os.kill(int(RELAY_PID.read_text()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+        RELAY_PID.unlink(missing_ok=True)
         shutil.rmtree(CERTS_D, ignore_errors=True)
         sh("ip", "link", "del", HOST_LINK, check=False)
         sh("ip", "netns", "del", NAMESPACE, check=False)
@@ -250,3 +277,10 @@ def stop_process(pid_file: Path) -> None:
             break
         time.sleep(0.2)
     pid_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["relay"]:  # in the second engine's namespace
+    listen_host, listen_port, target_host, target_port = sys.argv[2:6]
+    relay = Forwarder((listen_host, int(listen_port)), (target_host, int(target_port))).start()
+    while True:  # until SIGTERM (down())
+        time.sleep(3600)

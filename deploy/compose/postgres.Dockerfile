@@ -1,5 +1,6 @@
-# Postgres from Debian's package, on the stack image; used as the official image is (POSTGRES_USER,
-# POSTGRES_PASSWORD, POSTGRES_DB, PGDATA; `postgres ARGS` as its command).
+# Postgres from Debian's package, on the stack image; used much as the official image is
+# (POSTGRES_USER, POSTGRES_PASSWORD or _FILE, POSTGRES_DB, PGDATA; `postgres ARGS` as its command),
+# but POSTGRES_USER is no superuser (see the entrypoint).
 ARG STACK_IMAGE=paas/stack:bookworm
 FROM ${STACK_IMAGE}
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 \

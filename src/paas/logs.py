@@ -4,11 +4,15 @@ each from a source (`app` or `heroku`) and a dyno (`web.1`, `router`, `api`, `ru
 
 The store is a Redis stream per app, trimmed to about `max_lines` on every write (Redis trims
 whole blocks, so a few more may be kept), so it outlives deploys, removed containers and
-restarts of the platform's processes, and never grows without bound. Writers: the runner
-(every line the app's processes print, the router's access lines, process events), the API and
-the builder (`app[api]` events). Readers: log sessions (`heroku logs`, `paas logs`).
+restarts of the platform's processes, and never grows without bound. The router's access lines
+(`heroku[router]`) are kept in a second stream of the app's, trimmed alike: they come from
+outside traffic, which must never push the app's own lines out. Writers: the runner (every
+line the app's processes print, the router's access lines, process events), the API and the
+builder (`app[api]` events). Readers: log sessions (`heroku logs`, `paas logs`), which see
+both streams as one.
 """
 
+import heapq
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -67,9 +71,43 @@ def key(app_id: str) -> str:
     return f"paas:logs:{app_id}"
 
 
+def router_key(app_id: str) -> str:
+    """The app's router lines, apart."""
+    return f"paas:logs:{app_id}:router"
+
+
+ROUTER_LINE = LogLine(0.0, "heroku", "router", "")
+
+
+def stream_of(app: str, line: LogLine) -> str:
+    return router_key(app) if (line.source, line.dyno) == (ROUTER_LINE.source, ROUTER_LINE.dyno) else key(app)
+
+
 def add(pipe, app: str, line: LogLine, max_lines: int) -> None:
-    """Queue one line on a Redis pipeline (sync or asyncio), trimming the app's stream."""
-    pipe.xadd(key(app), line.fields(), maxlen=max_lines, approximate=True)
+    """Queue one line on a Redis pipeline (sync or asyncio), trimming the stream it goes to."""
+    pipe.xadd(stream_of(app, line), line.fields(), maxlen=max_lines, approximate=True)
+
+
+def streams(app: str, wanted: LogFilter) -> list[str]:
+    """The app's streams that may hold lines `wanted` keeps."""
+    return [key(app), router_key(app)] if wanted(ROUTER_LINE) else [key(app)]
+
+
+def cursor(last: dict[str, str], app: str) -> str:
+    """Where a reader of the app's logs is: the last id it read of each stream."""
+    return " ".join(last.get(stream, "0-0") for stream in (key(app), router_key(app)))
+
+
+def positions(after: str, app: str) -> dict[str, str]:
+    own, _, router = after.partition(" ")
+    return {key(app): own, router_key(app): router or own}
+
+
+def merged(*runs: list[dict[str, str]]) -> Iterable[dict[str, str]]:
+    """Entries of the app's streams as one log: each stream in its own order, the two
+    interleaved by the lines' times (Redis' ids tell the order within a stream only); a mark
+    without a time (`gone`) after the lines beside it."""
+    return heapq.merge(*runs, key=lambda fields: float(fields.get("at", "inf")))
 
 
 class LogStore:
@@ -91,18 +129,27 @@ class LogStore:
             log.warning("could not write to the logs of %s: %s", app, error)
 
     def recent(self, app: str, count: int, wanted: LogFilter = LogFilter()) -> tuple[list[LogLine], str]:
-        """The last `count` lines that `wanted` keeps, oldest first, and the id to follow from."""
-        newest = self.client.xrevrange(key(app), count=1)
-        last_id = newest[0][0] if newest else "0-0"
-        found: list[LogLine] = []
-        upper = last_id
-        while len(found) < count and newest:
-            batch = self.client.xrevrange(key(app), max=upper, count=1000)
+        """The last `count` lines that `wanted` keeps, oldest first, and the cursor to follow from."""
+        runs: list[list[dict[str, str]]] = []
+        last: dict[str, str] = {}
+        for stream in (key(app), router_key(app)):
+            newest = self.client.xrevrange(stream, count=1)
+            last[stream] = newest[0][0] if newest else "0-0"
+            if newest and stream in streams(app, wanted):
+                runs.append(self._recent(stream, last[stream], count, wanted))
+        found = [LogLine.from_fields(fields) for fields in merged(*runs)]
+        return found[-count:] if count else [], cursor(last, app)
+
+    def _recent(self, stream: str, upper: str, count: int, wanted: LogFilter) -> list[dict[str, str]]:
+        """The stream's last `count` lines that `wanted` keeps, oldest first."""
+        found: list[dict[str, str]] = []
+        while len(found) < count:
+            batch = self.client.xrevrange(stream, max=upper, count=1000)
             if not batch:
                 break
-            found += [line for line in (LogLine.from_fields(f) for _id, f in batch if "text" in f) if wanted(line)]
+            found += [f for _id, f in batch if "text" in f and wanted(LogLine.from_fields(f))]
             upper = "(" + batch[-1][0]
-        return list(reversed(found[:count])), last_id
+        return found[:count][::-1]
 
     def delete(self, app: str) -> None:
         """The app is gone. Lines of its last processes may still come: they go to a stream that
@@ -110,22 +157,27 @@ class LogStore:
         pipe = self.client.pipeline()
         # The mark is added, not the stream made anew: its id comes after every line's, so a
         # follower reads it.
-        pipe.xadd(key(app), {"gone": "1"})
-        pipe.xtrim(key(app), maxlen=1, approximate=False)
-        pipe.expire(key(app), GONE_TTL)
+        for stream in (key(app), router_key(app)):
+            pipe.xadd(stream, {"gone": "1"})
+            pipe.xtrim(stream, maxlen=1, approximate=False)
+            pipe.expire(stream, GONE_TTL)
         pipe.execute()
 
 
 async def follow(client: redis.asyncio.Redis, app: str, after: str, wanted: LogFilter) -> AsyncIterator[LogLine | None]:
-    """Lines written after the id `after`, as they come, until the app is deleted; None every few
-    seconds of silence (so a streaming answer can notice its client left)."""
+    """Lines written after the cursor `after` (from `recent`), as they come, until the app is
+    deleted; None every few seconds of silence (so a streaming answer can notice its client left)."""
+    reading = {stream: at for stream, at in positions(after, app).items() if stream in streams(app, wanted)}
     while True:
-        batch = await client.xread({key(app): after}, block=5000, count=500)
+        batch = await client.xread(reading, block=5000, count=500)
         if not batch:
             yield None
             continue
-        for entry_id, fields in batch[0][1]:
-            after = entry_id
+        runs = []
+        for stream, items in batch:
+            reading[stream] = items[-1][0]
+            runs.append([fields for _id, fields in items])
+        for fields in merged(*runs):
             if "gone" in fields:
                 return
             if "text" in fields and wanted(line := LogLine.from_fields(fields)):

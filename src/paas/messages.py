@@ -78,11 +78,10 @@ class LogStream:
                 continue
             for entry_id, fields in batch[0][1]:
                 last_id = entry_id
-                if "end" in fields:
-                    data = json.loads(fields["end"])
-                    yield End(ok=data.pop("ok"), detail=data)
+                item = log_item(fields)
+                yield item
+                if isinstance(item, End):
                     return
-                yield fields["line"]
 
     def exists(self) -> bool:
         return bool(self.client.exists(self.key))
@@ -90,6 +89,14 @@ class LogStream:
     def lines(self) -> list[str]:
         """Everything written so far (without the End)."""
         return [fields["line"] for _id, fields in self.client.xrange(self.key) if "line" in fields]
+
+
+def log_item(fields: dict) -> str | End:
+    """A log stream's entry: a line, or the End."""
+    if "end" in fields:
+        data = json.loads(fields["end"])
+        return End(ok=data.pop("ok"), detail=data)
+    return fields["line"]
 
 
 class Heartbeat:
@@ -241,13 +248,18 @@ def wait_for_work(client: redis.Redis, timeout: float) -> tuple[str, str] | None
 class RunChannel:
     """One one-off run. The request (taken once by the runner); its output, then its exit code,
     as a stream the attached client reads from the start; its input (stdin bytes, end of input,
-    hang-up), as a stream the runner reads. Bytes travel base64-encoded."""
+    hang-up), as a stream the runner reads. Bytes travel base64-encoded. Its grant: whose token
+    asked for it, so that its attached client is let in (and kept) only while that token may."""
 
     def __init__(self, client: redis.Redis, run_id: str):
         self.client, self.run_id = client, run_id
-        self.request_key, self.output_key, self.input_key = (
-            f"paas:run:{run_id}:request", f"paas:run:{run_id}:out", f"paas:run:{run_id}:in",
+        self.request_key, self.output_key, self.input_key, self.grant_key = (
+            f"paas:run:{run_id}:request", f"paas:run:{run_id}:out", f"paas:run:{run_id}:in", f"paas:run:{run_id}:grant",
         )
+
+    def grant(self, token_hash: str, app_id: str) -> None:
+        """The token's hash, never the token; kept as long as the attach URL opens."""
+        self.client.set(self.grant_key, json.dumps({"token_hash": token_hash, "app_id": app_id}), ex=int(ATTACH_TIMEOUT) + 5)
 
     def ask(self, request: dict) -> None:
         self.client.set(self.request_key, json.dumps(request), ex=RUN_REQUEST_TTL)

@@ -1,10 +1,13 @@
 """The one settings class. Every value can be overridden by a `PAAS_*` environment variable."""
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import BaseModel
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class DynoSize(BaseModel):
@@ -43,7 +46,9 @@ class Settings(BaseSettings):
     rendezvous_port: int = 5101
     rendezvous_cert: Path | None = None
     rendezvous_key: Path | None = None
-    database_url: str = "postgresql+psycopg://paas:paas@127.0.0.1:5432/paas"
+    # A URL that names no password gets the one `make up` made in home (postgres-password,
+    # redis-password) when that file can be read; see _passwords.
+    database_url: str = "postgresql+psycopg://paas@127.0.0.1:5432/paas"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # Apps answer at http://<app>.<domain>:<router_port>.
@@ -62,6 +67,11 @@ class Settings(BaseSettings):
     acme_directory: str = ""
     acme_email: str = ""
     acme_ca_root: Path | None = None
+    # A custom domain is added only once its DNS proves it is the user's (a TXT record the API
+    # names); off by default, as on Heroku. domain_verify_dns: the name server to ask (host:port),
+    # empty for the host's own resolvers.
+    domain_verify: bool = False
+    domain_verify_dns: str = ""
     # Names under one wildcard domain that may get a certificate (each is an ACME order).
     wildcard_certificates: int = 20
     # The router's name server (dnsmasq, started with the other services): Caddy looks up which
@@ -107,6 +117,10 @@ class Settings(BaseSettings):
     build_user: str = "paasbuild"
     # The bridge builds sit on: a way out to package registries, no way to the host or each other.
     build_network: str = "paas-builds"
+    # Fetches made for a tenant (source URLs, buildpacks) never reach loopback, private or
+    # link-local addresses (paas.outbound), except in these networks: comma-separated, e.g.
+    # `10.20.0.0/16,fd00:1::/64`. Empty: none.
+    outbound_allow: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
     # Limits of a build (a buildpack build's container; a Dockerfile build's buildah processes).
     build_timeout: float = 900.0
     build_memory: str = "2g"
@@ -117,12 +131,23 @@ class Settings(BaseSettings):
     slug_size_limit: int = 500 * 2**20
     # Largest request body the API reads (JSON); uploads of source tarballs have their own limit.
     api_body_limit: int = 2**20
-    # Requests a token may make to the API in an hour (Heroku's limit).
+    # Requests a user may make to the API in an hour, all their tokens together (Heroku's limit).
     api_rate_limit: int = 4500
+    # What each user may have at once, unless an admin set other quotas for them
+    # (`PATCH /accounts/{email}/quotas`); admins have none. Dynos: the formation's quantities
+    # over the user's apps; one-off dynos: runs going on at once; authorizations: API tokens.
+    quota_apps: int = 100
+    quota_addons: int = 100
+    quota_dynos: int = 100
+    quota_one_off_dynos: int = 10
+    quota_authorizations: int = 100
     # Largest git push (the pack sent), in bytes.
     push_size_limit: int = 1024 * 2**20
     # Largest source tarball accepted by POST /sources uploads.
     source_size_limit: int = 500 * 2**20
+    # A build's source unpacked (a commit's tree or a tarball): bytes of its files, and how many.
+    source_unpacked_limit: int = 2 * 2**30
+    source_files_limit: int = 100_000
     # Port the web process listens on inside its container ($PORT).
     web_port: int = 5000
     # Formation sizes (`PAAS_DYNO_SIZES` as JSON: {"name": {"memory_mb": .., "cpu_shares": .., "pids": ..}}).
@@ -144,8 +169,33 @@ class Settings(BaseSettings):
     log_collector: str = "127.0.0.1:5170"
     # Lines per second an app may log; past it lines are dropped and the drop is counted in its logs.
     log_rate: int = 1000
+    # The router's access lines have a budget of their own, so outside traffic never drops or
+    # pushes out the app's own lines: this many a second, and `log_lines` of them kept apart.
+    router_log_rate: int = 1000
     # Seconds a one-off process (`paas run`) may run; Heroku's limit is a day.
     one_off_timeout: float = 24 * 3600.0
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _networks(cls, value):
+        if not isinstance(value, str):
+            return value
+        networks = []
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                networks.append(ip_network(entry))
+            except ValueError as error:
+                raise ValueError(f"{entry!r} is not a network such as 10.0.0.0/8 or fd00::/8 ({error})") from None
+        return tuple(networks)
+
+    @model_validator(mode="after")
+    def _passwords(self) -> "Settings":
+        """The services' passwords live in files of home (0600, made once by `make up`), never in
+        the environment or on a command line; a process that may not read them (the `paas` CLI of
+        a normal user) keeps the URLs as they are."""
+        self.database_url = with_password(self.database_url, self.home / "postgres-password")
+        self.redis_url = with_password(self.redis_url, self.home / "redis-password")
+        return self
 
     @property
     def dyno_ids(self) -> tuple[int, int]:
@@ -157,8 +207,8 @@ class Settings(BaseSettings):
         return f"http://{self.api_host}:{self.api_port}"
 
     def registry_auth(self, role: str) -> tuple[str, str] | None:
-        """(user, password) the builder or the runner gives the registry; None while the
-        registry asks for none (the files are written by `make up` with its htpasswd)."""
+        """(user, password) the builder or the runner gives the registry's token realm; None
+        while the registry asks for none (`make up` writes the files)."""
         try:
             return role, (self.home / "registry-users" / role).read_text().strip()
         except FileNotFoundError:
@@ -234,6 +284,21 @@ class Settings(BaseSettings):
 
     def git_url(self, app_name: str) -> str:
         return f"{self.api_url}/{app_name}.git"
+
+
+def with_password(url: str, password_file: Path) -> str:
+    """`url` with the password in `password_file` when it names none and the file can be read."""
+    parts = urlsplit(url)
+    if parts.password is not None or not parts.hostname:
+        return url
+    try:
+        password = password_file.read_text().strip()
+    except OSError:
+        return url
+    if not password:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(parts.username or '', safe='')}:{quote(password, safe='')}@{host}"))
 
 
 @lru_cache

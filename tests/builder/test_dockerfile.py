@@ -72,3 +72,48 @@ def test_an_unknown_instruction_is_found_at_its_line(instructions, where, word):
     lines.insert(at, f"{word} something")
     with pytest.raises(BuildFailed, match=f"line {at + 1}: unknown instruction '{word}'"):
         check_instructions("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("dockerfile", [
+    # After an unknown directive, BuildKit (and buildah) read no more directives: the backtick
+    # does not escape, and the MAINTAINER line does not swallow the RUN.
+    "# a_b=1\n# escape=`\nFROM x\nMAINTAINER x`\nRUN --mount=type=cache,id=../../..,target=/h ls /h\n",
+    # Read with a backtick, as `# syntax` first lets BuildKit do; buildah's own parser may not.
+    "# syntax=docker/dockerfile:1\n# escape=`\nFROM x\nMAINTAINER x\\\nRUN --mount=type=bind,source=/,target=/h ls\n",
+    # A flag split over a continuation: Docker joins the lines with nothing between.
+    "FROM x\nRUN --mo\\\nunt=type=cache,target=/h ls\n",
+    "FROM x\nRUN --mo`\nunt=type=cache,target=/h ls\n",
+    'FROM x\nRUN --mount="type=tmpfs,target=/t" --mount=type=tmpfs,source=/,target=/u ls\n',
+    "FROM x\nRUN --MOUNT=type=bind,target=/h ls\n",
+])
+def test_a_mount_is_found_however_the_directives_read(dockerfile):
+    with pytest.raises(BuildFailed, match="RUN --mount=type=.* is not available"):
+        check_instructions(dockerfile)
+
+
+@given(st.sampled_from(["", "# syntax=x\n", "# a_b=1\n", "# escape=`\n", "# escape=\\\n", "# check=skip=all\n"]),
+       st.sampled_from(["", "# escape=`\n", "# escape=\\\n"]), st.sampled_from(["\\", "`", ""]),
+       st.sampled_from(["type=cache,target=/c", "type=bind,source=/,target=/h", "target=/h", "type=secret,id=x"]))
+def test_no_directive_and_escape_hides_a_mount(first, second, escape, mount):
+    with pytest.raises(BuildFailed, match="RUN --mount=type=.* is not available"):
+        check_instructions(f"{first}{second}FROM x\nMAINTAINER x{escape}\nRUN --mount={mount} ls\n")
+
+
+def test_the_base_images_whose_onbuild_steps_a_build_would_run():
+    from paas.builder.dockerfile import external_bases
+
+    dockerfile = ("ARG BASE=python:3.12\nARG TAG\nFROM --platform=linux/amd64 ${BASE} AS build\nRUN make\n"
+                  "FROM build AS test\nFROM paas/stack:bookworm\nFROM scratch\nFROM $BASE\nFROM docker.io/library/node:22\n")
+    assert external_bases(dockerfile) == ["python:3.12", "docker.io/library/node:22"]
+    with pytest.raises(BuildFailed, match="line 2: FROM img:\\$TAG names its image through a variable"):
+        external_bases("ARG TAG\nFROM img:$TAG\n")
+    assert external_bases("FROM paas/stack:trixie\nRUN x\n") == []
+
+
+def test_onbuild_steps_of_a_base_image_are_checked_as_the_dockerfiles_own():
+    from paas.builder.dockerfile import check_triggers
+
+    check_triggers("x/ok", ["RUN make", "COPY . /app", "RUN --mount=type=tmpfs,target=/t make"])  # the positive control
+    check_triggers("x/none", [])
+    with pytest.raises(BuildFailed, match="the image x/bad has ONBUILD steps paas does not run: .*type=cache"):
+        check_triggers("x/bad", ["RUN make", "RUN --mount=type=cache,id=../../..,target=/h ls /h"])

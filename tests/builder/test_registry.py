@@ -25,11 +25,14 @@ from paas.builder.registry import (
 )
 from paas.builder.slug import Slug, make_slug
 from paas.builder.stack import docker_auth
+from paas.registry_auth import registry_auth
 from paas.settings import Settings
 
 LIMIT = 500 * 2**20
-# The builder's credentials (the registry asks for them); None on a registry without auth.
-AUTH = Settings().registry_auth("builder")
+# The builder's credentials (the registry asks for them); None on a registry without auth. AUTH:
+# the same, for the tests' own httpx clients (a token from the registry's realm).
+CREDENTIALS = Settings().registry_auth("builder")
+AUTH = registry_auth(CREDENTIALS)
 http = httpx.Client(auth=AUTH, timeout=30)
 
 
@@ -96,9 +99,9 @@ def base_config(registry: str, base: str) -> dict:
 
 def test_appended_image_pulls_and_runs_the_slug(registry, base, engine, slug):
     changes = ImageConfigChanges(env={"GREETING": "hi", "LANG": "C"}, labels={"paas.test": "yes"})
-    reference = append_layer(registry, base, "paas-test-registry/run", "v1", slug, config=changes, auth=AUTH)
+    reference = append_layer(registry, base, "paas-test-registry/run", "v1", slug, config=changes, auth=CREDENTIALS)
     assert reference.startswith(f"{registry}/paas-test-registry/run@sha256:")
-    image = engine.images.pull(reference, auth_config=docker_auth(AUTH))
+    image = engine.images.pull(reference, auth_config=docker_auth(CREDENTIALS))
     try:
         random = (slug.path.parent / "build" / "random.txt").read_text()
         output = engine.containers.run(reference, ["/app/hello.sh"], remove=True, network_disabled=True)
@@ -144,7 +147,7 @@ def test_second_append_of_the_same_slug_uploads_no_layer(registry, base, slug):
 
 def test_bad_base_is_a_registry_error(registry, slug):
     with pytest.raises(RegistryError, match="reading base image paas/no-such-stack:nope .*HTTP 404"):
-        append_layer(registry, "paas/no-such-stack:nope", "paas-test-registry/bad", "v1", slug, auth=AUTH)
+        append_layer(registry, "paas/no-such-stack:nope", "paas-test-registry/bad", "v1", slug, auth=CREDENTIALS)
 
 
 def test_unreachable_registry_is_a_registry_error(slug):

@@ -8,6 +8,7 @@ import pytest
 
 from paas.builder import stack
 from paas.domain.stacks import DEFAULT_STACK, STACKS
+from paas.registry_auth import registry_auth
 
 
 def test_sources_of_both_formats_name_the_mirrors():
@@ -109,6 +110,18 @@ def test_the_launcher_sources_the_slugs_profile_d(engine, images, tmp_path):
 
 def test_registry_has_the_run_image(settings, engine, images):
     repository, tag = stack.split_image(images.run)
-    response = httpx.get(f"http://{settings.registry}/v2/{repository}/tags/list", timeout=10, auth=settings.registry_auth("builder"))
+    response = httpx.get(f"http://{settings.registry}/v2/{repository}/tags/list", timeout=10,
+                         auth=registry_auth(settings.registry_auth("builder")))
     assert response.status_code == 200 and tag in response.json()["tags"]
     assert stack.registry_current(engine, images, settings.registry, settings.registry_auth("builder"))
+
+
+def test_local_stack_images_need_no_registry(settings, engine, images):
+    """`make stack` (the compose path) where no registry runs: a closed port stands for it."""
+    closed = settings.model_copy(update={"registry": "127.0.0.1:9"})
+    said = []
+    assert stack.ensure_local_stack(closed, engine, DEFAULT_STACK, said.append) == stack.stack_images(closed, STACKS[DEFAULT_STACK])
+    assert said == []
+    # The same settings are refused where the registry is needed: so the probe above was real.
+    with pytest.raises(httpx.ConnectError):
+        stack.ensure_stack(closed, engine, DEFAULT_STACK, said.append)

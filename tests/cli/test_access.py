@@ -47,3 +47,24 @@ def test_accounts_tokens_teams_and_access(app_name, token):
         assert paas("accounts:create", email).exit_code != 0  # taken
     finally:
         httpx.delete(f"{API_URL}/accounts/{email}", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_quotas_shown_and_set_by_an_admin(token):
+    email = f"cli-{secrets.token_hex(3)}@example.com"
+    made = paas("accounts:create", email)
+    assert made.exit_code == 0, made.output
+    their_token = made.output.strip().splitlines()[-1]
+    try:
+        assert paas("quotas:set", email, "apps=3", "dynos=0").exit_code == 0
+        mine = paas_json("quotas", PAAS_TOKEN=their_token)
+        assert mine["apps"] == {"limit": 3, "used": 0} and mine["dynos"]["limit"] == 0
+        assert paas("quotas:set", email, "apps=default").exit_code == 0
+        assert paas_json("quotas", email)["apps"]["limit"] == 100
+        shown = paas("quotas", PAAS_TOKEN=their_token)
+        assert shown.exit_code == 0 and "one_off_dynos" in shown.output
+        refused = paas("quotas:set", email, "apps=3", PAAS_TOKEN=their_token)  # no admin
+        assert refused.exit_code != 0 and "admins" in refused.output
+        bad = paas("quotas:set", email, "apps=many")
+        assert bad.exit_code != 0 and "QUOTA=N" in bad.output
+    finally:
+        httpx.delete(f"{API_URL}/accounts/{email}", headers={"Authorization": f"Bearer {token}"})

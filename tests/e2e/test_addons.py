@@ -2,10 +2,12 @@
 through DATABASE_URL (with sslmode=require) and REDIS_URL, and what other apps can reach."""
 
 import os
+import secrets
 import subprocess
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import docker.errors
 import pytest
 
 from tests.e2e.conftest import eventually
@@ -156,3 +158,65 @@ def test_external_addons_and_bad_requests(api, app_name):
     assert again.status_code == 422
     assert [a["name"] for a in api.get(f"/apps/{app_name}/addons").json()] == [made.json()["name"]]
     assert api.get("/addons/no-such-addon").status_code == 404
+
+
+# Every process of a container, as the kernel tells each: "<uid fields> <CapEff> <NoNewPrivs>" a line.
+PROCESSES = "for s in /proc/[0-9]*/status; do grep -E '^(Uid|CapEff|NoNewPrivs):' $s | cut -f2- | tr '\\n\\t' '  '; echo; done"
+
+
+def processes(output: bytes) -> list[tuple[list[int], int, int]]:
+    """(uids: real, effective, saved, fs; effective capabilities; no_new_privs) of each process."""
+    found = []
+    for line in output.decode().splitlines():
+        fields = line.split()
+        if len(fields) == 6:
+            found.append(([int(f) for f in fields[:4]], int(fields[4], 16), int(fields[5])))
+    return found
+
+
+def test_addon_servers_run_as_their_own_user_with_no_capabilities(api, app_name, engine, settings):
+    for plan, user in (("postgresql", "postgres"), ("redis", "redis")):
+        made = api.post(f"/apps/{app_name}/addons", json={"plan": plan})
+        assert made.status_code == 201, made.text
+        container = server(engine, settings, made.json())
+        host = container.attrs["HostConfig"]
+        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"], host
+        assert "no-new-privileges" in host["SecurityOpt"], host["SecurityOpt"]
+        assert container.attrs["Config"]["User"] == user
+        inside = processes(container.exec_run(["sh", "-c", PROCESSES]).output)
+        assert len(inside) >= 2, inside  # docker's init as PID 1 and the server, at least
+        for uids, capabilities, no_new_privs in inside:
+            assert 0 not in uids and capabilities == 0 and no_new_privs == 1, (plan, inside)
+        # Positive control: the same probe in the same image, run with Docker's defaults as root.
+        control = processes(engine.containers.run(container.image.id, ["-c", PROCESSES], entrypoint=["sh"], user="root", remove=True))
+        assert control and all(uids == [0, 0, 0, 0] and capabilities != 0 and not no_new_privs for uids, capabilities, no_new_privs in control), control
+
+
+def test_postgres_addons_take_only_tls_and_their_role_is_no_superuser(api, app_name, engine, settings):
+    made = api.post(f"/apps/{app_name}/addons", json={"plan": "postgresql"})
+    assert made.status_code == 201, made.text
+    url = config(api, app_name)["DATABASE_URL"]
+    parts = urlsplit(url)
+    pg = server(engine, settings, made.json())
+    # A client on a network of the test's own, beside the server (joined under its URL's host name).
+    network = engine.networks.create(f"{settings.instance}-test-pg-{secrets.token_hex(4)}", internal=True)
+    try:
+        network.connect(pg, aliases=[parts.hostname])
+
+        def psql(sslmode: str, sql: str) -> str:
+            try:
+                return engine.containers.run(pg.image.id, [f"{url}?sslmode={sslmode}&connect_timeout=5", "-tAc", sql],
+                                             entrypoint=["psql"], network=network.name, remove=True).decode().strip()
+            except docker.errors.ContainerError as error:
+                return f"refused: {error.stderr.decode().strip()}"
+
+        told = psql("disable", "SELECT 1")
+        assert "no pg_hba.conf entry for host" in told and "no encryption" in told, told
+        assert f'user "{parts.username}"' in told, told
+        # Positive control: the same client, URL and query over TLS; then who the role is.
+        assert psql("require", "SELECT 1") == "1"
+        assert psql("require", "SELECT rolsuper, rolcreaterole, ssl FROM pg_roles, pg_stat_ssl "
+                               "WHERE rolname = current_user AND pid = pg_backend_pid()") == "f|f|t"
+    finally:
+        network.disconnect(pg, force=True)
+        network.remove()

@@ -174,7 +174,8 @@ def test_a_build_cannot_use_the_docker_engine(checkout, settings):
     assert "SOCKET-42" not in pushed.stderr
 
     # Nor through an image transport that reads from the engine (or from any local path).
-    for source, reasons in (("docker-daemon:paas/stack:bookworm", ("rejected by policy", "permission denied")),
+    # (The engine's socket is not even in the build's jail: "Cannot connect".)
+    for source, reasons in (("docker-daemon:paas/stack:bookworm", ("rejected by policy", "permission denied", "Cannot connect to the Docker daemon")),
                             ("dir:/etc", ("manifest.json",)), ("oci:/var/lib", ("index.json",))):
         checkout.write("Dockerfile", f"FROM {source}\nCMD sleep 1\n")
         checkout.commit(f"from {source}")
@@ -186,11 +187,9 @@ def test_a_build_cannot_use_the_docker_engine(checkout, settings):
 def test_a_build_mounts_nothing_from_outside_it(checkout):
     """buildah 1.28's bind and cache mounts reach outside the build (a cache shared by every
     app; CVE-2024-1753 and CVE-2024-9675): they are refused before anything runs."""
-    checkout.write("root-link", "")
-    (checkout.path / "root-link").unlink()
-    (checkout.path / "root-link").symlink_to("/")
+    # (A link in the source to the host's root would not get this far: tests/e2e/test_source_attacks.py.)
     for mount in ("type=cache,target=/root/.cache/pip", "type=cache,id=../../..,target=/up",
-                  "type=bind,source=root-link,target=/host", "type=bind,from=paas/stack:bookworm,source=/,target=/x"):
+                  "type=bind,source=.,target=/host", "type=bind,from=paas/stack:bookworm,source=/,target=/x"):
         checkout.write("Dockerfile", f"FROM paas/stack:bookworm\nRUN --mount={mount} ls /host /up /x\n")
         checkout.commit(f"mount {mount}")
         pushed = checkout.push()
@@ -212,8 +211,10 @@ def test_a_build_cannot_build_on_another_apps_image(new_app, api, settings):
         their_image: ("connection refused",),  # the registry is not reachable from a build
         image_ids[0]: ("64-byte hexadecimal", "not known", "does not exist"),  # not in my store
         # Their store, named by path: refused (the signature policy takes images from registries only;
-        # buildah refuses an image of another store that has no name even before the policy).
-        f"containers-storage:[{spec}]{image_ids[0]}": ("rejected by policy", "could not get an image name"),
+        # buildah refuses an image of another store that has no name even before the policy; and
+        # their store is not in my build's jail, where buildah may not make it: "mkdir ...: permission denied").
+        f"containers-storage:[{spec}]{image_ids[0]}": ("rejected by policy", "could not get an image name",
+                                                       f"mkdir {their_store.parent}: permission denied"),
     }
     for source, reasons in attempts.items():
         my_checkout.write("Dockerfile", f"FROM {source}\nCMD sleep 1\n")
@@ -233,3 +234,64 @@ def test_the_build_output_hides_no_failure(checkout):
     assert "about to fail" in pushed.stderr and "exit status 3" in pushed.stderr, pushed.stderr
     assert "keeps running its current release" in pushed.stderr
 
+
+# Says, for each path, what `ls -d` says of it: `present PATH` or the error (no such file...).
+LOOK = 'for p in "$@"; do if out=$(ls -d "$p" 2>&1); then echo "present $p"; else echo "$out"; fi; done; cat "$CONTEXT/mine"'
+
+
+def test_buildah_sees_only_its_own_builds_files(new_app, api, settings):
+    """What a host-path mount of buildah's (CVE-2024-1753, CVE-2024-9675 or the next) could
+    reach: buildah's own view, in its user namespace, as the builder runs it. The platform's home,
+    another app's image store, another build's context, /root are not in it; this build's are."""
+    import os
+    import secrets
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from paas.builder.buildah import Store, build_user
+
+    stores = {}
+    for which in ("mine", "theirs"):
+        name, app = new_app(SAMPLE_APP)
+        pushed = app.push()
+        assert pushed.returncode == 0, pushed.stderr
+        app_caches = settings.build_cache_root.absolute() / "apps" / api.get(f"/apps/{name}").json()["id"]
+        [stores[which]] = [path for path in app_caches.glob("dockerfile-*") if path.is_dir()]
+    contexts = {}
+    for which in ("mine", "theirs"):  # made as the worker makes a build's context
+        contexts[which] = Path(tempfile.mkdtemp(prefix=f"paas-build-{secrets.token_hex(16)}-")) / "build"
+        contexts[which].mkdir()
+        (contexts[which] / "mine").write_text(f"the {which} context\n")
+        os.chown(contexts[which], *build_user(settings))
+        os.chown(contexts[which] / "mine", *build_user(settings))
+        contexts[which].parent.chmod(0o711)
+    hidden = [settings.admin_token_file.absolute(), settings.home.absolute() / "repos", stores["theirs"] / "root",
+              contexts["theirs"], Path("/root"), Path("/var/lib/docker")]
+    shown = [stores["mine"] / "root" / "overlay-images", contexts["mine"]]
+    paths = [str(p) for p in hidden + shown]
+    try:
+        store = Store.for_app(settings, stores["mine"])
+        env = {**store.env(), "CONTEXT": str(contexts["mine"])}
+        jailed = subprocess.run(store.command("unshare", "sh", "-c", LOOK, "look", *paths, context=contexts["mine"]),
+                                env=env, cwd=store.home, capture_output=True, text=True, timeout=60)
+        # Positive controls: the same look, as root and as the build user, outside the jail.
+        uid, gid = build_user(settings)
+        outside = subprocess.run(["sh", "-c", LOOK, "look", *paths], env=env, capture_output=True, text=True, timeout=60)
+        as_user = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups", "sh", "-c", LOOK, "look",
+                                  str(stores["theirs"] / "root"), str(contexts["theirs"])],
+                                 env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        for context in contexts.values():
+            shutil.rmtree(context.parent)
+    assert jailed.returncode == 0, jailed.stderr
+    for path in hidden:
+        assert f"ls: cannot access '{path}': No such file or directory" in jailed.stdout, (path, jailed.stdout)
+    for path in shown:
+        assert f"present {path}" in jailed.stdout, (path, jailed.stdout)
+    assert "the mine context" in jailed.stdout
+    assert outside.stdout.count("present ") == len(paths), outside.stdout
+    # Without the jail, the build user reaches another build's context; another app's store sits
+    # in the platform's home, which is private (0700) besides: the build user cannot pass it.
+    assert f"present {contexts['theirs']}" in as_user.stdout, as_user.stdout
+    assert f"ls: cannot access '{stores['theirs'] / 'root'}': Permission denied" in as_user.stdout, as_user.stdout

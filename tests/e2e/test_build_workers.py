@@ -27,6 +27,7 @@ def test_a_second_worker_takes_builds(settings, api, checkout, app_name, router,
         [str(Path(sys.executable).with_name("celery")), "-A", "paas.builder.tasks", "worker", "--loglevel=INFO",
          "--pool=threads", "--concurrency=1", "--without-gossip", "--without-mingle", "--hostname", "second@%h"],
         env={**os.environ, "PAAS_HOME": str(home)}, stdout=log, stderr=log, start_new_session=True,
+        umask=0o077,  # as scripts/platform.sh starts the platform's processes: their files are private
     )
     celery = str(Path(sys.executable).with_name("celery"))
     try:

@@ -225,18 +225,45 @@ GREETER = {
 }
 
 
-@pytest.fixture
-def buildpack_server(tmp_path):
-    """The greeter buildpack as a .tgz and as a git repository, on an HTTP server on 127.0.0.1."""
-    root, source = tmp_path / "served", tmp_path / "greeter"
-    root.mkdir()
-    for rel, text in GREETER.items():
+# Who the build's processes are and what they may do, as the kernel tells each process.
+WHO_AM_I = "echo uid=$(id -u) gid=$(id -g) $(grep -E '^(CapPrm|CapEff|NoNewPrivs):' /proc/self/status | tr -d '\\t' | tr ':\\n' '= ')"
+
+WHOAMI = {
+    "bin/detect": "#!/bin/sh\necho Whoami\n",
+    "bin/compile": f"""\
+        #!/bin/bash
+        echo "-----> compile sees $({WHO_AM_I})"
+        echo compiled > "$1/compiled.txt"
+        """,
+    "bin/release": """\
+        #!/bin/sh
+        echo '---'
+        echo 'default_process_types:'
+        echo '  web: echo "uid=$(id -u) owner=$(stat -c %u compiled.txt) writable=$(test -w compiled.txt && echo yes)" > run.txt && exec python3 -m http.server $PORT'
+        """,
+}
+
+
+def write_buildpack(source: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
         path = source / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
         path.chmod(0o755)
+
+
+@pytest.fixture
+def buildpack_server(tmp_path):
+    """The greeter buildpack as a .tgz and as a git repository, and the whoami one as a .tgz, on
+    an HTTP server on 127.0.0.1."""
+    root, source = tmp_path / "served", tmp_path / "greeter"
+    root.mkdir()
+    write_buildpack(source, GREETER)
+    write_buildpack(tmp_path / "whoami", WHOAMI)
     with tarfile.open(root / "greeter.tgz", "w:gz") as archive:
         archive.add(source, arcname="greeter-main")
+    with tarfile.open(root / "whoami.tgz", "w:gz") as archive:
+        archive.add(tmp_path / "whoami", arcname="whoami")
     git = functools.partial(subprocess.run, check=True, capture_output=True)
     git(["git", "init", "-q", "-b", "main", str(source)])
     git(["git", "-C", str(source), "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"])
@@ -274,6 +301,22 @@ def test_custom_buildpack_from_a_tarball_and_from_git(api, router, new_app, buil
     output = pushed_ok(checkout)
     assert "build number 2 from CACHE_DIR" in output
     assert router.get(name, "/answer.txt").text == "greeting=bonjour builds=2\n"
+
+
+def test_a_buildpacks_compile_runs_as_the_dyno_user_with_no_capabilities(api, router, new_app, buildpack_server,
+                                                                         tmp_path, settings, engine):
+    name, checkout = new_app(greeter_app(tmp_path))
+    api.put(f"/apps/{name}/buildpack-installations",
+            json={"updates": [{"buildpack": f"{buildpack_server}/whoami.tgz"}]}).raise_for_status()
+    output = pushed_ok(checkout)
+    uid, gid = settings.dyno_ids
+    assert f"compile sees uid={uid} gid={gid} CapPrm=0000000000000000 CapEff=0000000000000000 NoNewPrivs=1" in output, output
+    # What it built is the dyno user's at run time, writable as on Heroku.
+    assert router.get(name, "/run.txt").text == f"uid={uid} owner={uid} writable=yes\n"
+    # Positive control: the same probe in the build image with Docker's defaults sees root and its powers.
+    stack = api.get(f"/apps/{name}").json()["stack"]["name"]
+    control = engine.containers.run(f"paas/stack:{stack}-build", ["bash", "-c", WHO_AM_I], remove=True).decode()
+    assert control.startswith("uid=0 gid=0 ") and "CapEff=0000000000000000" not in control, control
 
 
 def test_a_buildpack_that_cannot_be_fetched_rejects_the_push(api, new_app, buildpack_server, tmp_path):

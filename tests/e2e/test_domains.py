@@ -41,8 +41,7 @@ def platform(settings, step: str, **env: str) -> None:
 def acme(settings, tmp_path_factory):
     """pebble and its DNS server, and the platform restarted to take certificates from it; the
     platform as it was afterwards."""
-    if shutil.which("pebble") is None:
-        subprocess.run(["apt-get", "install", "-y", "-q", "pebble"], check=True, capture_output=True)
+    assert shutil.which("pebble"), "pebble is missing: `scripts/services.sh tools` installs it (`make test` runs it)"
     work = tmp_path_factory.mktemp("pebble")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", work / "key.pem", "-out", work / "cert.pem"],

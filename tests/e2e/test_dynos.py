@@ -2,6 +2,7 @@
 crashed processes brought back by the engine with a growing back-off."""
 
 import time
+from datetime import datetime
 
 import pytest
 
@@ -12,6 +13,12 @@ pytestmark = pytest.mark.e2e
 
 def dynos(api, app):
     return {d["name"]: d for d in api.get(f"/apps/{app}/dynos").json()}
+
+
+def engine_time(text: str) -> float:
+    """Docker's RFC 3339 time, to the nanosecond (trailing zeros left out), as epoch seconds."""
+    whole, _, fraction = text.removesuffix("Z").partition(".")
+    return datetime.fromisoformat(whole + "+00:00").timestamp() + float("0." + (fraction or "0"))
 
 
 def test_dynos_are_listed_and_restarted_one_by_type_and_all_without_a_failed_request(api, router, checkout, app_name, settings):
@@ -63,8 +70,19 @@ def test_a_killed_process_comes_back_and_a_crash_loop_backs_off(api, router, che
     [worker] = app_containers(engine, settings, app_name, "worker") or [None]
     if worker is None:  # between two tries the list may miss it
         [worker] = eventually(lambda: app_containers(engine, settings, app_name, "worker"), what="the worker container")
-    count = engine.containers.get(worker.id).attrs["RestartCount"]
-    time.sleep(6)
-    later = engine.containers.get(worker.id).attrs["RestartCount"]
-    # Docker's back-off doubles from 100 ms: a few tries, not a tight loop of hundreds.
-    assert 0 < later - count <= 6, (count, later)
+    # Docker counts a restart when a run ends, then waits its back-off (doubling from 100 ms) before
+    # the next run: run k starts at least 0.1 * 2**(k-1) s after run k-1 ended (the engine's own
+    # times). A few tries, not a tight loop of hundreds.
+    runs, waited = {}, {}  # run k: (started, ended); run k: how long after run k-1 ended it started
+
+    def two_restarts_seen() -> list[int]:
+        state = engine.containers.get(worker.id).attrs
+        count, started, ended = state["RestartCount"], *(engine_time(state["State"][field]) for field in ("StartedAt", "FinishedAt"))
+        if ended > started:  # run count-1 is over; the next one waits its turn
+            runs[count - 1] = (started, ended)
+            if count - 2 in runs:
+                waited[count - 1] = started - runs[count - 2][1]
+        return [k for k in sorted(waited) if k >= 4 and k + 1 in waited][:1]
+
+    [k] = eventually(two_restarts_seen, timeout=60, what="two restarts of the crashing worker")
+    assert waited[k] >= 0.1 * 2 ** (k - 1) and waited[k + 1] >= 0.1 * 2 ** k, waited

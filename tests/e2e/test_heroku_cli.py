@@ -129,14 +129,17 @@ def test_the_heroku_cli_deploys_scales_runs_and_reads_logs(heroku, api, name, se
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         marker = f"tailed-{secrets.token_hex(4)}"
-        time.sleep(2)  # the stream is open
-        httpx.get(f"http://127.0.0.1:{settings.router_port}/{marker}", headers={"Host": settings.app_host(name)}, timeout=10)
-        deadline, seen = time.monotonic() + 30, ""
-        while f'path="/{marker}"' not in seen and time.monotonic() < deadline:  # the router's line
-            ready, _, _ = select.select([tail.stdout], [], [], 1)
+        deadline, seen, next_request = time.monotonic() + 30, "", 0.0
+        while f'path="/{marker}"' not in seen:  # the router's line
+            assert time.monotonic() < deadline, seen
+            # Again every 2 s until the tail shows one: its stream may not have been open yet.
+            if time.monotonic() >= next_request:
+                httpx.get(f"http://127.0.0.1:{settings.router_port}/{marker}", headers={"Host": settings.app_host(name)},
+                          timeout=10)
+                next_request = time.monotonic() + 2
+            ready, _, _ = select.select([tail.stdout], [], [], 0.5)
             if ready:
                 seen += tail.stdout.readline()
-        assert f'path="/{marker}"' in seen, seen
     finally:
         tail.kill()
         tail.wait()
@@ -175,13 +178,15 @@ def test_the_heroku_cli_renames_sets_buildpacks_domains_and_addons_and_destroys(
 
 
 def eventually(read, wanted, timeout: float = 60):
-    """What `read` answers once it holds `wanted` (a value, a substring, or a test), or at the deadline."""
+    """What `read` answers once it holds `wanted` (a value, a substring, or a test); the test fails
+    if it does not by the deadline."""
     def good(value) -> bool:
         if callable(wanted):
             return wanted(value)
         return wanted in value if isinstance(value, str) and isinstance(wanted, str) else value == wanted
 
     deadline = time.monotonic() + timeout
-    while not good(value := read()) and time.monotonic() < deadline:
+    while not good(value := read()):
+        assert time.monotonic() < deadline, f"after {timeout} s still {value!r}, not {wanted!r}"
         time.sleep(0.5)
     return value

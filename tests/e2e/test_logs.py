@@ -2,6 +2,7 @@
 kept across a redeploy and a restart of the runner, read through log sessions as Heroku's
 `logplex_url`, followed live, filtered, and bounded when an app floods them."""
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import httpx
 import pytest
 import redis
 
+from paas.messages import NODES_KEY
 from tests.e2e.conftest import app_containers, eventually
 
 pytestmark = pytest.mark.e2e
@@ -71,9 +73,16 @@ def test_logs_keep_app_output_router_lines_and_events_across_a_redeploy_and_a_pl
     during = [f"/while-the-runner-was-down-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     for path in during:
         assert router.get(app_name, path).status_code == 200
-    time.sleep(1)
+    # Docker has the app's lines of them (its own copy, beside the one for the stopped collector).
+    [web] = app_containers(engine, settings, app_name)
+    eventually(lambda: all(f"GET {path} HTTP/1.1" in web.logs().decode() for path in during), timeout=20,
+               what="the app's lines of the requests in Docker's copy")
+    up_at = time.time()
     subprocess.run(platform + ["up"], check=True, capture_output=True, env=env)
-    time.sleep(settings.reconcile_interval + 1)  # the new runner's first sweep has passed
+    store = redis.Redis.from_url(settings.redis_url)
+    eventually(lambda: json.loads(store.get(NODES_KEY) or "{}").get("at", 0) > up_at,
+               timeout=settings.reconcile_interval + 30, what="the new runner's first sweep")  # it ends with this
+    time.sleep(2)  # inherent: proving none is replaced; one that sweep asked for would run by now
     assert [c.id for c in app_containers(engine, settings, app_name)] == serving  # none replaced
     lines = read_logs(api, app_name)
     assert any(before in line for line in lines)  # from before the redeploy
@@ -94,8 +103,11 @@ def test_a_tailing_session_sees_new_lines_as_they_come(api, router, checkout, ap
     seen: list[str] = []
     marker = f"/tail-{uuid.uuid4().hex[:8]}"
 
+    streaming = threading.Event()
+
     def follow():
         with httpx.stream("GET", session["logplex_url"], timeout=httpx.Timeout(30, read=None)) as response:
+            streaming.set()  # the API took its place in the log before it answered: what comes now, it sends
             for line in response.iter_lines():
                 seen.append(line)
                 if marker in line:
@@ -103,7 +115,7 @@ def test_a_tailing_session_sees_new_lines_as_they_come(api, router, checkout, ap
 
     reader = threading.Thread(target=follow, daemon=True)
     reader.start()
-    time.sleep(0.5)
+    assert streaming.wait(20), "the tail did not start"
     assert router.get(app_name, marker).status_code == 200
     reader.join(20)
     assert seen and marker in seen[-1] and " heroku[router]: " in seen[-1], seen
@@ -120,16 +132,17 @@ def test_a_tail_ends_when_its_token_is_revoked(api, settings, router, checkout, 
         assert api.post(f"/apps/{app_name}/collaborators", json={"user": email}).status_code == 201
         session = theirs.post(f"/apps/{app_name}/log-sessions", json={"tail": True, "lines": 0, "source": "heroku"})
         assert session.status_code == 201, session.text
-        seen, ended = [], threading.Event()
+        seen, streaming, ended = [], threading.Event(), threading.Event()
 
         def follow():
             with httpx.stream("GET", session.json()["logplex_url"], timeout=httpx.Timeout(30, read=None)) as response:
+                streaming.set()  # its place in the log is taken: what comes now, it sends
                 for line in response.iter_lines():
                     seen.append(line)
             ended.set()
 
         threading.Thread(target=follow, daemon=True).start()
-        time.sleep(0.5)
+        assert streaming.wait(20), "the tail did not start"
         assert router.get(app_name, "/before-revoking").status_code == 200
         eventually(lambda: any("/before-revoking" in line for line in seen), 20, "the tail to show the request")
         [authorization] = theirs.get("/oauth/authorizations").json()

@@ -5,20 +5,24 @@ Apps spread over both nodes answer through the router; deploys and rollbacks dro
 load; scaling, a drained node and a lost node are followed; a release that never boots leaves
 the old one serving; add-on URLs reach the processes; logs come from tasks on both nodes."""
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
 import httpx
+import msgpack
 import pytest
 
-from tests.e2e.conftest import Load, eventually
-from tests.e2e.test_logs import logged
-from tests.swarm_nodes import HOST_ADDR, NODE_ADDR, LocalSwarm, swarm_runner
+from tests.e2e.conftest import SAMPLE_APP, Load, eventually
+from tests.e2e.test_logs import logged, read_logs
+from tests.swarm_nodes import COLLECTOR_PORT, HOST_ADDR, NODE_ADDR, LocalSwarm, swarm_runner
 
 pytestmark = pytest.mark.e2e
 
@@ -191,6 +195,154 @@ def test_processes_on_every_node_reach_their_addons(swarm, api, checkout, app_na
         client.api.update_node(first, node["Version"]["Index"], node["Spec"] | {"Availability": "active"})
     for dyno in ("worker.1", "worker.2"):
         logged(api, app_name, f"app[{dyno}]: reached the database from {dyno}")
+
+
+# A worker that tries the manager's host services and sends the collector lines for another app
+# (PROBE_CONFIG below fills in the addresses and the victim), then says what it saw.
+FORGER = """\
+import json, os, re, socket, struct, time
+config = json.loads(CONFIG)
+
+def pack(value):  # just enough msgpack for one fluentd forward message
+    if isinstance(value, str):
+        data = value.encode()
+        return b"\\xda" + struct.pack(">H", len(data)) + data
+    if isinstance(value, int):
+        return b"\\xce" + struct.pack(">I", value)
+    if isinstance(value, list):
+        return b"\\xdc" + struct.pack(">H", len(value)) + b"".join(map(pack, value))
+    return b"\\xde" + struct.pack(">H", len(value)) + b"".join(pack(k) + pack(v) for k, v in value.items())
+
+def connect(host, port):
+    try:
+        return socket.create_connection((host, port), timeout=3), "connected"
+    except socket.timeout:
+        return None, "timed out"
+    except ConnectionRefusedError:
+        return None, "refused"
+    except OSError as error:
+        return None, f"error {error.errno}"
+
+with open("/proc/net/route") as routes:  # this node's side of its bridge for ways out
+    gateway = next(socket.inet_ntoa(struct.pack("<I", int(f[2], 16))) for f in map(str.split, routes) if f[1] == "00000000")
+own = (re.findall("[0-9a-f]{64}", open("/proc/self/cgroup").read()) or ["0" * 64])[-1]
+me = os.environ["DYNO"]
+for host, port in [(h if h != "gateway" else gateway, port) for h, port in config["targets"]]:
+    sock, result = connect(host, port)
+    print(f"probe {me} {host}:{port} {result}", flush=True)
+    if sock:
+        sock.close()
+for claim, container in (("victim", config["container"]), ("own", own)):
+    sock, result = connect(*config["collector"])
+    if sock:
+        record = dict(config["record"], container_id=container, log=f"forged by {me} as {claim}")
+        sock.sendall(pack(["paas", int(time.time()), record]))
+        sock.settimeout(15)
+        try:
+            result = "closed by the collector" if sock.recv(1) == b"" else "answered"
+        except socket.timeout:
+            result = "kept open"
+        except OSError as error:
+            result = f"closed ({error.errno})"
+    print(f"claim {me} {claim} {result}", flush=True)
+print(f"probe done {me}", flush=True)
+time.sleep(100000)
+"""
+
+
+@contextmanager
+def paused(client, node_id: str):
+    """No new task is placed on the node meanwhile (its running ones stay)."""
+    node = client.api.inspect_node(node_id)
+    client.api.update_node(node_id, node["Version"]["Index"], node["Spec"] | {"Availability": "pause"})
+    try:
+        yield
+    finally:
+        node = client.api.inspect_node(node_id)
+        client.api.update_node(node_id, node["Version"]["Index"], node["Spec"] | {"Availability": "active"})
+
+
+def running_tasks(client, app: str, process_type: str) -> list[dict]:
+    tasks = client.api.tasks(filters={"label": [f"paas.app={app}", f"paas.process={process_type}"], "desired-state": "running"})
+    return [t for t in tasks if t["Status"]["State"] == "running"]
+
+
+def test_tasks_are_kept_out_of_the_managers_services_and_cannot_forge_another_apps_logs(
+        swarm, api, checkout, app_name, new_app, settings):
+    client = docker.from_env()
+    manager, second = swarm.host_node_id(), swarm.node_id()
+    # The victim runs on the manager; the other app's workers run one on each node.
+    with paused(client, second):
+        assert checkout.push().returncode == 0
+        [victim_task] = eventually(lambda: running_tasks(client, app_name, "web"), 90, "the victim's web dyno")
+    assert victim_task["NodeID"] == manager
+    victim_container = victim_task["Status"]["ContainerStatus"]["ContainerID"]
+    record = {"paas.instance": settings.instance, "paas.app-id": api.get(f"/apps/{app_name}").json()["id"], "DYNO": "web.1"}
+
+    listener = socket.create_server((HOST_ADDR, 0))  # a service of the manager's, on its swarm address
+    ports = {"api": 5100, "postgres": 5432, "redis": 6379, "collector": COLLECTOR_PORT, "listener": listener.getsockname()[1]}
+    config = {"targets": [(HOST_ADDR, port) for port in ports.values()] + [("gateway", ports[s]) for s in ("api", "postgres", "redis")],
+              "collector": [HOST_ADDR, COLLECTOR_PORT], "container": victim_container, "record": record}
+    attacker, attack = new_app(SAMPLE_APP)
+    attack.write("probe.py", f"CONFIG = {json.dumps(json.dumps(config))}\n" + FORGER)
+    attack.write("Procfile", "web: exec python3 -u server.py\nworker: exec python3 -u probe.py\n")
+    attack.commit("a worker that probes")
+    pushed = attack.push()
+    assert pushed.returncode == 0, pushed.stderr
+    with listener:
+        # (Not while the app is made: the gateway's joining its overlay is a task on the manager.)
+        with paused(client, manager):
+            workers(api, attacker, 1)
+            [first] = eventually(lambda: running_tasks(client, attacker, "worker"), 90, "worker.1")
+        with paused(client, second):
+            workers(api, attacker, 2)
+            tasks = eventually(lambda: holding(running_tasks(client, attacker, "worker"), lambda t: len(t) == 2), 90, "worker.2")
+        on_node = {t["NodeID"]: f"worker.{t['Slot']}" for t in tasks}
+        assert set(on_node) == {manager, second}, tasks
+        # The workers' own lines arrive from both nodes (and say they are done).
+        for dyno in on_node.values():
+            logged_within(api, attacker, f"app[{dyno}]: probe done {dyno}", 90)
+        written = read_logs(api, attacker)
+        lines = {node: [line.split(": ", 1)[1] for line in written if f" app[{dyno}]: " in line] for node, dyno in on_node.items()}
+
+        # On the manager, a task reaches none of the host's services: every connection is dropped
+        # (timed out), the collector's and the test's listener on the swarm address included.
+        at_manager = on_node[manager]
+        for port in ports.values():
+            assert f"probe {at_manager} {HOST_ADDR}:{port} timed out" in lines[manager], lines[manager]
+        for service in ("api", "postgres", "redis"):
+            assert any(line.startswith(f"probe {at_manager} ") and line.endswith(f":{ports[service]} timed out")
+                       and HOST_ADDR not in line for line in lines[manager]), lines[manager]
+        assert f"claim {at_manager} victim timed out" in lines[manager]
+        # On the other node, the collector answers (the node's engine sends from the same address),
+        # but drops a connection claiming another app's container, or another app for its own; the
+        # manager's API, Postgres and Redis are on its loopback only: refused.
+        at_second = on_node[second]
+        assert f"probe {at_second} {HOST_ADDR}:{COLLECTOR_PORT} connected" in lines[second], lines[second]
+        for claim in ("victim", "own"):
+            assert f"claim {at_second} {claim} closed by the collector" in lines[second], lines[second]
+        for service in ("api", "postgres", "redis"):
+            assert f"probe {at_second} {HOST_ADDR}:{ports[service]} refused" in lines[second], lines[second]
+
+        # Positive controls, from the manager host itself: the same services and the same
+        # collector connection answer, and a line of the victim's own container is taken.
+        socket.create_connection((HOST_ADDR, ports["listener"]), timeout=3).close()
+        for service in ("api", "postgres", "redis"):
+            socket.create_connection(("127.0.0.1", ports[service]), timeout=3).close()
+        with socket.create_connection((HOST_ADDR, COLLECTOR_PORT), timeout=3) as sock:
+            sock.sendall(msgpack.packb(["paas", int(time.time()), dict(record, container_id=victim_container, log="sent by the host")]))
+            logged(api, app_name, "app[web.1]: sent by the host")
+    assert not [line for line in read_logs(api, app_name) if "forged by" in line]
+    logged(api, app_name, "app[web.1]: sample-app 1 listening on 5000")  # the victim's own line
+
+
+def workers(api, app: str, quantity: int) -> None:
+    answer = api.patch(f"/apps/{app}/formation", json={"updates": [{"type": "worker", "quantity": quantity}]})
+    assert answer.status_code == 200, answer.text
+
+
+def logged_within(api, app: str, text: str, timeout: float) -> list[str]:
+    return eventually(lambda: [line for line in read_logs(api, app) if text in line], timeout, f"{text!r} in the logs of {app}")
 
 
 # Last: it stops the second node, which the tests above need.

@@ -320,3 +320,10 @@ def test_nodes_are_what_the_runner_last_saw_and_for_admins_only(client, platform
         assert client.get("/nodes/join", headers=boss).json() == {"command": "docker swarm join --token SWMTKN-1-x 10.0.0.1:2377"}
     finally:
         redis.delete(messages.NODES_KEY)
+
+
+def test_a_nul_byte_in_a_name_is_the_clients_error_not_a_crash(client):
+    for path in ("/apps/%00", "/apps/a%00b/domains", "/teams/x%00y"):
+        answered = client.get(path)
+        assert answered.status_code in (400, 404), (path, answered.text)
+        assert set(answered.json()) == {"id", "message"}

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from paas.domain import accounts
 from paas.platform.app import create_app
 
 
@@ -28,16 +29,33 @@ def test_version_3_is_spoken_and_others_refused(client):
     assert refused.status_code == 406 and refused.json()["id"] == "not_acceptable"
 
 
-def test_the_rate_limit_is_counted_per_token_and_enforced(api_settings, test_sessionmaker, token):
-    app = create_app(api_settings.model_copy(update={"api_rate_limit": 3}))
+def test_the_rate_limit_is_the_users_across_all_their_tokens(api_settings, test_sessionmaker, token):
+    app = create_app(api_settings.model_copy(update={"api_rate_limit": 4}))
     app.api.state.platform.sessionmaker = test_sessionmaker
+    with test_sessionmaker() as db:
+        second = accounts.issue_token(db, accounts.ensure_user(db, "dev@example.com"))  # the same user's
+        other = accounts.issue_token(db, accounts.ensure_user(db, "other@example.com"))
+        db.commit()
     with TestClient(app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        left = [c.get("/account").headers["RateLimit-Remaining"] for _ in range(3)]
-        assert left == ["2", "1", "0"]
-        over = c.get("/account")
-        assert over.status_code == 429 and over.json()["id"] == "rate_limit" and over.headers["RateLimit-Remaining"] == "0"
+        def get(path: str, with_token: str):
+            return c.get(path, headers={"Authorization": f"Bearer {with_token}"})
+
+        assert get("/account", token).headers["RateLimit-Remaining"] == "3"
+        assert get("/account", second).headers["RateLimit-Remaining"] == "2"
+        assert get("/account/rate-limits", token).json() == {"remaining": 1}  # the request itself counts
+        assert get("/account", second).headers["RateLimit-Remaining"] == "0"
+        for spent in (token, second):  # a token minted after the fact has no budget of its own either
+            over = get("/account", spent)
+            assert over.status_code == 429 and over.json()["id"] == "rate_limit" and over.headers["RateLimit-Remaining"] == "0"
+        with test_sessionmaker() as db:
+            third = accounts.issue_token(db, accounts.ensure_user(db, "dev@example.com"))
+            db.commit()
+        assert get("/account", third).status_code == 429
+        # Another user's budget is their own.
+        mine = get("/account", other)
+        assert mine.status_code == 200 and mine.headers["RateLimit-Remaining"] == "3"
         assert "RateLimit-Remaining" not in c.get("/account", headers={"Authorization": ""}).headers
+        assert "RateLimit-Remaining" not in get("/account", "no-such-token").headers
 
 
 def test_malformed_json_is_a_bad_request_after_authentication(client):

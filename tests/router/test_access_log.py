@@ -1,7 +1,6 @@
 """The router's access lines: the parser on its own, then from a real Caddy's log file."""
 
 import json
-import time
 
 import httpx
 from hypothesis import given
@@ -10,6 +9,7 @@ from hypothesis import strategies as st
 from paas.router.access_log import AccessLogParser
 from tests.conftest import TEST_IDLE_ADDRESS, free_port
 from tests.router.test_caddy import start_upstream
+from tests.waiting import wait_until, within_settle_time
 
 
 def entries(port: int, upstream: str | None, status: int = 200, host: str = "shop.localhost:8080", uri: str = "/a?b=1"):
@@ -74,15 +74,21 @@ def test_a_real_caddy_writes_what_the_parser_turns_into_router_lines(make_test_r
         router.ensure_server()  # the second time changes nothing
         router.set_app("shop", [f"127.0.0.21:{port}"])
         router.set_app("idle", [])
-        time.sleep(router.settle_time)
+        get = lambda app, path: httpx.get(f"http://127.0.0.1:{caddy.http_port}{path}", headers={"Host": f"{app}.localhost"})  # noqa: E731
+        # Both routes in place (these requests are logged too, and left out below).
+        within_settle_time(router, lambda: (get("shop", "/settle").status_code, get("idle", "/settle").status_code) == (200, 503),
+                           "shop answering 200 and idle 503")
         for app in ("shop", "idle"):
-            httpx.get(f"http://127.0.0.1:{caddy.http_port}/hello", headers={"Host": f"{app}.localhost"})
+            get(app, "/hello")
         p = AccessLogParser("localhost", TEST_IDLE_ADDRESS, lambda app, address: "web.1" if address.endswith(f":{port}") else None)
-        deadline, lines = time.monotonic() + 5, []
-        while len(lines) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-            lines = [line for raw in log_file.read_text().splitlines() if (line := p.feed(raw))] if log_file.exists() else []
+
+        def logged():
+            raws = log_file.read_text().splitlines() if log_file.exists() else []
+            found = [line for raw in raws if (line := p.feed(raw)) and 'path="/settle"' not in line.text]
             p.upstreams.clear()
+            return found if len(found) >= 2 else None
+
+        lines = wait_until(logged, 5, "two access lines of /hello in the log", interval=0.1)
         assert [(l.app, l.text.split(" ")[0]) for l in lines] == [("shop", "at=info"), ("idle", "at=error")], lines
         assert "dyno=web.1 " in lines[0].text and "status=200" in lines[0].text and 'path="/hello"' in lines[0].text
         assert "code=H14" in lines[1].text and "status=503" in lines[1].text

@@ -10,24 +10,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from paas.router import RouterError, Routing, make_router
+from paas.domain.crypto import create_key, load_key
+from paas.platform.signing import Signer
+from paas.router import TLS_ASK_PATH, RouterError, Routing, make_router
 from paas.router.caddy import CaddyRouter
 from paas.settings import Settings
 from tests.conftest import free_port
+from tests.waiting import wait_until, within_settle_time
 
 # Every process of an app listens on one port, each at its own address (as containers do).
-UPSTREAMS = {"up1": "127.0.0.11", "up2": "127.0.0.12", "up3": "127.0.0.13", "slow": "127.0.0.14"}
+UPSTREAMS = {"up1": "127.0.0.11", "up2": "127.0.0.12", "up3": "127.0.0.13"}
 DEAD = "127.0.0.19"  # nothing listens there
 
 
-def start_upstream(name: str, address: str, port: int, delay: float = 0.0, answer=None) -> ThreadingHTTPServer:
+def start_upstream(name: str, address: str, port: int, answer=None) -> ThreadingHTTPServer:
     """An upstream answering its name, or what `answer(handler)` makes of each request."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
-            time.sleep(delay)
             body = answer(self) if answer else name.encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -50,8 +52,7 @@ def port():
 
 @pytest.fixture(scope="module")
 def ups(port):
-    servers = {name: start_upstream(name, address, port, delay=1.0 if name == "slow" else 0.0)
-               for name, address in UPSTREAMS.items()}
+    servers = {name: start_upstream(name, address, port) for name, address in UPSTREAMS.items()}
     yield {name: f"{address}:{port}" for name, address in UPSTREAMS.items()}
     for s in servers.values():
         s.shutdown()
@@ -93,9 +94,14 @@ def web(caddy):
 
 
 def settled(router, web, host: str, text: str) -> bool:
-    """The change reached every new request within the router's settle time."""
-    time.sleep(router.settle_time)
-    return web(host).text == text
+    """The change reached every new request within the router's settle time (and stays)."""
+    within_settle_time(router, lambda: web(host).text == text, f"{host} answering {text!r}")
+    return all(web(host).text == text for _ in range(3))
+
+
+def answering(router, web, host: str, status: int) -> httpx.Response:
+    """host's answer once it is `status`, which it must be within the router's settle time."""
+    return within_settle_time(router, lambda: (r := web(host)).status_code == status and r, f"{host} answering {status}")
 
 
 def caddy_config(caddy) -> dict:
@@ -112,9 +118,7 @@ def test_unknown_host_gets_paas_404(router, web):
 
 def test_app_without_upstreams_gets_503(router, web):
     router.set_app("a", [])
-    time.sleep(router.settle_time)
-    r = web("a.localhost")
-    assert r.status_code == 503
+    r = answering(router, web, "a.localhost", 503)
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert "no running web process" in r.text and "paas" in r.text
     assert web("b.localhost").status_code == 404
@@ -132,10 +136,9 @@ def test_routes_and_switches_without_touching_caddys_config(caddy, router, web, 
     router.set_app("a", [ups["up2"]])
     assert settled(router, web, "a.localhost", "up2")
     router.set_app("a", [])
-    time.sleep(router.settle_time)
-    assert web("a.localhost").status_code == 503
+    answering(router, web, "a.localhost", 503)
     router.set_app("a", [ups["up1"], ups["up2"]])
-    time.sleep(router.settle_time)
+    answering(router, web, "a.localhost", 200)
     assert {web("a.localhost").text for _ in range(30)} == {"up1", "up2"}  # spread over both
     # Not one of these changes was a configuration change (each would be a reload).
     assert caddy_config(caddy) == config and caddy.proc.pid == pid
@@ -145,13 +148,13 @@ def test_routes_and_switches_without_touching_caddys_config(caddy, router, web, 
     assert router.apps() == {"a": sorted([ups["up1"], ups["up2"]])}
 
 
-def test_keep_alive_clients_survive_every_switch(caddy, router, ups):
+def test_keep_alive_clients_survive_every_switch(caddy, router, web, ups):
     """The point of the design: a client's connection is never closed by a deploy."""
     router.set_app("a", [ups["up1"]])
     router.set_app("b", [ups["up3"]])
-    time.sleep(router.settle_time)
+    assert settled(router, web, "a.localhost", "up1") and settled(router, web, "b.localhost", "up3")
     clients = {app: http.client.HTTPConnection("127.0.0.1", caddy.http_port, timeout=10) for app in ("a", "b")}
-    failures, answers = [], 0
+    failures, answers, last = [], 0, {}
     stop = threading.Event()
 
     def load(app, connection):
@@ -160,7 +163,7 @@ def test_keep_alive_clients_survive_every_switch(caddy, router, ups):
             try:
                 connection.request("GET", "/", headers={"Host": f"{app}.localhost"})
                 response = connection.getresponse()
-                response.read()
+                last[app] = response.read().decode()
                 answers += 1
                 if response.status != 200:
                     failures.append(response.status)
@@ -173,9 +176,11 @@ def test_keep_alive_clients_survive_every_switch(caddy, router, ups):
     for thread in threads:
         thread.start()
     for i in range(10):
-        router.set_app("a", [ups["up1"] if i % 2 else ups["up2"]])
+        new, before = "up1" if i % 2 else "up2", answers
+        router.set_app("a", [ups[new]])
         router.set_app("c", [ups["up3"]] if i % 2 else [])  # another app deploys too
-        time.sleep(0.3)
+        # a's kept-alive connection is answered by the new upstream: the switch happened under it.
+        wait_until(lambda: failures or (last.get("a") == new and answers >= before + 12), 10, f"a's client answered by {new}")
     stop.set()
     for thread in threads:
         thread.join(10)
@@ -185,14 +190,12 @@ def test_keep_alive_clients_survive_every_switch(caddy, router, ups):
 def test_two_apps_are_routed_independently(router, web, ups):
     router.set_app("a", [ups["up1"]])
     router.set_app("b", [ups["up2"]])
-    time.sleep(router.settle_time)
-    assert (web("a.localhost").text, web("b.localhost").text) == ("up1", "up2")
+    assert settled(router, web, "a.localhost", "up1") and settled(router, web, "b.localhost", "up2")
     router.set_app("a", [ups["up3"]])
     router.set_app("b", [])
-    time.sleep(router.settle_time)
-    assert (web("a.localhost").text, web("b.localhost").status_code) == ("up3", 503)
+    assert settled(router, web, "a.localhost", "up3") and answering(router, web, "b.localhost", 503)
     router.remove_app("a")
-    time.sleep(router.settle_time)
+    answering(router, web, "a.localhost", 404)
     assert (web("a.localhost").status_code, web("b.localhost").status_code) == (404, 503)
     assert router.apps() == {"b": []}
 
@@ -203,14 +206,13 @@ def test_remove_app_is_idempotent(router, web, ups):
     router.remove_app("a")
     router.remove_app("never-existed")
     assert router.apps() == {}
-    time.sleep(router.settle_time)
-    assert web("a.localhost").status_code == 404
+    answering(router, web, "a.localhost", 404)
 
 
 def test_same_upstreams_make_no_write(router, router_dns, ups):
     router.set_app("a", [ups["up1"], ups["up2"]])
     written = (router_dns.hosts_dir / "a").stat().st_mtime_ns
-    time.sleep(0.01)
+    time.sleep(0.01)  # inherent: a write now would show in the time stamp (the clock moves in ticks)
     router.set_app("a", [ups["up2"], ups["up1"]])  # same set, other order
     assert (router_dns.hosts_dir / "a").stat().st_mtime_ns == written
     assert router.transport.methods[-1:] == ["GET"]  # only ensure_server's: set_app never calls Caddy
@@ -218,7 +220,7 @@ def test_same_upstreams_make_no_write(router, router_dns, ups):
 
 def test_a_dead_upstream_loses_no_request(router, web, ups, port):
     router.set_app("a", [f"{DEAD}:{port}", ups["up1"]])
-    time.sleep(router.settle_time)
+    answering(router, web, "a.localhost", 200)
     for _ in range(10):
         r = web("a.localhost")
         assert (r.status_code, r.text) == (200, "up1")
@@ -226,22 +228,37 @@ def test_a_dead_upstream_loses_no_request(router, web, ups, port):
 
 def test_an_app_whose_processes_all_refuse_gets_a_503_not_a_404(router, web, port):
     router.set_app("a", [f"{DEAD}:{port}"])
-    time.sleep(router.settle_time)
-    r = web("a.localhost")
-    assert r.status_code == 503 and "not answering" in r.text
+    r = answering(router, web, "a.localhost", 503)
+    assert "not answering" in r.text
 
 
-def test_in_flight_request_survives_a_switch(router, web, ups):
-    router.set_app("a", [ups["slow"]])
-    time.sleep(router.settle_time)
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(r=web("a.localhost")))
-    thread.start()
-    time.sleep(0.3)  # the request is now waiting on the slow upstream
-    router.set_app("a", [ups["up1"]])
-    assert settled(router, web, "a.localhost", "up1")
-    thread.join(10)
-    assert (result["r"].status_code, result["r"].text) == (200, "slow")
+def test_in_flight_request_survives_a_switch(caddy, router, web, ups, port):
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(handler) -> bytes:  # "/held" answers once the test lets it
+        if handler.path == "/held":
+            arrived.set()
+            release.wait(10)
+        return b"slow"
+
+    server = start_upstream("slow", "127.0.0.23", port, answer=held)
+    try:
+        router.set_app("a", [f"127.0.0.23:{port}"])
+        assert settled(router, web, "a.localhost", "slow")
+        result = {}
+        held_url = f"http://127.0.0.1:{caddy.http_port}/held"
+        thread = threading.Thread(target=lambda: result.update(r=httpx.get(held_url, headers={"Host": "a.localhost"}, timeout=10)))
+        thread.start()
+        wait_until(arrived.is_set, 10, "the request waiting on the slow upstream")
+        router.set_app("a", [ups["up1"]])
+        assert settled(router, web, "a.localhost", "up1")
+        release.set()
+        thread.join(10)
+        assert (result["r"].status_code, result["r"].text) == (200, "slow")
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
 
 
 def test_ensure_server_repairs_the_configuration(caddy, router, web, ups):
@@ -288,22 +305,26 @@ def test_rejects_bad_names_and_dials(router, port):
 def test_make_router_uses_settings(caddy, tmp_path):
     settings = Settings(caddy_admin_url=caddy.admin_url, router_port=caddy.http_port, domain="example.test",
                         home=tmp_path, instance="paas-test")
+    create_key(settings, data_exists=False)
     r = make_router(settings)
     assert isinstance(r, CaddyRouter)
     assert (r.admin_url, r.listen, r.domain) == (caddy.admin_url, f"127.0.0.1:{caddy.http_port}", "example.test")
     assert (r.hosts_dir, r.dns, r.web_port) == (settings.router_hosts_dir, settings.router_dns, settings.web_port)
     assert r.zone == "paas-test.paas.internal" and r.apps() == {}
+    # Caddy asks with a URL signed by the platform's key (the API refuses one without it).
+    base, _, query = r.tls_ask_url.partition("?signature=")
+    assert base == settings.api_url + TLS_ASK_PATH and Signer(load_key(settings)).valid("GET", TLS_ASK_PATH, query)
     r.close()
 
 
-def test_the_app_gets_herokus_router_headers(router, caddy, port):
+def test_the_app_gets_herokus_router_headers(router, caddy, port, web):
     def echo(handler) -> bytes:
         return "\n".join(f"{k}: {v}" for k, v in handler.headers.items()).encode()
 
     server = start_upstream("echo", "127.0.0.22", port, answer=echo)
     try:
         router.set_app("echo", [f"127.0.0.22:{port}"])
-        time.sleep(router.settle_time)
+        answering(router, web, "echo.localhost", 200)
 
         def headers(**sent) -> dict[str, str]:
             text = httpx.get(f"http://127.0.0.1:{caddy.http_port}/", headers={"Host": "echo.localhost", **sent}).text
@@ -333,7 +354,7 @@ def test_custom_domains_wildcards_and_https_redirects_route_to_their_app(make_te
     assert web("WWW.A.TEST").text == "up1" and web("other.a.test").text == "up2" and web("x.wild.test").text == "up2"
     assert web("wild.test").status_code == 404 and web("a.b.wild.test").status_code == 404
     router.ensure_server(Routing(domains={"a": ("www.a.test",), "b": ("*.a.test",)}, force_https=frozenset({"b"})))
-    time.sleep(router.settle_time)
+    answering(router, web, "b.localhost", 301)
 
     def get(host: str, path: str = "/p?q=1") -> httpx.Response:
         return httpx.get(f"http://127.0.0.1:{caddy.http_port}{path}", headers={"Host": host})
@@ -354,7 +375,7 @@ def test_without_acme_only_the_platforms_own_hosts_redirect(make_test_router, po
     router = make_test_router(port, tls_port=free_port(), tls_ask_url="http://127.0.0.1:9/ask")
     router.set_app("a", [ups["up1"]])
     router.ensure_server(Routing(domains={"a": ("www.a.test",)}, force_https=frozenset({"a"})))
-    time.sleep(router.settle_time)
     get = lambda host: httpx.get(f"http://127.0.0.1:{caddy.http_port}/", headers={"Host": host})  # noqa: E731
+    within_settle_time(router, lambda: get("www.a.test").text == "up1", "www.a.test answering from up1")
     assert get("a.localhost").status_code == 301 and get("www.a.test").text == "up1"  # no certificate to send it to
     router.ensure_server()

@@ -13,6 +13,7 @@ import pytest
 from paas.runner.backend import ProcessSpec
 from paas.runner.docker_backend import DockerBackend, _relay_output
 from paas.settings import Settings
+from tests.waiting import wait_until
 
 SERVER = (
     "import http.server, os\n"
@@ -111,7 +112,8 @@ def test_one_offs_of_a_runner_that_stopped_are_removed_and_running_ones_kept(bac
     seen = []
     running = threading.Thread(target=lambda: seen.append(backend.run_once(spec, 30, seen.append)))
     running.start()
-    time.sleep(1.5)
+    own = [f"paas.app={app}", f"paas.one-off={backend.one_off_label}"]
+    wait_until(lambda: engine.containers.list(filters={"label": own, "status": "running"}), 30, "the run's own container running")
     backend.remove_stray_one_offs()
     with pytest.raises(docker.errors.NotFound):
         engine.containers.get(stray.id)

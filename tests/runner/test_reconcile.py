@@ -14,6 +14,7 @@ from paas.domain.crypto import ConfigCipher
 from paas.domain.models import Status
 from paas.runner.docker_backend import DockerBackend
 from paas.runner.reconcile import Reconciler
+from tests.waiting import wait_until, within_settle_time
 
 SERVER = (
     "import http.server, os, time\n"
@@ -79,9 +80,7 @@ def world(api_settings, test_sessionmaker, caddy, make_test_router):
             return [p for p in backend.processes(name) if p.running]
 
         def wait_for_old_to_stop(self, keep: int) -> None:
-            deadline = time.monotonic() + 15
-            while len(self.running()) > keep and time.monotonic() < deadline:
-                time.sleep(0.1)
+            wait_until(lambda: len(self.running()) <= keep, 15, f"all but {keep} processes stopped", interval=0.1)
 
     w = World()
     w.name, w.reconciler, w.router, w.sessionmaker = name, reconciler, router, test_sessionmaker
@@ -139,7 +138,7 @@ def test_deploy_config_change_failed_boots_restart_and_delete(world):
     # A container that dies is replaced on the next pass.
     world.reconciler.backend.stop(second, 0)
     world.reconciler.reconcile(world.name)
-    time.sleep(world.router.settle_time)
+    within_settle_time(world.router, lambda: world.get().text == "greeting=two", "the replacement answering")
     [replacement] = world.running()
     assert replacement.id != second.id and world.get().text == "greeting=two"
 
@@ -148,8 +147,7 @@ def test_deploy_config_change_failed_boots_restart_and_delete(world):
         apps.delete_app(db, apps.get_app(db, world.name))
         db.commit()
     world.reconciler.reconcile(world.name)
-    time.sleep(world.router.settle_time)
-    assert world.get().status_code == 404
+    within_settle_time(world.router, lambda: world.get().status_code == 404, "the route gone")
     world.wait_for_old_to_stop(keep=0)
     assert world.running() == []
 

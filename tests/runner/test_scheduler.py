@@ -2,6 +2,7 @@ import threading
 import time
 
 from paas.runner.__main__ import Scheduler
+from tests.waiting import wait_until
 
 
 def test_a_request_for_a_busy_app_runs_once_more_afterwards_and_apps_run_in_parallel():
@@ -14,7 +15,7 @@ def test_a_request_for_a_busy_app_runs_once_more_afterwards_and_apps_run_in_para
 
     scheduler = Scheduler(reconcile, workers=4)
     scheduler.request("slow")
-    time.sleep(0.05)
+    wait_until(lambda: calls == ["slow"], 5, "the slow reconcile running")
     for _ in range(3):  # three requests while busy collapse into one more run
         scheduler.request("slow")
     scheduler.request("fast")

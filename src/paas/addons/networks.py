@@ -76,10 +76,16 @@ def shield_host(client: docker.DockerClient, name: str) -> None:
     address, sshd say); the host's own connections to them (the router, health checks) and their
     answers still pass. Idempotent; needs root, as the platform runs."""
     network = client.networks.get(name)
-    bridge = (network.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
-    rule = ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
-    if subprocess.run(["iptables", "-C", *rule], capture_output=True).returncode != 0:
-        subprocess.run(["iptables", "-I", *rule], check=True, capture_output=True)
+    shield_interface((network.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{network.id[:12]}")
+
+
+def shield_interface(interface: str, *, remove: bool = False) -> None:
+    """What arrives on this host's `interface` opens no connection to the host itself (see
+    shield_host); `remove` takes the rule away again (its interface is gone)."""
+    rule = ["INPUT", "-i", interface, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
+    present = subprocess.run(["iptables", "-C", *rule], capture_output=True).returncode == 0
+    if present == remove:
+        subprocess.run(["iptables", "-D" if remove else "-I", *rule], check=True, capture_output=True)
 
 
 def connect(client: docker.DockerClient, name: str, container_id: str, aliases: list[str] | None = None) -> None:

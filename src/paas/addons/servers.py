@@ -36,6 +36,7 @@ class Step:
 
 class Provider(Protocol):
     data_dir: str  # where its image keeps its data (the volume is mounted there)
+    user: str  # who the server runs as: its image's own user, which owns data_dir
     stop_signal: str
 
     def environment(self, credentials: dict[str, str]) -> dict[str, str]: ...
@@ -47,6 +48,7 @@ class Provider(Protocol):
 
 class Postgres:
     data_dir = "/var/lib/paas-postgresql"
+    user = "postgres"
     stop_signal = "SIGINT"  # a fast shutdown: on SIGTERM Postgres waits for every client to leave
 
     def environment(self, credentials: dict[str, str]) -> dict[str, str]:
@@ -69,6 +71,7 @@ class Postgres:
 
 class Redis:
     data_dir = "/var/lib/paas-redis"
+    user = "redis"
     stop_signal = "SIGTERM"  # Redis saves, then exits
 
     def environment(self, credentials: dict[str, str]) -> dict[str, str]:
@@ -119,11 +122,17 @@ class Servers:
             volumes={volume.name: {"bind": provider.data_dir, "mode": "rw"}},
             restart_policy={"Name": "unless-stopped"}, stop_signal=provider.stop_signal,
             mem_limit=f"{plan.memory_mb}m", memswap_limit=f"{plan.memory_mb}m", pids_limit=512,
+            # Never root, no capabilities at all (the server owns its files from the image on,
+            # so nothing is chowned or switched), nothing gained through setuid programs.
+            user=provider.user, cap_drop=["ALL"], security_opt=["no-new-privileges"],
             # The alias is the host name in the add-on's URL, on every network it joins.
             network=network, networking_config={network: EndpointConfig("1.41", aliases=[credentials["host"]])},
             init=True,
         )
-        container.start()
+        try:
+            container.start()
+        except docker.errors.APIError as error:  # e.g. an operator's image without the service's user
+            raise ServerFailed(f"the {service} server exited on start: {error.explanation or error}") from None
         deadline = time.monotonic() + timeout
         while not self._passes(container.id, provider.ready(credentials)):
             container.reload()

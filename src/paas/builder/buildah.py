@@ -14,6 +14,7 @@ import os
 import pwd
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import threading
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from paas.builder.errors import BuildFailed
 from paas.builder.files import private_dirs, read_untrusted, write_private
+from paas.builder.jail import jailed
+from paas.builder.locks import private_directory
 from paas.builder.sandbox import Sandbox
 from paas.settings import Settings
 
@@ -35,6 +38,7 @@ REGISTRIES = 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "
 # complains of a storage.conf without one.
 CONFIG = {"policy.json": json.dumps(POLICY), "registries.conf": REGISTRIES, "containers.conf": "",
           "storage.conf": '[storage]\ndriver = "overlay"\n'}
+BLOB_INFO_CACHE = "containers/cache/blob-info-cache-v1.boltdb"
 IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{64}")
 INDENT = "       "  # Heroku's: output under a `-----> ` step is indented to line up with it
 BOOKKEEPING = ("--> ", "COMMIT ", "Getting image source signatures", "Copying blob", "Copying config",
@@ -69,30 +73,51 @@ class Store:
         """The store and its home, the build user's; the shared configuration, the platform's."""
         uid, gid = build_user(self.settings)
         config = config_dir(self.settings)
-        config.mkdir(parents=True, exist_ok=True)
+        # Readable by the build user whatever the platform's umask (077: its home is private).
+        private_directory(config.parent)
+        config.mkdir(exist_ok=True)
+        config.chmod(0o755)
         for name, text in CONFIG.items():
             if not (config / name).is_file() or (config / name).read_text() != text:
                 (config / name).write_text(text)
+            (config / name).chmod(0o644)
         for relative in ("root", "run", "home/tmp", "home/run"):
             private_dirs(self.path.parent, f"{self.path.name}/{relative}", uid, gid)
-        private_dirs(self.settings.build_stores.absolute(), "data", uid, gid)
+        private_dirs(self.data.parent, f"{self.data.name}/{Path(BLOB_INFO_CACHE).parent}", uid, gid)
+        if self.base is not None:  # an app's: a fresh copy of what the platform's pushes learnt
+            shared = shared_data(self.settings) / BLOB_INFO_CACHE
+            if shared.is_file():
+                copy = self.data / f"{BLOB_INFO_CACHE}.{secrets.token_hex(4)}"
+                shutil.copyfile(shared, copy)
+                os.chown(copy, uid, gid)
+                copy.replace(self.data / BLOB_INFO_CACHE)
 
-    def command(self, *args: str) -> list[str]:
+    @property
+    def data(self) -> Path:
+        """XDG_DATA_HOME: where buildah keeps what it learnt of registries (which layers a registry
+        has already, so a push sends only the app's own). The base store's is the platform's: it
+        pushes the stacks' layers. Each app's is its own, a copy of that one made before each
+        build: never shared between apps (a build that got out of its jail could poison it)."""
+        return shared_data(self.settings) if self.base is None else self.path / "data"
+
+    def command(self, *args: str, context: Path | None = None) -> list[str]:
+        """buildah as the build user, in a jail that holds of the host's files only the system's and
+        this store's, the shared configuration, and the build's `context` (jail.py)."""
         uid, gid = build_user(self.settings)
         read_only_base = ["--storage-opt", f"overlay.imagestore={self.base / 'root'}"] if self.base else []
-        return [
+        read_only = [config_dir(self.settings), *([self.base / "root"] if self.base else []), *([context] if context else [])]
+        return jailed([
             "setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups",
             "buildah", "--root", str(self.path / "root"), "--runroot", str(self.path / "run"),
             "--storage-driver", "overlay", *read_only_base, *args,
-        ]
+        ], writable=[self.path] if self.base else [self.path, self.data], read_only=read_only, var_tmp=self.home / "tmp")
 
     def env(self) -> dict[str, str]:
         config = config_dir(self.settings)
         return {
             "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
             "HOME": str(self.home), "XDG_RUNTIME_DIR": str(self.home / "run"), "TMPDIR": str(self.home / "tmp"),
-            # What layers a registry already has (so a push sends only an app's own): for every app.
-            "XDG_DATA_HOME": str(self.settings.build_stores.absolute() / "data"),
+            "XDG_DATA_HOME": str(self.data),
             "CONTAINERS_REGISTRIES_CONF": str(config / "registries.conf"),
             "CONTAINERS_CONF": str(config / "containers.conf"), "CONTAINERS_STORAGE_CONF": str(config / "storage.conf"),
         }
@@ -122,8 +147,8 @@ class Store:
         finally:
             path.unlink(missing_ok=True)
 
-    def build(self, context: Path, sandbox: Sandbox, emit: Emit) -> str:
-        """`buildah bud` of the context's Dockerfile; returns the image's id. Each output line goes
+    def build(self, context: Path, dockerfile: str, sandbox: Sandbox, emit: Emit) -> str:
+        """`buildah bud` of the context's `dockerfile` (the file that was checked); returns the image's id. Each output line goes
         to `emit` (buildah's bookkeeping left out); BuildFailed says why a build did not finish.
         The image gets no name: an unchanged app then gets the very image of its last build,
         straight from the layer cache (naming it would copy it)."""
@@ -134,7 +159,8 @@ class Store:
         command = self.command(
             "bud", "--signature-policy", str(config_dir(self.settings) / "policy.json"), "--layers", "--format", "docker",
             # RUN steps share the sandbox's network (which buildah enters); each is a container of its own.
-            "--isolation", "oci", "--network", "host", "--iidfile", str(image_id_file), str(context),
+            "--isolation", "oci", "--network", "host", "--iidfile", str(image_id_file),
+            "--file", str(context / dockerfile), str(context), context=context,
         )
         try:
             run_streaming(sandbox.wrap(command), self.env(), self.home, self.settings, emit, pass_fds=(sandbox.net_fd,))
@@ -144,6 +170,16 @@ class Store:
         if not IMAGE_ID.fullmatch(image):
             raise RuntimeError("buildah finished without naming the image it built")
         return image
+
+    def triggers(self, image: str, sandbox: Sandbox, emit: Emit) -> list[str]:
+        """The ONBUILD steps of a base image, pulled into this store first (from the build's
+        sandbox, on its network, as the build itself would pull it)."""
+        policy = str(config_dir(self.settings) / "policy.json")
+        emit(f"-----> Pulling {image}")
+        run_streaming(sandbox.wrap(self.command("pull", "--signature-policy", policy, "--quiet", image)), self.env(),
+                      self.home, self.settings, lambda line: None, pass_fds=(sandbox.net_fd,))
+        found = self.run("inspect", "--type", "image", "--format", "{{json .Docker.Config.OnBuild}}", image)
+        return [str(step) for step in json.loads(found or "null") or []]
 
     def push(self, image: str, destination: str) -> str:
         """Push to `destination` (`<registry>/<repository>:<tag>`) and return the digest there."""
@@ -161,6 +197,10 @@ class Store:
 
 def config_dir(settings: Settings) -> Path:
     return settings.build_stores.absolute() / "config"
+
+
+def shared_data(settings: Settings) -> Path:
+    return settings.build_stores.absolute() / "data"
 
 
 def base_store(settings: Settings) -> Store:
@@ -233,7 +273,11 @@ def is_loopback(registry: str) -> bool:
 
 
 def chown_tree(root: Path, uid: int, gid: int) -> None:
+    """The tree handed to the build user: never through a link, and never a file with a second
+    name (a hard link to a file elsewhere would hand that file over too; unpacking makes none)."""
     os.chown(root, uid, gid)
     for directory, dirs, files in os.walk(root):
         for name in dirs + files:
-            os.chown(os.path.join(directory, name), uid, gid, follow_symlinks=False)
+            path = os.path.join(directory, name)
+            if name in dirs or os.lstat(path).st_nlink == 1:
+                os.chown(path, uid, gid, follow_symlinks=False)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from paas.builder.job import Job
-from paas.builder.locks import file_lock
+from paas.builder.locks import file_lock, private_directory
 from paas.settings import Settings
 
 
@@ -28,5 +28,5 @@ def app_cache_dir(settings: Settings, job: Job, kind: str) -> Path:
         for old in root.iterdir():
             if old.name.rsplit("-", 1)[-1] != str(job.cache_generation):
                 shutil.rmtree(old, ignore_errors=True)
-    current.mkdir(parents=True, exist_ok=True)
+    private_directory(current)
     return current

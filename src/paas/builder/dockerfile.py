@@ -3,6 +3,7 @@ buildah (`buildah.py`) in a sandbox of the build's own (`sandbox.py`), on the ap
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,8 @@ from paas.builder.buildah import Store
 from paas.builder.cache import app_cache
 from paas.builder.errors import BuildFailed
 from paas.builder.job import BuildResult, Job
-from paas.builder.procfile import ProcfileError, parse_procfile
+from paas.builder.files import read_beneath
+from paas.builder.procfile import ProcfileError, read_procfile
 from paas.builder.registry import has_manifest
 from paas.builder.sandbox import Sandboxes
 from paas.builder.stack import ensure_base
@@ -25,7 +27,17 @@ INSTRUCTIONS = frozenset({
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER",
     "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
 })
-ESCAPE_DIRECTIVE = re.compile(r"#\s*escape\s*=\s*([\\`])\s*$", re.I)
+# Parser directives as BuildKit reads them: only known ones, and only before anything else.
+DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*")
+DIRECTIVES = frozenset({"syntax", "escape", "check"})
+# Any `--mount` in an instruction (a flag, or anywhere else: refused all the same), and the one
+# form taken: a tmpfs with plain options, none of them a source.
+MOUNT_FLAG = re.compile(r"--mount(\S*)", re.I)
+TMPFS_MOUNT = re.compile(r"=type=tmpfs(,(?!from=|source=|src=)[a-z-]+=[\w./-]*)*")
+# The file buildah is told to build (`-f`): it is the one checked here. A Containerfile is
+# not read (buildah would prefer it to the Dockerfile if it were left to choose).
+DOCKERFILE = "Dockerfile"
+VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 STACK_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(?:docker\.io/|localhost/)?paas/stack:([a-z0-9-]+)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -33,14 +45,11 @@ def build_from_dockerfile(
     settings: Settings, client: docker.DockerClient, sandboxes: Sandboxes, job: Job, source_dir: Path, emit: Emit,
 ) -> BuildResult:
     # A Procfile beside the Dockerfile names the process types, each overriding CMD.
-    process_types = {"web": ""}
-    procfile = source_dir / "Procfile"
-    if procfile.is_file():
-        try:
-            process_types = parse_procfile(procfile.read_text(errors="replace"))
-        except ProcfileError as error:
-            raise BuildFailed(f"Procfile: {error}") from None
-    dockerfile = (source_dir / "Dockerfile").read_text(errors="replace")
+    try:
+        process_types = read_procfile(source_dir) or {"web": ""}
+    except ProcfileError as error:
+        raise BuildFailed(f"Procfile: {error}") from None
+    dockerfile = read_beneath(source_dir, DOCKERFILE) or ""
     check_instructions(dockerfile)
     bases = {stack: ensure_base(settings, client, stack, emit) for stack in stacks_named(dockerfile, job.stack)}
     repository = f"{settings.registry}/{job.app}"
@@ -54,7 +63,9 @@ def build_from_dockerfile(
         store = Store.for_app(settings, path)
         store.prepare()
         with sandboxes.sandbox() as box:
-            image_id = store.build(source_dir, box, emit)
+            for base in external_bases(dockerfile):  # their ONBUILD steps run in this build too
+                check_triggers(base, store.triggers(base, box, emit))
+            image_id = store.build(source_dir, DOCKERFILE, box, emit)
         emit("-----> Pushing image to the registry")
         image = f"{repository}@{store.push(image_id, f'{repository}:{job.build_id}')}"
         built.put(key, image)
@@ -93,40 +104,55 @@ class BuiltImages:
             return
         images = {k: v for k, v in self._read().items() if k != key}
         images[key] = image
-        self.path.write_text(json.dumps(dict(list(images.items())[-self.KEEP:])))
+        with os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(json.dumps(dict(list(images.items())[-self.KEEP:])))
 
 
-def instructions(text: str) -> Iterator[tuple[int, str]]:
+def instructions(text: str, escape: str | None = None) -> Iterator[tuple[int, str]]:
     """Each instruction with the line it starts on, its continued lines joined, as Docker reads
-    them: parser directives first, comments and blank lines skipped (inside an instruction too)."""
+    them: parser directives first, comments and blank lines skipped (inside an instruction too).
+    `escape`: the escape character to read with, whatever the directives say."""
     lines = text.removeprefix("\ufeff").split("\n")  # Docker's lines: not splitlines(), which breaks at U+2028 too
-    escape = "\\"
-    for line in lines:  # parser directives come first, before any instruction or other comment
-        if not (match := ESCAPE_DIRECTIVE.match(line.strip())) and not re.match(r"#\s*\w+\s*=", line.strip()):
-            break
-        if match:
-            escape = match.group(1)
+    if escape is None:
+        escape = "\\"
+        for line in lines:  # BuildKit's rule: directives it knows, before anything else
+            directive = DIRECTIVE.fullmatch(line.strip())
+            if directive is None or directive.group(1).lower() not in DIRECTIVES:
+                break
+            if directive.group(1).lower() == "escape":
+                if directive.group(2) not in ("\\", "`"):
+                    raise BuildFailed(f"Dockerfile: the escape directive takes \\ or `, not {directive.group(2)!r}")
+                escape = directive.group(2)
     start, parts = 0, []
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
         if not parts:
-            start = number
-        continued = stripped.endswith(escape)
-        parts.append(stripped.removesuffix(escape) if continued else stripped)
+            start, line = number, line.lstrip()
+        # A continued line is joined as it is (Docker adds no space and strips nothing).
+        continued = line.rstrip().endswith(escape)
+        parts.append(line.rstrip().removesuffix(escape) if continued else line.rstrip())
         if not continued:
-            yield start, " ".join(parts)
+            yield start, "".join(parts)
             parts = []
     if parts:
-        yield start, " ".join(parts)
+        yield start, "".join(parts)
 
 
 def check_instructions(text: str) -> None:
     """Each instruction is one Docker knows (buildah says only "no FROM statement found" of a
     `FORM`), and no RUN mounts anything but a tmpfs: buildah 1.28's bind and cache mounts can
     reach outside the build (a cache is shared by every app's builds, and CVE-2024-1753 and
-    CVE-2024-9675 mount host paths)."""
+    CVE-2024-9675 mount host paths). Mounts are looked for with either escape character, so no
+    disagreement between this reading and buildah's about directives can hide one."""
+    for escape in ("\\", "`"):
+        for number, instruction in instructions(text, escape):
+            for flag in MOUNT_FLAG.findall(instruction):
+                if not TMPFS_MOUNT.fullmatch(flag):
+                    kind = dict(o.partition("=")[::2] for o in flag.removeprefix("=").split(",")).get("type", "bind")
+                    raise BuildFailed(f"Dockerfile line {number}: RUN --mount=type={kind} is not available in paas "
+                                      "builds (only type=tmpfs): it would reach outside the build")
     for number, instruction in instructions(text):
         word, _, rest = instruction.partition(" ")
         if word.upper() == "ONBUILD":
@@ -135,13 +161,43 @@ def check_instructions(text: str) -> None:
                 raise BuildFailed(f"Dockerfile line {number}: ONBUILD needs an instruction after it")
         if word.upper() not in INSTRUCTIONS:
             raise BuildFailed(f"Dockerfile line {number}: unknown instruction {word!r}")
-        if word.upper() == "RUN":
-            for flag in re.findall(r"--mount=(\S+)", rest):
-                options = dict(o.partition("=")[::2] for o in flag.split(","))
-                kind = options.get("type", "bind")
-                if kind != "tmpfs" or "from" in options:
-                    raise BuildFailed(f"Dockerfile line {number}: RUN --mount=type={kind} is not available in paas builds "
-                                      "(only type=tmpfs): it would reach outside the build")
+
+
+def external_bases(text: str) -> list[str]:
+    """The images the Dockerfile builds FROM that are neither one of its own stages nor a platform
+    stack, with the ARG defaults declared before the first FROM put in (as buildah does: paas
+    passes no build arguments, so those defaults are all there is)."""
+    args: dict[str, str] = {}
+    stages: set[str] = set()
+    bases: list[str] = []
+    for number, instruction in instructions(text):
+        word, _, rest = instruction.partition(" ")
+        if word.upper() == "ARG" and not stages and not bases:
+            name, equals, default = rest.strip().partition("=")
+            if equals:  # an ARG without a default stays a variable: unknown
+                args[name.strip()] = default.strip().strip('"')
+        if word.upper() != "FROM":
+            continue
+        words = [w for w in rest.split() if not w.startswith("--")]
+        if not words:
+            raise BuildFailed(f"Dockerfile line {number}: FROM needs an image")
+        image = VARIABLE.sub(lambda m: args.get(m.group(1) or m.group(2), m.group(0)), words[0])
+        if "$" in image:
+            raise BuildFailed(f"Dockerfile line {number}: FROM {words[0]} names its image through a variable "
+                              "without a default; give the image's name")
+        if image.lower() not in stages and image.lower() != "scratch" and not STACK_FROM.match(f"FROM {image}"):
+            bases.append(image)
+        if len(words) >= 3 and words[1].upper() == "AS":
+            stages.add(words[2].lower())
+    return list(dict.fromkeys(bases))
+
+
+def check_triggers(image: str, triggers: list[str]) -> None:
+    """A base image's ONBUILD steps run as if they were the Dockerfile's own: the same check."""
+    try:
+        check_instructions("\n".join(triggers))
+    except BuildFailed as error:
+        raise BuildFailed(f"the image {image} has ONBUILD steps paas does not run: {error}") from None
 
 
 def stacks_named(dockerfile: str, default: str | None) -> list[str]:

@@ -1,5 +1,8 @@
-"""Files a build could have written (or swapped for a link), read and made by the platform as root."""
+"""Files a build's tenant could have written (or swapped for a link), read and made by the
+platform as root: never through a link that leads out of the directory they belong to."""
 
+import ctypes
+import errno
 import os
 import stat
 from pathlib import Path
@@ -7,22 +10,73 @@ from pathlib import Path
 from paas.builder.errors import BuildFailed
 
 UNTRUSTED_READ_LIMIT = 2**20
+# openat2(2) (Linux 5.6): RESOLVE_BENEATH makes the kernel refuse (EXDEV) any step of the path,
+# `..` or a link's target, that leaves the starting directory; NO_MAGICLINKS refuses /proc's
+# links (/proc/self/cwd...). The same syscall number on every architecture.
+SYS_OPENAT2 = 437
+RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH = 0x02, 0x08
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def open_beneath(root: int | Path, relative: str, flags: int = os.O_RDONLY) -> int:
+    """A descriptor of `relative` resolved strictly inside `root` (a path or an open directory):
+    OSError(EXDEV) if the path or any link on the way leads out of it."""
+    root_fd = root if isinstance(root, int) else os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        how = _OpenHow(flags | os.O_CLOEXEC, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+        fd = _libc.syscall(SYS_OPENAT2, root_fd, os.fsencode(relative), ctypes.byref(how), ctypes.sizeof(how))
+        if fd < 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), relative)
+        return fd
+    finally:
+        if not isinstance(root, int):
+            os.close(root_fd)
+
+
+def read_beneath(root: Path, relative: str, limit: int = UNTRUSTED_READ_LIMIT) -> str | None:
+    """A regular file inside `root` (a build's source or output), whole; None when there is
+    none. A file over `limit` bytes is refused (never read in part: what is checked must be all
+    there is). A path that leads out of `root` is refused with the name alone: what it points at
+    is never read, so never shown."""
+    try:
+        fd = open_beneath(root, relative, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno in (errno.EXDEV, errno.ELOOP):
+            raise BuildFailed(f"{relative} leads out of the build's files (a link)") from None
+        if error.errno in (errno.ENOTDIR, errno.ENXIO):
+            return None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise BuildFailed(f"{relative} must be a regular file")
+        data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise BuildFailed(f"{relative} is over the limit of {limit:,} bytes")
+        return data.decode(errors="replace")
+
+
+def is_file_beneath(root: Path, relative: str) -> bool:
+    """`relative` is a regular file inside `root` (through links that stay inside it)."""
+    try:
+        fd = open_beneath(root, relative, os.O_PATH)
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
 
 
 def read_untrusted(path: Path, limit: int = UNTRUSTED_READ_LIMIT) -> str | None:
-    """A file the build could have written, read on the host (as root): never through a symlink
-    (it could point at the platform's secrets), only a regular file, at most `limit` bytes.
-    None when there is no such file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return None
-    except OSError:  # ELOOP: a symlink
-        raise BuildFailed(f"{path.name} must be a regular file, not a link") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise BuildFailed(f"{path.name} must be a regular file")
-        return handle.read(limit).decode(errors="replace")
+    """A file of a directory the build could write to, read without leaving that directory."""
+    return read_beneath(path.parent, path.name, limit)
 
 
 def private_dirs(parent: Path, relative: str, uid: int, gid: int, mode: int = 0o700) -> Path:

@@ -1,6 +1,8 @@
 """The Procfile: one `<type>: <command>` per line, parsed strictly so a typo rejects the push."""
 
+from pathlib import Path
 
+from paas.builder.files import read_beneath
 from paas.domain.formation import (
     PROCESS_TYPE,  # the domain's rule for process type names
 )
@@ -38,3 +40,9 @@ def parse_procfile(text: str) -> dict[str, str]:
 
 def format_procfile(types: dict[str, str]) -> str:
     return "".join(f"{name}: {command}\n" for name, command in types.items())
+
+
+def read_procfile(directory: Path) -> dict[str, str] | None:
+    """The Procfile of a build's files, if it has one (read without leaving them)."""
+    text = read_beneath(directory, "Procfile")
+    return None if text is None else parse_procfile(text)

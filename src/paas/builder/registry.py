@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import httpx
 
 from paas.builder.slug import Slug
+from paas.registry_auth import registry_auth
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -144,7 +145,7 @@ def _new_config(base: dict, layer: Slug, changes: ImageConfigChanges | None) -> 
 def has_manifest(registry: str, reference: str, auth: tuple[str, str] | None = None) -> bool:
     """Does the registry still hold this image (`<registry>/<repo>@sha256:...` or with a tag)?"""
     repository, ref = _split(registry, reference)
-    with httpx.Client(auth=auth, timeout=10) as client:
+    with httpx.Client(auth=registry_auth(auth), timeout=10) as client:
         response = _Registry(client, registry).call(
             "HEAD", f"/{repository}/manifests/{ref}", f"checking {reference}", (200, 404), headers={"Accept": DOCKER_MANIFEST},
         )
@@ -162,7 +163,8 @@ def append_layer(
     """
     base_repo, base_ref = _split(registry, base)
     # Plain HTTP only, so a TLS context that trusts nothing: loading the CA bundle took 55 ms.
-    http = client or httpx.Client(timeout=TIMEOUT, verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), auth=auth)
+    http = client or httpx.Client(timeout=TIMEOUT, verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+                                   auth=registry_auth(auth))
     try:
         api = _Registry(http, registry)
         found = api.call(

@@ -31,7 +31,7 @@ def build_slug_image(
     except InvalidParams as error:
         raise BuildError(f"BUILDPACK_URL: {error.message}") from None
     fetched = settings.build_cache_root / "buildpacks"
-    buildpacks = [resolve_buildpack(entry, fetched, emit) for entry in wanted] or None
+    buildpacks = [resolve_buildpack(settings, entry, fetched, emit) for entry in wanted] or None
     stack, python_version, warnings = choose_stack(source_dir, job.stack, [b.name for b in buildpacks or []])
     for warning in warnings:
         emit(f" !     {warning}")
@@ -43,7 +43,7 @@ def build_slug_image(
         result = run_buildpacks(
             client, build_id=job.build_id.hex, image=images.build, source_dir=source_dir,
             cache_dir=cache, env=job.env, buildpacks=buildpacks, extra_env=extra_env,
-            emit=emit, memory=settings.build_memory, cpus=settings.build_cpus, pids=settings.build_pids,
+            emit=emit, user=settings.dyno_ids, memory=settings.build_memory, cpus=settings.build_cpus, pids=settings.build_pids,
             timeout=settings.build_timeout, output_limit=settings.build_output_limit,
             network=network,
         )

@@ -11,7 +11,9 @@ there. The build image stays local (build containers run on this Docker host).
 Every image carries the label `paas.stack.revision`; `ensure_stack` remakes images older than
 `STACK_REVISION`, so machines holding an image of an older recipe get the new one.
 
-Run as `python -m paas.builder.stack [NAME ...]` (default: the default stack only).
+Run as `python -m paas.builder.stack [--local] [NAME ...]` (default: the default stack only).
+`--local` makes the images on this engine only, with no registry: what the compose stack builds
+its own images from (`make stack`); its worker pushes the run image to its own registry.
 """
 
 import re
@@ -31,6 +33,7 @@ from docker.errors import APIError, ImageNotFound
 from paas.builder.buildah import base_store, config_dir
 from paas.builder.locks import file_lock
 from paas.domain.stacks import DEFAULT_STACK, STACKS, Stack
+from paas.registry_auth import registry_auth
 from paas.settings import Settings, get_settings
 
 Emit = Callable[[str], None]
@@ -435,7 +438,8 @@ def registry_digest(registry: str, registry_ref: str, auth: tuple[str, str] | No
     """The digest the registry's tag points at (None: no such tag)."""
     repository, tag = split_image(registry_ref.removeprefix(f"{registry}/"))
     response = httpx.head(
-        f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_V2}, timeout=10, auth=auth,
+        f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_V2}, timeout=10,
+        auth=registry_auth(auth),
     )
     if response.status_code == 404:
         return None
@@ -482,38 +486,68 @@ def stack_images(settings: Settings, stack: Stack) -> StackImages:
     return StackImages(stack.run_image, stack.build_image, f"{settings.registry}/{stack.run_image}")
 
 
-def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emit: Emit) -> StackImages:
-    """Make sure the stack's run and build images exist locally at the current revision and the
-    run image is in the registry. Idempotent; concurrent callers wait for each other."""
+def _stack(name: str) -> Stack:
     stack = STACKS.get(name)
     if stack is None:
         raise ValueError(f"no such stack: {name!r}; stacks: {', '.join(STACKS)}")
+    return stack
+
+
+def _make_local_images(settings: Settings, client: docker.DockerClient, stack: Stack, images: StackImages,
+                       emit: Emit) -> list[str]:
+    """Under the stack's lock: (re)make its images that are missing or stale on this engine, from the
+    cached tarballs (made first if need be); returns the ids of the images they replace."""
+    replaced = []
+    stale = [image for image in (images.run, images.build) if not image_current(client, image)]
+    if not stale:
+        return replaced
+    run_tar = tarball_path(settings.cache_dir, stack.name, "run")
+    build_tar = tarball_path(settings.cache_dir, stack.name, "build")
+    if not (tarball_current(run_tar) and tarball_current(build_tar)):
+        old = local_revision(client, images.run)
+        why = "first use" if old is None else f"revision {old} -> {STACK_REVISION}"
+        emit(f"-----> Building stack {stack.name} ({why}, about {FIRST_BUILD_SECONDS.get(stack.name, 180)} s)")
+        make_tarballs(settings, stack, emit, need_run=not tarball_current(run_tar))
+    else:
+        emit(f"-----> Importing stack {stack.name} from {settings.cache_dir}")
+    for image, tarball in ((images.run, run_tar), (images.build, build_tar)):
+        if image in stale:
+            try:
+                replaced.append(client.images.get(image).id)
+            except ImageNotFound:
+                pass
+            import_tarball(client, tarball, image, emit)
+    return replaced
+
+
+def _stack_lock(settings: Settings, name: str, emit: Emit):
+    return file_lock(settings.cache_dir / f"stack-{name}.lock",
+                     lambda: emit(f"-----> Waiting for stack {name} (another build is making it)"))
+
+
+def ensure_local_stack(settings: Settings, client: docker.DockerClient, name: str, emit: Emit) -> StackImages:
+    """Make sure the stack's run and build images exist on this engine at the current revision;
+    no registry is needed (the compose stack's images are built from these)."""
+    stack = _stack(name)
+    images = stack_images(settings, stack)
+    if image_current(client, images.run) and image_current(client, images.build):
+        return images
+    with _stack_lock(settings, name, emit):
+        _remove_replaced(client, _make_local_images(settings, client, stack, images, emit))
+    return images
+
+
+def ensure_stack(settings: Settings, client: docker.DockerClient, name: str, emit: Emit) -> StackImages:
+    """Make sure the stack's run and build images exist locally at the current revision and the
+    run image is in the registry. Idempotent; concurrent callers wait for each other."""
+    stack = _stack(name)
     images = stack_images(settings, stack)
     ready = image_current(client, images.run) and image_current(client, images.build)
     auth = settings.registry_auth("builder")
     if ready and registry_current(client, images, settings.registry, auth):
         return images  # the usual case: no lock, a few milliseconds
-    waiting = lambda: emit(f"-----> Waiting for stack {name} (another build is making it)")
-    with file_lock(settings.cache_dir / f"stack-{name}.lock", waiting):
-        replaced = []
-        stale = [image for image in (images.run, images.build) if not image_current(client, image)]
-        if stale:
-            run_tar = tarball_path(settings.cache_dir, name, "run")
-            build_tar = tarball_path(settings.cache_dir, name, "build")
-            if not (tarball_current(run_tar) and tarball_current(build_tar)):
-                old = local_revision(client, images.run)
-                why = "first use" if old is None else f"revision {old} -> {STACK_REVISION}"
-                emit(f"-----> Building stack {name} ({why}, about {FIRST_BUILD_SECONDS.get(name, 180)} s)")
-                make_tarballs(settings, stack, emit, need_run=not tarball_current(run_tar))
-            else:
-                emit(f"-----> Importing stack {name} from {settings.cache_dir}")
-            for image, tarball in ((images.run, run_tar), (images.build, build_tar)):
-                if image in stale:
-                    try:
-                        replaced.append(client.images.get(image).id)
-                    except ImageNotFound:
-                        pass
-                    import_tarball(client, tarball, image, emit)
+    with _stack_lock(settings, name, emit):
+        replaced = _make_local_images(settings, client, stack, images, emit)
         if not registry_current(client, images, settings.registry, auth):
             push_run_image(client, images, settings.registry, emit, auth)
         _remove_replaced(client, replaced)
@@ -555,7 +589,9 @@ def _print(line: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = (sys.argv[1:] if argv is None else argv) or [DEFAULT_STACK]
+    args = sys.argv[1:] if argv is None else argv
+    local = "--local" in args
+    names = [a for a in args if a != "--local"] or [DEFAULT_STACK]
     unknown = [n for n in names if n not in STACKS]
     if unknown:
         print(f" !     unknown stack(s): {', '.join(unknown)}; stacks: {', '.join(STACKS)}", file=sys.stderr)
@@ -564,6 +600,10 @@ def main(argv: list[str] | None = None) -> int:
     client = docker.DockerClient(base_url=settings.docker_url, timeout=600)
     try:
         for name in names:
+            if local:
+                images = ensure_local_stack(settings, client, name, _print)
+                _print(f"-----> Stack {name} ready on this engine: {images.run}, {images.build}")
+                continue
             images = ensure_stack(settings, client, name, _print)
             ensure_base(settings, client, name, _print)
             _print(f"-----> Stack {name} ready: {images.run} ({images.run_registry_ref}), {images.build}")

@@ -19,18 +19,21 @@ from paas import logs, messages
 from paas.builder import source
 from paas.builder.dockerfile import build_from_dockerfile
 from paas.builder.errors import BuildFailed
+from paas.builder.files import is_file_beneath
 from paas.builder.job import Job
 from paas.builder.sandbox import Sandboxes
 from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
 from paas.celery_app import make_celery
 from paas.domain import builds, config
-from paas.domain.crypto import ConfigCipher, load_keys
+from paas.domain.crypto import ConfigCipher, load_key, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.domain.errors import Conflict
 from paas.domain.models import Build, Status
 from paas.memory import release_free_memory
-from paas.platform.repos import open_or_init
+from paas.platform.source_files import uploaded_file
+from paas.platform.repos import repository_path
+from paas.platform.signing import Signer
 from paas.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ class Worker:
     redis: redis.Redis
     docker: docker.DockerClient
     cipher: ConfigCipher
+    signer: Signer  # to know the platform's own source URLs
     slugs: SlugStore
     sandboxes: Sandboxes
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{threading.get_native_id()}")
@@ -63,6 +67,7 @@ def _make_worker() -> Worker:
         redis=messages.connect(settings),
         docker=client,
         cipher=ConfigCipher(load_keys(settings)),
+        signer=Signer(load_key(settings)),
         slugs=LocalSlugStore(settings.slugs_dir),
         sandboxes=Sandboxes(settings, client),
     )
@@ -123,11 +128,14 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
     try:
         source_dir = workdir / f"build_{build_id.hex}"
         source_dir.mkdir()
+        limits = source.Limits(w.settings.source_unpacked_limit, w.settings.source_files_limit)
         if job.source_url is None:
-            job.tree = source.from_commit(open_or_init(w.settings, job.app), job.version, source_dir)
+            job.tree = source.from_commit(repository_path(w.settings, job.app), job.version, source_dir, limits)
+        elif uploaded := own_source(w, job.source_url):
+            source.from_tarball(uploaded, source_dir, limits, "the uploaded source")
         else:
-            source.from_url(job.source_url, source_dir, w.settings.source_size_limit)
-        if (source_dir / "Dockerfile").is_file():
+            source.from_url(w.settings, job.source_url, source_dir, w.settings.source_size_limit, limits)
+        if is_file_beneath(source_dir, "Dockerfile"):
             result = build_from_dockerfile(w.settings, w.docker, w.sandboxes, job, source_dir, out.write)
         else:
             result = build_slug_image(w.settings, w.docker, w.slugs, job, source_dir, workdir, out.write, w.sandboxes.network())
@@ -164,6 +172,14 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
         logs.released(applog, job.app_id, description, version, by)
     finally:
         heartbeat.stop()
+
+
+def own_source(w: Worker, url: str) -> Path | None:
+    """The file of one of the platform's own source URLs (None: not one of them)."""
+    try:
+        return uploaded_file(w.settings, w.signer, url)
+    except FileNotFoundError as error:
+        raise BuildFailed(f"the uploaded source is gone: {error} (upload it again to a new source)") from None
 
 
 def _beat(heartbeat: messages.Heartbeat, done: threading.Event) -> None:

@@ -1,4 +1,4 @@
-"""`paas accounts:create`, `authorizations*`, `access*`, `teams*`: who may use the platform and its apps."""
+"""`paas accounts:create`, `authorizations*`, `quotas*`, `access*`, `teams*`: who may use the platform and its apps."""
 
 from typing import Annotated
 from urllib.parse import quote
@@ -46,6 +46,31 @@ def authorizations_revoke(ident: str):
     """Revoke one of your API tokens by its ID.  Example: paas authorizations:revoke 1f0c..."""
     Api().delete(f"/oauth/authorizations/{quote(ident, safe='')}")
     typer.echo(f"Revoked {ident}")
+
+
+@app.command("quotas")
+def quotas(email: Annotated[str | None, typer.Argument(help="Another user's (admins only).")] = None, as_json: JsonOpt = False):
+    """Your quotas and what you use of each, or a user's.  Example: paas quotas dev@example.com"""
+    print_quotas(Api().get(f"/accounts/{quote(email, safe='')}/quotas" if email else "/account/quotas"), as_json)
+
+
+@app.command("quotas:set")
+def quotas_set(email: str, changes: Annotated[list[str], typer.Argument(help="QUOTA=N, or QUOTA=default.")], as_json: JsonOpt = False):
+    """Set a user's quotas (admins only).  Example: paas quotas:set dev@example.com apps=5 dynos=default"""
+    body: dict[str, int | None] = {}
+    for change in changes:
+        quota, sep, value = change.partition("=")
+        if not sep or not (value.isdigit() or value == "default"):
+            raise typer.BadParameter(f"{change!r}: give QUOTA=N or QUOTA=default (apps, addons, dynos, one_off_dynos, authorizations).")
+        body[quota] = None if value == "default" else int(value)
+    print_quotas(Api().patch(f"/accounts/{quote(email, safe='')}/quotas", body), as_json)
+
+
+def print_quotas(shown: dict, as_json: bool) -> None:
+    if as_json:
+        return print_json(shown)
+    print_table(("Quota", "Used", "Limit"), [(q, str(v["used"]), "none" if v["limit"] is None else str(v["limit"]))
+                                            for q, v in shown.items()])
 
 
 @app.command("access")

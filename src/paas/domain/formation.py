@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paas.domain import apps
+from paas.domain import apps, quotas
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import App, Formation
+from paas.settings import get_settings
 
 # More instances of one type than a single host should be asked for by a typo.
 MAX_QUANTITY = 100
@@ -53,8 +54,15 @@ def canonical_size(asked: object, sizes: dict) -> str:
 
 
 def ensure_formation(db: Session, app: App, process_type: str, quantity: int) -> Formation:
+    """The type's formation, made with `quantity` if it is new (0 if the owner has no dyno left
+    of their quota: the app is deployed, and its owner scales it when they free one)."""
     formation = db.scalar(select(Formation).where(Formation.app_id == app.id, Formation.type == process_type))
     if formation is None:
+        # The owner's row is not locked: a deploy holds the app's already, and the API locks the
+        # owner first (a deadlock otherwise). At worst a scale at that moment goes one over.
+        most = quotas.limit(get_settings(), app.owner, "dynos")  # the deploying process's settings
+        if most is not None:
+            quantity = max(0, min(quantity, most - quotas.used(db, app.owner, "dynos")))
         formation = Formation(app_id=app.id, type=process_type, quantity=quantity, size=DEFAULT_SIZE)
         db.add(formation)
         db.flush()

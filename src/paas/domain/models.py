@@ -57,6 +57,8 @@ class User(Timestamps, Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # A disabled user's tokens are gone and no new ones are made; their apps stay.
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Quotas an admin set for this user ({"apps": 5}); the others are the settings' defaults.
+    quotas: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict, server_default=text("'{}'"))
 
 
 class ApiToken(Timestamps, Base):

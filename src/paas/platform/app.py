@@ -10,7 +10,7 @@ from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
 from paas.domain.errors import PaasError
@@ -29,6 +29,7 @@ from paas.platform.api import (
     links,
     log_sessions,
     nodes,
+    registry_token,
     releases,
     router_tls,
     sources,
@@ -57,7 +58,7 @@ def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
     for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, formation, links, log_sessions,
-                   nodes, releases, router_tls, sources, stacks, teams):
+                   nodes, registry_token, releases, router_tls, sources, stacks, teams):
         api.include_router(module.router)
 
     @api.exception_handler(PaasError)
@@ -75,6 +76,11 @@ def make_api(platform: Platform) -> FastAPI:
     def conflict(request: Request, exc: IntegrityError):
         # Two requests made the same thing at once (a name, a link): the later one is refused.
         return error(409, "conflict", "That conflicts with a change made at the same time; try again.")
+
+    @api.exception_handler(DataError)
+    def unstorable(request: Request, exc: DataError):
+        # A value the database cannot hold, such as text with a NUL byte: the client's input.
+        return error(400, "bad_request", "The request holds a value that cannot be stored (a NUL byte?).")
 
     @api.exception_handler(Exception)
     def crashed(request: Request, exc: Exception):

@@ -14,6 +14,8 @@ from paas.domain.crypto import ConfigCipher, load_key, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.logs import LogStore
 from paas.platform.deploys import Deploys
+from paas.platform.followers import Followers
+from paas.platform.grants import Grants
 from paas.platform.signing import Signer
 from paas.settings import Settings
 
@@ -39,6 +41,16 @@ class Platform:
     def async_redis(self) -> redis.asyncio.Redis:
         """For answers that wait on Redis for long (following logs) without holding a thread."""
         return redis.asyncio.Redis.from_url(self.settings.redis_url, decode_responses=True)
+
+    @cached_property
+    def followers(self) -> Followers:
+        """Live build and release output, for any number of readers on one Redis connection."""
+        return Followers(self.settings.redis_url)
+
+    @cached_property
+    def grants(self) -> Grants:
+        """Open answers' access, asked again while they last."""
+        return Grants(self)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Platform":

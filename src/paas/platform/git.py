@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import uuid
+from pathlib import Path
 
 from dulwich.errors import HookError, NotGitRepository
 from dulwich.hooks import Hook
@@ -74,6 +75,7 @@ class DeployingReceivePackHandler(ReceivePackHandler):
         try:
             super().handle()
         finally:
+            private_packs(Path(self.repo.controldir()))
             if self.push_lock is not None:
                 try:
                     self.push_lock.release()
@@ -85,6 +87,13 @@ class DeployingReceivePackHandler(ReceivePackHandler):
         # and following the deploy to its end still moves the branch when it succeeds.
         if self.has_capability(CAPABILITY_SIDE_BAND_64K):
             self.proto.write_sideband(SIDE_BAND_CHANNEL_PROGRESS, (line + "\n").encode())
+
+
+def private_packs(repository: Path) -> None:
+    """dulwich makes each pack it receives 0444; the platform's home keeps its files its own."""
+    for pack in (repository / "objects" / "pack").glob("*.pack"):
+        if pack.stat().st_mode & 0o077:
+            pack.chmod(0o400)
 
 
 class PushGate(Hook):

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from paas import certificates
-from paas.platform.attach import relay
+from paas.platform.attach import relay, run_grant
 from paas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,10 @@ class Rendezvous:
             return
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
         found = ATTACH.fullmatch(url.path)
-        if not found or not self.platform.signer.valid("GET", url.path, query.get("signature"), query.get("expires")):
-            writer.write(b"no such run (the URL is not signed, or it expired)\r\n")
+        signed = found and self.platform.signer.valid("GET", url.path, query.get("signature"), query.get("expires"))
+        allowed = await run_grant(self.platform, found["run"]) if signed else None  # the token that asked still may
+        if allowed is None:
+            writer.write(b"no such run (the URL is not signed or expired, or its user may no longer run it)\r\n")
             await close(writer)
             return
         tty = query.get("tty") == "1"
@@ -96,7 +98,7 @@ class Rendezvous:
                 pass
 
         try:
-            await relay(self.platform.async_redis, found["run"], output, exited, inputs())
+            await relay(self.platform.async_redis, found["run"], output, exited, inputs(), allowed)
         except (ConnectionError, ssl.SSLError):
             pass  # the client went away: the run was hung up
         await close(writer)

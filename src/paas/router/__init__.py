@@ -3,8 +3,20 @@
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from paas.domain.crypto import load_key
+from paas.platform.signing import Signer
+
 if TYPE_CHECKING:
     from paas.settings import Settings
+
+
+# Where Caddy asks the API whether a host may have a certificate (only Caddy may: its URL is signed).
+TLS_ASK_PATH = "/router/tls-ask"
+
+
+def tls_ask_url(settings: "Settings") -> str:
+    """The ask URL Caddy is configured with (it adds `domain=`), signed with the platform's key."""
+    return Signer(load_key(settings)).signed(settings.api_url, TLS_ASK_PATH)
 
 
 class RouterError(Exception):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from paas.router import RouterError, Routing, access_log
+from paas.router import RouterError, Routing, access_log, tls_ask_url
 
 if TYPE_CHECKING:
     from paas.settings import Settings
@@ -123,7 +123,7 @@ class CaddyRouter:
             web_port=settings.web_port, idle_address=settings.router_idle_address,
             unknown_address=settings.router_unknown_address, log_file=settings.router_log_file,
             tls_log_file=settings.router_tls_log_file,
-            tls_port=settings.router_tls_port, tls_ask_url=f"{settings.api_url}/router/tls-ask", ca_file=settings.router_ca_file,
+            tls_port=settings.router_tls_port, tls_ask_url=tls_ask_url(settings), ca_file=settings.router_ca_file,
             acme_directory=settings.acme_directory, acme_email=settings.acme_email, acme_ca_root=settings.acme_ca_root,
             **kwargs,
         )

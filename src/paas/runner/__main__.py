@@ -6,9 +6,12 @@ all converge. One app is reconciled by one thread at a time; different apps in p
 """
 
 import logging
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+import docker
 
 from paas import messages
 from paas.addons.jobs import AddonJobs
@@ -17,6 +20,7 @@ from paas.domain import builds
 from paas.domain.crypto import ConfigCipher, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
+from paas.platform.source_files import remove_spent
 from paas.router import make_router
 from paas.router.access_log import AccessLogParser
 from paas.router.certificates import CertificateWatcher
@@ -89,10 +93,39 @@ def fail_lost_builds(sessionmaker, redis, lost_after: float) -> list:
     return lost
 
 
+def not_a_swarm_manager(info: dict, engine: str) -> str | None:
+    """Why the engine at `engine`, with this `docker info`, cannot run the swarm backend; None when it can."""
+    swarm = info.get("Swarm") or {}
+    if swarm.get("ControlAvailable"):
+        return None
+    state = swarm.get("LocalNodeState") or "inactive"
+    role = "a swarm worker" if state == "active" else f"in no swarm (swarm state: {state})"
+    return (f"PAAS_RUNNER_BACKEND=swarm needs a swarm manager, and the Docker engine at {engine} is {role}: "
+            "run `docker swarm init` there, or use PAAS_RUNNER_BACKEND=docker")
+
+
+def check_swarm_manager(settings) -> None:
+    """Exit with one line when the swarm backend's engine is no manager: every sweep would fail.
+    An engine that does not answer yet (a restart) is left to the loop, which waits for it."""
+    client = docker.DockerClient(base_url=settings.docker_url, timeout=10)
+    try:
+        info = client.info()
+    except docker.errors.DockerException:
+        return
+    finally:
+        client.close()
+    problem = not_a_swarm_manager(info, settings.docker_url)
+    if problem:
+        print(f"paas runner: {problem}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per admin-API call drowns the log
     settings = get_settings()
+    if settings.runner_backend == "swarm":
+        check_swarm_manager(settings)
     redis = messages.connect(settings)
     router = make_router(settings)
     reconciler = Reconciler(
@@ -110,9 +143,11 @@ def main() -> None:
     threading.Thread(target=follow_exits, args=(reconciler, scheduler), daemon=True, name="exits").start()
     collector = LogCollector(
         settings.redis_url, settings.log_collector, settings.instance, max_lines=settings.log_lines,
-        rate=settings.log_rate, router_log=settings.router_log_file,
+        rate=settings.log_rate, router_rate=settings.router_log_rate, router_log=settings.router_log_file,
         parser=AccessLogParser(settings.domain, settings.router_idle_address, dyno_at(lambda: reconciler.published)),
         app_id_of=lambda name: reconciler.app_ids.get(name),
+        # On the swarm tasks may reach the collector too: it takes only the containers' own lines.
+        sources=reconciler.backend.log_sources if settings.runner_backend == "swarm" else None,
     )
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
 
@@ -125,6 +160,7 @@ def main() -> None:
             scheduler.request(app)
         fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
         reconciler.backend.remove_stray_one_offs()
+        remove_spent(settings, reconciler.sessionmaker)  # uploaded sources used or expired
         messages.publish_nodes(redis, reconciler.backend.nodes(), reconciler.backend.join_command())
         release_free_memory()
 

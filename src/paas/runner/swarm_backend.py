@@ -24,6 +24,7 @@ commands run on this node, as the docker backend runs them.
 import logging
 import secrets
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -59,6 +60,7 @@ from paas.settings import Settings
 log = logging.getLogger(__name__)
 
 LABEL_GATEWAY = "paas.swarm-gateway"
+SWARM_EXIT_BRIDGE = "docker_gwbridge"  # each node's bridge by which its tasks go out (and reach the node)
 START_TIMEOUT = 120.0  # seconds for a new task to be placed, pulled and running
 EXITS_POLL = 1.0  # seconds between looks for tasks that ended
 
@@ -72,6 +74,7 @@ class SwarmBackend(DockerBackend):
         self.gateway_name, self.gateway_bridge = f"{settings.instance}-swarm-gateway", f"{settings.instance}-swarm-gw"
         self._app_networks: dict[str, str] = {}  # app id -> its overlay's name, once made and routed
         self._names_by_id: dict[str, str] = {}  # network ids (as services' specs hold them) -> names
+        self._networking = threading.Lock()  # apps deploy side by side: one gateway, each overlay made once
         if self.registry_auth:  # every node pulls with the runner's credentials (sent along with each service)
             try:
                 # reauth: credentials a docker login left in ~/.docker/config.json would be taken unchecked
@@ -332,6 +335,10 @@ class SwarmBackend(DockerBackend):
         name = self.app_network_name(app_id)
         if self._app_networks.get(app_id) == name:
             return name
+        with self._networking:
+            return self._make_app_network(app_id, name)
+
+    def _make_app_network(self, app_id: str, name: str) -> str:
         try:
             network = self.client.api.inspect_network(name)
         except docker.errors.NotFound:
@@ -347,10 +354,15 @@ class SwarmBackend(DockerBackend):
 
     def ensure_gateway(self) -> dict:
         """The gateway container: on a bridge of its own (this host's way in) and, once apps
-        run, on their overlays; it forwards and masquerades what this host sends them."""
+        run, on their overlays; it forwards and masquerades what this host sends them, and
+        nothing the other way."""
         bridge = self.gateway_bridge
         if not self.client.api.networks(names=[bridge]):
             self.client.api.create_network(bridge, driver="bridge", labels={LABEL_INSTANCE: self.instance})
+        # Tasks are kept out of this host's services as on one host: a task on this node reaches
+        # the host through the swarm's bridge for ways out, and only the gateway sits on its bridge.
+        networks.shield_interface(SWARM_EXIT_BRIDGE)
+        networks.shield_host(self.client, bridge)
         try:
             found = self.client.api.inspect_container(self.gateway_name)
             if found["State"]["Running"]:
@@ -369,8 +381,13 @@ class SwarmBackend(DockerBackend):
         self.client.api.start(created["Id"])
         self._app_networks.clear()  # a new gateway is on no overlay yet
         gateway = self.client.api.inspect_container(created["Id"])
-        # What this host sends through it leaves with the gateway's own overlay address.
+        # What this host sends through it leaves with the gateway's own overlay address; it
+        # forwards only connections this host opens (eth0: its bridge), never a task's to the
+        # host or to another app's overlay.
         _in_netns(gateway, "iptables", "-t", "nat", "-A", "POSTROUTING", "!", "-o", "eth0", "-j", "MASQUERADE")
+        _in_netns(gateway, "iptables", "-A", "FORWARD", "-i", "eth0", "-j", "ACCEPT")
+        _in_netns(gateway, "iptables", "-A", "FORWARD", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")
+        _in_netns(gateway, "iptables", "-P", "FORWARD", "DROP")
         return gateway
 
     def _route(self, network: dict, gateway: dict) -> None:
@@ -388,6 +405,8 @@ class SwarmBackend(DockerBackend):
             pass
         deadline = time.monotonic() + 30
         for network in self.client.api.networks(filters={"label": [f"{LABEL_INSTANCE}={self.instance}"]}):
+            if network["Name"] == self.gateway_bridge:
+                networks.shield_interface(f"br-{network['Id'][:12]}", remove=True)
             if network["Name"].startswith(f"{self.instance}-app-") or network["Name"] == self.gateway_bridge:
                 for config in network.get("IPAM", {}).get("Config") or []:
                     subprocess.run(["ip", "route", "del", config["Subnet"]], capture_output=True)
@@ -400,6 +419,24 @@ class SwarmBackend(DockerBackend):
                     except docker.errors.APIError:  # tasks still leaving it
                         time.sleep(0.5)
         self._app_networks.clear()
+
+    def log_sources(self) -> tuple[str, dict[str, tuple[str, str]]]:
+        """This node's address, and where each container of this instance's apps runs: container
+        id -> (its app's id, its node's address), as the swarm tells (the log collector takes a
+        container's lines only from its own node). One-off runs and release commands are
+        containers on this node."""
+        info = self.client.info()["Swarm"]
+        here = info.get("NodeAddr", "")
+        addresses = {n["ID"]: n["Status"].get("Addr", "") for n in self.client.api.nodes()} | {info.get("NodeID"): here}
+        found = {}
+        for task in self._tasks({"label": [f"{LABEL_INSTANCE}={self.instance}"]}):
+            container = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
+            app_id = (task["Spec"]["ContainerSpec"].get("Labels") or {}).get(LABEL_APP_ID)
+            if container and app_id and task.get("NodeID") in addresses:
+                found[container] = (app_id, addresses[task["NodeID"]])
+        for container in self.client.api.containers(filters={"label": [f"{LABEL_INSTANCE}={self.instance}", LABEL_APP_ID]}):
+            found.setdefault(container["Id"], (container["Labels"][LABEL_APP_ID], here))
+        return here, found
 
     def join_command(self) -> str | None:
         """What a new host runs to join the swarm as a worker node."""

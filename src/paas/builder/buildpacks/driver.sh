@@ -1,10 +1,11 @@
 #!/bin/bash
-# Runs inside the build container (mounted read-only): detect, compile and release of each
-# buildpack in order, as Heroku's buildpack API describes them.
+# Runs inside the build container (mounted read-only), as the build user with no capabilities:
+# detect, compile and release of each buildpack in order, as Heroku's buildpack API describes them.
 #
 #   driver.sh <build dir> <mode: auto|listed> <number of buildpacks>
 #
-# Buildpack i is mounted at /tmp/buildpacks/<i>; CACHE_DIR is /tmp/cache, ENV_DIR /tmp/env.
+# A copy of buildpack i, the build user's, is at /tmp/buildpacks/<i>; CACHE_DIR is /tmp/cache,
+# ENV_DIR /tmp/env; the build dir is bound at /app too.
 # What the host needs back goes to /tmp/paas-out, never into the build dir (it becomes the slug):
 #   used       one line per buildpack that ran: "<i> <name it detected as>"
 #   release-<i>.yml  the output of its bin/release
@@ -19,19 +20,15 @@ fail() {
     exit 1
 }
 
-# Virtualenvs and shebangs must say /app, where the slug runs: /app points at the build dir.
-if [ -d /app ] && [ ! -L /app ]; then
-    rmdir /app 2>/dev/null || fail "the build image has a non-empty /app"
-fi
-ln -sfn "$build_dir" /app || fail "could not link /app to the build dir"
-mkdir -p "$cache_dir"
+# Virtualenvs and shebangs must say /app, where the slug runs: /app is the build dir.
+[ /app -ef "$build_dir" ] || fail "/app is not the build dir"
 cd "$build_dir" || fail "the build dir is missing"
+# The build user has no home of its own: one outside the slug, so caches kept there never bloat it.
+export HOME=/tmp/home
+mkdir -p "$HOME" || fail "could not make the build's HOME"
 
-# Buildpacks write their `export` file into their own directory: give each a writable copy.
 for ((i = 1; i <= count; i++)); do
-    mkdir -p /tmp/bp
-    cp -a "/tmp/buildpacks/$i" "/tmp/bp/$i" || fail "could not copy buildpack $i"
-    chmod -f a+rx /tmp/bp/"$i"/bin/* 2>/dev/null  # bits lost on the way must not stop it
+    chmod -f u+rx /tmp/buildpacks/"$i"/bin/* 2>/dev/null  # bits lost on the way must not stop it
 done
 
 # The name a buildpack detected as: the first line of bin/detect's output (or "App").
@@ -48,7 +45,7 @@ selected=()
 names=()
 if [ "$mode" = auto ]; then
     for ((i = 1; i <= count; i++)); do
-        if detect "/tmp/bp/$i"; then
+        if detect "/tmp/buildpacks/$i"; then
             selected=("$i")
             names=("$detected")
             break
@@ -57,7 +54,7 @@ if [ "$mode" = auto ]; then
     [ ${#selected[@]} -eq 1 ] || fail "no buildpack applies to this app: add requirements.txt or pyproject.toml (Python), package.json (Node.js), index.html (a static site) or a Procfile, or set a buildpack"
 else
     for ((i = 1; i <= count; i++)); do
-        detect "/tmp/bp/$i"
+        detect "/tmp/buildpacks/$i"
         status=$?
         [ $status -eq 0 ] || fail "buildpack $i does not apply to this app: its bin/detect exited with $status"
         selected+=("$i")
@@ -68,7 +65,7 @@ fi
 exports=()
 for k in "${!selected[@]}"; do
     i=${selected[$k]}
-    bp=/tmp/bp/$i
+    bp=/tmp/buildpacks/$i
     echo "-----> ${names[$k]} app detected"
     (
         # Earlier buildpacks hand their environment on through their `export` files.

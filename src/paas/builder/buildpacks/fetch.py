@@ -1,7 +1,9 @@
-"""Custom buildpacks: fetched on the build host (so a URL on 127.0.0.1 works) and cached.
+"""Custom buildpacks: fetched on the build host and cached.
 
 A URL whose path ends in `.tgz` / `.tar.gz` is a tarball, anything else a git repository, with
-an optional `#ref` (branch, tag or commit). Under `cache_dir/<hash of the URL>/`:
+an optional `#ref` (branch, tag or commit); only http(s) either way. Both go through the outbound
+rule (paas.outbound): no loopback, private or link-local address unless `PAAS_OUTBOUND_ALLOW`
+allows it. Under `cache_dir/<hash of the URL>/`:
 
 - `repo.git`: a mirror of the repository; every build fetches it again (cheap when nothing
   changed), so a branch always builds its newest commit;
@@ -13,41 +15,45 @@ an optional `#ref` (branch, tag or commit). Under `cache_dir/<hash of the URL>/`
 """
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from paas import outbound
+from paas.builder import source
 from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
+from paas.builder.errors import BuildFailed
 from paas.builder.locks import file_lock
+from paas.settings import Settings
 
 Emit = Callable[[str], None]
 TARBALL_SUFFIXES = (".tgz", ".tar.gz")
 MAX_TARBALL = 200 * 2**20
+UNPACKED = source.Limits(size=2**30, members=50_000)  # a buildpack unpacked
 GIT_TIMEOUT = 300.0
 STALE_AFTER = 3600.0  # old versions are removed once no build can still be copying them
 
 
-def resolve_buildpack(name_or_url: str, cache_dir: Path, emit: Emit) -> Buildpack:
+def resolve_buildpack(settings: Settings, name_or_url: str, cache_dir: Path, emit: Emit) -> Buildpack:
     """A built-in's name (`python`, `heroku/python`, ...) or a URL to fetch."""
     entry = name_or_url.strip()
     short = entry.removeprefix("heroku/")
     if short in BUILTIN:
         return builtin(short)
     # Named (in messages and in the build's record) without any password the URL carries.
-    return Buildpack(redact(entry), fetch_buildpack(entry, cache_dir, emit))
+    return Buildpack(redact(entry), fetch_buildpack(settings, entry, cache_dir, emit))
 
 
-def fetch_buildpack(url: str, cache_dir: Path, emit: Emit) -> Path:
+def fetch_buildpack(settings: Settings, url: str, cache_dir: Path, emit: Emit) -> Path:
     shown = redact(url)
     emit(f"-----> Fetching buildpack {shown}")
     started = time.monotonic()
@@ -57,12 +63,12 @@ def fetch_buildpack(url: str, cache_dir: Path, emit: Emit) -> Path:
         with file_lock(root / "lock"):
             base = url.split("#", 1)[0]
             if urlsplit(base).path.endswith(TARBALL_SUFFIXES):
-                path, what = _fetch_tarball(url, root)
+                path, what = _fetch_tarball(settings, url, root)
             else:
-                path, what = _fetch_git(url, root)
+                path, what = _fetch_git(settings, url, root)
             _validate(path)
             _drop_stale(root, keep=path)
-    except BuildError as error:
+    except (BuildError, outbound.OutboundError) as error:
         raise BuildError(f"could not fetch buildpack {shown}: {error}") from None
     except OSError as error:
         raise BuildError(f"could not fetch buildpack {shown}: {error}") from None
@@ -83,12 +89,15 @@ def redact(url: str) -> str:
 
 # --- git -----------------------------------------------------------------------------------
 
+PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}
+
+
 def _git(*args: str, cwd: Path | None = None) -> str:
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name not in PROXY_VARIABLES},
         "GIT_TERMINAL_PROMPT": "0",  # a private repository fails instead of waiting for a password
         "GIT_ASKPASS": "/bin/false",
-        "GIT_ALLOW_PROTOCOL": "http:https:git",  # never `ext::`, nor the build host's own files
+        "GIT_ALLOW_PROTOCOL": "http:https",  # never `ext::`, ssh or `file://` (the host's own files)
     }
     try:
         done = subprocess.run(
@@ -102,16 +111,29 @@ def _git(*args: str, cwd: Path | None = None) -> str:
     return done.stdout
 
 
-def _fetch_git(url: str, root: Path) -> tuple[Path, str]:
+def _pinned(settings: Settings, remote: str) -> tuple[str, list[str]]:
+    """The remote as git is given it (as httpx spelled it when it was checked, so that git reads
+    the same host) and git's options: to the checked address only, no redirect."""
+    destination = outbound.check_url(settings, remote)
+    options = ["-c", "http.followRedirects=false"]  # redirects and http-alternates both
+    if destination.host != destination.address:  # a name: curl would look it up again
+        address = f"[{destination.address}]" if ":" in destination.address else destination.address
+        options += ["-c", f"http.curloptResolve={destination.host}:{destination.port}:{address}"]
+    return str(httpx.URL(remote)), options
+
+
+def _fetch_git(settings: Settings, url: str, root: Path) -> tuple[Path, str]:
     remote, _, ref = url.partition("#")
     repo = root / "repo.git"
+    remote, network = _pinned(settings, remote)
     if (repo / "HEAD").exists():
-        _git("fetch", "--prune", "--quiet", "origin", cwd=repo)
+        _git("remote", "set-url", "origin", remote, cwd=repo)
+        _git(*network, "fetch", "--prune", "--quiet", "origin", cwd=repo)
     else:
         shutil.rmtree(repo, ignore_errors=True)  # a clone cut off half way
         partial = root / f"repo.{os.getpid()}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        _git("clone", "--mirror", "--quiet", "--", remote, str(partial))
+        _git(*network, "clone", "--mirror", "--quiet", "--", remote, str(partial))
         partial.rename(repo)
     wanted = ref or "HEAD"
     try:
@@ -120,18 +142,18 @@ def _fetch_git(url: str, root: Path) -> tuple[Path, str]:
         raise BuildError(f"no branch, tag or commit {wanted!r} in the repository") from None
     target = root / f"v-{commit}"
     if not target.is_dir():
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, timeout=GIT_TIMEOUT,
-        )
-        if archive.returncode != 0:
-            raise BuildError(f"git archive failed: {archive.stderr.decode(errors='replace').strip()}")
-        _install(io.BytesIO(archive.stdout), target, strip_top=False)
+        with subprocess.Popen(["git", "archive", "--format=tar", commit], cwd=repo, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) as archive:
+            assert archive.stdout is not None
+            _install(archive.stdout, target, strip_top=False)  # streamed: never whole in memory
+            if archive.wait(GIT_TIMEOUT) != 0:
+                raise BuildError(f"git archive failed: {archive.stderr.read().decode(errors='replace').strip()}")
     return target, f"{ref or 'default branch'} at commit {commit[:12]}"
 
 
 # --- tarballs ------------------------------------------------------------------------------
 
-def _fetch_tarball(url: str, root: Path) -> tuple[Path, str]:
+def _fetch_tarball(settings: Settings, url: str, root: Path) -> tuple[Path, str]:
     meta_path = root / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     current = root / meta["version"] if meta.get("version") else None
@@ -141,73 +163,47 @@ def _fetch_tarball(url: str, root: Path) -> tuple[Path, str]:
             headers["If-None-Match"] = meta["etag"]
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = meta["last_modified"]
-    try:
-        with httpx.stream("GET", url, headers=headers, timeout=60, follow_redirects=True) as response:
-            if response.status_code == 304 and current is not None:
-                return current, "not modified since the last build; using the cached copy"
-            if response.status_code != 200:
-                raise BuildError(f"HTTP {response.status_code} {response.reason_phrase}")
-            data, digest = bytearray(), hashlib.sha256()
+    with outbound.stream(settings, url, timeout=60, headers=headers) as response:
+        if response.status_code == 304 and current is not None:
+            return current, "not modified since the last build; using the cached copy"
+        if response.status_code != 200:
+            raise BuildError(f"HTTP {response.status_code} {response.reason_phrase}")
+        digest, size = hashlib.sha256(), 0
+        with tempfile.TemporaryFile(dir=root) as data:
             for chunk in response.iter_bytes():
-                data += chunk
-                digest.update(chunk)
-                if len(data) > MAX_TARBALL:
+                size += len(chunk)
+                if size > MAX_TARBALL:
                     raise BuildError(f"the tarball is over {MAX_TARBALL // 2**20} MB")
+                digest.update(chunk)
+                data.write(chunk)
             etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
-    except httpx.HTTPError as error:
-        raise BuildError(str(error) or type(error).__name__) from None
-    version = f"v-{digest.hexdigest()[:32]}"
-    target = root / version
-    if not target.is_dir():
-        _install(io.BytesIO(bytes(data)), target, strip_top=True)
+            version = f"v-{digest.hexdigest()[:32]}"
+            target = root / version
+            if not target.is_dir():
+                data.seek(0)
+                _install(data, target, strip_top=True)
     _write_atomically(meta_path, json.dumps({"version": version, "etag": etag, "last_modified": last_modified}))
-    return target, f"downloaded {len(data) / 1024:.0f} KB"
+    return target, f"downloaded {size / 1024:.0f} KB"
 
 
 # --- unpacking and checking ----------------------------------------------------------------
 
-def _install(archive: io.BytesIO, target: Path, strip_top: bool) -> None:
-    """Unpack safely into a fresh directory beside `target`, then rename it into place."""
+def _install(archive: BinaryIO, target: Path, strip_top: bool) -> None:
+    """Unpack (as safely as a build's source) into a fresh directory beside `target`, then rename
+    it into place."""
     scratch = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
     try:
         try:
-            with tarfile.open(fileobj=archive) as tar:
-                members = tar.getmembers()
-                for member in members:
-                    _check_member(member)
-                tar.extractall(scratch, members=members, filter="data")
-        except tarfile.TarError as error:
-            raise BuildError(f"not a readable tarball: {error}") from None
-        top = scratch
-        entries = list(scratch.iterdir())
-        if strip_top and len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
-            top = entries[0]  # GitHub's and most tarballs hold one top-level directory
+            source.from_tarball(archive, scratch, UNPACKED, "the buildpack", strip_top=strip_top)
+        except BuildFailed as error:
+            raise BuildError(str(error)) from None
         try:
-            top.rename(target)
+            scratch.rename(target)
         except OSError:
             if not target.is_dir():  # else another worker made the same version first: use theirs
                 raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _check_member(member: tarfile.TarInfo) -> None:
-    name = PurePosixPath(member.name)
-    if name.is_absolute() or ".." in name.parts:
-        raise BuildError(f"the tarball has an unsafe path {member.name!r}")
-    if member.issym() or member.islnk():
-        link = PurePosixPath(member.linkname)
-        # A hard link names a member; a symbolic link is relative to the link's own directory.
-        resolved = link if member.islnk() else name.parent / link
-        depth = 0
-        for part in resolved.parts:
-            depth += -1 if part == ".." else (0 if part == "." else 1)
-            if depth < 0:
-                break
-        if link.is_absolute() or depth < 0:
-            raise BuildError(f"the tarball has a link {member.name!r} pointing outside it ({member.linkname!r})")
-    elif not (member.isfile() or member.isdir()):
-        raise BuildError(f"the tarball has a special file {member.name!r}")
 
 
 def _validate(path: Path) -> None:

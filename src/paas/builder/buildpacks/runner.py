@@ -1,14 +1,21 @@
 """Run buildpacks over a source directory in one container of the stack's build image.
 
-The container (see the design's build container contract): the source at `/tmp/build_<id>` (rw)
-with `/app` linked to it, CACHE_DIR at `/tmp/cache` (rw), ENV_DIR at `/tmp/env` (ro, one file per
-config var), buildpack i at `/tmp/buildpacks/<i>` (ro), and driver.sh, which runs detect, compile
-and release of each in order. What the host needs back (which buildpacks ran, their release YAML,
-why the build failed) comes through `/tmp/paas-out`, a host directory outside the slug.
+The container (see the design's build container contract): the source at `/tmp/build_<id>` (rw),
+bound at `/app` too (where the slug runs: virtualenvs and shebangs must say /app), CACHE_DIR at
+`/tmp/cache` (rw), ENV_DIR at `/tmp/env` (ro, one file per config var), a copy of buildpack i at
+`/tmp/buildpacks/<i>` (its own: its `export` file goes there), and driver.sh, which runs detect,
+compile and release of each in order. What the host needs back (which buildpacks ran, their
+release YAML, why the build failed) comes through `/tmp/paas-out`, a host directory outside the slug.
+
+It runs as an app's process does: as the build user (the dyno user: what the build makes is
+already the slug's owner's), every capability dropped, `no-new-privileges`. So everything it
+writes or reads is handed to that user first.
 """
 
+import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
@@ -24,7 +31,8 @@ from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
 from paas.builder.containers import remove_container
 from paas.builder.files import read_untrusted
 from paas.builder.host_paths import HostPaths
-from paas.builder.procfile import PROCESS_TYPE, ProcfileError, parse_procfile
+from paas.builder import procfile as procfiles
+from paas.builder.procfile import PROCESS_TYPE
 from paas.lines import output_lines
 
 Emit = Callable[[str], None]
@@ -51,6 +59,7 @@ def run_buildpacks(
     buildpacks: list[Buildpack] | None,
     extra_env: dict[str, str],
     emit: Emit,
+    user: tuple[int, int],
     memory: str,
     cpus: float,
     pids: int,
@@ -58,33 +67,44 @@ def run_buildpacks(
     output_limit: int,
     network: str | None = None,
 ) -> BuildResult:
-    """Compile `source_dir` in place into the slug's content. `buildpacks=None`: the first built-in
-    whose bin/detect accepts the app builds it; else each listed one runs, in order, and must accept it."""
+    """Compile `source_dir` in place into the slug's content, as `user` (uid, gid). `buildpacks=None`:
+    the first built-in whose bin/detect accepts the app builds it; else each listed one runs, in
+    order, and must accept it."""
     read_procfile(source_dir)  # a malformed Procfile fails before anything is started
     auto = buildpacks is None
     mounted = [builtin(name) for name in BUILTIN] if auto else list(buildpacks)
     if not mounted:
         raise BuildError("no buildpacks to run")
     cache_dir.mkdir(parents=True, exist_ok=True)
+    if cache_dir.stat().st_uid != user[0]:  # new, or kept by a build that ran as root
+        hand_over(cache_dir, user)
+    hand_over(source_dir, user)  # as on Heroku, the build may change or remove any file of the app
     control = Path(tempfile.mkdtemp(prefix=f"paas-buildpacks-{build_id}-"))
     try:
-        env_dir, out_dir = control / "env", control / "out"
-        env_dir.mkdir()
-        out_dir.mkdir()
+        env_dir, out_dir, copies = control / "env", control / "out", control / "buildpacks"
+        for directory in (env_dir, out_dir, copies):
+            directory.mkdir(mode=0o700)
         write_env_dir(env_dir, env)
+        # Copies the build user can read whatever the modes the buildpacks came with (a fetched
+        # one keeps its tarball's), and can write: its `export` file goes into its directory.
+        for i, buildpack in enumerate(mounted, start=1):
+            shutil.copytree(buildpack.path, copies / str(i), symlinks=True)
+        shutil.copy2(DRIVER, control / DRIVER.name)
+        hand_over(control, user)
         build_path = f"/tmp/build_{build_id}"
-        bind = _binder(HostPaths.of_this_process(client), control / "image-files")
+        bind = _binder(HostPaths.of_this_process(client))
         mounts = [
             bind(source_dir, build_path),
+            bind(source_dir, "/app"),  # the same directory (a link would need root to make)
             bind(cache_dir, "/tmp/cache"),
             bind(env_dir, "/tmp/env", read_only=True),
             bind(out_dir, "/tmp/paas-out"),
-            bind(DRIVER, "/tmp/paas-driver.sh", read_only=True),
-            *(bind(b.path, f"/tmp/buildpacks/{i}", read_only=True) for i, b in enumerate(mounted, start=1)),
+            bind(control / DRIVER.name, "/tmp/paas-driver.sh", read_only=True),
+            *(bind(copies / str(i), f"/tmp/buildpacks/{i}") for i in range(1, len(mounted) + 1)),
         ]
         command = ["/tmp/paas-driver.sh", build_path, "auto" if auto else "listed", str(len(mounted))]
         exit_code, stopped = _run_container(
-            client, build_id, image, command, mounts, extra_env, emit,
+            client, build_id, image, command, mounts, extra_env, emit, user=user,
             memory=memory, cpus=cpus, pids=pids, timeout=timeout, output_limit=output_limit, network=network,
         )
         if stopped:
@@ -101,48 +121,50 @@ def run_buildpacks(
 
 
 def read_procfile(build_dir: Path) -> dict[str, str] | None:
-    text = read_untrusted(build_dir / "Procfile")
-    if text is None:
-        return None
     try:
-        return parse_procfile(text)
-    except ProcfileError as error:
+        return procfiles.read_procfile(build_dir)
+    except procfiles.ProcfileError as error:
         raise BuildError(f"Procfile: {error}") from None
 
 
 def write_env_dir(env_dir: Path, env: dict[str, str]) -> None:
-    """ENV_DIR: one file per config var, named after it, holding exactly its value."""
+    """ENV_DIR: one file per config var, named after it, holding exactly its value (secrets:
+    readable by their owner only, whom the caller makes the build user)."""
     for name, value in env.items():
         if CONFIG_VAR.fullmatch(name):  # a name is a file name here: nothing like `../x`
-            (env_dir / name).write_text(value)
+            fd = os.open(env_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(value)
 
 
-def _binder(paths: HostPaths, staging: Path) -> Callable[..., Mount]:
-    """Bind mounts of the worker's files, by their paths on the Docker host. A read-only file
-    only the worker's image has (the driver, the built-in buildpacks, when the worker runs in a
-    container) is copied into `staging`, a mounted place, and bound from there."""
+def hand_over(top: Path, owner: tuple[int, int]) -> None:
+    """`top` and everything under it to the build user, links themselves and never what they
+    point at. A file with more than one name keeps its owner: another name of it could be
+    outside `top` (a host file), which must never become the build's to write."""
+    os.lchown(top, *owner)
+    for directory, dirs, files in os.walk(top):  # does not descend into links to directories
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISDIR(info.st_mode) or stat.S_ISLNK(info.st_mode) or info.st_nlink == 1:
+                os.lchown(path, *owner)
+
+
+def _binder(paths: HostPaths) -> Callable[..., Mount]:
+    """Bind mounts of the worker's files, by their paths on the Docker host (all of them are
+    under the worker's home or its TMPDIR, which are volumes when it runs in a container)."""
     def bind(source: Path, target: str, read_only: bool = False) -> Mount:
         found = paths.find(source.resolve())
-        if found is None and not read_only:  # what the build writes must reach the worker's own files
-            raise BuildError(f"{source} is in no mount the Docker engine can bind (the worker's home and /tmp must be volumes)")
         if found is None:
-            copy = staging / target.strip("/").replace("/", "_")
-            staging.mkdir(exist_ok=True)
-            if source.is_dir():
-                shutil.copytree(source, copy, symlinks=True)
-            else:
-                shutil.copy2(source, copy)
-            found = paths.find(copy.resolve())
-            if found is None:
-                raise BuildError(f"{copy} is in no mount the Docker engine can bind (TMPDIR must be a volume)")
+            raise BuildError(f"{source} is in no mount the Docker engine can bind (the worker's home and TMPDIR must be volumes)")
         return Mount(target, found, type="bind", read_only=read_only)
     return bind
 
 
 def _run_container(
     client: docker.DockerClient, build_id: str, image: str, command: list[str], mounts: list[Mount],
-    extra_env: dict[str, str], emit: Emit, *, memory: str, cpus: float, pids: int, timeout: float,
-    output_limit: int, network: str | None,
+    extra_env: dict[str, str], emit: Emit, *, user: tuple[int, int], memory: str, cpus: float,
+    pids: int, timeout: float, output_limit: int, network: str | None,
 ) -> tuple[int, str | None]:
     """Run the driver, streaming its output line by line. Returns the exit code and, when the
     build was stopped (too long, too much output), why."""
@@ -157,7 +179,9 @@ def _run_container(
             init=True, name=name, network=network,
             mounts=mounts, environment=dict(extra_env), working_dir="/tmp",
             mem_limit=memory, memswap_limit=memory, nano_cpus=int(cpus * 1e9), pids_limit=pids,
-            security_opt=["no-new-privileges"], labels={"paas.build": build_id},
+            # As an app's process: never root, no capabilities, nothing gained through setuid programs.
+            user=f"{user[0]}:{user[1]}", cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            labels={"paas.build": build_id},
         )
     except docker.errors.ImageNotFound:
         raise BuildError(f"the build image {image} does not exist") from None

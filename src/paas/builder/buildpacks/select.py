@@ -15,6 +15,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from paas.builder.buildpacks import BUILTIN, BuildError
+from paas.builder.files import is_file_beneath, read_beneath
 from paas.domain.stacks import (
     DEFAULT_STACK,
     STACK_ORDER,
@@ -31,7 +32,7 @@ VERSION_TEXT = re.compile(r"(?:c?python-?)?(\d+)\.(\d+)(?:\.(\d+))?", re.IGNOREC
 
 def detects(name: str, source_dir: Path) -> bool:
     """Would the built-in buildpack `name` claim this source? (Its bin/detect, in Python.)"""
-    has = lambda rel: (source_dir / rel).is_file()  # noqa: E731
+    has = lambda rel: is_file_beneath(source_dir, rel)  # noqa: E731
     match name:
         case "python":
             return any(has(f) for f in PYTHON_FILES)
@@ -75,10 +76,9 @@ class Needs:
 def python_ask(source_dir: Path) -> PythonAsk | None:
     """The Python version the app asks for: .python-version, then runtime.txt, then requires-python."""
     for name in (".python-version", "runtime.txt"):
-        path = source_dir / name
-        if not path.is_file():
+        if (text := read_beneath(source_dir, name)) is None:
             continue
-        lines = [ln.strip() for ln in path.read_text(errors="replace").splitlines()]
+        lines = [ln.strip() for ln in text.splitlines()]
         text = next((ln for ln in lines if ln and not ln.startswith("#")), "")
         match = VERSION_TEXT.fullmatch(text)
         if match is None:
@@ -86,10 +86,9 @@ def python_ask(source_dir: Path) -> PythonAsk | None:
             raise BuildError(f"{name} says {text!r}, which is not a Python version (write e.g. {example})")
         major, minor, patch = match.groups()
         return PythonAsk(name, text, f"{major}.{minor}", patch)
-    pyproject = source_dir / "pyproject.toml"
-    if pyproject.is_file():
+    if (pyproject := read_beneath(source_dir, "pyproject.toml")) is not None:
         try:
-            data = tomllib.loads(pyproject.read_text(errors="replace"))
+            data = tomllib.loads(pyproject)
         except tomllib.TOMLDecodeError as error:
             raise BuildError(f"pyproject.toml is not valid TOML: {error}") from None
         project = data.get("project")
@@ -105,8 +104,8 @@ def python_ask(source_dir: Path) -> PythonAsk | None:
 def node_ask(source_dir: Path) -> tuple[str | None, frozenset[int] | None, list[str]]:
     """engines.node of package.json, and the Node majors of our stacks it allows."""
     try:
-        package = json.loads((source_dir / "package.json").read_text(errors="replace"))
-    except (OSError, ValueError) as error:
+        package = json.loads(read_beneath(source_dir, "package.json") or "")
+    except ValueError as error:
         raise BuildError(f"package.json is not valid JSON: {error}") from None
     engines = package.get("engines") if isinstance(package, dict) else None
     wanted = engines.get("node") if isinstance(engines, dict) else None
@@ -128,7 +127,7 @@ def needs_of(source_dir: Path, buildpack_names: list[str]) -> Needs:
         found = detect_builtin(source_dir)
         names = (found,) if found else ()
     python = python_ask(source_dir) if "python" in names else None
-    node, majors, warnings = node_ask(source_dir) if "nodejs" in names and (source_dir / "package.json").is_file() else (None, None, [])
+    node, majors, warnings = node_ask(source_dir) if "nodejs" in names and is_file_beneath(source_dir, "package.json") else (None, None, [])
     return Needs(names, python, node, majors, tuple(warnings))
 
 

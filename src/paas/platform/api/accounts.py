@@ -6,11 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
-from paas.domain import accounts, audit, pagination
-from paas.domain.models import AuditEvent
+from paas.domain import accounts, audit, pagination, quotas
+from paas.domain.models import AuditEvent, User
 from paas.domain.ranges import parse_range
+from paas.platform import ratelimit
 from paas.platform.api import paged
-from paas.platform.deps import DbDep, UserDep
+from paas.platform.api.dynos import one_off_dynos_running
+from paas.platform.deps import DbDep, PlatformDep, SettingsDep, UserDep
 from paas.platform.serializers import account_json, audit_event_json, authorization_json
 
 router = APIRouter()
@@ -29,8 +31,40 @@ def update_account(user: UserDep, db: DbDep, body: Annotated[dict | None, Body()
 
 
 @router.get("/account/rate-limits")
-def rate_limits(user: UserDep):
-    return {"remaining": 4500}
+def rate_limits(user: UserDep, platform: PlatformDep):
+    """What the caller has left of the hour's requests, all their tokens together."""
+    return {"remaining": ratelimit.remaining(platform.redis, platform.settings.api_rate_limit, str(user.id))}
+
+
+def quotas_json(db, platform, user: User) -> dict:
+    """Each quota: its limit (None: none, for admins) and what the user has now."""
+    def in_use(quota: str) -> int:
+        if quota == "one_off_dynos":  # what runs now, in Redis
+            return one_off_dynos_running(platform.redis, user, platform.settings.one_off_timeout)
+        return quotas.used(db, user, quota)
+
+    return {quota: {"limit": most, "used": in_use(quota)} for quota, most in quotas.quotas_of(platform.settings, user).items()}
+
+
+@router.get("/account/quotas")
+def my_quotas(user: UserDep, db: DbDep, platform: PlatformDep):
+    return quotas_json(db, platform, user)
+
+
+@router.get("/accounts/{ident}/quotas")
+def user_quotas(ident: str, user: UserDep, db: DbDep, platform: PlatformDep):
+    accounts.require_admin(user)
+    return quotas_json(db, platform, accounts.find_user(db, ident))
+
+
+@router.patch("/accounts/{ident}/quotas")
+def set_user_quotas(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, body: Annotated[object, Body()] = None):
+    """Admins only: `{"apps": 5, "dynos": null}` sets the user's quotas (null: back to the default)."""
+    accounts.require_admin(user)
+    found = accounts.find_user(db, ident)
+    quotas.set_quotas(db, found, body)
+    db.commit()
+    return quotas_json(db, platform, found)
 
 
 @router.post("/accounts", status_code=201)
@@ -59,7 +93,8 @@ def disable_account(ident: str, user: UserDep, db: DbDep):
 
 
 @router.post("/oauth/authorizations", status_code=201)
-def create_authorization(user: UserDep, db: DbDep, body: Annotated[dict | None, Body()] = None):
+def create_authorization(user: UserDep, db: DbDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
+    quotas.require_room(db, settings, user, "authorizations")
     token, row = accounts.new_authorization(db, user, (body or {}).get("description", ""))
     db.commit()
     return authorization_json(row, token)

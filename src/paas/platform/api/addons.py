@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from paas import logs, messages
-from paas.domain import access, addons
+from paas.domain import access, addons, quotas
 from paas.domain.addon_services import BY_NAME, SERVICES
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Addon, Release, User
@@ -52,6 +52,7 @@ def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platfo
     if not isinstance(attachment, dict):
         raise InvalidParams('attachment must be an object: {"name": "<NAME>"}.')
     app = access.app_for(db, ident, user, access.MANAGE)
+    quotas.require_room(db, platform.settings, app.owner, "addons", actor=user)
     addon = addons.create_addon(db, cipher, app, body.get("plan"), attachment.get("name"), body.get("config"))
     if addon.state == "provisioned":  # nothing to make (an external URL): attached right away
         made = [r for a in addons.attachments_of(db, addon) if (r := addons.apply_attachment(db, cipher, a, user)) is not None]

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import access, addons, apps, buildpacks, links, pagination, releases
+from paas.domain import access, addons, apps, buildpacks, links, pagination, quotas, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import App, Build
 from paas.domain.ranges import parse_range
@@ -46,6 +46,7 @@ def create_app(
     if region is not None and region not in (REGION["name"], REGION["id"]):
         raise InvalidParams(f"Couldn't find that region: {region!r}. This platform has one: {REGION['name']}.")
     stack = stack_name(body["stack"]) if body.get("stack") is not None else None
+    quotas.require_room(db, settings, user, "apps")
     app = apps.create_app(db, cipher, user, name)
     if stack is not None:
         app = apps.set_build_stack(db, app, stack)

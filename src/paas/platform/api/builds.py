@@ -7,14 +7,16 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Header, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from paas import messages
 from paas.domain import access, apps, builds, pagination
 from paas.domain.errors import InvalidParams, NotFound
-from paas.domain.models import Build, Status
+from paas.domain.models import Build, Status, User
 from paas.domain.ranges import parse_range
-from paas.platform.api import paged, streamed_output
+from paas.platform import grants
+from paas.platform.api import check_output_url, no_longer_allowed, output_url, paged, streamed_output
 from paas.platform.deps import DbDep, PlatformDep, UserDep
 from paas.platform.serializers import build_json
 
@@ -27,9 +29,8 @@ def output_path(build: Build) -> str:
     return f"/apps/{build.app_id}/builds/{build.id}/output"
 
 
-def describe(platform, build: Build) -> dict:
-    url = platform.signer.signed(platform.settings.api_url, output_path(build))
-    return build_json(build, platform.settings, url)
+def describe(platform, build: Build, user: User) -> dict:
+    return build_json(build, platform.settings, output_url(platform, output_path(build), user))
 
 
 @router.get("/apps/{ident}/builds")
@@ -38,12 +39,12 @@ def list_builds(ident: str, user: UserDep, db: DbDep, platform: PlatformDep,
     app = access.app_for(db, ident, user, access.VIEW)
     rng = parse_range(range_, tuple(BUILD_RANGE_COLUMNS))
     page = pagination.page(db, builds.list_builds(app), rng, BUILD_RANGE_COLUMNS)
-    return paged(page, lambda build: describe(platform, build))
+    return paged(page, lambda build: describe(platform, build, user))
 
 
 @router.get("/apps/{ident}/builds/{build_id}")
 def get_build(ident: str, build_id: str, user: UserDep, db: DbDep, platform: PlatformDep):
-    return describe(platform, app_build(db, access.app_for(db, ident, user, access.VIEW), build_id))
+    return describe(platform, app_build(db, access.app_for(db, ident, user, access.VIEW), build_id), user)
 
 
 @router.post("/apps/{ident}/builds", status_code=201)
@@ -65,19 +66,27 @@ def create_build(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, bo
     build = platform.deploys.start(
         db, app, user, version=version[:40], source_url=url, buildpacks=[b.get("url") or b.get("name") for b in wanted],
     )
-    return JSONResponse(describe(platform, build), status_code=201)
+    return JSONResponse(describe(platform, build, user), status_code=201)
 
 
 @router.get("/apps/{app_id}/builds/{build_id}/output")
-def build_output(app_id: str, build_id: str, db: DbDep, platform: PlatformDep, signature: Annotated[str | None, Query()] = None):
-    """The build's output as plain text: live while it runs, whole once it has finished.
-    Signed rather than authenticated, like Heroku's output_stream_url."""
-    if not platform.signer.valid("GET", f"/apps/{app_id}/builds/{build_id}/output", signature):
-        raise NotFound("Couldn't find that build's output (the URL is not signed).")
-    build = app_build(db, apps.get_app(db, app_id), build_id)
+async def build_output(app_id: str, build_id: str, platform: PlatformDep, signature: Annotated[str | None, Query()] = None,
+                       expires: Annotated[str | None, Query()] = None, user: Annotated[str | None, Query()] = None):
+    """The build's output as plain text: live while it runs, whole once it has finished. Its
+    URL (`output_url`) is signed for a user, who must still be allowed to view the app."""
+    check_output_url(platform, f"/apps/{app_id}/builds/{build_id}/output", signature, expires, user, "build")
+
+    def find() -> Build:
+        with platform.sessionmaker() as db:  # only while it looks: a stream holds no connection
+            if not grants.user_may(db, user, app_id):
+                raise no_longer_allowed("build")
+            return app_build(db, apps.get_app(db, app_id), build_id)
+
+    build = await run_in_threadpool(find)
     if build.status is not Status.pending and build.output is not None:
         return PlainTextResponse(build.output)
-    return streamed_output(messages.LogStream.for_build(platform.redis, build.id), platform.settings.build_idle_timeout, "build")
+    key = messages.LogStream.for_build(platform.redis, build.id).key
+    return streamed_output(platform, key, platform.settings.build_idle_timeout, "build", user, app_id)
 
 
 def app_build(db, app, build_id: str) -> Build:

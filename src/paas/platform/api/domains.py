@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 from paas import messages
 from paas.domain import access, domains
 from paas.domain.errors import InvalidParams
-from paas.platform.deps import DbDep, RedisDep, SettingsDep, UserDep
+from paas.platform import ownership
+from paas.platform.deps import DbDep, PlatformDep, RedisDep, SettingsDep, UserDep
 from paas.platform.serializers import domain_json
 
 router = APIRouter()
@@ -22,15 +23,36 @@ def list_domains(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 
 
 @router.post("/apps/{ident}/domains", status_code=201)
-def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep,
+def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, platform: PlatformDep,
                body: Annotated[dict | None, Body()] = None):
+    settings = platform.settings
     app = access.app_for(db, ident, user, access.MANAGE)
     if (body or {}).get("sni_endpoint") is not None:
         raise InvalidParams("Certificates are not uploaded here: a custom domain gets its own from ACME (or the router's CA).")
-    domain = domains.add_domain(db, app, (body or {}).get("hostname"), settings.domain, acme=bool(settings.acme_directory))
+    hostname = domains.validate_hostname((body or {}).get("hostname"), settings.domain)
+    if settings.domain_verify and (unproven := unverified(platform, app, hostname)) is not None:
+        return unproven
+    domain = domains.add_domain(db, app, hostname, settings.domain, acme=bool(settings.acme_directory))
     db.commit()
     messages.wake_router(redis)
     return domain_json(domain, app, settings)
+
+
+def unverified(platform, app, hostname: str) -> JSONResponse | None:
+    """The answer to adding a domain whose DNS does not (yet) prove it is the user's; None if it does."""
+    wanted = ownership.challenge(platform.signer, app.id, hostname)
+    try:
+        if ownership.proven(platform.settings, wanted):
+            return None
+    except ownership.DnsUnavailable as error:
+        return JSONResponse({"id": "dns_unavailable", "message": f"Could not ask DNS about {wanted.record}: {error}. "
+                             "Try again later."}, status_code=503)
+    return JSONResponse({
+        "id": "domain_unverified",
+        "message": f"Prove that {hostname} is yours: add a TXT record {wanted.record} with the value "
+                   f"{wanted.value} to its DNS, then add the domain again.",
+        "record": wanted.as_json(),
+    }, status_code=422)
 
 
 @router.get("/apps/{ident}/sni-endpoints")

@@ -5,20 +5,24 @@ app, and restarts are requests the runner carries out (new processes first, then
 """
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Body, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import access, releases
+from paas.domain import access, quotas, releases
+from paas.domain.accounts import hash_token
 from paas.domain.errors import InvalidParams, NotFound
+from paas.domain.models import User
 from paas.domain.names import validate_config_key
 from paas.platform import rendezvous
-from paas.platform.attach import relay
+from paas.platform.attach import relay, run_grant
+from paas.platform.auth import token_from_authorization
 from paas.platform.deps import DbDep, LogsDep, PlatformDep, RedisDep, UserDep
 from paas.platform.serializers import app_ref
 
@@ -142,8 +146,58 @@ def parse_run(body: object, sizes: dict) -> dict:
             "transport": transport}
 
 
+# A run asked for is going on until its output ends with its exit code. Before the runner lists
+# it (once it is up) it may wait this long: for a runner to take it, then for its client.
+STARTING_FOR = messages.RUN_REQUEST_TTL + messages.ATTACH_TIMEOUT + 30
+
+
+def runs_of(user: User) -> str:
+    """The one-off runs asked for on the user's apps: `app/run id` by when they were asked."""
+    return f"paas:one-off-dynos:{user.id}"
+
+
+def one_off_dynos_running(redis, user: User, longest: float) -> int:
+    """How many one-off runs on the user's apps are going on (and forget those that ended);
+    `longest`: how long a run may last."""
+    key, now = runs_of(user), time.time()
+    redis.zremrangebyscore(key, "-inf", now - longest - STARTING_FOR)
+    going = 0
+    for member, asked in redis.zrange(key, 0, -1, withscores=True):
+        if run_going_on(redis, *member.split("/", 1), now - asked):
+            going += 1
+        else:
+            redis.zrem(key, member)
+    return going
+
+
+def run_going_on(redis, app_name: str, run_id: str, age: float) -> bool:
+    channel = messages.RunChannel(redis, run_id)
+    if redis.exists(channel.request_key):
+        return True  # no runner has taken it yet
+    last = redis.xrevrange(channel.output_key, count=1)
+    if last and "exit" in last[0][1]:
+        return False
+    # Listed once it is up (a runner that restarts forgets the runs of the one before it).
+    return any(run["id"] == run_id for run in messages.read_runs(redis, app_name)) or age < STARTING_FOR
+
+
+def count_one_off(db, redis, settings, app, actor: User, run_id: str) -> None:
+    """Count the run against the app's owner, or refuse it (429) if they have their quota's worth
+    going on. Counted first, then checked: two asked at once cannot both take the last one."""
+    key = runs_of(app.owner)
+    redis.zadd(key, {f"{app.name}/{run_id}": time.time()})
+    redis.expire(key, int(settings.one_off_timeout + STARTING_FOR) + 3600)
+    going = one_off_dynos_running(redis, app.owner, settings.one_off_timeout)
+    try:
+        quotas.require_room(db, settings, app.owner, "one_off_dynos", in_use=going - 1, actor=actor)
+    except quotas.QuotaExceeded:
+        redis.zrem(key, f"{app.name}/{run_id}")
+        raise
+
+
 @router.post("/apps/{ident}/dynos", status_code=201)
-def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDep, body: Annotated[object, Body()] = None):
+def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDep, asked: Request,
+        body: Annotated[object, Body()] = None):
     """A one-off dyno of the newest release (`heroku run`). Attached: the answer's attach_url
     carries the command's stdin and output, then its exit code: Heroku's rendezvous
     (`rendezvous.py`), or with {"attach_transport": "websocket"} the WebSocket below. Detached:
@@ -153,11 +207,13 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDe
     release = releases.latest_release(db, app)  # with the config just set, as on Heroku
     if release is None or release.image is None:
         raise InvalidParams(f"{app.name} has no release to run a command in yet: deploy some code first.")
-    name = messages.next_run_name(platform.redis, app.name)
     run_id = str(uuid.uuid4())
-    messages.RunChannel(platform.redis, run_id).ask(
-        {**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email}
-    )
+    count_one_off(db, platform.redis, platform.settings, app, user, run_id)
+    name = messages.next_run_name(platform.redis, app.name)
+    channel = messages.RunChannel(platform.redis, run_id)
+    if request["attach"]:  # its client is let in while this token may run commands on the app
+        channel.grant(hash_token(token_from_authorization(asked.headers.get("authorization")) or ""), str(app.id))
+    channel.ask({**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email})
     log.event(str(app.id), "api", f"Starting process with command `{request['command']}` by {user.email}", source="app")
     attach_url = None
     if request["attach"]:
@@ -181,10 +237,11 @@ def attach_path(run_id: str) -> str:
 async def attach(websocket: WebSocket, run_id: str, signature: str | None = None, expires: str | None = None):
     """Binary frames both ways (stdin in, output out); the client sends the text frame
     {"eof": true} at the end of its input; the last frame from here is {"exit": N}. A client
-    that goes away hangs up the run, as closing a terminal does."""
+    that goes away hangs up the run, as closing a terminal does; so does revoking its token."""
     platform = websocket.app.state.platform
-    if not platform.signer.valid("GET", attach_path(run_id), signature, expires):
-        await websocket.close(code=4404, reason="no such run (the URL is not signed, or it expired)")
+    allowed = await run_grant(platform, run_id) if platform.signer.valid("GET", attach_path(run_id), signature, expires) else None
+    if allowed is None:
+        await websocket.close(code=4404, reason="no such run (the URL is not signed or expired, or its user may no longer run it)")
         return
     await websocket.accept()
 
@@ -201,7 +258,7 @@ async def attach(websocket: WebSocket, run_id: str, signature: str | None = None
         except (WebSocketDisconnect, ValueError, AttributeError):
             pass
 
-    await relay(platform.async_redis, run_id, websocket.send_bytes, exited, inputs())
+    await relay(platform.async_redis, run_id, websocket.send_bytes, exited, inputs(), allowed)
     try:
         await websocket.close()
     except RuntimeError:  # the client closed it already

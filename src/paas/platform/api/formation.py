@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from paas import messages
-from paas.domain import access, formation, releases
+from paas.domain import access, formation, quotas, releases
 from paas.domain.errors import InvalidParams
 from paas.platform.deps import DbDep, LogsDep, RedisDep, SettingsDep, UserDep
 from paas.platform.serializers import formation_json
@@ -44,7 +44,10 @@ def update_one(ident: str, process_type: str, user: UserDep, db: DbDep, redis: R
 
 
 def scale(db, redis, settings, log, app, user, updates) -> list[dict]:
+    quotas.lock(db, app.owner)  # the owner's dynos, counted before and after
+    before = quotas.used(db, app.owner, "dynos")
     changed = formation.update_formation(db, app, updates, settings.dyno_sizes)
+    quotas.refuse_growth(db, settings, app.owner, "dynos", before, actor=user)
     db.commit()
     scaled = " ".join(f"{row.type}@{row.quantity}:{row.size}" for row in changed)
     log.event(str(app.id), "api", f"Scaled to {scaled} by {user.email}", source="app")  # Heroku's words

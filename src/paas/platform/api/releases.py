@@ -2,14 +2,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from paas import logs, messages
 from paas.domain import access, apps, pagination, releases
-from paas.domain.errors import InvalidParams, NotFound
-from paas.domain.models import Release, Status
+from paas.domain.errors import InvalidParams
+from paas.domain.models import Release, Status, User
 from paas.domain.ranges import parse_range
-from paas.platform.api import paged, streamed_output
+from paas.platform import grants
+from paas.platform.api import check_output_url, no_longer_allowed, output_url, paged, streamed_output
 from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, UserDep
 from paas.platform.serializers import release_json
 
@@ -22,9 +24,9 @@ def output_path(release: Release) -> str:
     return f"/apps/{release.app_id}/releases/{release.id}/output"
 
 
-def describe(platform, release: Release, current: Release | None) -> dict:
+def describe(platform, release: Release, current: Release | None, user: User) -> dict:
     """Releases that deploy code have an output: their release phase and their processes' start."""
-    url = platform.signer.signed(platform.settings.api_url, output_path(release)) if release.image else None
+    url = output_url(platform, output_path(release), user) if release.image else None
     return release_json(release, current, url)
 
 
@@ -35,26 +37,34 @@ def list_releases(ident: str, user: UserDep, db: DbDep, platform: PlatformDep,
     current = releases.current_release(db, app)
     rng = parse_range(range_, tuple(RELEASE_RANGE_COLUMNS))
     page = pagination.page(db, releases.list_releases(app), rng, RELEASE_RANGE_COLUMNS)
-    return paged(page, lambda release: describe(platform, release, current))
+    return paged(page, lambda release: describe(platform, release, current, user))
 
 
 @router.get("/apps/{ident}/releases/{release}")
 def get_release(ident: str, release: str, user: UserDep, db: DbDep, platform: PlatformDep):
     app = access.app_for(db, ident, user, access.VIEW)
-    return describe(platform, releases.get_release(db, app, release), releases.current_release(db, app))
+    return describe(platform, releases.get_release(db, app, release), releases.current_release(db, app), user)
 
 
 @router.get("/apps/{app_id}/releases/{release_id}/output")
-def release_output(app_id: str, release_id: str, db: DbDep, platform: PlatformDep, signature: Annotated[str | None, Query()] = None):
+async def release_output(app_id: str, release_id: str, platform: PlatformDep, signature: Annotated[str | None, Query()] = None,
+                         expires: Annotated[str | None, Query()] = None, user: Annotated[str | None, Query()] = None):
     """What the release's deploy printed (its release phase, its processes' start), as plain
-    text: live while it deploys. Signed rather than authenticated, like its build's output."""
-    if not platform.signer.valid("GET", f"/apps/{app_id}/releases/{release_id}/output", signature):
-        raise NotFound("Couldn't find that release's output (the URL is not signed).")
-    release = releases.get_release(db, apps.get_app(db, app_id), release_id)
-    stream = messages.LogStream.for_release(platform.redis, release.id)
-    if release.status is not Status.pending and not stream.exists():
+    text: live while it deploys. Its URL is signed for a user, like its build's output."""
+    check_output_url(platform, f"/apps/{app_id}/releases/{release_id}/output", signature, expires, user, "release")
+
+    def find() -> tuple[Release, messages.LogStream, bool]:
+        with platform.sessionmaker() as db:  # only while it looks: a stream holds no connection
+            if not grants.user_may(db, user, app_id):
+                raise no_longer_allowed("release")
+            release = releases.get_release(db, apps.get_app(db, app_id), release_id)
+        stream = messages.LogStream.for_release(platform.redis, release.id)
+        return release, stream, stream.exists()
+
+    release, stream, kept = await run_in_threadpool(find)
+    if release.status is not Status.pending and not kept:
         return PlainTextResponse("(this release's output is no longer kept)\n" if release.image else "")
-    return streamed_output(stream, platform.settings.boot_timeout + 60, "release")
+    return streamed_output(platform, stream.key, platform.settings.boot_timeout + 60, "release", user, app_id)
 
 
 @router.get("/apps/{ident}/releases/{release}/config-vars")
@@ -74,4 +84,4 @@ def rollback(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: 
     db.commit()
     logs.released(log, str(app.id), release.description, release.version, user.email)
     messages.wake_runner(platform.redis, app.name)
-    return JSONResponse(describe(platform, release, releases.current_release(db, app)), status_code=201)
+    return JSONResponse(describe(platform, release, releases.current_release(db, app), user), status_code=201)

@@ -1,7 +1,8 @@
 """Sources (Heroku's Source resource): a place to upload a tarball to build from, without git.
 
 `POST /sources` answers a signed `put_url` to upload the tarball to and a `get_url` that a build
-(`POST /apps/{app}/builds`) then downloads it from."""
+(`POST /apps/{app}/builds`) then downloads it from. Each works an hour; the upload goes once a
+build has used it, or when its URLs expire (`paas.platform.source_files.remove_spent`)."""
 
 import os
 import uuid
@@ -12,6 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from paas.domain.errors import NotFound, PaasError
 from paas.platform.deps import PlatformDep, UserDep
+from paas.platform.source_files import SOURCE_TTL, source_file
 
 router = APIRouter()
 
@@ -23,13 +25,11 @@ class TooLarge(PaasError):
 
 def source_path(platform, source_id: str):
     try:
-        return platform.settings.sources_dir / f"{uuid.UUID(source_id)}.tgz"
+        return source_file(platform.settings, source_id)
     except ValueError:
         raise NotFound(f"Couldn't find that source: {source_id}") from None
 
 
-# As Heroku's: a source's URLs work for an hour.
-SOURCE_URL_TTL = 3600.0
 
 
 def check(platform, method: str, source_id: str, signature: str | None, expires: str | None) -> None:
@@ -41,8 +41,8 @@ def check(platform, method: str, source_id: str, signature: str | None, expires:
 def create_source(user: UserDep, platform: PlatformDep):
     path, base = f"/sources/{uuid.uuid4()}", platform.settings.api_url
     return JSONResponse({"source_blob": {
-        "get_url": platform.signer.signed(base, path, "GET", ttl=SOURCE_URL_TTL),
-        "put_url": platform.signer.signed(base, path, "PUT", ttl=SOURCE_URL_TTL),
+        "get_url": platform.signer.signed(base, path, "GET", ttl=SOURCE_TTL),
+        "put_url": platform.signer.signed(base, path, "PUT", ttl=SOURCE_TTL),
     }}, status_code=201)
 
 
@@ -74,3 +74,4 @@ def download_source(source_id: str, platform: PlatformDep, signature: Annotated[
     if not path.exists():
         raise NotFound(f"Nothing was uploaded to source {source_id} yet.")
     return FileResponse(path, media_type="application/gzip")
+

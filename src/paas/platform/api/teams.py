@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import apps, teams
+from paas.domain import apps, quotas, teams
 from paas.domain.errors import InvalidParams
 from paas.platform.api.apps import describe
 from paas.platform.deps import CipherDep, DbDep, RedisDep, SettingsDep, UserDep
@@ -66,6 +66,7 @@ def create_team_app(user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep
     name = body.get("name")
     if name is not None and not isinstance(name, str):
         raise InvalidParams("Name must be a string.")
+    quotas.require_room(db, settings, user, "apps")  # the team's app is its maker's (its owner)
     app = apps.create_app(db, cipher, user, name, team=team)
     db.commit()
     messages.wake_runner(redis, app.name)

@@ -2,10 +2,11 @@
 # First start: the data directory from the image's template, a certificate of its own, and the
 # add-on's role and database (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, as the official
 # image takes them). The role is not a superuser. Then the server, over TLS only from outside.
+# Runs as postgres (the image's USER), which owns the data volume: nothing to chown or switch.
 set -eu
 BIN=/usr/lib/postgresql/15/bin
 DATA="${PGDATA:-/var/lib/paas-postgresql/data}"
-install -d -o postgres -g postgres -m 2775 /run/postgresql
+umask 077
 if [ ! -s "$DATA/PG_VERSION" ]; then
     : "${POSTGRES_USER:?}" "${POSTGRES_PASSWORD:?}" "${POSTGRES_DB:?}"
     mkdir -p "$DATA"
@@ -21,13 +22,12 @@ max_connections = ${POSTGRES_MAX_CONNECTIONS:-40}
 CONF
     # From other hosts: TLS and a password, or nothing (Heroku Postgres requires TLS too).
     echo "hostssl all all all scram-sha-256" >> "$DATA/pg_hba.conf"
-    chown -R postgres:postgres "$DATA"
     chmod 700 "$DATA"
-    setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" --single -D "$DATA" postgres >/dev/null <<SQL
+    "$BIN/postgres" --single -D "$DATA" postgres >/dev/null <<SQL
 CREATE ROLE "$POSTGRES_USER" LOGIN PASSWORD '$POSTGRES_PASSWORD'
 CREATE DATABASE "$POSTGRES_DB" OWNER "$POSTGRES_USER"
 REVOKE ALL ON DATABASE postgres FROM PUBLIC
 REVOKE ALL ON DATABASE "$POSTGRES_DB" FROM PUBLIC
 SQL
 fi
-exec setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" -D "$DATA"
+exec "$BIN/postgres" -D "$DATA"

@@ -1,11 +1,11 @@
 #!/bin/sh
 # First start writes the server's config into its data volume (REDIS_PASSWORD, REDIS_MAXMEMORY;
 # REDIS_TLS=1: TLS only, with a certificate of its own), so a new password set with CONFIG SET +
-# CONFIG REWRITE outlives restarts.
+# CONFIG REWRITE outlives restarts. Runs as redis (the image's USER), which owns the data volume.
 set -eu
 DATA=/var/lib/paas-redis
 CONF="$DATA/redis.conf"
-mkdir -p "$DATA"
+umask 077
 if [ ! -s "$CONF" ]; then
     : "${REDIS_PASSWORD:?}"
     if [ "${REDIS_TLS:-}" = 1 ]; then
@@ -30,5 +30,4 @@ maxmemory ${REDIS_MAXMEMORY:-50mb}
 maxmemory-policy noeviction
 CONF
 fi
-chown -R redis:redis "$DATA"
-exec setpriv --reuid=redis --regid=redis --init-groups redis-server "$CONF"
+exec redis-server "$CONF"
