@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from paas.builder.buildpacks import BuildError, Buildpack
-from paas.builder.buildpacks.runner import hand_over, run_buildpacks
+from paas.builder.buildpacks.runner import run_buildpacks
+from paas.builder.files import hand_over
 from paas.builder.errors import BuildFailed
 from paas.builder.stack import ensure_stack
 from paas.domain.stacks import DEFAULT_STACK, STACKS

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paas.builder.errors import BuildFailed
-from paas.builder.files import private_dirs, read_untrusted, write_private
+from paas.builder.files import hand_over, private_dirs, read_untrusted, write_private
 from paas.builder.jail import jailed
 from paas.builder.locks import private_directory
 from paas.builder.sandbox import Sandbox
@@ -154,7 +154,7 @@ class Store:
         straight from the layer cache (naming it would copy it)."""
         uid, gid = build_user(self.settings)
         image_id_file = self.home / "tmp" / f"image-{secrets.token_hex(8)}"
-        chown_tree(context, uid, gid)  # the build user reads the context (it was unpacked as root)...
+        hand_over(context, (uid, gid))  # the build user reads the context (it was unpacked as root)...
         context.parent.chmod(0o711)  # ...through the build's private directory: passing, not listing
         command = self.command(
             "bud", "--signature-policy", str(config_dir(self.settings) / "policy.json"), "--layers", "--format", "docker",
@@ -270,14 +270,3 @@ def last_error(output: str) -> str | None:
 def is_loopback(registry: str) -> bool:
     host = registry.rsplit(":", 1)[0] if not registry.startswith("[") else registry[1:].split("]")[0]
     return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def chown_tree(root: Path, uid: int, gid: int) -> None:
-    """The tree handed to the build user: never through a link, and never a file with a second
-    name (a hard link to a file elsewhere would hand that file over too; unpacking makes none)."""
-    os.chown(root, uid, gid)
-    for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = os.path.join(directory, name)
-            if name in dirs or os.lstat(path).st_nlink == 1:
-                os.chown(path, uid, gid, follow_symlinks=False)

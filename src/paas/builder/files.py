@@ -107,3 +107,16 @@ def write_private(path: Path, text: str, uid: int, gid: int) -> None:
     with os.fdopen(fd, "w") as handle:
         os.fchown(handle.fileno(), uid, gid)
         handle.write(text)
+
+
+def hand_over(top: Path, owner: tuple[int, int]) -> None:
+    """`top` and everything under it to the build user, links themselves and never what they
+    point at. A file with more than one name keeps its owner: another name of it could be
+    outside `top` (a host file), which must never become the build's to write."""
+    os.lchown(top, *owner)
+    for directory, dirs, files in os.walk(top):  # does not descend into links to directories
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISDIR(info.st_mode) or stat.S_ISLNK(info.st_mode) or info.st_nlink == 1:
+                os.lchown(path, *owner)

@@ -105,10 +105,7 @@ class Tree:
             pass
 
     def directory(self, name: str) -> None:
-        self._count()
-        parts = self._parts(name)
-        fd = self._parent(parts + ["."])
-        os.close(fd)
+        os.close(self._parent(self._parts(name) + ["."]))  # counted where it is made
 
     def file(self, name: str, chunks: Iterable[bytes], size: int, executable: bool, mtime: int | None = None) -> None:
         """A regular file of `size` bytes (counted before it is written: a bomb stops at its header)."""
@@ -117,7 +114,7 @@ class Tree:
         fd = self._parent(parts)
         try:
             self._replace(fd, parts[-1])
-            out = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o755 if executable else 0o644, dir_fd=fd)
+            out = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=fd)
         finally:
             os.close(fd)
         # The mode is the file's own (an image copies it), whatever the worker's umask (077).
@@ -137,7 +134,7 @@ class Tree:
         self._count()
         parts = self._parts(name)
         if not target or target.startswith("/") or "\0" in target or \
-                posixpath.normpath(posixpath.join(*parts[:-1], target) if len(parts) > 1 else target).split("/")[0] == "..":
+                posixpath.normpath(posixpath.join(*parts[:-1], target)).split("/")[0] == "..":
             raise BuildFailed(f"{self.what}: the link {shown(name)} points outside the source")
         fd = self._parent(parts)
         try:
@@ -203,14 +200,15 @@ def from_commit(git_dir: Path, commit: str, dest: Path, limits: Limits) -> str:
         assert listing.stdout is not None
         try:
             for record in _records(listing.stdout, MAX_NAME + 100):
-                meta, _, path = record.partition(b"\t")
-                mode, kind, sha, size = meta.split()
+                meta, _, raw_path = record.partition(b"\t")
+                raw_mode, kind, sha, raw_size = meta.split()
                 if kind != b"blob":  # a submodule's commit: not in this repository (Heroku skips them too)
                     continue
-                if stat.S_ISLNK(int(mode, 8)) and int(size) > MAX_LINK:
-                    raise BuildFailed(f"{what}: the link {shown(os.fsdecode(path))} is longer than any link can be")
-                total += int(size)
-                entries.append((int(mode, 8), sha.decode(), int(size), os.fsdecode(path)))
+                mode, size, path = int(raw_mode, 8), int(raw_size), os.fsdecode(raw_path)
+                if stat.S_ISLNK(mode) and size > MAX_LINK:
+                    raise BuildFailed(f"{what}: the link {shown(path)} is longer than any link can be")
+                total += size
+                entries.append((mode, sha.decode(), size, path))
                 if len(entries) > limits.members or total > limits.size:
                     raise BuildFailed(f"{what} is over the limits of {limits.members:,} files and "
                                       f"{limits.size // 2**20} MB unpacked")
@@ -227,7 +225,7 @@ def from_commit(git_dir: Path, commit: str, dest: Path, limits: Limits) -> str:
             if len(header) != 3 or int(header[2]) != size:
                 raise BuildFailed(f"{what}: git could not read {shown(path)}")
             if stat.S_ISLNK(mode):
-                out.link(path, os.fsdecode(_read_exactly(cat.stdout, size)))
+                out.link(path, os.fsdecode(b"".join(_chunks(cat.stdout, size))))
             else:
                 out.file(path, _chunks(cat.stdout, size), size, bool(mode & 0o111), mtime=0)
             cat.stdout.read(1)  # the newline after each object
@@ -256,10 +254,6 @@ def _chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
             raise BuildFailed("the source ended early")
         left -= len(chunk)
         yield chunk
-
-
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
-    return b"".join(_chunks(stream, size))
 
 
 class _Bounded:

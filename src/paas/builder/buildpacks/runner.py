@@ -15,7 +15,6 @@ writes or reads is handed to that user first.
 import os
 import re
 import shutil
-import stat
 import tempfile
 import threading
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from docker.types import Mount
 
 from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
 from paas.builder.containers import remove_container
-from paas.builder.files import read_untrusted
+from paas.builder.files import hand_over, read_untrusted
 from paas.builder.host_paths import HostPaths
 from paas.builder import procfile as procfiles
 from paas.builder.procfile import PROCESS_TYPE
@@ -135,19 +134,6 @@ def write_env_dir(env_dir: Path, env: dict[str, str]) -> None:
             fd = os.open(env_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(value)
-
-
-def hand_over(top: Path, owner: tuple[int, int]) -> None:
-    """`top` and everything under it to the build user, links themselves and never what they
-    point at. A file with more than one name keeps its owner: another name of it could be
-    outside `top` (a host file), which must never become the build's to write."""
-    os.lchown(top, *owner)
-    for directory, dirs, files in os.walk(top):  # does not descend into links to directories
-        for name in dirs + files:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            if stat.S_ISDIR(info.st_mode) or stat.S_ISLNK(info.st_mode) or info.st_nlink == 1:
-                os.lchown(path, *owner)
 
 
 def _binder(paths: HostPaths) -> Callable[..., Mount]:
