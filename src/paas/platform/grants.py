@@ -30,6 +30,7 @@ class Grants:
     def __init__(self, platform):
         self.platform = platform
         self.recent: dict[tuple, tuple[float, asyncio.Future]] = {}
+        self.pruned = 0.0
 
     async def user_may(self, user_id: str, app_id: str, permission: str = access.VIEW) -> bool:
         return await self._shared(("user", user_id, app_id, permission), lambda db: user_may(db, user_id, app_id, permission))
@@ -42,7 +43,8 @@ class Grants:
         now, loop = time.monotonic(), asyncio.get_running_loop()
         found = self.recent.get(key)
         if found is None or now - found[0] > SHARED_FOR or found[1].get_loop() is not loop:
-            self.recent = {k: v for k, v in self.recent.items() if now - v[0] <= SHARED_FOR}  # forget old answers
+            if now - self.pruned > SHARED_FOR:  # forget old answers, at most once a SHARED_FOR
+                self.recent, self.pruned = {k: v for k, v in self.recent.items() if now - v[0] <= SHARED_FOR}, now
             found = self.recent[key] = (now, asyncio.ensure_future(run_in_threadpool(self._ask, check)))
         if found[1].done():
             return found[1].result()

@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -24,12 +24,12 @@ from paas.domain import access, accounts
 from paas.domain.errors import InvalidParams, NotFound
 from paas.platform.auth import token_from_authorization
 from paas.platform.deps import DbDep, PlatformDep, UserDep
+from paas.platform.grants import RECHECK
 
 router = APIRouter()
 
 DEFAULT_LINES = 100  # Heroku's
 SESSION_TTL = 300  # seconds to start reading a session's URL
-RECHECK = 5.0  # seconds between checks that a tail's token still may read the app
 DYNO = re.compile(r"[a-z][a-z0-9_-]{0,29}(\.[0-9]{1,6})?")
 
 
@@ -84,11 +84,10 @@ async def read_log_session(session_id: str, request: Request, platform: Platform
         raise NotFound("Couldn't find that log session (its URL is not signed, or it expired).")
     options = json.loads(stored)
 
-    def still_allowed() -> bool:
-        with platform.sessionmaker() as db:
-            return access.token_still_may(db, options.get("token_hash") or "", options["app_id"])
+    def still_allowed() -> Awaitable[bool]:  # checks shared with every open answer (grants.py)
+        return platform.grants.token_may(options.get("token_hash") or "", options["app_id"], access.VIEW)
 
-    if not await run_in_threadpool(still_allowed):  # revoked since the session was made
+    if not await still_allowed():  # revoked since the session was made
         raise NotFound("Couldn't find that log session (its URL is not signed, or it expired).")
     events = "text/event-stream" in request.headers.get("accept", "")
 
@@ -107,7 +106,7 @@ async def read_log_session(session_id: str, request: Request, platform: Platform
         checked = time.monotonic()
         async for line in logs.follow(platform.async_redis, options["app_id"], last_id, wanted):  # ends with the app
             if time.monotonic() - checked >= RECHECK:
-                if not await run_in_threadpool(still_allowed):
+                if not await still_allowed():
                     return  # the token was revoked, or its user lost access: the stream ends
                 checked = time.monotonic()
             # Silence answers nothing: a client that left is noticed by the server on its own.
