@@ -9,8 +9,10 @@ one opening a new connection per request and one reusing a keep-alive connection
 the requests that did not get a 200 (at most ~100 requests a second each, only to 127.0.0.1).
 
 With --change each deploy commits a one-line change of a file instead (the build then does work).
+With --phases each push also prints its timeline: every line of the build's output and of the
+app's log, at the time it was written (Redis' stream ids), from the start of `git push`.
 
-Prints each run and the medians. Usage: python bench/push_to_live.py [--runs N] [--change]
+Prints each run and the medians. Usage: python bench/push_to_live.py [--runs N] [--change] [--phases]
 """
 
 import argparse
@@ -26,6 +28,8 @@ from pathlib import Path
 
 import httpx
 import platform_clients  # beside this script
+
+from paas import logs, messages
 
 SAMPLE_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "sample_app"
 TIMEOUT = 120
@@ -90,10 +94,27 @@ class Load:
         self.thread.join()
 
 
+def timeline(platform: platform_clients.Platform, app: str, started: float, live: float) -> list[str]:
+    """What the push's build printed and the app's log said between `started` and `live` (wall
+    clock), each at its offset from `started`: where a push's time goes."""
+    redis = messages.connect(platform.settings)
+    build = platform.api.get(f"/apps/{app}/builds", headers={"Range": "created_at ..; max=1, order=desc"}).json()[0]
+    app_id = platform.api.get(f"/apps/{app}").json()["id"]
+    low, high = f"{int(started * 1000)}-0", f"{int(live * 1000) + 1}-0"
+    entries = [(entry_id, fields.get("line") or f"(end {fields.get('end')})")
+               for entry_id, fields in redis.xrange(messages.LogStream.for_build(redis, build["id"]).key, low, high)]
+    entries += [(entry_id, f"{fields.get('source')}[{fields.get('dyno')}]: {fields.get('text', fields.get('line', ''))}")
+                for entry_id, fields in redis.xrange(logs.key(app_id), low, high) if fields.get("source") != "app"]
+    entries.sort(key=lambda entry: tuple(int(part) for part in entry[0].split("-")))
+    lines = [f"  {int(entry_id.split('-')[0]) / 1000 - started:6.3f} {text.strip()[:110]}" for entry_id, text in entries]
+    return [*lines, f"  {live - started:6.3f} (the router serves the new release)"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--change", action="store_true", help="change a file in each deploy (not an empty commit)")
+    parser.add_argument("--phases", action="store_true", help="print each push's timeline")
     options = parser.parse_args()
     runs = options.runs
 
@@ -120,7 +141,7 @@ def main() -> None:
                 git(app_dir, "add", "NOTES")
             git(app_dir, "commit", "-q", "--allow-empty", "-m", f"redeploy {run}")
             with Load(router_url, host, False) as fresh, Load(router_url, host, True) as kept:
-                started = time.monotonic()
+                started, wall = time.monotonic(), time.time()
                 pushed = git(app_dir, "push", remote, "main")
                 if pushed.returncode != 0:
                     raise SystemExit(f"push failed:\n{pushed.stderr}")
@@ -128,6 +149,8 @@ def main() -> None:
                 # The same code and config: only a new container (the new release) tells it apart.
                 wait_until(router, router_url, host, lambda r, before=before: r.headers.get("X-Container") != before, "a new container")
                 push_times.append(time.monotonic() - started)
+                if options.phases:
+                    print("\n".join(timeline(platform, name, wall, wall + push_times[-1])), flush=True)
                 time.sleep(0.5)  # keep the load on while the old container is stopped
             loads.append((fresh, kept))
             latest = api.get(f"/apps/{name}/releases", headers={"Range": "version ..; max=1, order=desc"}).json()[0]

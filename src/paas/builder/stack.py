@@ -32,8 +32,8 @@ from docker.errors import APIError, ImageNotFound
 
 from paas.builder.buildah import base_store, config_dir
 from paas.builder.locks import file_lock
+from paas.builder.registry import registry_client
 from paas.domain.stacks import DEFAULT_STACK, STACKS, Stack
-from paas.registry_auth import registry_auth
 from paas.settings import Settings, get_settings
 
 Emit = Callable[[str], None]
@@ -437,10 +437,8 @@ def import_tarball(client: docker.DockerClient, tarball: Path, image: str, emit:
 def registry_digest(registry: str, registry_ref: str, auth: tuple[str, str] | None = None) -> str | None:
     """The digest the registry's tag points at (None: no such tag)."""
     repository, tag = split_image(registry_ref.removeprefix(f"{registry}/"))
-    response = httpx.head(
-        f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_V2}, timeout=10,
-        auth=registry_auth(auth),
-    )
+    with registry_client(auth, timeout=10) as client:
+        response = client.head(f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_V2})
     if response.status_code == 404:
         return None
     response.raise_for_status()

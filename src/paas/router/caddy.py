@@ -85,7 +85,7 @@ class CaddyRouter:
         acme_directory: str = "",
         acme_email: str = "",
         acme_ca_root: Path | None = None,
-        refresh: float = 0.05,
+        refresh: float = 0.02,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:

@@ -201,8 +201,7 @@ class DockerBackend:
 
     def _create(self, spec: ProcessSpec, labels: dict[str, str] | None = None, **options) -> Container:
         self.ensure_network()
-        # Pulled from the registry by digest: what runs is exactly what was built and pushed.
-        self.client.api.pull(spec.image, auth_config=self.registry_auth)
+        self._pull(spec.image)
         options.setdefault("log_config", self._log_config())
         container = self.client.containers.create(
             spec.image,
@@ -246,6 +245,18 @@ class DockerBackend:
         for network, aliases in spec.networks.items():  # before it starts: its add-ons are there from the first moment
             self._join(container.id, network, aliases)
         return container
+
+    def _pull(self, image: str) -> None:
+        """Pulled from the registry by digest: what runs is exactly what was built and pushed. An
+        image the engine already holds by that digest is that very image (a rollback, a restart,
+        a scale): asking the registry again would only cost the deploy its round trips."""
+        if "@sha256:" in image:
+            try:
+                self.client.api.inspect_image(image)
+                return
+            except docker.errors.ImageNotFound:
+                pass
+        self.client.api.pull(image, auth_config=self.registry_auth)
 
     def _run_as(self, image: str) -> str:
         """The image's own user if it names a numeric uid (and gid) other than 0; anything else

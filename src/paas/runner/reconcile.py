@@ -10,6 +10,7 @@ An app that no longer exists has its processes stopped and its route removed.
 """
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 NetworksFor = Callable[[str], dict[str, tuple[str, ...]]]
 LOG_TAIL_ON_FAILURE = 20
 HEALTH_POLL = 0.025  # seconds between a booting process's health checks: a deploy is live this much sooner
+# Health checks speak plain HTTP to a process's $PORT: a TLS context that trusts nothing spares
+# each new client the 20-55 ms of loading the CA bundle, on every deploy's path.
+PLAIN_HTTP = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def wanted(release: Release, scales: dict[str, Scale]) -> list[tuple[str, int, Scale]]:
@@ -96,7 +100,7 @@ def healthy(response: httpx.Response, path: str | None) -> bool:
 
 def answers(process: Process, path: str | None) -> bool:
     try:
-        return healthy(httpx.get(f"http://{process.address}{path or '/'}", timeout=1.0), path)
+        return healthy(httpx.get(f"http://{process.address}{path or '/'}", timeout=1.0, verify=PLAIN_HTTP), path)
     except httpx.TransportError:
         return False
 
@@ -443,7 +447,7 @@ class Reconciler:
             return process
         deadline = time.monotonic() + self.settings.boot_timeout
         last = "it did not answer HTTP"
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, verify=PLAIN_HTTP) as client:
             while time.monotonic() < deadline:
                 now = self.backend.refresh(process)
                 if now is None or not now.running:
