@@ -1,6 +1,11 @@
-"""Private networks' addresses and who joins which (pure logic)."""
+"""Private networks' addresses and who joins which (pure logic); a network's host rule, made and
+removed with it (the real engine and iptables)."""
 
 import ipaddress
+import subprocess
+import uuid
+
+import docker
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,3 +32,25 @@ def test_web_processes_join_the_links_to_their_app_under_its_internal_name():
     # A network not made yet (or removed) is not joined.
     assert wanted_networks("paas", "shop", "web", m, set()) == {}
     assert all(networks.is_private("paas", n) for n in names) and not networks.is_private("paas", "paas-apps")
+
+
+def shielded(bridge: str) -> bool:
+    rule = ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
+    return subprocess.run(["iptables", "-C", *rule], capture_output=True).returncode == 0
+
+
+def test_a_private_network_takes_its_host_rule_with_it(api_settings):
+    """Each private network shuts its bridge out of the host's services with an INPUT rule; once
+    the network goes, so does the rule (they piled up, one per attachment or link ever made)."""
+    client = docker.DockerClient(base_url=api_settings.docker_url)
+    name = networks.attachment_network(api_settings.instance, uuid.uuid4())
+    try:
+        networks.create(client, api_settings, name, "attachment")
+        bridge = networks.interface(client.networks.get(name).attrs)
+        assert shielded(bridge)
+        networks.remove(client, name)
+        assert not client.networks.list(names=[name])
+        assert not shielded(bridge)
+    finally:
+        networks.remove(client, name)
+        client.close()

@@ -2,8 +2,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paas.builder.dockerfile import INSTRUCTIONS, check_instructions, stacks_named
+from paas.builder.dockerfile import (
+    INSTRUCTIONS,
+    NEW_DIRECTORY,
+    SYSTEM_DIRECTORIES,
+    Assembly,
+    assembly,
+    check_instructions,
+    stacks_named,
+)
 from paas.builder.errors import BuildFailed
+from paas.builder.registry import ImageConfigChanges
 from paas.domain.stacks import DEFAULT_STACK, STACKS
 
 
@@ -41,7 +50,8 @@ def test_only_tmpfs_mounts_are_taken():
         check_instructions("FROM x\nonbuild run --mount=type=cache,target=/c make\n")
 
 
-ARGUMENT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\\`"), max_size=30)
+ARGUMENT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\\`"), max_size=30).filter(
+    lambda text: "--mount" not in text.lower())  # any --mount is refused, wherever it is (test_only_tmpfs_mounts_are_taken)
 # A continuation line that is blank or a comment is skipped (as by Docker): the instruction goes on after it.
 CONTINUATION = ARGUMENT.filter(lambda text: text.strip() and not text.strip().startswith("#"))
 INSTRUCTION = st.tuples(st.sampled_from(sorted(INSTRUCTIONS - {"ONBUILD"})), st.booleans(),
@@ -117,3 +127,81 @@ def test_onbuild_steps_of_a_base_image_are_checked_as_the_dockerfiles_own():
     check_triggers("x/none", [])
     with pytest.raises(BuildFailed, match="the image x/bad has ONBUILD steps paas does not run: .*type=cache"):
         check_triggers("x/bad", ["RUN make", "RUN --mount=type=cache,id=../../..,target=/h ls /h"])
+
+
+def test_a_dockerfile_that_runs_nothing_is_assembled():
+    sample = 'FROM paas/stack:bookworm\nWORKDIR /app\nCOPY . /app\nCMD ["python3", "-u", "/app/server.py"]\n'
+    assert assembly(sample) == Assembly("bookworm", "app", ImageConfigChanges(cmd=["python3", "-u", "/app/server.py"]))
+    found = assembly(
+        "# a comment\nfrom paas/stack:trixie\nworkdir /code/\ncopy ./ .\nENV A=1 B=two\nENV A=3\nLABEL team=core\n"
+        "EXPOSE 5000 53/UDP 5000\nUSER 1000:1000\nCMD gunicorn -b 0.0.0.0:$PORT 'app:make()'\n"
+    )
+    assert found == Assembly("trixie", "code", ImageConfigChanges(
+        env={"A": "3", "B": "two"}, labels={"team": "core"}, exposed_ports=("5000/tcp", "53/udp"), user="1000:1000",
+        cmd=["/bin/sh", "-c", "gunicorn -b 0.0.0.0:$PORT 'app:make()'"], working_dir="/code",
+    ))
+    # Docker's rule: a new ENTRYPOINT drops the base's CMD; a CMD after it is kept.
+    base = "FROM paas/stack:bookworm\nCOPY . /srv-app\n"
+    assert assembly(base + 'ENTRYPOINT ["python3"]\n').config == ImageConfigChanges(entrypoint=["python3"], cmd=[], working_dir=None)
+    assert assembly(base + 'ENTRYPOINT ["python3"]\nCMD ["x.py"]\n').config.cmd == ["x.py"]
+    assert assembly(base + 'CMD ["x.py"]\nENTRYPOINT ["python3"]\n').config.cmd == []
+
+
+@pytest.mark.parametrize("dockerfile", [
+    "FROM paas/stack:bookworm\nRUN make\nCOPY . /app\n",  # something runs
+    "FROM paas/stack:bookworm\nADD . /app\n",
+    "FROM paas/stack:bookworm\nARG A=1\nCOPY . /app\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nSTOPSIGNAL SIGINT\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nENV A=$HOME\n",  # variables, quotes, escapes
+    "FROM paas/stack:bookworm\nCOPY . /app\nENV A=\"x y\"\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nENV A x\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nLABEL a='b'\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nCMD python3 \\\n  x.py\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nCMD [\"a\\u0020b\"]\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nCMD [python3]\n",  # not JSON: Docker runs it as a shell line
+    "FROM paas/stack:bookworm\nCOPY . /app\nCMD []\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nCMD\n",
+    "# escape=`\nFROM paas/stack:bookworm\nCOPY . /app\n",  # directives
+    "# syntax=docker/dockerfile:1\nFROM paas/stack:bookworm\nCOPY . /app\n",
+    "FROM paas/stack:bookworm\nCOPY <<EOF /app/x\nhi\nEOF\n",
+    "FROM paas/stack:bookworm\nCOPY --chown=1000 . /app\n",  # flags
+    "FROM paas/stack:bookworm\nCOPY --from=x . /app\n",
+    "FROM --platform=linux/amd64 paas/stack:bookworm\nCOPY . /app\n",
+    "FROM paas/stack:bookworm AS app\nCOPY . /app\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nFROM paas/stack:bookworm\n",  # stages
+    "FROM python:3.12\nCOPY . /app\n",  # not a stack
+    "FROM paas/stack:nosuch\nCOPY . /app\n",
+    "FROM paas/stack:$STACK\nCOPY . /app\n",
+    "COPY . /app\nFROM paas/stack:bookworm\n",
+    "FROM paas/stack:bookworm\nCMD [\"x\"]\n",  # no COPY
+    "FROM paas/stack:bookworm\nCOPY . /app\nCOPY . /app\n",
+    "FROM paas/stack:bookworm\nCOPY app.py /app\n",  # not the whole source
+    "FROM paas/stack:bookworm\nCOPY . /usr/app\n",  # not a new top-level directory
+    "FROM paas/stack:bookworm\nCOPY . /srv\n",
+    "FROM paas/stack:bookworm\nCOPY . /tmp/\n",
+    "FROM paas/stack:bookworm\nCOPY . app\n",
+    "FROM paas/stack:bookworm\nCOPY . /a/../etc\n",
+    "FROM paas/stack:bookworm\nCOPY . .\n",  # the base's WORKDIR: not known here
+    "FROM paas/stack:bookworm\nWORKDIR /code\nCOPY . /app\n",  # a WORKDIR of its own
+    "FROM paas/stack:bookworm\nWORKDIR /app\nWORKDIR sub\nCOPY . /app\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nUSER $U\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nEXPOSE 80-90\n",
+])
+def test_a_dockerfile_that_may_run_or_read_otherwise_goes_to_buildah(dockerfile):
+    assert assembly(dockerfile) is None
+
+
+@given(st.lists(st.sampled_from([
+    "FROM paas/stack:bookworm", "WORKDIR /app", "WORKDIR /usr", "COPY . /app", "COPY . .", "COPY . /etc", "RUN x",
+    "ENV A=1", "ENV A=$B", "LABEL x=y", "EXPOSE 80", "USER 1000", 'CMD ["a"]', "CMD a b", 'ENTRYPOINT ["e"]', "# c",
+    "\\", "`", "'", '"', "$", "<<X", "--x", "ARG A", "# escape=`",
+]), max_size=10), st.text(max_size=20))
+def test_an_assembly_copies_only_into_a_new_top_level_directory(lines, noise):
+    """Whatever the text: never an error, and an assembly is of a stack, into a directory of its
+    own, with a Dockerfile that also passes the instruction check."""
+    for text in ("\n".join(lines), "\n".join(lines) + noise):
+        found = assembly(text)
+        if found is not None:
+            assert found.stack in STACKS and found.directory not in SYSTEM_DIRECTORIES
+            assert NEW_DIRECTORY.fullmatch(f"/{found.directory}") and found.config.working_dir in (None, f"/{found.directory}")
+            check_instructions(text)

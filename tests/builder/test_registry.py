@@ -214,3 +214,20 @@ def test_reference_parsing(name, tag, prefixed):
     assert registry_module._split(registry, f"{prefix}{name}:{tag}") == (name, tag)
     assert registry_module._split(registry, f"{prefix}{name}") == (name, "latest")
     assert registry_module._split(registry, f"{prefix}{name}@sha256:{'a' * 64}") == (name, "sha256:" + "a" * 64)
+
+
+def test_config_changes_of_an_assembled_dockerfile():
+    """What a Dockerfile's run config does to the base's (the assembled images' e2e test checks
+    the same against buildah's): WORKDIR only when given, USER, EXPOSE added to the base's, and
+    an ENTRYPOINT's cleared CMD written as Docker writes it (null)."""
+    base = {"config": {"WorkingDir": "/base", "Cmd": ["/bin/bash"], "Entrypoint": ["/launch"], "Env": ["A=1"],
+                       "ExposedPorts": {"22/tcp": {}}}, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64]}}
+    layer = Slug(Path("layer.tgz"), 1, "sha256:" + "2" * 64, "sha256:" + "3" * 64)
+    changes = ImageConfigChanges(env={"B": "2"}, entrypoint=["python3"], cmd=[], working_dir=None, user="1000:1000",
+                                 exposed_ports=("5000/tcp",))
+    run = registry_module._new_config(base, layer, changes)["config"]
+    assert run["WorkingDir"] == "/base" and run["User"] == "1000:1000" and run["Env"] == ["A=1", "B=2"]
+    assert run["Entrypoint"] == ["python3"] and run["Cmd"] is None
+    assert run["ExposedPorts"] == {"22/tcp": {}, "5000/tcp": {}}
+    slug = registry_module._new_config(base, layer, None)["config"]  # a slug's: /app, the rest the base's
+    assert slug["WorkingDir"] == "/app" and slug["Cmd"] == ["/bin/bash"] and "User" not in slug

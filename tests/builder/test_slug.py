@@ -131,7 +131,7 @@ def test_over_the_limit_raises_and_leaves_nothing(build_dir, tmp_path):
 
 def test_tar_failure_is_a_clear_error(build_dir, tmp_path, monkeypatch):
     missing = tmp_path / "vanished"  # as if a file went away between listing and tar
-    monkeypatch.setattr(slug_module, "_tar_command", lambda _dir, _owner: ["tar", "--create", "--file=-", str(missing)])
+    monkeypatch.setattr(slug_module, "_tar_command", lambda _dir, _owner, _directory: ["tar", "--create", "--file=-", str(missing)])
     with pytest.raises(slug_module.SlugError, match="(?s)tar of .* failed: .*vanished: Cannot stat"):
         make_slug(build_dir, tmp_path / "slug.tgz", size_limit=LIMIT)
     assert list(tmp_path.glob("slug.tgz*")) == []

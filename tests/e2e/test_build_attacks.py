@@ -254,6 +254,8 @@ def test_buildah_sees_only_its_own_builds_files(new_app, api, settings):
     stores = {}
     for which in ("mine", "theirs"):
         name, app = new_app(SAMPLE_APP)
+        app.write("Dockerfile", (SAMPLE_APP / "Dockerfile").read_text() + "RUN echo built by buildah\n")
+        app.commit("a step that runs: buildah builds it, in the app's image store")
         pushed = app.push()
         assert pushed.returncode == 0, pushed.stderr
         app_caches = settings.build_cache_root.absolute() / "apps" / api.get(f"/apps/{name}").json()["id"]

@@ -23,7 +23,7 @@ def test_push_config_redeploy_rollback_and_failed_builds(api, router, checkout, 
     pushed = checkout.push()
     assert pushed.returncode == 0, pushed.stderr
     assert "remote: -----> Building image from Dockerfile" in pushed.stderr
-    assert "remote: -----> Pushing image to the registry" in pushed.stderr
+    assert "remote:        Nothing in it runs: the source goes into /app as one layer" in pushed.stderr
     assert f"is live at http://{app_name}.localhost" in pushed.stderr
     assert router.get(app_name).text == "sample-app version=1 greeting=\n"
     first_commit = checkout.head()

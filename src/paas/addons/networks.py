@@ -75,8 +75,12 @@ def shield_host(client: docker.DockerClient, name: str) -> None:
     """Containers on this network open no connection to the host itself (its services on any
     address, sshd say); the host's own connections to them (the router, health checks) and their
     answers still pass. Idempotent; needs root, as the platform runs."""
-    network = client.networks.get(name)
-    shield_interface((network.attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{network.id[:12]}")
+    shield_interface(interface(client.networks.get(name).attrs))
+
+
+def interface(network: dict) -> str:
+    """The host's interface of a bridge network (as the engine describes it)."""
+    return (network.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{network['Id'][:12]}"
 
 
 def shield_interface(interface: str, *, remove: bool = False) -> None:
@@ -111,11 +115,13 @@ def remove(client: docker.DockerClient, name: str, attempts: int = 20) -> None:
                 pass
         try:
             network.remove()
-            return
         except docker.errors.NotFound:
             return
         except docker.errors.APIError as error:
             if "active endpoints" not in str(error):
                 raise
+        else:
+            shield_interface(interface(network.attrs), remove=True)  # its rule would outlive it (an overlay has none)
+            return
         time.sleep(0.25)
     raise RuntimeError(f"network {name} kept gaining endpoints; not removed")

@@ -6,6 +6,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -16,9 +17,10 @@ from paas.builder.errors import BuildFailed
 from paas.builder.job import BuildResult, Job
 from paas.builder.files import read_beneath
 from paas.builder.procfile import ProcfileError, read_procfile
-from paas.builder.registry import has_manifest
+from paas.builder.registry import ImageConfigChanges, append_layer, has_manifest
 from paas.builder.sandbox import Sandboxes
-from paas.builder.stack import ensure_base
+from paas.builder.slug import make_slug
+from paas.builder.stack import ensure_base, stack_images
 from paas.domain.stacks import DEFAULT_STACK, STACKS
 from paas.settings import Settings
 
@@ -41,6 +43,110 @@ VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 STACK_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(?:docker\.io/|localhost/)?paas/stack:([a-z0-9-]+)", re.IGNORECASE | re.MULTILINE)
 
 
+@dataclass(frozen=True)
+class Assembly:
+    """A Dockerfile that only copies the source into one new top-level directory and sets run
+    config: nothing in it runs, so its image is the stack's plus one layer, assembled in the
+    registry as a slug image is (registry.append_layer), with no buildah at all."""
+
+    stack: str
+    directory: str  # where the source goes: a new top-level directory ("app")
+    config: ImageConfigChanges
+
+
+# What an assembled Dockerfile may hold: plain words only (a command's JSON and shell line as
+# they are: Docker puts no variables in those). Variables and quotes elsewhere, escapes and line
+# continuations, heredocs, parser directives and flags all go to buildah, which reads them as
+# BuildKit does.
+ASSEMBLED = frozenset({"FROM", "WORKDIR", "COPY", "ENV", "LABEL", "CMD", "ENTRYPOINT", "EXPOSE", "USER"})
+STACK_IMAGE = re.compile(r"paas/stack:([a-z0-9-]+)")
+NEW_DIRECTORY = re.compile(r"/([A-Za-z0-9_][A-Za-z0-9_.-]*)/?")
+KEY_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)=([^\s\"'$]*)")
+PORT = re.compile(r"[0-9]{1,5}(/tcp|/udp)?", re.IGNORECASE)
+USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?")
+# The base system's own top-level directories: a layer's entry would replace their owner and mode.
+SYSTEM_DIRECTORIES = frozenset({
+    "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "media", "mnt", "opt", "proc", "root",
+    "run", "sbin", "srv", "sys", "tmp", "usr", "var",
+})
+
+
+def assembly(text: str) -> Assembly | None:
+    """The Dockerfile as an Assembly, or None: buildah builds it. Taken: `FROM paas/stack:<name>`
+    once; one `COPY . <dir>` into a new top-level directory (`.` when WORKDIR names it); WORKDIR
+    of that directory only; ENV and LABEL as `key=value` words; EXPOSE; USER; CMD and ENTRYPOINT
+    in exec (JSON) or shell form, with Docker's rule that an ENTRYPOINT clears the base's CMD."""
+    if "\\" in text or "<<" in text or any(DIRECTIVE.fullmatch(line.strip()) for line in text.split("\n")):
+        return None
+    stack = directory = workdir = None
+    env: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    ports: list[str] = []
+    user = entrypoint = cmd = None
+    for _number, instruction in instructions(text):
+        word, _, rest = instruction.partition(" ")
+        word, words = word.upper(), rest.split()
+        if word not in ASSEMBLED or (stack is None) != (word == "FROM"):
+            return None
+        if word == "FROM":
+            found = STACK_IMAGE.fullmatch(" ".join(words))
+            if not found or found.group(1) not in STACKS:
+                return None
+            stack = found.group(1)
+        elif word == "WORKDIR":
+            if len(words) != 1 or not (named := NEW_DIRECTORY.fullmatch(words[0])):
+                return None
+            workdir = named.group(1)
+        elif word == "COPY":
+            if directory is not None or len(words) != 2 or words[0] not in (".", "./"):
+                return None
+            if words[1] in (".", "./") and workdir is not None:
+                directory = workdir
+            elif named := NEW_DIRECTORY.fullmatch(words[1]):
+                directory = named.group(1)
+            else:
+                return None
+        elif word in ("ENV", "LABEL"):
+            pairs = [KEY_VALUE.fullmatch(w) for w in words]
+            if not pairs or not all(pairs):
+                return None
+            (env if word == "ENV" else labels).update(pair.groups() for pair in pairs)
+        elif word == "EXPOSE":
+            if not words or not all(PORT.fullmatch(w) for w in words):
+                return None
+            ports += [w.lower() if "/" in w else f"{w}/tcp" for w in words]
+        elif word == "USER":
+            if len(words) != 1 or not USER.fullmatch(words[0]):
+                return None
+            user = words[0]
+        else:  # CMD, ENTRYPOINT
+            command = run_command(rest)
+            if command is None:
+                return None
+            if word == "ENTRYPOINT":
+                entrypoint, cmd = command, []  # Docker's rule: the base's CMD goes with a new ENTRYPOINT
+            else:
+                cmd = command
+    if directory is None or directory in SYSTEM_DIRECTORIES or workdir not in (None, directory):
+        return None
+    return Assembly(stack, directory, ImageConfigChanges(
+        env=env, labels=labels, entrypoint=entrypoint, cmd=cmd, user=user, exposed_ports=tuple(dict.fromkeys(ports)),
+        working_dir=f"/{workdir}" if workdir else None,
+    ))
+
+
+def run_command(text: str) -> list[str] | None:
+    """CMD's or ENTRYPOINT's command: a JSON array of strings (exec form), or a shell line."""
+    text = text.strip()
+    if not text.startswith("["):
+        return ["/bin/sh", "-c", text] if text else None
+    try:
+        command = json.loads(text)
+    except ValueError:
+        return None  # Docker would run it as a shell line: buildah reads it
+    return command if isinstance(command, list) and command and all(isinstance(part, str) for part in command) else None
+
+
 def build_from_dockerfile(
     settings: Settings, client: docker.DockerClient, sandboxes: Sandboxes, job: Job, source_dir: Path, emit: Emit,
 ) -> BuildResult:
@@ -53,6 +159,8 @@ def build_from_dockerfile(
     check_instructions(dockerfile)
     bases = {stack: ensure_base(settings, client, stack, emit) for stack in stacks_named(dockerfile, job.stack)}
     repository = f"{settings.registry}/{job.app}"
+    # buildah would copy a .git, and leave out what a .dockerignore names: only it builds those.
+    plan = None if any(os.path.lexists(source_dir / name) for name in (".git", ".dockerignore")) else assembly(dockerfile)
     with app_cache(settings, job, "dockerfile", emit) as path:
         built = BuiltImages(path.parent / f"{path.name}.built")  # beside the store: the platform's, not the build user's
         key = built.key(job.tree, bases)
@@ -60,17 +168,32 @@ def build_from_dockerfile(
         if (image := built.get(key)) and has_manifest(settings.registry, image, settings.registry_auth("builder")):
             emit(f"       The same files on the same stack were built before: {image}")
             return BuildResult(image=image, process_types=process_types, buildpacks=["dockerfile"])
-        store = Store.for_app(settings, path)
-        store.prepare()
-        with sandboxes.sandbox() as box:
-            for base in external_bases(dockerfile):  # their ONBUILD steps run in this build too
-                check_triggers(base, store.triggers(base, box, emit))
-            image_id = store.build(source_dir, DOCKERFILE, box, emit)
-        emit("-----> Pushing image to the registry")
-        image = f"{repository}@{store.push(image_id, f'{repository}:{job.build_id}')}"
+        if plan is not None:
+            image = assemble(settings, job, source_dir, plan, bases[plan.stack], emit)
+        else:
+            store = Store.for_app(settings, path)
+            store.prepare()
+            with sandboxes.sandbox() as box:
+                for base in external_bases(dockerfile):  # their ONBUILD steps run in this build too
+                    check_triggers(base, store.triggers(base, box, emit))
+                image_id = store.build(source_dir, DOCKERFILE, box, emit)
+            emit("-----> Pushing image to the registry")
+            image = f"{repository}@{store.push(image_id, f'{repository}:{job.build_id}')}"
         built.put(key, image)
     emit(f"       {image}")
     return BuildResult(image=image, process_types=process_types, buildpacks=["dockerfile"])
+
+
+def assemble(settings: Settings, job: Job, source_dir: Path, plan: Assembly, base_digest: str, emit: Emit) -> str:
+    """The image of an Assembly: the stack's run image (as the registry holds it, by digest) and
+    the source as one layer, root's as COPY makes it."""
+    emit(f"       Nothing in it runs: the source goes into /{plan.directory} as one layer on the {plan.stack} stack")
+    # The source passed the unpacked limit: compressed, it stays under twice that.
+    layer = make_slug(source_dir, source_dir.parent / "layer.tgz", size_limit=2 * settings.source_unpacked_limit,
+                      directory=plan.directory)
+    base = f"{stack_images(settings, STACKS[plan.stack]).run_registry_ref.rpartition(':')[0]}@{base_digest}"
+    return append_layer(settings.registry, base, job.app, str(job.build_id), layer, config=plan.config,
+                        auth=settings.registry_auth("builder"))
 
 
 class BuiltImages:

@@ -35,12 +35,15 @@ class RegistryError(Exception):
 
 @dataclass(frozen=True)
 class ImageConfigChanges:
-    """Changes to the base image's run config besides WorkingDir=/app (always set)."""
+    """Changes to the base image's run config."""
 
     env: Mapping[str, str] = field(default_factory=dict)  # added, or replacing the base's value
     labels: Mapping[str, str] = field(default_factory=dict)
     entrypoint: Sequence[str] | None = None  # None keeps the base's
-    cmd: Sequence[str] | None = None  # None keeps the base's
+    cmd: Sequence[str] | None = None  # None keeps the base's; empty clears it
+    working_dir: str | None = "/app"  # a slug's place; None keeps the base's
+    user: str | None = None  # None keeps the base's
+    exposed_ports: Sequence[str] = ()  # added to the base's ("5000/tcp")
 
 
 def _sha256(data: bytes) -> str:
@@ -129,16 +132,21 @@ def _explain(response: httpx.Response) -> str:
 def _new_config(base: dict, layer: Slug, changes: ImageConfigChanges | None) -> dict:
     config = copy.deepcopy(base)
     run = dict(config.get("config") or {})
-    run["WorkingDir"] = "/app"
-    if changes:
-        env = [entry for entry in run.get("Env") or [] if entry.split("=", 1)[0] not in changes.env]
-        run["Env"] = env + [f"{key}={value}" for key, value in changes.env.items()]
-        if changes.labels:
-            run["Labels"] = {**(run.get("Labels") or {}), **changes.labels}
-        if changes.entrypoint is not None:
-            run["Entrypoint"] = list(changes.entrypoint)
-        if changes.cmd is not None:
-            run["Cmd"] = list(changes.cmd)
+    changes = changes or ImageConfigChanges()
+    if changes.working_dir is not None:
+        run["WorkingDir"] = changes.working_dir
+    if changes.user is not None:
+        run["User"] = changes.user
+    if changes.exposed_ports:
+        run["ExposedPorts"] = {**(run.get("ExposedPorts") or {}), **{port: {} for port in changes.exposed_ports}}
+    env = [entry for entry in run.get("Env") or [] if entry.split("=", 1)[0] not in changes.env]
+    run["Env"] = env + [f"{key}={value}" for key, value in changes.env.items()]
+    if changes.labels:
+        run["Labels"] = {**(run.get("Labels") or {}), **changes.labels}
+    if changes.entrypoint is not None:
+        run["Entrypoint"] = list(changes.entrypoint)
+    if changes.cmd is not None:
+        run["Cmd"] = list(changes.cmd) or None
     config["config"] = run
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     config["created"] = now

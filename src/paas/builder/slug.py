@@ -122,9 +122,9 @@ class _LayerWriter:
             future.cancel()
 
 
-def _root_entry(build_dir: Path, owner: tuple[int, int]) -> bytes:
+def _root_entry(build_dir: Path, owner: tuple[int, int], directory: str) -> bytes:
     """The `app/` directory itself; 0755 whatever the build dir's mode (often a 0700 temp dir)."""
-    member = tarfile.TarInfo("app/")
+    member = tarfile.TarInfo(f"{directory}/")
     member.type = tarfile.DIRTYPE
     member.mode = 0o755
     member.uid, member.gid = owner
@@ -132,7 +132,7 @@ def _root_entry(build_dir: Path, owner: tuple[int, int]) -> bytes:
     return member.tobuf(tarfile.GNU_FORMAT)
 
 
-def _tar_command(build_dir: Path, owner: tuple[int, int]) -> list[str] | None:
+def _tar_command(build_dir: Path, owner: tuple[int, int], directory: str) -> list[str] | None:
     """GNU tar for the contents: in C it takes ~10 ms where Python's tarfile takes ~250 ms for a
     2,000-file virtualenv. Only the top-level .git is left out (Heroku does the same)."""
     names = sorted(name for name in os.listdir(build_dir) if name != ".git")
@@ -143,23 +143,23 @@ def _tar_command(build_dir: Path, owner: tuple[int, int]) -> list[str] | None:
         # Owned by the user the app's processes run as: /app is theirs to write, as on Heroku.
         f"--owner={owner[0]}", f"--group={owner[1]}", "--numeric-owner",
         # ./x -> app/x for names and hard link targets; symlink targets (S) stay as they are.
-        r"--transform=s,^\./,app/,S", "--",
+        rf"--transform=s,^\./,{directory}/,S", "--",
         *(f"./{name}" for name in names),  # ./ also keeps a name like "-x" from being an option
     ]
 
 
-def make_slug(build_dir: Path, dest: Path, *, size_limit: int, owner: tuple[int, int] = (0, 0)) -> Slug:
-    """Tar and gzip build_dir's contents under `app/` into dest; raise SlugTooLarge when the
-    compressed slug would be over size_limit bytes."""
+def make_slug(build_dir: Path, dest: Path, *, size_limit: int, owner: tuple[int, int] = (0, 0), directory: str = "app") -> Slug:
+    """Tar and gzip build_dir's contents under `app/` (or another top-level `directory`) into
+    dest; raise SlugTooLarge when the compressed slug would be over size_limit bytes."""
     partial = dest.with_name(dest.name + ".partial")
     workers = os.cpu_count() or 1
-    command = _tar_command(build_dir, owner)
+    command = _tar_command(build_dir, owner, directory)
     # tar's complaints go to a file: a full stderr pipe nobody reads would stall it.
     with tempfile.TemporaryFile() as errors, partial.open("wb") as out, ThreadPoolExecutor(workers) as pool:
         tar = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, bufsize=0) if command else None
         writer = _LayerWriter(out, pool, workers, size_limit)
         try:
-            writer.write(_root_entry(build_dir, owner))
+            writer.write(_root_entry(build_dir, owner, directory))
             if tar is None:
                 writer.write(bytes(2 * tarfile.BLOCKSIZE))  # an empty app: just the end of archive
             else:

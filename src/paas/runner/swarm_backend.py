@@ -406,7 +406,7 @@ class SwarmBackend(DockerBackend):
         deadline = time.monotonic() + 30
         for network in self.client.api.networks(filters={"label": [f"{LABEL_INSTANCE}={self.instance}"]}):
             if network["Name"] == self.gateway_bridge:
-                networks.shield_interface(f"br-{network['Id'][:12]}", remove=True)
+                networks.shield_interface(networks.interface(network), remove=True)
             if network["Name"].startswith(f"{self.instance}-app-") or network["Name"] == self.gateway_bridge:
                 for config in network.get("IPAM", {}).get("Config") or []:
                     subprocess.run(["ip", "route", "del", config["Subnet"]], capture_output=True)
