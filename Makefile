@@ -69,7 +69,9 @@ test: export PAAS_API_RATE_LIMIT ?= 1000000
 # A source that unpacks past 256 MB is refused (2 GB by default): the tests' bomb need not be larger.
 test: export PAAS_SOURCE_UNPACKED_LIMIT ?= 268435456
 # The tests serve buildpacks and sources on 127.0.0.1; 127.0.0.2 stays refused for their probes.
-test: export PAAS_OUTBOUND_ALLOW ?= 127.0.0.1/32
+# 10.253.77.2: a private address of a network namespace of tests/e2e/test_private_networks.py
+# that apps and builds may reach (its neighbour 10.253.77.3 stays refused).
+test: export PAAS_OUTBOUND_ALLOW ?= 127.0.0.1/32,10.253.77.2/32
 test: export PATH := $(CACHE_DIR)/node/bin:$(PATH)
 test: up
 	scripts/services.sh tools

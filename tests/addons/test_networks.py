@@ -1,5 +1,6 @@
-"""Private networks' addresses and who joins which (pure logic); a network's host rule, made and
-removed with it (the real engine and iptables)."""
+"""Private networks' addresses and who joins which, the rules that keep containers off private
+networks (pure logic); a network's host rules, made and removed with it (the real engine and
+iptables)."""
 
 import ipaddress
 import subprocess
@@ -34,6 +35,22 @@ def test_web_processes_join_the_links_to_their_app_under_its_internal_name():
     assert all(networks.is_private("paas", n) for n in names) and not networks.is_private("paas", "paas-apps")
 
 
+def test_the_egress_rules_let_out_what_is_allowed_and_refuse_private_networks(tmp_path):
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("# a comment\nnameserver 10.255.255.53\nnameserver fd00::53\nnameserver nonsense\nsearch x\n")
+    servers = networks.name_servers(str(resolv))
+    assert servers == ["10.255.255.53"] and networks.name_servers(str(tmp_path / "none")) == []
+    allow = (ipaddress.ip_network("10.20.0.0/16"), ipaddress.ip_network("fd00:1::/64"))
+    rules = networks.egress_rules("PAAS-br-x", allow, servers)
+    # What is allowed returns first (IPv6 has no rule here: the bridges are IPv4), then the name
+    # servers' DNS, then every private network is refused.
+    assert rules[:3] == ["-A PAAS-br-x -d 10.20.0.0/16 -j RETURN", "-A PAAS-br-x -d 10.255.255.53/32 -p udp --dport 53 -j RETURN",
+                         "-A PAAS-br-x -d 10.255.255.53/32 -p tcp --dport 53 -j RETURN"]
+    assert [rule.split()[3] for rule in rules[3:]] == list(networks.PRIVATE)
+    assert all(rule.endswith("-j REJECT --reject-with icmp-host-prohibited") for rule in rules[3:])
+    assert "169.254.0.0/16" in networks.PRIVATE  # a cloud's metadata service
+
+
 def shielded(bridge: str) -> bool:
     rule = ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
     return subprocess.run(["iptables", "-C", *rule], capture_output=True).returncode == 0
@@ -51,6 +68,31 @@ def test_a_private_network_takes_its_host_rule_with_it(api_settings):
         networks.remove(client, name)
         assert not client.networks.list(names=[name])
         assert not shielded(bridge)
+    finally:
+        networks.remove(client, name)
+        client.close()
+
+
+def iptables_has(*rule: str) -> bool:
+    return subprocess.run(["iptables", "-C", *rule], capture_output=True).returncode == 0
+
+
+def test_an_isolated_bridge_takes_its_egress_rules_with_it(api_settings):
+    client = docker.DockerClient(base_url=api_settings.docker_url)
+    name = f"paas-test-egress-{uuid.uuid4().hex[:8]}"
+    try:
+        networks.ensure_isolated_bridge(client, name, {networks.LABEL_INSTANCE: "paas-test"}, (ipaddress.ip_network("10.253.77.2/32"),))
+        bridge = networks.interface(client.networks.get(name).attrs)
+        chain = networks.egress_chain(bridge)
+        assert shielded(bridge) and iptables_has("DOCKER-USER", "-i", bridge, "-j", chain)
+        assert iptables_has(chain, "-d", "10.253.77.2/32", "-j", "RETURN")
+        networks.ensure_isolated_bridge(client, name, {networks.LABEL_INSTANCE: "paas-test"})  # again, allowing nothing
+        assert not iptables_has(chain, "-d", "10.253.77.2/32", "-j", "RETURN")  # the chain is rewritten whole
+        listed = subprocess.run(["iptables", "-S", "DOCKER-USER"], capture_output=True, text=True).stdout
+        assert listed.count(f"-i {bridge} ") == 1
+        networks.remove(client, name)
+        assert not shielded(bridge) and not iptables_has("DOCKER-USER", "-i", bridge, "-j", chain)
+        assert subprocess.run(["iptables", "-S", chain], capture_output=True).returncode != 0  # the chain is gone
     finally:
         networks.remove(client, name)
         client.close()

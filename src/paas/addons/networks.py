@@ -9,6 +9,8 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 import docker
 import docker.errors
@@ -17,6 +19,10 @@ from docker.types import IPAMConfig, IPAMPool
 from paas.settings import Settings
 
 LABEL_INSTANCE, LABEL_KIND = "paas.instance", "paas.private-network"
+# Where no app process or build goes through the host's NAT (shut_private_networks): the site's
+# private networks (RFC 1918), carrier-grade NAT, and link-local addresses (a cloud's metadata
+# service at 169.254.169.254). Public addresses stay open: package registries, APIs.
+PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
 _allocating = threading.Lock()
 
 
@@ -57,9 +63,11 @@ def create(client: docker.DockerClient, settings: Settings, name: str, kind: str
         shield_host(client, name)
 
 
-def ensure_isolated_bridge(client: docker.DockerClient, name: str, labels: dict[str, str]) -> None:
-    """A bridge with a way out (NAT) but with container-to-container traffic off and no
-    connection to the host: what app processes and builds sit on."""
+def ensure_isolated_bridge(client: docker.DockerClient, name: str, labels: dict[str, str],
+                           allow: Sequence[IPv4Network | IPv6Network] = ()) -> None:
+    """A bridge with a way out (NAT) but with container-to-container traffic off, no connection
+    to the host, and none to private networks but those `allow` names (see shut_private_networks):
+    what app processes and builds sit on."""
     if not client.networks.list(names=[name]):
         try:
             client.networks.create(
@@ -69,6 +77,61 @@ def ensure_isolated_bridge(client: docker.DockerClient, name: str, labels: dict[
             if error.status_code != 409:  # 409: another process created it meanwhile
                 raise
     shield_host(client, name)
+    shut_private_networks(interface(client.networks.get(name).attrs), allow)
+
+
+def shut_private_networks(bridge: str, allow: Sequence[IPv4Network | IPv6Network]) -> None:
+    """Containers on `bridge` open no connection through the host's NAT to a private network
+    (PRIVATE) but those in `allow` (PAAS_OUTBOUND_ALLOW) and the host's name servers. The bridge's
+    chain of its own is rewritten whole, at once; the bridge jumps to it from DOCKER-USER, which
+    Docker keeps first in FORWARD and never rewrites."""
+    chain = egress_chain(bridge)
+    rules = "\n".join(["*filter", f":{chain} - [0:0]", *egress_rules(chain, allow, name_servers()), "COMMIT", ""])
+    subprocess.run(["iptables-restore", "--noflush", "--wait"], input=rules, text=True, check=True, capture_output=True)
+    jump = ["DOCKER-USER", "-i", bridge, "-j", chain]
+    if subprocess.run(["iptables", "--wait", "-C", *jump], capture_output=True).returncode != 0:
+        subprocess.run(["iptables", "--wait", "-I", *jump], check=True, capture_output=True)
+
+
+def open_private_networks(bridge: str) -> None:
+    """The bridge is gone: its jump and chain go too (if it had them)."""
+    chain = egress_chain(bridge)
+    subprocess.run(["iptables", "--wait", "-D", "DOCKER-USER", "-i", bridge, "-j", chain], capture_output=True)
+    for action in ("-F", "-X"):
+        subprocess.run(["iptables", "--wait", action, chain], capture_output=True)
+
+
+def egress_chain(bridge: str) -> str:
+    return f"PAAS-{bridge}"[:28]  # iptables' limit on a chain's name
+
+
+def egress_rules(chain: str, allow: Sequence[IPv4Network | IPv6Network], servers: Sequence[str]) -> list[str]:
+    """The chain's rules: what is allowed returns (Docker's own rules then let it out), a private
+    network is refused ("No route to host": the same answer whether anything is there), the
+    rest returns."""
+    return [
+        *(f"-A {chain} -d {network} -j RETURN" for network in allow if network.version == 4),
+        *(f"-A {chain} -d {server}/32 -p {protocol} --dport 53 -j RETURN" for server in servers for protocol in ("udp", "tcp")),
+        *(f"-A {chain} -d {network} -j REJECT --reject-with icmp-host-prohibited" for network in PRIVATE),
+    ]
+
+
+def name_servers(resolv_conf: str = "/etc/resolv.conf") -> list[str]:
+    """The host's IPv4 name servers: a build's RUN steps ask them, and so does the engine for
+    processes (from their own network)."""
+    try:
+        lines = open(resolv_conf).read().splitlines()
+    except FileNotFoundError:
+        return []
+    found = []
+    for fields in (line.split() for line in lines):
+        if len(fields) >= 2 and fields[0] == "nameserver":
+            try:
+                if ip_address(fields[1]).version == 4:
+                    found.append(fields[1])
+            except ValueError:
+                continue
+    return found
 
 
 def shield_host(client: docker.DockerClient, name: str) -> None:
@@ -121,7 +184,9 @@ def remove(client: docker.DockerClient, name: str, attempts: int = 20) -> None:
             if "active endpoints" not in str(error):
                 raise
         else:
-            shield_interface(interface(network.attrs), remove=True)  # its rule would outlive it (an overlay has none)
+            # Its rules would outlive it (an overlay has none).
+            shield_interface(interface(network.attrs), remove=True)
+            open_private_networks(interface(network.attrs))
             return
         time.sleep(0.25)
     raise RuntimeError(f"network {name} kept gaining endpoints; not removed")

@@ -216,7 +216,8 @@ class Sandboxes:
         """The builds' bridge, made (and fenced in) once per worker: buildpack builds' containers
         sit on it too."""
         if not self._network_ready:
-            ensure_isolated_bridge(self.client, self.settings.build_network, {LABEL_INSTANCE: self.settings.instance})
+            ensure_isolated_bridge(self.client, self.settings.build_network, {LABEL_INSTANCE: self.settings.instance},
+                                   self.settings.outbound_allow)
             self._network_ready = True
         return self.settings.build_network
 

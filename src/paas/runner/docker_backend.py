@@ -29,8 +29,10 @@ class DockerBackend:
     whole_types = False  # each process is a container of its own
 
     def __init__(self, client: docker.DockerClient, instance: str, log_collector: str | None = None,
-                 dyno_user: str = "10000:10000", registry_auth: tuple[str, str] | None = None):
+                 dyno_user: str = "10000:10000", registry_auth: tuple[str, str] | None = None,
+                 outbound_allow: tuple = ()):
         self.client, self.instance = client, instance
+        self.outbound_allow = outbound_allow  # private networks its processes may reach (PAAS_OUTBOUND_ALLOW)
         self.registry_auth = {"username": registry_auth[0], "password": registry_auth[1]} if registry_auth else None
         self.dyno_user = dyno_user
         self._image_configs: dict[str, tuple[str, str]] = {}
@@ -44,7 +46,7 @@ class DockerBackend:
     @classmethod
     def from_settings(cls, settings: Settings) -> "DockerBackend":
         return cls(docker.DockerClient(base_url=settings.docker_url, timeout=120), settings.instance, settings.log_collector,
-                   settings.dyno_user, settings.registry_auth("runner"))
+                   settings.dyno_user, settings.registry_auth("runner"), settings.outbound_allow)
 
     def processes(self, app: str | None = None) -> list[Process]:
         return self._listed(app, one_offs=False)
@@ -63,10 +65,11 @@ class DockerBackend:
 
     def ensure_network(self) -> None:
         """Apps share one bridge with container-to-container traffic off: an app is reached only
-        through the router, never straight from another app's container."""
+        through the router, never straight from another app's container (nor the host's, nor a
+        private network's)."""
         if self._network_ready:
             return
-        networks.ensure_isolated_bridge(self.client, self.network, {LABEL_INSTANCE: self.instance})
+        networks.ensure_isolated_bridge(self.client, self.network, {LABEL_INSTANCE: self.instance}, self.outbound_allow)
         self._network_ready = True
 
     def private_networks(self) -> set[str]:

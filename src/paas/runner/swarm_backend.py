@@ -69,7 +69,8 @@ class SwarmBackend(DockerBackend):
     whole_types = True  # a type's processes are one service's replicas
 
     def __init__(self, client: docker.DockerClient, settings: Settings):
-        super().__init__(client, settings.instance, settings.log_collector, settings.dyno_user, settings.registry_auth("runner"))
+        super().__init__(client, settings.instance, settings.log_collector, settings.dyno_user, settings.registry_auth("runner"),
+                         settings.outbound_allow)
         self.settings = settings
         self.gateway_name, self.gateway_bridge = f"{settings.instance}-swarm-gateway", f"{settings.instance}-swarm-gw"
         self._app_networks: dict[str, str] = {}  # app id -> its overlay's name, once made and routed
