@@ -448,7 +448,7 @@ class Reconciler:
             return process
         deadline = time.monotonic() + self.settings.boot_timeout
         last = "it did not answer HTTP"
-        checked = 0.0
+        checked = time.monotonic()  # as the engine told it, just now
         with httpx.Client(timeout=2.0, verify=PLAIN_HTTP) as client:
             while time.monotonic() < deadline:
                 if time.monotonic() - checked >= ENGINE_CHECK:
