@@ -36,10 +36,15 @@ def test_web_processes_join_the_links_to_their_app_under_its_internal_name():
 
 
 def test_the_egress_rules_let_out_what_is_allowed_and_refuse_private_networks(tmp_path):
-    resolv = tmp_path / "resolv.conf"
-    resolv.write_text("# a comment\nnameserver 10.255.255.53\nnameserver fd00::53\nnameserver nonsense\nsearch x\n")
-    servers = networks.name_servers(str(resolv))
-    assert servers == ["10.255.255.53"] and networks.name_servers(str(tmp_path / "none")) == []
+    resolv, resolved, daemon = tmp_path / "resolv.conf", tmp_path / "resolved.conf", tmp_path / "daemon.json"
+    # systemd-resolved's stub in the host's file, the servers behind it in its own; the engine's own.
+    resolv.write_text("# a comment\nnameserver 127.0.0.53\nnameserver fd00::53\nnameserver nonsense\nsearch x\n")
+    resolved.write_text("nameserver 10.255.255.53\nnameserver 10.255.255.54\n")
+    daemon.write_text('{"dns": ["10.255.255.54", "192.168.1.1"]}')
+    servers = networks.name_servers([str(resolv), str(resolved), str(tmp_path / "none")], str(daemon))
+    assert servers == ["10.255.255.53", "10.255.255.54", "192.168.1.1"]
+    assert networks.name_servers([str(tmp_path / "none")], str(tmp_path / "none")) == []
+    servers = servers[:1]
     allow = (ipaddress.ip_network("10.20.0.0/16"), ipaddress.ip_network("fd00:1::/64"))
     rules = networks.egress_rules("PAAS-br-x", allow, servers)
     # What is allowed returns first (IPv6 has no rule here: the bridges are IPv4), then the name

@@ -140,11 +140,14 @@ def test_a_dockerfile_that_runs_nothing_is_assembled():
         env={"A": "3", "B": "two"}, labels={"team": "core"}, exposed_ports=("5000/tcp", "53/udp"), user="1000:1000",
         cmd=["/bin/sh", "-c", "gunicorn -b 0.0.0.0:$PORT 'app:make()'"], working_dir="/code",
     ))
-    # Docker's rule: a new ENTRYPOINT drops the base's CMD; a CMD after it is kept.
+    # Docker's rule: a new ENTRYPOINT drops the base's CMD, not one the Dockerfile set (before or after it).
     base = "FROM paas/stack:bookworm\nCOPY . /srv-app\n"
     assert assembly(base + 'ENTRYPOINT ["python3"]\n').config == ImageConfigChanges(entrypoint=["python3"], cmd=[], working_dir=None)
     assert assembly(base + 'ENTRYPOINT ["python3"]\nCMD ["x.py"]\n').config.cmd == ["x.py"]
-    assert assembly(base + 'CMD ["x.py"]\nENTRYPOINT ["python3"]\n').config.cmd == []
+    assert assembly(base + 'CMD ["x.py"]\nENTRYPOINT ["python3"]\n').config.cmd == ["x.py"]
+    # Ports as Docker writes them; words split at spaces and tabs only; a byte-order mark as Docker reads it.
+    assert assembly(base + "EXPOSE 0080\t53/UDP\n").config.exposed_ports == ("80/tcp", "53/udp")
+    assert assembly("\ufeff" + base + "ENV A=b\tC=d\n").config.env == {"A": "b", "C": "d"}
 
 
 @pytest.mark.parametrize("dockerfile", [
@@ -186,6 +189,12 @@ def test_a_dockerfile_that_runs_nothing_is_assembled():
     "FROM paas/stack:bookworm\nWORKDIR /app\nWORKDIR sub\nCOPY . /app\n",
     "FROM paas/stack:bookworm\nCOPY . /app\nUSER $U\n",
     "FROM paas/stack:bookworm\nCOPY . /app\nEXPOSE 80-90\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nEXPOSE 65536\n",
+    "FROM paas/stack:bookworm\nCOPY . /app\nEXPOSE 0\n",
+    "\ufeff# escape=`\nFROM paas/stack:bookworm\nCOPY . /app\n",  # a directive after a byte-order mark
+    "FROM paas/stack:bookworm\nCOPY . /app\nu\u017fer 1000\n",  # not a word Docker knows, though upper() makes it USER
+    "FROM paas/stack:bookworm\nCOPY . /app\nENV A=1\x1fB=2\n",  # no space to Docker: one value
+    "FROM paas/stack:bookworm\nCOPY\t. /app\n",
 ])
 def test_a_dockerfile_that_may_run_or_read_otherwise_goes_to_buildah(dockerfile):
     assert assembly(dockerfile) is None

@@ -1,6 +1,7 @@
 """A Dockerfile that runs nothing is assembled without buildah (builder/dockerfile.Assembly): the
 same source built both ways, assembled and by buildah, gives the same files and the same run
-config, and both serve."""
+config (a CMD before the ENTRYPOINT kept, as Docker keeps it), and both serve; a source with an
+ignore file goes to buildah, which leaves out what it names."""
 
 import os
 import shutil
@@ -19,8 +20,8 @@ ENV GREETING=same MODE=both
 LABEL team=core
 EXPOSE 5000
 USER 1000:1000
-ENTRYPOINT ["python3"]
 CMD ["-u", "/code/server.py"]
+ENTRYPOINT ["python3"]
 """
 # Not an instruction an assembly takes (so buildah builds it), and it changes no file.
 BY_BUILDAH = "STOPSIGNAL SIGTERM\n"
@@ -83,3 +84,15 @@ def test_a_dockerfile_that_runs_nothing_gives_the_image_buildah_would(new_app, a
     labels = [{k: v for k, v in (config.get("Labels") or {}).items() if not k.startswith("io.buildah.")} for config in configs]
     assert labels[0] == labels[1] and labels[0]["team"] == "core"
     assert configs[0]["User"] == "1000:1000" and configs[0]["Cmd"] == ["-u", "/code/server.py"]
+
+
+def test_a_source_with_an_ignore_file_is_built_by_buildah(new_app, engine, api, tmp_path):
+    name, checkout = new_app(source(tmp_path, "ignoring", DOCKERFILE))
+    checkout.write("secret.env", "TOKEN=not-for-the-image\n")
+    checkout.write(".containerignore", "secret.env\n")
+    checkout.commit("a file the image must not have")
+    pushed = checkout.push()
+    assert pushed.returncode == 0, pushed.stderr
+    assert "STEP 1/9: FROM paas/stack:bookworm" in pushed.stderr and "Nothing in it runs" not in pushed.stderr
+    listed = files(engine, api.get(f"/apps/{name}/releases/2").json()["image"])
+    assert any(e.startswith("server.py ") for e in listed) and not any(e.startswith("secret.env ") for e in listed)

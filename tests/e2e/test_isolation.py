@@ -44,3 +44,23 @@ def test_an_app_process_is_unprivileged_and_fenced_in(new_app, router, engine, s
     [theirs] = app_containers(engine, settings, other, "web")
     their_address = theirs.attrs["NetworkSettings"]["Networks"][f"{settings.instance}-apps"]["IPAddress"]
     assert reaches(router, name, f"http://{their_address}:{settings.web_port}/")["reached"] is False
+
+
+def test_an_image_may_not_carry_the_platforms_labels(checkout, router, app_name):
+    """An image's labels become its containers': `paas.one-off` would hide an app's process from
+    the runner (which would start it again and again), `paas.addon` or `paas.build-sandbox` would
+    make it pass for another kind. The release fails, saying why; the same app with a label of
+    its own goes live (the control)."""
+    sample = checkout.path.joinpath("Dockerfile").read_text()
+    for labels in ("paas.one-off=1", "team=core paas.build-sandbox=x"):
+        checkout.write("Dockerfile", f"{sample}LABEL {labels}\n")
+        checkout.commit(f"labels {labels}")
+        pushed = checkout.push()
+        assert pushed.returncode != 0, pushed.stderr
+        taken = ", ".join(sorted(label.split("=")[0] for label in labels.split() if label.startswith("paas.")))
+        assert f"the image carries labels of paas's own, which an app's image may not have: {taken}" in pushed.stderr, pushed.stderr
+    checkout.write("Dockerfile", f"{sample}LABEL team=core\n")
+    checkout.commit("a label of its own")
+    pushed = checkout.push()
+    assert pushed.returncode == 0, pushed.stderr
+    assert "sample-app version=1" in router.get(app_name).text

@@ -5,6 +5,7 @@ processes run on any node; the add-on's server is a container on this one). The 
 makes and removes them; the runner puts the apps' processes on them."""
 
 import ipaddress
+import json
 import subprocess
 import threading
 import time
@@ -23,6 +24,7 @@ LABEL_INSTANCE, LABEL_KIND = "paas.instance", "paas.private-network"
 # private networks (RFC 1918), carrier-grade NAT, and link-local addresses (a cloud's metadata
 # service at 169.254.169.254). Public addresses stay open: package registries, APIs.
 PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+RESOLV_CONF = ("/etc/resolv.conf", "/run/systemd/resolve/resolv.conf")
 _allocating = threading.Lock()
 
 
@@ -96,7 +98,9 @@ def shut_private_networks(bridge: str, allow: Sequence[IPv4Network | IPv6Network
 def open_private_networks(bridge: str) -> None:
     """The bridge is gone: its jump and chain go too (if it had them)."""
     chain = egress_chain(bridge)
-    subprocess.run(["iptables", "--wait", "-D", "DOCKER-USER", "-i", bridge, "-j", chain], capture_output=True)
+    for _ in range(10):  # two workers starting at once may each have added the jump
+        if subprocess.run(["iptables", "--wait", "-D", "DOCKER-USER", "-i", bridge, "-j", chain], capture_output=True).returncode:
+            break
     for action in ("-F", "-X"):
         subprocess.run(["iptables", "--wait", action, chain], capture_output=True)
 
@@ -116,22 +120,30 @@ def egress_rules(chain: str, allow: Sequence[IPv4Network | IPv6Network], servers
     ]
 
 
-def name_servers(resolv_conf: str = "/etc/resolv.conf") -> list[str]:
-    """The host's IPv4 name servers: a build's RUN steps ask them, and so does the engine for
-    processes (from their own network)."""
-    try:
-        lines = open(resolv_conf).read().splitlines()
-    except FileNotFoundError:
-        return []
+def name_servers(files: Sequence[str] = RESOLV_CONF, daemon_json: str = "/etc/docker/daemon.json") -> list[str]:
+    """The name servers the host and its engine ask, IPv4 and not loopback (the engine asks a
+    loopback one itself, from the host): a build's RUN steps ask them, and so does the engine for
+    processes. systemd-resolved's own file lists the servers behind its stub at 127.0.0.53."""
     found = []
-    for fields in (line.split() for line in lines):
-        if len(fields) >= 2 and fields[0] == "nameserver":
-            try:
-                if ip_address(fields[1]).version == 4:
-                    found.append(fields[1])
-            except ValueError:
-                continue
-    return found
+    for path in files:
+        try:
+            found += [fields[1] for fields in map(str.split, open(path).read().splitlines())
+                      if len(fields) >= 2 and fields[0] == "nameserver"]
+        except OSError:
+            continue
+    try:
+        found += [str(server) for server in json.loads(open(daemon_json).read()).get("dns") or []]
+    except (OSError, ValueError, AttributeError):
+        pass
+    usable = []
+    for server in found:
+        try:
+            address = ip_address(server)
+        except ValueError:
+            continue
+        if address.version == 4 and not address.is_loopback and server not in usable:
+            usable.append(server)
+    return usable
 
 
 def shield_host(client: docker.DockerClient, name: str) -> None:
@@ -150,9 +162,9 @@ def shield_interface(interface: str, *, remove: bool = False) -> None:
     """What arrives on this host's `interface` opens no connection to the host itself (see
     shield_host); `remove` takes the rule away again (its interface is gone)."""
     rule = ["INPUT", "-i", interface, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
-    present = subprocess.run(["iptables", "-C", *rule], capture_output=True).returncode == 0
+    present = subprocess.run(["iptables", "--wait", "-C", *rule], capture_output=True).returncode == 0
     if present == remove:
-        subprocess.run(["iptables", "-D" if remove else "-I", *rule], check=True, capture_output=True)
+        subprocess.run(["iptables", "--wait", "-D" if remove else "-I", *rule], check=True, capture_output=True)
 
 
 def connect(client: docker.DockerClient, name: str, container_id: str, aliases: list[str] | None = None) -> None:

@@ -62,9 +62,13 @@ ASSEMBLED = frozenset({"FROM", "WORKDIR", "COPY", "ENV", "LABEL", "CMD", "ENTRYP
 STACK_IMAGE = re.compile(r"paas/stack:([a-z0-9-]+)")
 NEW_DIRECTORY = re.compile(r"/([A-Za-z0-9_][A-Za-z0-9_.-]*)/?")
 KEY_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)=([^\s\"'$]*)")
-PORT = re.compile(r"[0-9]{1,5}(/tcp|/udp)?", re.IGNORECASE)
+PORT = re.compile(r"([0-9]{1,5})(/tcp|/udp)?", re.IGNORECASE)
+WORDS = re.compile(r"[ \t]+")
 USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?")
 # The base system's own top-level directories: a layer's entry would replace their owner and mode.
+# What buildah reads beside a Dockerfile's own lines (which files COPY leaves out), and a .git it
+# would copy: a source with one of them is built by buildah.
+KEPT_FOR_BUILDAH = (".git", ".dockerignore", ".containerignore", "Dockerfile.dockerignore", "Dockerfile.containerignore")
 SYSTEM_DIRECTORIES = frozenset({
     "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "media", "mnt", "opt", "proc", "root",
     "run", "sbin", "srv", "sys", "tmp", "usr", "var",
@@ -76,6 +80,7 @@ def assembly(text: str) -> Assembly | None:
     once; one `COPY . <dir>` into a new top-level directory (`.` when WORKDIR names it); WORKDIR
     of that directory only; ENV and LABEL as `key=value` words; EXPOSE; USER; CMD and ENTRYPOINT
     in exec (JSON) or shell form, with Docker's rule that an ENTRYPOINT clears the base's CMD."""
+    text = text.removeprefix("\ufeff")
     if "\\" in text or "<<" in text or any(DIRECTIVE.fullmatch(line.strip()) for line in text.split("\n")):
         return None
     stack = directory = workdir = None
@@ -85,7 +90,10 @@ def assembly(text: str) -> Assembly | None:
     user = entrypoint = cmd = None
     for _number, instruction in instructions(text):
         word, _, rest = instruction.partition(" ")
-        word, words = word.upper(), rest.split()
+        # Docker's words: separated by spaces and tabs only (Python's split() knows more spaces).
+        if not word.isascii():  # upper() would make some other letters ASCII ones ("ſ" an S)
+            return None
+        word, words = word.upper(), WORDS.split(rest.strip(" \t")) if rest.strip(" \t") else []
         if word not in ASSEMBLED or (stack is None) != (word == "FROM"):
             return None
         if word == "FROM":
@@ -112,9 +120,10 @@ def assembly(text: str) -> Assembly | None:
                 return None
             (env if word == "ENV" else labels).update(pair.groups() for pair in pairs)
         elif word == "EXPOSE":
-            if not words or not all(PORT.fullmatch(w) for w in words):
+            found = [PORT.fullmatch(w) for w in words]
+            if not found or not all(f and 1 <= int(f.group(1)) <= 65535 for f in found):
                 return None
-            ports += [w.lower() if "/" in w else f"{w}/tcp" for w in words]
+            ports += [f"{int(f.group(1))}/{(f.group(2) or '/tcp')[1:].lower()}" for f in found]
         elif word == "USER":
             if len(words) != 1 or not USER.fullmatch(words[0]):
                 return None
@@ -124,7 +133,8 @@ def assembly(text: str) -> Assembly | None:
             if command is None:
                 return None
             if word == "ENTRYPOINT":
-                entrypoint, cmd = command, []  # Docker's rule: the base's CMD goes with a new ENTRYPOINT
+                # Docker's rule: a new ENTRYPOINT drops the base's CMD, not one this Dockerfile set.
+                entrypoint, cmd = command, [] if cmd is None else cmd
             else:
                 cmd = command
     if directory is None or directory in SYSTEM_DIRECTORIES or workdir not in (None, directory):
@@ -137,7 +147,7 @@ def assembly(text: str) -> Assembly | None:
 
 def run_command(text: str) -> list[str] | None:
     """CMD's or ENTRYPOINT's command: a JSON array of strings (exec form), or a shell line."""
-    text = text.strip()
+    text = text.strip(" \t")
     if not text.startswith("["):
         return ["/bin/sh", "-c", text] if text else None
     try:
@@ -159,8 +169,8 @@ def build_from_dockerfile(
     check_instructions(dockerfile)
     bases = {stack: ensure_base(settings, client, stack, emit) for stack in stacks_named(dockerfile, job.stack)}
     repository = f"{settings.registry}/{job.app}"
-    # buildah would copy a .git, and leave out what a .dockerignore names: only it builds those.
-    plan = None if any(os.path.lexists(source_dir / name) for name in (".git", ".dockerignore")) else assembly(dockerfile)
+    # buildah would copy a .git, and leave out what an ignore file names: only it builds those.
+    plan = None if any(os.path.lexists(source_dir / name) for name in KEPT_FOR_BUILDAH) else assembly(dockerfile)
     with app_cache(settings, job, "dockerfile", emit) as path:
         built = BuiltImages(path.parent / f"{path.name}.built")  # beside the store: the platform's, not the build user's
         key = built.key(job.tree, bases)

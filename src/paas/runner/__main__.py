@@ -149,6 +149,10 @@ def main() -> None:
         # On the swarm tasks may reach the collector too: it takes only the containers' own lines.
         sources=reconciler.backend.log_sources if settings.runner_backend == "swarm" else None,
     )
+    if settings.runner_backend == "docker":
+        # The apps' bridge and its rules before anything else: after a reboot the engine restarts
+        # processes (unless-stopped) before any deploy would make the rules again.
+        reconciler.backend.ensure_network()
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
 
     CertificateWatcher(settings, reconciler.sessionmaker).start()

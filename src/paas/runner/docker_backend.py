@@ -16,13 +16,15 @@ from docker.types import LogConfig
 
 from paas.addons import networks
 from paas.lines import output_lines
-from paas.runner.backend import OneOffTimeout, Process, ProcessExit, ProcessSpec
+from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessExit, ProcessSpec
 from paas.settings import Settings
 
 LABEL_INSTANCE, LABEL_APP, LABEL_RELEASE, LABEL_VERSION, LABEL_PROCESS, LABEL_NAME, LABEL_SIZE = (
     "paas.instance", "paas.app", "paas.release", "paas.version", "paas.process", "paas.name", "paas.size",
 )
 LABEL_ONE_OFF, LABEL_STARTED, LABEL_APP_ID, LABEL_COMMAND = "paas.one-off", "paas.started", "paas.app-id", "paas.command"
+# The platform's labels an app's image may carry: the stacks' revision (builder.stack.REVISION_LABEL).
+IMAGE_LABELS = frozenset({"paas.stack.revision"})
 
 
 class DockerBackend:
@@ -274,6 +276,11 @@ class DockerBackend:
         most often a wrapper, as the stacks' launcher is), else its ENTRYPOINT."""
         if image not in self._image_configs:
             config = self.client.api.inspect_image(image).get("Config") or {}
+            # An image's labels are its containers' too: one of the platform's own would make an
+            # app's process pass for something else (a one-off run, an add-on's server, a build).
+            taken = sorted(key for key in config.get("Labels") or {} if key.startswith("paas.") and key not in IMAGE_LABELS)
+            if taken:
+                raise BootFailed(f"the image carries labels of paas's own, which an app's image may not have: {', '.join(taken)}")
             self._image_configs[image] = (config.get("User") or "", shlex.join(config.get("Cmd") or config.get("Entrypoint") or []))
         return self._image_configs[image]
 

@@ -458,7 +458,9 @@ class Reconciler:
                     process, checked = now, time.monotonic()
                 try:
                     response = client.get(f"http://{process.address}{path or '/'}")
-                    if healthy(response, path):
+                    # What answered was this process only if the engine still has it there: an
+                    # address it gave up (a crash, a restart) may be another container's by now.
+                    if healthy(response, path) and self.still_at(process):
                         self.logs.event(process.app_id, process.name, "State changed from starting to up")
                         say(f"       {process.name} answers on $PORT" + (f" (health check {path}: {response.status_code})" if path else ""))
                         return process  # as it is now (its address, if the engine restarted it)
@@ -469,6 +471,10 @@ class Reconciler:
         if path:
             raise BootFailed(f"{process.name} did not pass its health check within {self.settings.boot_timeout:.0f} s: {last}", process)
         raise BootFailed(f"{process.name} did not answer HTTP on $PORT within {self.settings.boot_timeout:.0f} s", process)
+
+    def still_at(self, process: Process) -> bool:
+        now = self.backend.refresh(process)
+        return now is not None and now.running and now.address == process.address
 
     def route(self, app_name: str, processes: list[Process]) -> None:
         self.router.set_app(app_name, sorted(p.address for p in processes if p.process_type == "web" and p.address))
