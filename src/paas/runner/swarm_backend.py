@@ -27,6 +27,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from ipaddress import ip_network
 
 import docker
 import docker.errors
@@ -341,15 +342,14 @@ class SwarmBackend(DockerBackend):
 
     def _make_app_network(self, app_id: str, name: str) -> str:
         try:
-            network = self.client.api.inspect_network(name)
+            self.client.api.inspect_network(name)
         except docker.errors.NotFound:
             self.client.api.create_network(name, driver="overlay", attachable=True,
                                            labels={LABEL_INSTANCE: self.instance, LABEL_APP_ID: app_id})
-            network = self.client.api.inspect_network(name)
         gateway = self.ensure_gateway()
         if name not in (gateway["NetworkSettings"]["Networks"] or {}):
             self.client.api.connect_container_to_network(gateway["Id"], name)
-        self._route(network, self.client.api.inspect_container(gateway["Id"]))
+        self._route(name, self.client.api.inspect_container(gateway["Id"]))
         self._app_networks[app_id] = name
         return name
 
@@ -391,10 +391,17 @@ class SwarmBackend(DockerBackend):
         _in_netns(gateway, "iptables", "-P", "FORWARD", "DROP")
         return gateway
 
-    def _route(self, network: dict, gateway: dict) -> None:
+    def _route(self, name: str, gateway: dict) -> None:
+        """This host's way to the overlay `name`: through the gateway, to the subnet of the
+        gateway's own address there. (Not the network's IPAM: a new overlay has none until the
+        manager allocates it, a moment later, and without a route this host's requests to its
+        tasks would leave by the default route.)"""
+        endpoint = (gateway["NetworkSettings"]["Networks"] or {}).get(name) or {}
+        if not endpoint.get("IPAddress"):
+            raise RuntimeError(f"the swarm gateway has no address on {name}")
+        subnet = ip_network(f"{endpoint['IPAddress']}/{endpoint['IPPrefixLen']}", strict=False)
         via = gateway["NetworkSettings"]["Networks"][self.gateway_bridge]["IPAddress"]
-        for config in network.get("IPAM", {}).get("Config") or []:
-            subprocess.run(["ip", "route", "replace", config["Subnet"], "via", via], check=True, capture_output=True)
+        subprocess.run(["ip", "route", "replace", str(subnet), "via", via], check=True, capture_output=True)
 
     def remove_all(self) -> None:
         """Every service, overlay and the gateway of this instance (an installation leaving swarm mode)."""
