@@ -148,6 +148,20 @@ def test_routes_and_switches_without_touching_caddys_config(caddy, router, web, 
     assert router.apps() == {"a": sorted([ups["up1"], ups["up2"]])}
 
 
+def test_settle_returns_once_every_new_request_sees_the_change(router, web, ups):
+    """The runner says "live" and stops old processes right after settle(): the first request
+    after it, and every one after, must reach the new upstream, switch after switch."""
+    for turn in range(20):
+        name = ("up1", "up2")[turn % 2]
+        web("s.localhost")  # Caddy has just looked the old addresses up (without settle: stale, measured 1 in 5)
+        router.set_app("s", [ups[name]])
+        router.settle("s")
+        assert [web("s.localhost").text for _ in range(3)] == [name] * 3, f"turn {turn}"
+    router.remove_app("s")
+    router.settle("s")
+    assert web("s.localhost").status_code == 404
+
+
 def test_keep_alive_clients_survive_every_switch(caddy, router, web, ups):
     """The point of the design: a client's connection is never closed by a deploy."""
     router.set_app("a", [ups["up1"]])

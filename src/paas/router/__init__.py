@@ -36,8 +36,11 @@ class Routing:
 
 
 class Router(Protocol):
-    # Seconds after set_app or remove_app returns until every new request sees the change.
+    # Seconds after set_app or remove_app returns until every new request sees the change, at most.
     settle_time: float
+
+    def settle(self, app: str) -> None:
+        """Return once every new request sees the app's last set_app or remove_app (within settle_time)."""
 
     def ensure_server(self, routing: Routing = Routing()) -> None:
         """Create the router's servers if missing or changed, with `routing`'s custom domains

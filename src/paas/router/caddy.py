@@ -22,9 +22,14 @@ import ipaddress
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import dns.exception
+import dns.message
+import dns.query
+import dns.rdatatype
 import httpx
 
 from paas.router import RouterError, Routing, access_log, tls_ask_url
@@ -108,6 +113,8 @@ class CaddyRouter:
         self.acme_directory, self.acme_email, self.acme_ca_root = acme_directory, acme_email, acme_ca_root
         # Caddy keeps a looked-up name for `refresh`; a little more for the lookup itself.
         self.settle_time = refresh + 0.05
+        dns_host, _, dns_port = dns.rpartition(":")
+        self._dns_server = (dns_host, int(dns_port))
         self._server_path = f"/config/apps/http/servers/{SERVER}"
         # Admin calls are local and quick; a hung Caddy must not hang the caller.
         self._http = httpx.Client(
@@ -236,6 +243,29 @@ class CaddyRouter:
         _check_name(app)
         with self._lock:
             (self.hosts_dir / app).unlink(missing_ok=True)
+
+    def settle(self, app: str) -> None:
+        """Return once every new request is routed as the app's hosts file says: the name
+        server answers its addresses (it reads the file a moment after it changes), then
+        Caddy's answer from before expires (`refresh`, and a little for a look-up under way).
+        Usually refresh + 5 ms; about settle_time at most (a name server that does not answer)."""
+        deadline = time.monotonic() + self.settle_time
+        path = self.hosts_dir / app
+        try:
+            wanted = {line.split()[0] for line in path.read_text().splitlines() if line.strip()}
+        except FileNotFoundError:
+            wanted = set()
+        query = dns.message.make_query(self._name(app), "A")
+        while time.monotonic() < deadline - self.refresh:
+            try:
+                answer = dns.query.udp(query, self._dns_server[0], port=self._dns_server[1], timeout=0.05)
+                if {item.address for rrset in answer.answer for item in rrset if item.rdtype == dns.rdatatype.A} == wanted:
+                    time.sleep(self.refresh + 0.005)
+                    return
+            except (dns.exception.DNSException, OSError):
+                pass
+            time.sleep(0.002)
+        time.sleep(max(0.0, deadline - time.monotonic()))
 
     def upstreams(self, app: str) -> list[str]:
         _check_name(app)

@@ -266,7 +266,7 @@ class Reconciler:
         leftovers = [p for p in processes if p.release_id == str(release.id)]
         if leftovers:
             self.route(release.app.name, [p for p in old if p.running])
-            time.sleep(self.router.settle_time)
+            self.router.settle(release.app.name)
             self.stop_all(leftovers, grace=0)
         specs = self.specs(release, quantities, networks_for)
         started: list[Process] = []
@@ -293,7 +293,7 @@ class Reconciler:
                 log.exception("starting v%s of %s failed", release.version, release.app.name)
             return
         self.stop_all(old)
-        time.sleep(self.router.settle_time)  # "live" only once every new request reaches it
+        self.router.settle(release.app.name)  # "live" only once every new request reaches it
         out.write(f"-----> v{release.version} is live at {self.settings.web_url(release.app.name)}")
         out.end(True, version=release.version)
         self.end_superseded(superseded, release, live=True)
