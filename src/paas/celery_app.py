@@ -2,6 +2,9 @@ from celery import Celery
 
 from paas.settings import Settings
 
+# The build task's name: the API sends it by name (it does not import the builder), the worker registers it.
+BUILD_TASK = "paas.builder.build"
+
 
 def make_celery(settings: Settings) -> Celery:
     celery = Celery("paas", broker=settings.redis_url)

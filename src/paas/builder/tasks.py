@@ -24,7 +24,7 @@ from paas.builder.job import Job
 from paas.builder.sandbox import Sandboxes
 from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
-from paas.celery_app import make_celery
+from paas.celery_app import BUILD_TASK, make_celery
 from paas.domain import builds, config
 from paas.domain.crypto import ConfigCipher, load_key, load_keys
 from paas.domain.db import make_sessionmaker
@@ -80,7 +80,7 @@ def worker() -> Worker:
         return _make_worker()
 
 
-@celery.task(name="paas.builder.build")
+@celery.task(name=BUILD_TASK)
 def build(build_id: str) -> None:
     try:
         run_build(worker(), uuid.UUID(build_id))

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from paas import messages
+from paas.celery_app import BUILD_TASK
 from paas.domain import builds, releases
 from paas.domain.models import App, Build, Release, Status, User
 
-BUILD_TASK = "paas.builder.build"
 # Seconds a finished build may go without its End before the follower reads the outcome from
 # the database instead (its worker died between settling the build and saying so).
 SETTLED_WITHOUT_END = 5.0
