@@ -6,8 +6,8 @@ import time
 import docker
 import pytest
 
-from paas import logs, messages
-from paas.addons import jobs, networks
+from paas import logs, messages, networks
+from paas.addons import jobs
 from paas.addons.servers import Servers
 from paas.domain import accounts, addons, apps
 from paas.domain.crypto import ConfigCipher

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from paas.cli import credentials
-from paas.cli.main import app, git_credential_command
+from paas.cli.common import git_credential_command
+from paas.cli.main import app
 
 API = "http://127.0.0.1:5100"
 runner = CliRunner()

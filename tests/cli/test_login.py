@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from paas.cli.main import app, git_credential_command
+from paas.cli.common import git_credential_command
+from paas.cli.main import app
 from tests.cli.conftest import API_URL, REPO_ROOT, paas, runner
 from tests.cli.test_main import git
 

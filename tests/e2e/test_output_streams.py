@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from paas.domain.crypto import load_key
-from paas.platform.signing import Signer
+from paas.signing import Signer
 from tests.e2e.conftest import eventually
 
 pytestmark = pytest.mark.e2e

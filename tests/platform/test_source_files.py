@@ -7,7 +7,7 @@ import time
 from fastapi.testclient import TestClient
 
 from paas.domain import builds, models
-from paas.platform.source_files import SOURCE_TTL, remove_spent
+from paas.source_files import SOURCE_TTL, remove_spent
 
 
 def upload(client, platform_app, content: bytes) -> dict:
@@ -67,7 +67,7 @@ def test_nothing_to_do_without_a_sources_directory(api_settings, test_sessionmak
 
 
 def test_builds_read_the_platforms_own_sources_where_they_are(client, platform_app, api_settings):
-    from paas.platform.source_files import uploaded_file
+    from paas.source_files import uploaded_file
 
     signer = platform_app.api.state.platform.signer
     blob = upload(client, platform_app, b"mine")

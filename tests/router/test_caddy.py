@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from paas.domain.crypto import create_key, load_key
-from paas.platform.signing import Signer
+from paas.signing import Signer
 from paas.router import TLS_ASK_PATH, RouterError, Routing, make_router
 from paas.router.caddy import CaddyRouter
 from paas.settings import Settings

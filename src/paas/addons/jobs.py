@@ -19,7 +19,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import logs, messages
-from paas.addons import networks
+from paas import networks
 from paas.addons.servers import Servers
 from paas.domain import addons
 from paas.domain.addon_services import random_secret

@@ -12,7 +12,7 @@ import docker
 import docker.errors
 from docker.types import EndpointConfig
 
-from paas.addons import networks
+from paas import networks
 from paas.domain.addon_services import Plan
 from paas.settings import Settings
 

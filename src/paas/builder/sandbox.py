@@ -23,7 +23,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from paas.addons.networks import LABEL_INSTANCE, ensure_isolated_bridge
+from paas.networks import LABEL_INSTANCE, ensure_isolated_bridge
 from paas.builder.containers import remove_container
 from paas.settings import Settings
 

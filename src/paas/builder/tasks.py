@@ -31,9 +31,9 @@ from paas.domain.db import make_sessionmaker
 from paas.domain.errors import Conflict
 from paas.domain.models import Build, Status
 from paas.memory import release_free_memory
-from paas.platform.source_files import uploaded_file
-from paas.platform.repos import repository_path
-from paas.platform.signing import Signer
+from paas.source_files import uploaded_file
+from paas.repos import repository_path
+from paas.signing import Signer
 from paas.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

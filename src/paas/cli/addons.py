@@ -1,34 +1,21 @@
-"""`paas addons*` and `paas domains*`: backing services and custom domains, Heroku's verbs."""
+"""`paas addons*`: an app's add-ons and their attachments."""
 
 from typing import Annotated
-from urllib.parse import quote
 
 import typer
 
 from paas.cli.client import Api, fail
-from paas.cli.main import (
-    AppOpt,
-    JsonOpt,
-    app,
-    print_fields,
-    print_json,
-    print_table,
-    resolve_app,
-    working,
-)
+from paas.cli.common import AppOpt, JsonOpt, app, print_fields, print_json, print_table, resolve_app, segment, working
+
 
 AsOpt = Annotated[str | None, typer.Option("--as", help="Attachment name: its URL is then <NAME>_URL.")]
-
-
-def path(value: str) -> str:
-    return quote(value, safe="")
 
 
 @app.command("addons")
 def addons_list(app_name: AppOpt = None, as_json: JsonOpt = False):
     """List an app's add-ons.  Example: paas addons -a myapp"""
     name = resolve_app(app_name)
-    items = Api().list(f"/apps/{path(name)}/addons")
+    items = Api().list(f"/apps/{segment(name)}/addons")
     if as_json:
         return print_json(items)
     if not items:
@@ -53,7 +40,7 @@ def addons_create(plan: Annotated[str, typer.Argument(help="SERVICE[:PLAN], e.g.
     if url:
         body["config"] = {"url": url}
     with working(f"Creating {plan} on ⬢ {name}"):
-        made = Api().post(f"/apps/{path(name)}/addons", body)
+        made = Api().post(f"/apps/{segment(name)}/addons", body)
     if as_json:
         return print_json(made)
     typer.echo(f"Created {made['name']} as {', '.join(made['config_vars'])}" + ("" if made["state"] == "provisioned" else f" ({made['state']})"))
@@ -77,7 +64,7 @@ def addons_detach(attachment: Annotated[str, typer.Argument(help="The attachment
     """Detach an add-on from an app: its var goes, in a new release.  Example: paas addons:detach DATABASE -a other"""
     name = resolve_app(app_name)
     with working(f"Detaching {attachment} from ⬢ {name}"):
-        Api().delete(f"/apps/{path(name)}/addon-attachments/{path(attachment)}")
+        Api().delete(f"/apps/{segment(name)}/addon-attachments/{segment(attachment)}")
 
 
 @app.command("addons:destroy")
@@ -93,7 +80,7 @@ def addons_destroy(addon: Annotated[str, typer.Argument(help="The add-on's name,
     if confirm != name:
         fail(f"Confirmation {confirm!r} did not match {name!r}. Nothing was destroyed.")
     with working(f"Destroying {addon} on ⬢ {name}"):
-        Api().delete(f"/apps/{path(name)}/addons/{path(addon)}")
+        Api().delete(f"/apps/{segment(name)}/addons/{segment(addon)}")
 
 
 @app.command("addons:info")
@@ -102,7 +89,7 @@ def addons_info(addon: Annotated[str, typer.Argument(help="The add-on's name, id
     """Show an add-on.  Example: paas addons:info DATABASE -a myapp"""
     name = resolve_app(app_name)
     api = Api()
-    found = api.get(f"/apps/{path(name)}/addons/{path(addon)}")
+    found = api.get(f"/apps/{segment(name)}/addons/{segment(addon)}")
     if as_json:
         return print_json(found)
     attached = [a for a in api.list("/addon-attachments") if a["addon"]["id"] == found["id"]]
@@ -111,38 +98,3 @@ def addons_info(addon: Annotated[str, typer.Argument(help="The add-on's name, id
         "Attachments": ", ".join(f"{a['app']['name']}::{a['name']}" for a in attached) or "(none)",
         "Created at": found["created_at"],
     })
-
-
-@app.command("domains")
-def domains_list(app_name: AppOpt = None, as_json: JsonOpt = False):
-    """List an app's domains: its default one and custom ones with their certificates' state.
-    Example: paas domains -a myapp"""
-    name = resolve_app(app_name)
-    items = Api().list(f"/apps/{path(name)}/domains")
-    if as_json:
-        return print_json(items)
-    print_table(("Domain", "Kind", "DNS target", "Certificate"), [
-        (d["hostname"], d["kind"], d.get("cname") or "",
-         (d.get("acm_status") or "") + (f" ({d['acm_status_reason']})" if d.get("acm_status_reason") else ""))
-        for d in items
-    ])
-
-
-@app.command("domains:add")
-def domains_add(hostname: str, app_name: AppOpt = None, as_json: JsonOpt = False):
-    """Route a host name of yours to the app (HTTPS certificate made automatically).
-    Example: paas domains:add www.example.com -a myapp"""
-    name = resolve_app(app_name)
-    with working(f"Adding {hostname} to ⬢ {name}"):
-        made = Api().post(f"/apps/{path(name)}/domains", {"hostname": hostname})
-    if as_json:
-        return print_json(made)
-    typer.echo(f"Point {made['hostname']}'s DNS (CNAME) at {made['cname']}.")
-
-
-@app.command("domains:remove")
-def domains_remove(hostname: str, app_name: AppOpt = None):
-    """Stop routing a custom host name to the app.  Example: paas domains:remove www.example.com -a myapp"""
-    name = resolve_app(app_name)
-    with working(f"Removing {hostname} from ⬢ {name}"):
-        Api().delete(f"/apps/{path(name)}/domains/{path(hostname)}")

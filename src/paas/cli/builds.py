@@ -10,7 +10,7 @@ import httpx
 import typer
 
 from paas.cli.client import Api, error_message, fail, print_stream
-from paas.cli.main import (
+from paas.cli.common import (
     AppOpt,
     JsonOpt,
     app,

@@ -3,7 +3,7 @@
 import typer
 
 from paas.cli.client import Api
-from paas.cli.main import JsonOpt, app, listed, print_table
+from paas.cli.common import JsonOpt, app, listed, print_table
 
 
 @app.command("nodes")

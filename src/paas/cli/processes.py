@@ -8,7 +8,7 @@ from urllib.parse import quote
 import typer
 
 from paas.cli.client import Api, fail
-from paas.cli.main import AppOpt, JsonOpt, app, print_json, resolve_app, working
+from paas.cli.common import AppOpt, JsonOpt, app, print_json, resolve_app, working
 
 SCALE = re.compile(r"(?P<type>[a-z][a-z0-9_-]*?)(?:(?P<op>[=+-])(?P<n>[0-9]{1,4}))?(?::(?P<size>[A-Za-z0-9-]+))?")
 WAIT = 120  # seconds `ps:scale --wait` waits for the dynos

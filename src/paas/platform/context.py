@@ -16,7 +16,7 @@ from paas.logs import LogStore
 from paas.platform.deploys import Deploys
 from paas.platform.followers import Followers
 from paas.platform.grants import Grants
-from paas.platform.signing import Signer
+from paas.signing import Signer
 from paas.settings import Settings
 
 

@@ -26,7 +26,7 @@ from paas.domain.errors import Forbidden, NotFound, PaasError, Unauthorized
 from paas.domain.models import User
 from paas.domain.names import APP_NAME
 from paas.platform.auth import token_from_authorization
-from paas.platform.repos import open_or_init
+from paas.repos import open_or_init
 
 DEPLOY_REFS = (b"refs/heads/main", b"refs/heads/master")
 ZERO_SHA = b"0" * 40

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import dns.exception
 import dns.resolver
 
-from paas.platform.signing import Signer
+from paas.signing import Signer
 from paas.settings import Settings
 
 PREFIX = "_paas-challenge"

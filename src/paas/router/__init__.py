@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from paas.domain.crypto import load_key
-from paas.platform.signing import Signer
+from paas.signing import Signer
 
 if TYPE_CHECKING:
     from paas.settings import Settings

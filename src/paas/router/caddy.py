@@ -114,7 +114,7 @@ class CaddyRouter:
         # Caddy keeps a looked-up name for `refresh`; a little more for the lookup itself.
         self.settle_time = refresh + 0.05
         dns_host, _, dns_port = dns.rpartition(":")
-        self._dns_server = (dns_host, int(dns_port))
+        self._dns_server = (dns_host or dns, int(dns_port) if dns_port.isdigit() else 53)
         self._server_path = f"/config/apps/http/servers/{SERVER}"
         # Admin calls are local and quick; a hung Caddy must not hang the caller.
         self._http = httpx.Client(
@@ -262,7 +262,7 @@ class CaddyRouter:
                 if {item.address for rrset in answer.answer for item in rrset if item.rdtype == dns.rdatatype.A} == wanted:
                     time.sleep(self.refresh + 0.005)
                     return
-            except (dns.exception.DNSException, OSError):
+            except (dns.exception.DNSException, OSError, ValueError):  # ValueError: not an address it can ask
                 pass
             time.sleep(0.002)
         time.sleep(max(0.0, deadline - time.monotonic()))

@@ -20,7 +20,7 @@ from paas.domain import builds
 from paas.domain.crypto import ConfigCipher, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
-from paas.platform.source_files import remove_spent
+from paas.source_files import remove_spent
 from paas.router import make_router
 from paas.router.access_log import AccessLogParser
 from paas.router.certificates import CertificateWatcher

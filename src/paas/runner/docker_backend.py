@@ -14,7 +14,7 @@ import docker.errors
 from docker.models.containers import Container
 from docker.types import LogConfig
 
-from paas.addons import networks
+from paas import networks
 from paas.lines import output_lines
 from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessExit, ProcessSpec
 from paas.settings import Settings

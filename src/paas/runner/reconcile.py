@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
-from paas.addons import networks
+from paas import networks
 from paas.domain import apps, domains, formation, links, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound

@@ -16,7 +16,7 @@ small gateway container on this node, attached to every app's overlay, which thi
 the overlays' subnets to (masqueraded, so the tasks answer the gateway). Nothing of an app is
 published on any node's ports.
 
-An app's add-on and link networks are overlays too (`paas.addons.networks`), so its processes
+An app's add-on and link networks are overlays too (`paas.networks`), so its processes
 reach its add-ons' servers (containers on this node) from any node. One-off runs and release
 commands run on this node, as the docker backend runs them.
 """
@@ -42,7 +42,7 @@ from docker.types import (
     UpdateConfig,
 )
 
-from paas.addons import networks
+from paas import networks
 from paas.runner.backend import Process, ProcessExit, ProcessSpec
 from paas.runner.docker_backend import (
     LABEL_APP,

@@ -7,7 +7,7 @@ from paas.domain.errors import Forbidden, NotFound
 from paas.domain.models import User
 from paas.domain.pagination import Page
 from paas.platform.grants import RECHECK
-from paas.platform.signing import expired
+from paas.signing import expired
 
 # Seconds an output URL opens for (a stream, once open, goes on until its output ends); the
 # resource (GET /apps/A/builds/B) gives a new one.

@@ -21,7 +21,7 @@ from paas.platform.deps import (
     SettingsDep,
     UserDep,
 )
-from paas.platform.repos import delete_repository, rename_repository
+from paas.repos import delete_repository, rename_repository
 from paas.platform.serializers import (
     REGION,
     app_json,

@@ -2,7 +2,7 @@
 
 `POST /sources` answers a signed `put_url` to upload the tarball to and a `get_url` that a build
 (`POST /apps/{app}/builds`) then downloads it from. Each works an hour; the upload goes once a
-build has used it, or when its URLs expire (`paas.platform.source_files.remove_spent`)."""
+build has used it, or when its URLs expire (`paas.source_files.remove_spent`)."""
 
 import os
 import uuid
@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from paas.domain.errors import NotFound, PaasError
 from paas.platform.deps import PlatformDep, UserDep
-from paas.platform.source_files import SOURCE_TTL, source_file
+from paas.source_files import SOURCE_TTL, source_file
 
 router = APIRouter()
 

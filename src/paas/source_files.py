@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas.domain.models import Build, Status
-from paas.platform.signing import Signer
+from paas.signing import Signer
 from paas.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""`paas run`: a one-off process of the app's current release, attached to this terminal.
+"""The terminal side of `paas run`: a one-off process of the app's current release, attached to this terminal.
 
 The API answers an attach URL (a WebSocket). Output bytes come as binary frames and go to
 stdout as they come; stdin goes the other way: keystrokes in raw mode when a terminal is

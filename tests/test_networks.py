@@ -11,7 +11,7 @@ import docker
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paas.addons import networks
+from paas import networks
 from paas.domain.links import Membership
 from paas.runner.reconcile import wanted_networks
 

@@ -1,6 +1,8 @@
-"""Private networks: one between an app and each add-on attached to it, one per link of two
-apps. Each is an internal network of its own (no way out, no other app on it), with addresses
-from `private_network_pool`: a bridge, or on the swarm backend an attachable overlay (the app's
+"""Docker network plumbing that the builder, the runner and the add-on worker share: the
+isolated bridges of apps and builds (shut out of the host and of private networks), and private
+networks: one between an app and each add-on attached to it, one per link of two apps. Each of
+those is an internal network of its own (no way out, no other app on it), with addresses from
+`private_network_pool`: a bridge, or on the swarm backend an attachable overlay (the app's
 processes run on any node; the add-on's server is a container on this one). The add-on worker
 makes and removes them; the runner puts the apps' processes on them."""
 

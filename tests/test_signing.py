@@ -6,7 +6,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paas.platform.signing import Signer, expired
+from paas.signing import Signer, expired
 
 signer = Signer(b"a secret of the tests")
 paths = st.from_regex(r"/[a-z0-9/-]{0,60}", fullmatch=True)
