@@ -76,7 +76,7 @@ def test_a_dockerfile_build_reaches_no_service_of_the_host(checkout, settings, e
 
     # What stays is at most one sandbox, kept for the next build.
     def sandboxes():
-        return engine.containers.list(filters={"label": ["paas.build-sandbox", f"paas.instance={settings.instance}"]})
+        return engine.containers.list(filters={"label": ["paas.build-sandbox", f"paas.instance={settings.instance}"]}, ignore_removed=True)
     eventually(lambda: len(sandboxes()) <= 1, 30, "the build's sandbox to go")
 
 

@@ -37,7 +37,7 @@ def paas(settings, token, *args, **kwargs) -> subprocess.CompletedProcess:
 
 
 def one_offs(engine, app):
-    return engine.containers.list(all=True, filters={"label": [f"paas.app={app}", "paas.one-off"]})
+    return engine.containers.list(all=True, filters={"label": [f"paas.app={app}", "paas.one-off"]}, ignore_removed=True)
 
 
 def test_an_attached_run_gets_output_stdin_and_exit_code_with_the_apps_env(deployed, settings, token, engine, api):

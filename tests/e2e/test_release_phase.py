@@ -14,7 +14,7 @@ PROCFILE = (
 
 
 def one_offs(engine, settings, app):
-    return engine.containers.list(all=True, filters={"label": [f"paas.app={app}", "paas.one-off"]})
+    return engine.containers.list(all=True, filters={"label": [f"paas.app={app}", "paas.one-off"]}, ignore_removed=True)
 
 
 def test_the_release_command_gates_deploys_config_changes_and_pushes(api, router, checkout, app_name, engine, settings):

@@ -113,7 +113,7 @@ def test_one_offs_of_a_runner_that_stopped_are_removed_and_running_ones_kept(bac
     running = threading.Thread(target=lambda: seen.append(backend.run_once(spec, 30, seen.append)))
     running.start()
     own = [f"paas.app={app}", f"paas.one-off={backend.one_off_label}"]
-    wait_until(lambda: engine.containers.list(filters={"label": own, "status": "running"}), 30, "the run's own container running")
+    wait_until(lambda: engine.containers.list(filters={"label": own, "status": "running"}, ignore_removed=True), 30, "the run's own container running")
     backend.remove_stray_one_offs()
     with pytest.raises(docker.errors.NotFound):
         engine.containers.get(stray.id)

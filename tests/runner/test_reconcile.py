@@ -2,6 +2,7 @@
 (the test's transaction) and Redis. Boot timeouts are short so failed boots are quick to see."""
 
 import secrets
+import threading
 import time
 
 import httpx
@@ -150,6 +151,20 @@ def test_deploy_config_change_failed_boots_restart_and_delete(world):
     within_settle_time(world.router, lambda: world.get().status_code == 404, "the route gone")
     world.wait_for_old_to_stop(keep=0)
     assert world.running() == []
+
+
+def test_an_app_destroyed_while_its_release_boots_leaves_nothing_running(world):
+    def destroy() -> None:
+        with world.sessionmaker() as db:
+            apps.delete_app(db, apps.get_app(db, world.name))
+            db.commit()
+
+    destroyer = threading.Timer(1.0, destroy)  # while its process waits 2 s before it listens
+    destroyer.start()
+    world.deploy(SERVE, {"BOOT_DELAY": "2"})  # returns, not raises
+    destroyer.join()
+    world.wait_for_old_to_stop(keep=0)
+    assert world.get().status_code == 404
 
 
 def test_a_release_superseded_before_it_started_is_not_deployed(world):

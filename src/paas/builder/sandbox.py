@@ -113,7 +113,7 @@ class Sandboxes:
     def _sweep(self) -> None:
         """Sandboxes left by this host's workers that are gone (a stopped worker's spare)."""
         host = socket.gethostname()
-        found = self.client.containers.list(all=True, filters={"label": [OWNER, f"{LABEL_INSTANCE}={self.settings.instance}"]})
+        found = self.client.containers.list(all=True, filters={"label": [OWNER, f"{LABEL_INSTANCE}={self.settings.instance}"]}, ignore_removed=True)
         for container in found:
             owner_host, _, pid = container.labels.get(OWNER, "").rpartition(":")
             if owner_host == host and pid.isdecimal() and not _alive(int(pid)):

@@ -258,6 +258,7 @@ class Reconciler:
     def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process],
                networks_for: NetworksFor) -> None:
         out = messages.LogStream.for_release(self.redis, release.id)
+        app_name = release.app.name
         superseded = [r for r in releases.pending_releases_before(db, release) if releases.settle_release(db, r, Status.failed)]
         db.commit()
         # A leftover attempt at this release (the runner stopped mid-deploy) starts over; it may
@@ -265,8 +266,8 @@ class Reconciler:
         old = [p for p in processes if p.release_id != str(release.id)]
         leftovers = [p for p in processes if p.release_id == str(release.id)]
         if leftovers:
-            self.route(release.app.name, [p for p in old if p.running])
-            self.router.settle(release.app.name)
+            self.route(app_name, [p for p in old if p.running])
+            self.router.settle(app_name)
             self.stop_all(leftovers, grace=0)
         specs = self.specs(release, quantities, networks_for)
         started: list[Process] = []
@@ -283,18 +284,22 @@ class Reconciler:
                 out.end(False, reason=f"v{release.version} was given up on before it started")
                 self.end_superseded(superseded, release, live=False)
                 return
-            self.route(release.app.name, started)
+            self.route(app_name, started)
             db.commit()
+        except NotFound:  # the app was destroyed meanwhile: what this attempt started goes with it
+            db.rollback()
+            self.stop_all(started, grace=0)
+            raise
         except Exception as error:
             db.rollback()
-            self.route(release.app.name, [p for p in old if p.running])  # in case it was routed already
+            self.route(app_name, [p for p in old if p.running])  # in case it was routed already
             self.fail(db, release, started, error, out, superseded)
             if not isinstance(error, BootFailed):
-                log.exception("starting v%s of %s failed", release.version, release.app.name)
+                log.exception("starting v%s of %s failed", release.version, app_name)
             return
         self.stop_all(old)
-        self.router.settle(release.app.name)  # "live" only once every new request reaches it
-        out.write(f"-----> v{release.version} is live at {self.settings.web_url(release.app.name)}")
+        self.router.settle(app_name)  # "live" only once every new request reaches it
+        out.write(f"-----> v{release.version} is live at {self.settings.web_url(app_name)}")
         out.end(True, version=release.version)
         self.end_superseded(superseded, release, live=True)
 
