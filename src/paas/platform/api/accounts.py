@@ -13,7 +13,7 @@ from paas.platform import ratelimit
 from paas.platform.api import paged
 from paas.platform.api.dynos import one_off_dynos_running
 from paas.platform.deps import DbDep, PlatformDep, SettingsDep, UserDep
-from paas.platform.serializers import account_json, audit_event_json, authorization_json
+from paas.shapes import account_json, audit_event_json, authorization_json
 
 router = APIRouter()
 

@@ -14,7 +14,7 @@ from paas.domain.addon_services import BY_NAME, SERVICES
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Addon, Release, User
 from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, UserDep
-from paas.platform.serializers import (
+from paas.shapes import (
     addon_json,
     addon_service_json,
     attachment_json,

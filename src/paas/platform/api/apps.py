@@ -22,7 +22,7 @@ from paas.platform.deps import (
     UserDep,
 )
 from paas.repos import delete_repository, rename_repository
-from paas.platform.serializers import (
+from paas.shapes import (
     REGION,
     app_json,
     buildpack_installations_json,

@@ -18,7 +18,7 @@ from paas.domain.ranges import parse_range
 from paas.platform import grants
 from paas.platform.api import check_output_url, no_longer_allowed, output_url, paged, streamed_output
 from paas.platform.deps import DbDep, PlatformDep, UserDep
-from paas.platform.serializers import build_json
+from paas.shapes import build_json
 
 router = APIRouter()
 

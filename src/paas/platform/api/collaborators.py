@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from paas.domain import access, collaborators
 from paas.platform.deps import DbDep, UserDep
-from paas.platform.serializers import collaborator_json
+from paas.shapes import collaborator_json
 
 router = APIRouter()
 

@@ -11,7 +11,7 @@ from paas.domain import access, domains
 from paas.domain.errors import InvalidParams
 from paas.platform import ownership
 from paas.platform.deps import DbDep, PlatformDep, RedisDep, SettingsDep, UserDep
-from paas.platform.serializers import domain_json
+from paas.shapes import domain_json
 
 router = APIRouter()
 

@@ -24,7 +24,7 @@ from paas.platform import rendezvous
 from paas.platform.attach import relay, run_grant
 from paas.platform.auth import token_from_authorization
 from paas.platform.deps import DbDep, LogsDep, PlatformDep, RedisDep, UserDep
-from paas.platform.serializers import app_ref
+from paas.shapes import app_ref
 
 router = APIRouter()
 

@@ -9,7 +9,7 @@ from paas import messages
 from paas.domain import access, formation, quotas, releases
 from paas.domain.errors import InvalidParams
 from paas.platform.deps import DbDep, LogsDep, RedisDep, SettingsDep, UserDep
-from paas.platform.serializers import formation_json
+from paas.shapes import formation_json
 
 router = APIRouter()
 

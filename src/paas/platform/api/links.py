@@ -11,7 +11,7 @@ from paas.domain import access, links
 from paas.domain.errors import InvalidParams
 from paas.platform.api.addons import send
 from paas.platform.deps import DbDep, PlatformDep, SettingsDep, UserDep
-from paas.platform.serializers import link_json
+from paas.shapes import link_json
 
 router = APIRouter()
 

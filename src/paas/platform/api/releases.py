@@ -13,7 +13,7 @@ from paas.domain.ranges import parse_range
 from paas.platform import grants
 from paas.platform.api import check_output_url, no_longer_allowed, output_url, paged, streamed_output
 from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, UserDep
-from paas.platform.serializers import release_json
+from paas.shapes import release_json
 
 router = APIRouter()
 

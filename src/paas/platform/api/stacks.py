@@ -3,7 +3,7 @@ from fastapi import APIRouter
 from paas.domain import stacks
 from paas.domain.errors import NotFound
 from paas.platform.deps import UserDep
-from paas.platform.serializers import stack_json
+from paas.shapes import stack_json
 
 router = APIRouter()
 

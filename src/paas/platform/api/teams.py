@@ -10,7 +10,7 @@ from paas.domain import apps, quotas, teams
 from paas.domain.errors import InvalidParams
 from paas.platform.api.apps import describe
 from paas.platform.deps import CipherDep, DbDep, RedisDep, SettingsDep, UserDep
-from paas.platform.serializers import team_json, team_member_json
+from paas.shapes import team_json, team_member_json
 
 router = APIRouter()
 

@@ -1,4 +1,4 @@
-"""Heroku Platform API v3 shapes."""
+"""Heroku Platform API v3 shapes of the models: what the API answers and what events carry."""
 
 import uuid
 
