@@ -22,7 +22,7 @@ from paas.domain.crypto import create_key
 from paas.settings import Settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TEST_DATABASE = "paas_test"
+TEST_DATABASE = os.environ.get("PAAS_TEST_DATABASE", "paas_test")  # another name: a second checkout tests beside this one
 TEST_REDIS_DB = 15  # not the platform's: the running runner never sees the tests' wake-ups
 
 
@@ -85,9 +85,10 @@ def db_connection(test_database_url):
 
 
 @pytest.fixture
-def test_sessionmaker(db_connection):
+def test_sessionmaker(db_connection, api_settings):
     # Commits inside the code under test only release savepoints; the test's transaction stays open.
-    return sessionmaker(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return sessionmaker(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                        info={"settings": api_settings, "actor": None})
 
 
 # --- a Caddy of the tests' own ---------------------------------------------------

@@ -2,6 +2,7 @@
 
 import asyncio
 import secrets
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -9,7 +10,7 @@ import redis.asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paas.logs import MAX_LINE_BYTES, LogFilter, LogLine, LogStore, follow, key, router_key
+from paas.logs import MAX_LINE_BYTES, LogFilter, LogLine, LogStore, api_lines, follow, key, router_key
 from tests.waiting import wait_until
 
 
@@ -158,3 +159,19 @@ def test_both_streams_read_back_and_followed_in_the_order_written(store, api_set
         return await asyncio.wait_for(asyncio.gather(everything, own), 5)
 
     assert asyncio.run(main()) == [["new 0", "new 1", "new 2", "new 3"], ["new 0", "new 2"]]
+
+
+def test_the_api_lines_of_events_are_herokus():
+    def event(resource, action, data, previous=None, actor="x@example.com"):
+        return SimpleNamespace(resource=resource, action=action, data=data, previous_data=previous or {},
+                               actor={"id": "1", "email": actor} if actor else None)
+
+    user = {"email": "dev@example.com"}
+    assert api_lines(event("build", "create", {"user": user})) == ["Build started by dev@example.com"]
+    assert api_lines(event("build", "update", {"status": "failed"}, {"status": "pending"}, actor=None)) == ["Build failed"]
+    assert api_lines(event("build", "update", {"status": "succeeded"}, {"updated_at": "t"})) == []
+    assert api_lines(event("release", "create", {"description": "Set A config vars", "version": 5, "user": user})) == [
+        "Set A config vars by dev@example.com", "Release v5 created by dev@example.com"]
+    assert api_lines(event("formation", "update", {"type": "web", "quantity": 2, "size": "basic"}, {"quantity": 1})) == [
+        "Scaled to web@2:basic by x@example.com"]
+    assert api_lines(event("domain", "create", {})) == []

@@ -7,8 +7,8 @@ whole blocks, so a few more may be kept), so it outlives deploys, removed contai
 restarts of the platform's processes, and never grows without bound. The router's access lines
 (`heroku[router]`) are kept in a second stream of the app's, trimmed alike: they come from
 outside traffic, which must never push the app's own lines out. Writers: the runner (every
-line the app's processes print, the router's access lines, process events), the API and the
-builder (`app[api]` events). Readers: log sessions (`heroku logs`, `paas logs`), which see
+line the app's processes print, the router's access lines, process events), the publisher of events
+(`app[api]` lines). Readers: log sessions (`heroku logs`, `paas logs`), which see
 both streams as one.
 """
 
@@ -184,8 +184,30 @@ async def follow(client: redis.asyncio.Redis, app: str, after: str, wanted: LogF
                 yield line
 
 
-def released(store: LogStore, app: str, description: str, version: int, by: str) -> None:
-    """What Heroku's API writes when a release is made: `Set FOO config vars by x`, then
-    `Release v5 created by x`."""
-    store.event(app, "api", f"{description} by {by}", source="app")
-    store.event(app, "api", f"Release v{version} created by {by}", source="app")
+def api_lines(event) -> list[str]:
+    """What Heroku's API writes in an app's logs (`app[api]: ...`) of an event."""
+    data, by = event.data, (event.actor or {}).get("email")
+    match event.resource, event.action:
+        case "build", "create":
+            return [f"Build started by {data['user']['email']}"]
+        case "build", "update" if event.previous_data.get("status") == "pending":
+            return [f"Build {data['status']}"]
+        case "release", "create":  # `Set FOO config vars by x`, then `Release v5 created by x`
+            return [f"{data['description']} by {data['user']['email']}", f"Release v{data['version']} created by {data['user']['email']}"]
+        case "formation", "update":
+            return [f"Scaled to {data['type']}@{data['quantity']}:{data['size']} by {by}"]
+    return []
+
+
+def writer(store: LogStore):
+    """The logs' consumer of events: their `app[api]` lines; an app destroyed, its logs too."""
+
+    def write(batch) -> None:
+        for event in batch:
+            app = str(event.app_id)
+            if (event.resource, event.action) == ("app", "destroy"):
+                store.delete(app)
+            elif lines := api_lines(event):
+                store.append(app, [LogLine(event.created_at.timestamp(), "app", "api", text) for text in lines])
+
+    return write

@@ -21,7 +21,7 @@ from paas.domain.models import (
     TeamMember,
     User,
 )
-from paas.domain.releases import eligible_for_rollback
+from paas.domain import releases
 from paas.settings import Settings
 
 REGION = {"id": "00000000-0000-4000-8000-0000000000a1", "name": "us"}
@@ -126,7 +126,7 @@ def release_json(release: Release, current: Release | None, output_stream_url: s
         "description": release.description,
         "status": release.status.value,
         "current": current is not None and release.id == current.id,
-        "eligible_for_rollback": eligible_for_rollback(release),
+        "eligible_for_rollback": releases.eligible_for_rollback(release),
         "user": user_ref(release.user),
         "slug": {"id": str(release.build_id)} if release.slug_size is not None else None,
         "stack": stack_ref(release.stack) if release.image else None,

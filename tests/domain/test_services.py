@@ -4,12 +4,12 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import sessionmaker
+from paas.domain.db import make_sessionmaker
 
 from paas.domain import accounts, apps, builds, config, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import Conflict
-from paas.domain.models import Status
+from paas.domain.models import Event, Status
 
 CIPHER = ConfigCipher(b"x" * 43 + b"=")
 
@@ -49,10 +49,9 @@ def test_an_abandoned_build_never_becomes_a_release(test_sessionmaker, owner):
         assert releases.latest_release(db, app).version == 1
 
 
-def test_concurrent_changes_get_distinct_consecutive_versions(test_database_url):
+def test_concurrent_changes_get_distinct_consecutive_versions(test_database_url, api_settings):
     """Separate connections, committed for real: the app row lock serialises version numbers."""
-    engine = sa.create_engine(test_database_url, pool_size=4)
-    make_session = sessionmaker(engine, expire_on_commit=False)
+    make_session = make_sessionmaker(api_settings.model_copy(update={"database_url": test_database_url}))
     with make_session() as db:
         user = accounts.ensure_user(db, "racer@example.com")
         app = apps.create_app(db, CIPHER, user, "racing")
@@ -81,10 +80,12 @@ def test_concurrent_changes_get_distinct_consecutive_versions(test_database_url)
             assert config.config_vars(CIPHER, app) == {"T0": "4", "T1": "4", "T2": "4"}
     finally:
         with make_session() as db:
-            apps.delete_app(db, apps.get_app(db, "racing"))
+            racing = apps.get_app(db, "racing")
+            apps.delete_app(db, racing)
+            db.execute(sa.delete(Event).where(Event.app_id == racing.id))  # committed for real: not for another test's publisher
             db.execute(sa.text("DELETE FROM users WHERE email = 'racer@example.com'"))
             db.commit()
-        engine.dispose()
+        make_session.kw["bind"].dispose()
 
 
 def test_builds_queue_in_order_and_a_lost_workers_build_is_not_run_again(test_sessionmaker, owner):

@@ -3,9 +3,11 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from paas import messages
+from paas import logs, messages
 from paas.domain import accounts, apps, builds, models, releases
 from paas.platform.app import create_app
+from paas.publisher import Publisher
+from paas.runner.wakes import waker
 
 
 @pytest.fixture
@@ -36,9 +38,23 @@ def client(platform_app, token):
 
 
 @pytest.fixture
-def woken(platform_app):
+def publish(platform_app, test_sessionmaker):
+    """Deliver the events recorded so far, as the runner's publisher does (to the same consumers)."""
+    platform = platform_app.api.state.platform
+    publisher = Publisher(test_sessionmaker, platform.redis, [waker(platform.redis), logs.writer(platform.logs)])
+    return lambda: publisher.deliver()
+
+
+@pytest.fixture
+def woken(platform_app, publish):
+    """The apps the runner was woken for, once the events so far are delivered."""
     redis = platform_app.api.state.platform.redis
-    return lambda: redis.lrange(messages.WAKE_QUEUE, 0, -1)
+
+    def read() -> list[str]:
+        publish()
+        return redis.lrange(messages.WAKE_QUEUE, 0, -1)
+
+    return read
 
 
 def deploy(test_sessionmaker, app_name: str, image: str, process_types: dict[str, str] | None = None) -> int:

@@ -118,7 +118,12 @@ def test_config_vars_merge_delete_and_make_releases(client, woken, db_connection
     for table in ("apps", "releases"):
         blobs = db_connection.execute(sa.text(f"SELECT config_vars FROM {table}")).scalars().all()
         assert blobs and not any(b"s3cr3t-value" in bytes(blob) for blob in blobs)
-    assert woken().count("configured") == 3
+    # Nor in the events, which name the keys only.
+    recorded = db_connection.execute(sa.text("SELECT data::text || previous_data::text FROM events WHERE app_name = 'configured'")).scalars().all()
+    assert any('"set": ["A", "SECRET"]' in e for e in recorded) and not any("s3cr3t-value" in e for e in recorded)
+    assert woken().count("configured") == 1  # the changes so far, delivered together, wake it once
+    client.patch("/apps/configured/config-vars", json={"C": "3"})
+    assert woken().count("configured") == 2
 
 
 def test_bad_config_vars_are_refused_and_change_nothing(client):

@@ -10,10 +10,11 @@ import time
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from sqlalchemy.orm import sessionmaker
+from paas.domain.db import make_sessionmaker
 
 from paas.domain import accounts, apps
 from paas.domain.crypto import ConfigCipher, load_keys
+from paas.domain.models import Event
 from paas.platform.app import create_app
 from tests.conftest import free_port
 from tests.e2e.conftest import Checkout
@@ -24,8 +25,7 @@ def git_server(api_settings, test_database_url):
     """The platform's git receiver on a port of its own, with an app, its owner and a stranger."""
     port = free_port()
     settings = api_settings.model_copy(update={"api_port": port})
-    engine = sa.create_engine(test_database_url)
-    make_session = sessionmaker(engine, expire_on_commit=False)
+    make_session = make_sessionmaker(settings.model_copy(update={"database_url": test_database_url}))
     cipher = ConfigCipher(load_keys(settings))
     suffix = secrets.token_hex(3)
     with make_session() as db:
@@ -46,9 +46,10 @@ def git_server(api_settings, test_database_url):
     thread.join(10)
     with make_session() as db:
         apps.delete_app(db, apps.get_app(db, app.name))
+        db.execute(sa.delete(Event).where(Event.app_id == app.id))  # committed for real: not for another test's publisher
         db.execute(sa.text("DELETE FROM users WHERE email LIKE :p"), {"p": f"%-{suffix}@example.com"})
         db.commit()
-    engine.dispose()
+    make_session.kw["bind"].dispose()
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from paas import logs, messages
 from paas import networks
 from paas.addons.servers import Servers
-from paas.domain import addons
+from paas.domain import addons, events
 from paas.domain.addon_services import random_secret
 from paas.domain.crypto import ConfigCipher
-from paas.domain.models import Addon, AddonAttachment, AppLink, Release, User
+from paas.domain.models import Addon, AddonAttachment, AppLink, User
 from paas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,25 +46,6 @@ class Context:
         client = docker.DockerClient(base_url=settings.docker_url, timeout=120)
         return cls(settings, sessionmaker, redis_client, client, cipher, Servers(client, settings),
                    logs.LogStore(redis_client, settings.log_lines))
-
-
-Announcement = tuple[str, str, str, int, str]  # app id, app name, description, version, by
-
-
-def announcements(made: list[Release], user: User) -> list[Announcement]:
-    """What to say of the releases made, read while their session is open."""
-    return [(str(r.app_id), r.app.name, r.description, r.version, user.email) for r in made]
-
-
-def _announce(c: Context, said: list[Announcement]) -> None:
-    """After the commit: each release in its app's logs, and the runner rolls it out. Best
-    effort: the change has happened, and the answer must say so."""
-    try:
-        for app_id, app_name, description, version, by in said:
-            logs.released(c.logs, app_id, description, version, by)
-            messages.wake_runner(c.redis, app_name)
-    except Exception:
-        log.exception("telling of the releases made failed (the runner's next sweep rolls them out)")
 
 
 def _say(c: Context, app_id, text: str) -> None:
@@ -93,13 +74,13 @@ def provision(c: Context, addon_id: str, user_id: str) -> str:
             if addon is None:
                 raise RuntimeError(f"{name} was destroyed while it was made")
             user = db.get(User, user_id)
-            said = announcements(addons.provisioned(db, c.cipher, addon, user), user)
+            events.act_as(db, user)
+            addons.provisioned(db, c.cipher, addon, user)
             db.commit()
     except Exception as error:  # nothing was committed: nothing of it may stay
         _undo_provision(c, addon_id, nets)
         _say(c, app_id, f"Provisioning {name} failed: {error}")
         raise
-    _announce(c, said)
     return f"{name} is ready"
 
 
@@ -111,12 +92,16 @@ def _undo_provision(c: Context, addon_id: uuid.UUID, nets: list[str]) -> None:
     _forget(c, Addon, addon_id)
 
 
+FORGOTTEN = {Addon: "addon", AddonAttachment: "addon-attachment", AppLink: "link"}  # their events' resources
+
+
 def _forget(c: Context, model, row_id: uuid.UUID) -> None:
     """What a job failed to make (an add-on, an attachment, a link) goes from the database too;
     gone already is fine. (Cascades take an add-on's attachments with it.)"""
     with c.sessionmaker() as db:
         row = db.get(model, row_id)
         if row is not None:
+            events.record(db, row.app, FORGOTTEN[model], "destroy", events.shape(db, row))
             db.delete(row)
             db.commit()
 
@@ -136,16 +121,14 @@ def attach(c: Context, attachment_id: str, user_id: str) -> str:
         with c.sessionmaker() as db:
             attachment = db.get(AddonAttachment, attachment_id)
             user = db.get(User, user_id)
-            release = addons.apply_attachment(db, c.cipher, attachment, user) if attachment is not None else None
-            if release is None:
+            events.act_as(db, user)
+            if attachment is None or addons.apply_attachment(db, c.cipher, attachment, user) is None:
                 raise RuntimeError("the attachment was removed meanwhile")
-            said = announcements([release], user)
             db.commit()
     except Exception:  # nothing was committed
         networks.remove(c.docker, net)
         _forget(c, AddonAttachment, attachment_id)
         raise
-    _announce(c, said)
     return f"attached {addon_name}"
 
 
@@ -169,9 +152,9 @@ def rotate(c: Context, addon_id: str, user_id: str) -> str:
         if addon is None:
             raise RuntimeError("the add-on was destroyed meanwhile")
         user = db.get(User, user_id)
-        said = announcements(addons.rotated(db, c.cipher, addon, {**current, "password": password}, user), user)
+        events.act_as(db, user)
+        addons.rotated(db, c.cipher, addon, {**current, "password": password}, user)
         db.commit()
-    _announce(c, said)
     return f"rotated the credentials of {name}"
 
 

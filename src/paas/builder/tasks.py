@@ -15,7 +15,7 @@ import docker
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas import logs, messages
+from paas import messages
 from paas.builder import source
 from paas.builder.dockerfile import build_from_dockerfile
 from paas.builder.errors import BuildFailed
@@ -25,7 +25,7 @@ from paas.builder.sandbox import Sandboxes
 from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
 from paas.celery_app import BUILD_TASK, make_celery
-from paas.domain import builds, config
+from paas.domain import builds, config, events
 from paas.domain.crypto import ConfigCipher, load_key, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.domain.errors import Conflict
@@ -116,9 +116,6 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
             buildpacks=list(build.buildpacks or build.app.buildpacks),
             cache_generation=build.app.build_cache_generation, app_id=str(build.app.id),
         )
-        by = build.user.email
-    applog = logs.LogStore(w.redis, w.settings.log_lines)
-    applog.event(job.app_id, "api", f"Build started by {by}", source="app")
     alive = threading.Event()
     threading.Thread(target=_beat, args=(heartbeat, alive), daemon=True).start()
     started = time.monotonic()
@@ -141,22 +138,22 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
             result = build_slug_image(w.settings, w.docker, w.slugs, job, source_dir, workdir, out.write, w.sandboxes.network())
         out.write(f"-----> Process types: {', '.join(sorted(result.process_types)) or '(none: add a Procfile)'}")
         with w.sessionmaker() as db:
+            build = builds.get_build(db, build_id)
+            events.act_as(db, build.user)
             release = builds.release_build(
-                db, builds.get_build(db, build_id), result.image, result.process_types,
+                db, build, result.image, result.process_types,
                 stack=result.stack, buildpacks=result.buildpacks, slug_key=result.slug_key, slug_size=result.slug_size,
             )
-            version, release_id, description = release.version, release.id, release.description
+            version, release_id = release.version, release.id
             out.write(f"-----> Build finished in {time.monotonic() - started:.1f} s; released v{version}")
-            builds.finish_build(db, builds.get_build(db, build_id), Status.succeeded, out.lines)
+            builds.finish_build(db, build, Status.succeeded, out.lines)
             db.commit()
     except (BuildFailed, Conflict) as failure:
-        applog.event(job.app_id, "api", "Build failed", source="app")
         finish_failed(w, build_id, out, f"error: {failure}", "build failed")
         heartbeat.stop()
         return
     except Exception as error:  # the platform's fault, not the app's: say so and keep the detail in the log
         log.exception("build %s crashed", build_id)
-        applog.event(job.app_id, "api", "Build failed", source="app")
         finish_failed(w, build_id, out, f"error: the build crashed inside paas: {error}", "build failed (paas error)")
         heartbeat.stop()
         return
@@ -166,10 +163,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
     # Released: from here on nothing may report this build as failed. The heartbeat goes last, so
     # a follower never sees the worker gone before it sees the outcome.
     try:
-        messages.wake_runner(w.redis, job.app)
         out.stream.end(True, release_id=str(release_id), version=version)
-        applog.event(job.app_id, "api", "Build succeeded", source="app")
-        logs.released(applog, job.app_id, description, version, by)
     finally:
         heartbeat.stop()
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from paas.domain import access, apps, releases
+from paas.domain import access, apps, events, releases
 from paas.domain.addon_services import BY_NAME, COLORS, AddonService, find_plan
 from paas.domain.config import check_size
 from paas.domain.crypto import ConfigCipher
@@ -62,7 +62,7 @@ def create_addon(
         addon = Addon(name=name, service=service.name, plan=plan.name, app_id=app.id, state="provisioned",
                       credentials=cipher.encrypt({"url": url}))
     db.add(addon)
-    db.flush()
+    events.recorded(db, app, "addon", "create", addon)
     attach(db, cipher, addon, app, attachment_name)
     return addon
 
@@ -90,7 +90,7 @@ def attach(db: Session, cipher: ConfigCipher, addon: Addon, app: App, name: obje
         raise InvalidParams(f"{app.name} already has a {name}_URL config var; unset it or give the attachment another name.")
     attachment = AddonAttachment(addon_id=addon.id, app_id=app.id, name=name)
     db.add(attachment)
-    db.flush()
+    events.recorded(db, app, "addon-attachment", "create", attachment)
     return attachment
 
 
@@ -116,6 +116,8 @@ def set_vars(db: Session, cipher: ConfigCipher, app: App, user: User, changes: d
             config[key] = value
     check_size(config)
     app.config_vars = cipher.encrypt(config)
+    events.record(db, app, "config-vars", "update", {"set": [k for k, v in changes.items() if v is not None],
+                                                     "unset": [k for k, v in changes.items() if v is None]})
     return releases.add_release(db, app, user, description=description, config=app.config_vars,
                                 **releases.code_of(releases.latest_release(db, app)))
 
@@ -138,7 +140,8 @@ def apply_attachment(db: Session, cipher: ConfigCipher, attachment: AddonAttachm
 
 def provisioned(db: Session, cipher: ConfigCipher, addon: Addon, user: User) -> list[Release]:
     """Its server is up: it is ready, and each app it is attached to gets its var."""
-    addon.state = "provisioned"
+    with events.updating(db, addon.app, "addon", addon):
+        addon.state = "provisioned"
     return [r for a in attachments_of(db, addon) if (r := apply_attachment(db, cipher, a, user)) is not None]
 
 
@@ -161,6 +164,7 @@ def check_detachable(db: Session, attachment: AddonAttachment) -> None:
 def detach(db: Session, cipher: ConfigCipher, attachment: AddonAttachment, user: User) -> Release:
     release = set_vars(db, cipher, attachment.app, user, {attachment.config_key: None},
                        f"Detach {attachment.name} (@ref:{attachment.addon.name})")
+    events.record(db, attachment.app, "addon-attachment", "destroy", events.shape(db, attachment))
     db.delete(attachment)
     db.flush()
     return release
@@ -173,6 +177,7 @@ def destroy(db: Session, cipher: ConfigCipher, addon: Addon, user: User) -> tupl
     for attachment in attachments_of(db, addon):
         gone.append(attachment.id)
         made.append(detach(db, cipher, attachment, user))
+    events.record(db, addon.app, "addon", "destroy", events.shape(db, addon))
     db.delete(addon)
     db.flush()
     return gone, made

@@ -1,6 +1,6 @@
 """Apps: names, ownership, lookup.
 
-These functions touch only the database; callers commit, then send messages.
+These functions touch only the database, and record their changes as events; callers commit.
 """
 
 import re
@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paas.domain import releases, stacks
+from paas.domain import events, releases, stacks
 from paas.domain.crypto import ConfigCipher
 from paas.domain.db import add_unique, by_ident
 from paas.domain.errors import InvalidParams, NotFound
@@ -23,6 +23,7 @@ def create_app(db: Session, cipher: ConfigCipher, owner: User, name: str | None 
         raise InvalidParams("Name is already taken")
     app = App(name=name, owner_id=owner.id, team_id=team.id if team else None, config_vars=cipher.encrypt({}))
     add_unique(db, app, "Name is already taken")
+    events.recorded(db, app, "app", "create", app)
     releases.add_release(db, app, owner, description="Initial release", config=cipher.encrypt({}), status=Status.succeeded)
     return app
 
@@ -49,12 +50,14 @@ def rename_app(db: Session, app: App, name: object) -> str:
     if name != old:
         if db.scalar(select(App.id).where(App.name == name)) is not None:
             raise InvalidParams("Name is already taken")
-        app.name = name
-        add_unique(db, app, "Name is already taken")
+        with events.updating(db, app, "app", app):
+            app.name = name
+            add_unique(db, app, "Name is already taken")
     return old
 
 
 def delete_app(db: Session, app: App) -> None:
+    events.record(db, app, "app", "destroy", events.shape(db, app))
     db.delete(app)
     db.flush()
 
@@ -70,8 +73,8 @@ def set_health_check_path(db: Session, app: App, path: object) -> App:
     elif not isinstance(path, str) or not HEALTH_CHECK_PATH.fullmatch(path):
         raise InvalidParams("health_check_path must be a path starting with /, such as /health (200 characters at most).")
     app = get_app(db, str(app.id), lock=True)
-    app.health_check_path = path
-    db.flush()
+    with events.updating(db, app, "app", app):
+        app.health_check_path = path
     return app
 
 
@@ -79,8 +82,8 @@ def set_force_https(db: Session, app: App, value: object) -> App:
     if not isinstance(value, bool):
         raise InvalidParams("force_https must be true or false.")
     app = get_app(db, str(app.id), lock=True)
-    app.force_https = value
-    db.flush()
+    with events.updating(db, app, "app", app):
+        app.force_https = value
     return app
 
 
@@ -88,8 +91,8 @@ def set_build_stack(db: Session, app: App, name: str) -> App:
     if stacks.get_stack(name) is None:
         raise InvalidParams(f"Unknown stack {name!r}; the stacks are {', '.join(stacks.STACK_ORDER)}.")
     app = get_app(db, str(app.id), lock=True)
-    app.build_stack = name
-    db.flush()
+    with events.updating(db, app, "app", app):
+        app.build_stack = name
     return app
 
 

@@ -1,6 +1,6 @@
 """Builds: a pushed commit or source tarball on its way to a release.
 
-These functions touch only the database; callers commit, then send messages.
+These functions touch only the database, and record their changes as events; callers commit.
 """
 
 import uuid
@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from paas.domain import apps, formation, releases
+from paas.domain import apps, events, formation, releases
 from paas.domain import buildpacks as buildpacks_catalogue
 from paas.domain.errors import Conflict, NotFound
 from paas.domain.models import App, Build, Release, Status, User
@@ -24,7 +24,7 @@ def create_build(
         buildpacks=[buildpacks_catalogue.canonical(b) for b in buildpacks or []],
     )
     db.add(build)
-    db.flush()
+    events.recorded(db, app, "build", "create", build)
     return build
 
 
@@ -68,12 +68,12 @@ NO_WORKER = "error: no paas build worker is running any more (start it with `mak
 
 def finish_build(db: Session, build: Build, status: Status, output: list[str] | None = None, extra_output: str | None = None) -> None:
     """Settle a build and keep its output (the live copy in Redis expires)."""
-    build.status, build.finished_at = status, func.now()
-    if output is not None:
-        build.output = "\n".join(output) + "\n"
-    if extra_output:
-        build.output = (build.output or "") + extra_output + "\n"
-    db.flush()
+    with events.updating(db, build.app, "build", build):
+        build.status, build.finished_at = status, func.now()
+        if output is not None:
+            build.output = "\n".join(output) + "\n"
+        if extra_output:
+            build.output = (build.output or "") + extra_output + "\n"
 
 
 def started_builds(db: Session) -> list[uuid.UUID]:
@@ -114,9 +114,10 @@ def release_build(
         stack=stack,
         slug_size=slug_size,
     )
-    build.status, build.image, build.release_id = Status.succeeded, image, release.id
-    build.stack, build.buildpacks, build.slug_key, build.slug_size = stack, buildpacks or [], slug_key, slug_size
-    build.finished_at = func.now()
+    with events.updating(db, app, "build", build):
+        build.status, build.image, build.release_id = Status.succeeded, image, release.id
+        build.stack, build.buildpacks, build.slug_key, build.slug_size = stack, buildpacks or [], slug_key, slug_size
+        build.finished_at = func.now()
     for process_type in process_types:
         if process_type != formation.RELEASE_TYPE:
             formation.ensure_formation(db, app, process_type, quantity=1 if process_type == "web" else 0)

@@ -4,7 +4,7 @@ and a team app's members with their permissions). These functions touch only the
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paas.domain import access, accounts
+from paas.domain import access, accounts, events
 from paas.domain.db import add_unique
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import App, Collaborator, TeamMember
@@ -34,11 +34,12 @@ def add_collaborator(db: Session, app: App, who: object, permissions: object = N
     if existing is not None:
         if app.team_id is None:
             raise InvalidParams(f"{user.email} is already a collaborator on {app.name}.")
-        existing.permissions = granted  # a team member's permissions change (Heroku's PATCH)
-        db.flush()
+        with events.updating(db, app, "collaborator", existing):
+            existing.permissions = granted  # a team member's permissions change (Heroku's PATCH)
         return existing
     collaborator = Collaborator(app_id=app.id, user_id=user.id, permissions=granted)
     add_unique(db, collaborator, f"{user.email} is already a collaborator on {app.name}.")
+    events.recorded(db, app, "collaborator", "create", collaborator)
     return collaborator
 
 
@@ -54,5 +55,6 @@ def get_collaborator(db: Session, app: App, who: str) -> Collaborator:
 
 
 def remove_collaborator(db: Session, collaborator: Collaborator) -> None:
+    events.record(db, collaborator.app, "collaborator", "destroy", events.shape(db, collaborator))
     db.delete(collaborator)
     db.flush()

@@ -6,7 +6,7 @@ These functions touch only the database; callers commit, then send messages.
 
 from sqlalchemy.orm import Session
 
-from paas.domain import apps, releases
+from paas.domain import apps, events, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import InvalidParams
 from paas.domain.models import App, Release, User
@@ -53,6 +53,7 @@ def update_config(db: Session, cipher: ConfigCipher, app: App, user: User, chang
         parts.append(f"Remove {', '.join(removed)} config vars")
     check_size(config)
     app.config_vars = cipher.encrypt(config)
+    events.record(db, app, "config-vars", "update", {"set": set_keys, "unset": removed})  # names, never values
     base = releases.latest_release(db, app)
     release = releases.add_release(
         db,

@@ -13,7 +13,8 @@ from paas.settings import Settings
 
 def make_sessionmaker(settings: Settings) -> sessionmaker[Session]:
     engine = create_engine(settings.database_url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    return sessionmaker(engine, expire_on_commit=False)
+    # Events carry resources as the API shows them, with their URLs: sessions know the settings.
+    return sessionmaker(engine, expire_on_commit=False, info={"settings": settings, "actor": None})
 
 
 def add_unique(db: Session, row, taken: str) -> None:

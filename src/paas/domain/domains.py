@@ -6,6 +6,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from paas.domain import events
 from paas.domain.db import add_unique, by_ident
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import App, Domain
@@ -37,6 +38,7 @@ def add_domain(db: Session, app: App, hostname: object, platform_domain: str, ac
     # A wildcard's certificates are made per name, at the first request for each: no one status.
     domain = Domain(app_id=app.id, hostname=name, acm_status=PENDING if acme and not name.startswith("*.") else None)
     add_unique(db, domain, f"{name} is already added to an app.")
+    events.recorded(db, app, "domain", "create", domain)
     return domain
 
 
@@ -53,6 +55,7 @@ def get_domain(db: Session, app: App, ident: str) -> Domain:
 
 
 def remove_domain(db: Session, domain: Domain) -> None:
+    events.record(db, domain.app, "domain", "destroy", events.shape(db, domain))
     db.delete(domain)
     db.flush()
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paas.domain import apps, quotas
+from paas.domain import apps, events, quotas
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import App, Formation
 from paas.settings import get_settings
@@ -107,10 +107,10 @@ def update_formation(db: Session, app: App, updates: object, sizes: dict) -> lis
         if set(update) - {"type", "quantity", "size"}:
             raise InvalidParams(f"Only quantity and size can change ({', '.join(sorted(set(update) - {'type', 'quantity', 'size'}))} given).")
         row = get_formation(db, app, process_type)
-        if "quantity" in update:
-            row.quantity = new_quantity(row.quantity, update["quantity"])
-        if "size" in update:
-            row.size = canonical_size(update["size"], sizes)
+        with events.updating(db, app, "formation", row):
+            if "quantity" in update:
+                row.quantity = new_quantity(row.quantity, update["quantity"])
+            if "size" in update:
+                row.size = canonical_size(update["size"], sizes)
         changed.append(row)
-    db.flush()
     return changed

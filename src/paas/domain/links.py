@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from paas.domain import access
+from paas.domain import access, events
 from paas.domain.addon_services import SERVICES
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Addon, AddonAttachment, App, AppLink, User
@@ -23,7 +23,7 @@ def create_link(db: Session, app: App, target: App) -> AppLink:
         raise InvalidParams(f"{app.name} is already linked to {target.name}.")
     link = AppLink(app_id=app.id, target_id=target.id)
     db.add(link)
-    db.flush()
+    events.recorded(db, app, "link", "create", link)
     return link
 
 
@@ -43,6 +43,7 @@ def get_link(db: Session, app: App, target_ident: str, user: User) -> AppLink:
 
 
 def delete_link(db: Session, link: AppLink) -> None:
+    events.record(db, link.app, "link", "destroy", events.shape(db, link))
     db.delete(link)
     db.flush()
 

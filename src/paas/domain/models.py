@@ -289,3 +289,29 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(200))
     app: Mapped[str | None] = mapped_column(String(30))
+
+
+class Event(Base):
+    """A change to an app or what belongs to it, recorded in the change's own transaction (so it
+    exists exactly when the change does), with who made it and the resource before and after.
+    `seq` orders the recording; `position` is given by the one publisher as it delivers, in the
+    order it delivers, so a reader that resumes after a position misses nothing committed late."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_unpublished", "seq", postgresql_where=text("position IS NULL")),
+        Index("ix_events_app_position", "app_id", "position"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID]  # not a foreign key: an app's events outlive it (its destroy is one)
+    app_name: Mapped[str] = mapped_column(String(30))
+    resource: Mapped[str] = mapped_column(String(40))  # Heroku's: app, build, release, formation, dyno...
+    action: Mapped[str] = mapped_column(String(20))  # create, update, destroy
+    actor: Mapped[dict | None] = mapped_column(JSONB)  # {"id", "email"}; None: the platform itself
+    data: Mapped[dict] = mapped_column(JSONB)
+    previous_data: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,6 +1,6 @@
 """Releases: append-only history of build x config; rollbacks and settling deploys.
 
-These functions touch only the database; callers commit, then send messages.
+These functions touch only the database, and record their changes as events; callers commit.
 """
 
 import uuid
@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, joinedload
 
-from paas.domain import apps
+from paas.domain import apps, events
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import AddonAttachment, App, Release, Status, User
@@ -58,7 +58,7 @@ def add_release(
     db.add(release)
     if status is Status.succeeded:
         app.released_at = func.now()
-    db.flush()
+    events.recorded(db, app, "release", "create", release)
     return release
 
 
@@ -164,10 +164,10 @@ def settle_release(db: Session, release: Release, status: Status) -> bool:
     db.refresh(release)
     if release.status is not Status.pending:
         return False
-    release.status = status
-    if status is Status.succeeded:
-        app.released_at = func.now()
-    db.flush()
+    with events.updating(db, app, "release", release):
+        release.status = status
+        if status is Status.succeeded:
+            app.released_at = func.now()
     return True
 
 

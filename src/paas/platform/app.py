@@ -25,6 +25,7 @@ from paas.platform.api import (
     config_vars,
     domains,
     dynos,
+    events,
     formation,
     links,
     log_sessions,
@@ -57,7 +58,7 @@ def error(status: int, id_: str, message: str) -> JSONResponse:
 def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
-    for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, formation, links, log_sessions,
+    for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
                    nodes, registry_token, releases, router_tls, sources, stacks, teams):
         api.include_router(module.router)
 

@@ -7,7 +7,7 @@ import redis
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from paas.domain import accounts, audit
+from paas.domain import accounts, audit, events
 from paas.domain.crypto import ConfigCipher
 from paas.domain.models import User
 from paas.logs import LogStore
@@ -43,6 +43,7 @@ def get_platform(request: Request) -> Platform:
 
 def get_user(request: Request, db: Annotated[Session, Depends(get_db)]) -> User:
     user = accounts.user_for_token(db, token_from_authorization(request.headers.get("authorization")))
+    events.act_as(db, user)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         audit.record_on_commit(db, user.email, request.method, request.url.path)
     return user

@@ -21,7 +21,7 @@ from dulwich.server import Backend, ReceivePackHandler
 from dulwich.web import make_wsgi_chain
 from redis.exceptions import LockError
 
-from paas.domain import access, accounts, apps, audit
+from paas.domain import access, accounts, apps, audit, events
 from paas.domain.errors import Forbidden, NotFound, PaasError, Unauthorized
 from paas.domain.models import User
 from paas.domain.names import APP_NAME
@@ -153,6 +153,7 @@ class DeployHook(Hook):
         with self.platform.sessionmaker() as db:
             app = apps.get_app(db, self.handler.app_name)
             user = db.get(User, current_user_id.get())
+            events.act_as(db, user)
             build = deploys.start(db, app, user, version=commit)
             audit.record(db, user.email, f"git push {commit[:7]}", app.name)
             db.commit()

@@ -1,6 +1,7 @@
 """The runner process: `python -m paas.runner`.
 
-It reconciles an app as soon as the platform wakes it for that app, and sweeps every app every
+It publishes the platform's events (paas.publisher); it reconciles an app as soon as an event
+wakes it for that app, and sweeps every app every
 `reconcile_interval` seconds, so that missed wake-ups, crashed processes and platform restarts
 all converge. One app is reconciled by one thread at a time; different apps in parallel.
 """
@@ -13,13 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
-from paas import messages
+from paas import logs, messages
 from paas.addons.jobs import AddonJobs
 from paas.addons.jobs import Context as AddonContext
 from paas.domain import builds
 from paas.domain.crypto import ConfigCipher, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
+from paas.publisher import Publisher
 from paas.source_files import remove_spent
 from paas.router import make_router
 from paas.router.access_log import AccessLogParser
@@ -28,6 +30,7 @@ from paas.runner.backend import make_backend
 from paas.runner.log_collector import LogCollector, dyno_at
 from paas.runner.one_off import OneOffs
 from paas.runner.reconcile import Reconciler
+from paas.runner.wakes import waker
 from paas.settings import get_settings
 
 log = logging.getLogger("paas.runner")
@@ -156,6 +159,8 @@ def main() -> None:
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
 
     CertificateWatcher(settings, reconciler.sessionmaker).start()
+    publisher = Publisher(reconciler.sessionmaker, redis, [waker(redis), logs.writer(logs.LogStore(redis, settings.log_lines))])
+    threading.Thread(target=publisher.run, daemon=True, name="publisher").start()
 
     def sweep() -> None:
         # Caddy may have restarted since the last sweep and lost our servers; domains may have changed.

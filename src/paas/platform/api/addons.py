@@ -8,12 +8,12 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from paas import logs, messages
+from paas import messages
 from paas.domain import access, addons, quotas
 from paas.domain.addon_services import BY_NAME, SERVICES
 from paas.domain.errors import InvalidParams, NotFound
-from paas.domain.models import Addon, Release, User
-from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, UserDep
+from paas.domain.models import Addon
+from paas.platform.deps import CipherDep, DbDep, PlatformDep, UserDep
 from paas.shapes import (
     addon_json,
     addon_service_json,
@@ -38,14 +38,8 @@ def send(platform, job: str, *args: str) -> dict | None:
     return outcome
 
 
-def announce(platform, log, made: list[Release], user: User) -> None:
-    for release in made:
-        logs.released(log, str(release.app_id), release.description, release.version, user.email)
-        messages.wake_runner(platform.redis, release.app.name)
-
-
 @router.post("/apps/{ident}/addons")
-def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep,
+def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep,
                  body: Annotated[dict | None, Body()] = None):
     body = body or {}
     attachment = body.get("attachment") or {}
@@ -55,9 +49,9 @@ def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platfo
     quotas.require_room(db, platform.settings, app.owner, "addons", actor=user)
     addon = addons.create_addon(db, cipher, app, body.get("plan"), attachment.get("name"), body.get("config"))
     if addon.state == "provisioned":  # nothing to make (an external URL): attached right away
-        made = [r for a in addons.attachments_of(db, addon) if (r := addons.apply_attachment(db, cipher, a, user)) is not None]
+        for a in addons.attachments_of(db, addon):
+            addons.apply_attachment(db, cipher, a, user)
         db.commit()
-        announce(platform, log, made, user)
         return JSONResponse(describe(db, addon), status_code=201)
     db.commit()
     addon_id = addon.id
@@ -92,16 +86,15 @@ def get_addon(addon: str, user: UserDep, db: DbDep):
 
 
 @router.delete("/apps/{ident}/addons/{addon}")
-def destroy_addon(ident: str, addon: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep):
+def destroy_addon(ident: str, addon: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep):
     app = access.app_for(db, ident, user, access.MANAGE)
     found = addons.addon_for_user(db, addon, user, app)
     if found.app_id != app.id:
         raise InvalidParams(f"{found.name} belongs to {found.app.name}; detach it from {app.name} instead, or destroy it there.")
     body = {**describe(db, found), "state": "deprovisioned"}
     addon_id, service = found.id, addons.service_of(found)
-    attachment_ids, made = addons.destroy(db, cipher, found, user)
+    attachment_ids, _made = addons.destroy(db, cipher, found, user)
     db.commit()
-    announce(platform, log, made, user)
     if service.runs_server:
         destroy_servers(platform, [(addon_id, attachment_ids)])
     return JSONResponse(body)
@@ -189,7 +182,7 @@ def get_app_attachment(ident: str, attachment: str, user: UserDep, db: DbDep):
 
 
 @router.post("/addon-attachments", status_code=201)
-def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep,
+def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep,
                       body: Annotated[dict | None, Body()] = None):
     body = body or {}
     if not isinstance(body.get("addon"), str) or not isinstance(body.get("app"), str):
@@ -200,9 +193,8 @@ def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: Pla
     addons.require_provisioned(addon)
     attachment = addons.attach(db, cipher, addon, app, body.get("name"))
     if not addons.service_of(addon).runs_server:
-        made = [r for r in [addons.apply_attachment(db, cipher, attachment, user)] if r is not None]
+        addons.apply_attachment(db, cipher, attachment, user)
         db.commit()
-        announce(platform, log, made, user)
         return attachment_json(attachment)
     db.commit()
     attachment_id = attachment.id
@@ -213,16 +205,15 @@ def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: Pla
 
 @router.delete("/addon-attachments/{attachment}")
 @router.delete("/apps/{ident}/addon-attachments/{attachment}")
-def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep,
+def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep,
                       ident: str | None = None):
     app = access.app_for(db, ident, user, access.MANAGE) if ident else None
     found = addons.get_attachment(db, attachment, app)
     attachment_access(db, found, user, access.MANAGE)
     addons.check_detachable(db, found)
     body, attachment_id = attachment_json(found), found.id
-    made = [addons.detach(db, cipher, found, user)]
+    addons.detach(db, cipher, found, user)
     db.commit()
-    announce(platform, log, made, user)
     messages.send_addon_job(platform.redis, "remove-networks", [str(attachment_id)], [])
     return JSONResponse(body)
 

@@ -11,11 +11,10 @@ from paas.domain.models import App, Build
 from paas.domain.ranges import parse_range
 from paas.domain.stacks import STACKS
 from paas.platform.api import paged
-from paas.platform.api.addons import announce, destroy_servers
+from paas.platform.api.addons import destroy_servers
 from paas.platform.deps import (
     CipherDep,
     DbDep,
-    LogsDep,
     PlatformDep,
     RedisDep,
     SettingsDep,
@@ -35,7 +34,7 @@ APP_RANGE_COLUMNS = {"id": (App.id, uuid.UUID), "name": (App.name, str)}
 
 @router.post("/apps", status_code=201)
 def create_app(
-    user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, settings: SettingsDep, log: LogsDep,
+    user: UserDep, db: DbDep, cipher: CipherDep, settings: SettingsDep,
     body: Annotated[dict | None, Body()] = None,
 ):
     body = body or {}
@@ -51,7 +50,6 @@ def create_app(
     if stack is not None:
         app = apps.set_build_stack(db, app, stack)
     db.commit()
-    messages.wake_runner(redis, app.name)
     return describe(db, app, settings)
 
 
@@ -99,8 +97,6 @@ def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
     if old_name != app.name:
         rename_repository(settings, old_name, app.name)  # pushes go to the new remote
         messages.app_renamed(redis, old_name, app.name)
-    if "force_https" in body:
-        messages.wake_router(redis)  # the router redirects (or stops) at once
     return describe(db, app, settings)
 
 
@@ -133,20 +129,18 @@ def get_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 
 
 @router.delete("/apps/{ident}")
-def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, settings: SettingsDep, log: LogsDep):
+def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, settings: SettingsDep):
     app = access.app_for(db, ident, user, access.MANAGE)
     redis = platform.redis
     body = describe(db, app, settings)
     # Its add-ons go with it (and leave the other apps they were attached to), so do its links.
-    destroyed, attachment_ids, made = addons.release_app(db, cipher, app, user)
+    destroyed, attachment_ids, _made = addons.release_app(db, cipher, app, user)
     link_ids = links.link_ids_of(db, app)
     apps.delete_app(db, app)
     db.commit()
-    announce(platform, log, made, user)
     destroy_servers(platform, destroyed)
     messages.send_addon_job(redis, "remove-networks", [str(i) for i in attachment_ids], [str(i) for i in link_ids])
     delete_repository(settings, app.name)
-    log.delete(str(app.id))
     messages.forget_app(redis, app.name)
     return JSONResponse(body)
 

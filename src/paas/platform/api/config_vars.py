@@ -2,9 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from paas import logs, messages
 from paas.domain import access, config
-from paas.platform.deps import CipherDep, DbDep, LogsDep, RedisDep, UserDep
+from paas.platform.deps import CipherDep, DbDep, UserDep
 
 router = APIRouter()
 
@@ -15,11 +14,9 @@ def get_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep):
 
 
 @router.patch("/apps/{ident}/config-vars")
-def update_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, log: LogsDep,
+def update_config_vars(ident: str, user: UserDep, db: DbDep, cipher: CipherDep,
                        body: Annotated[object, Body()] = None):
     app = access.app_for(db, ident, user, access.DEPLOY)
-    new_config, release = config.update_config(db, cipher, app, user, body)
+    new_config, _release = config.update_config(db, cipher, app, user, body)
     db.commit()
-    logs.released(log, str(app.id), release.description, release.version, user.email)
-    messages.wake_runner(redis, app.name)
     return new_config

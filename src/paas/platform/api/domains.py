@@ -6,11 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
-from paas import messages
 from paas.domain import access, domains
 from paas.domain.errors import InvalidParams
 from paas.platform import ownership
-from paas.platform.deps import DbDep, PlatformDep, RedisDep, SettingsDep, UserDep
+from paas.platform.deps import DbDep, PlatformDep, SettingsDep, UserDep
 from paas.shapes import domain_json
 
 router = APIRouter()
@@ -23,7 +22,7 @@ def list_domains(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 
 
 @router.post("/apps/{ident}/domains", status_code=201)
-def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, platform: PlatformDep,
+def add_domain(ident: str, user: UserDep, db: DbDep, platform: PlatformDep,
                body: Annotated[dict | None, Body()] = None):
     settings = platform.settings
     app = access.app_for(db, ident, user, access.MANAGE)
@@ -34,7 +33,6 @@ def add_domain(ident: str, user: UserDep, db: DbDep, redis: RedisDep, platform: 
         return unproven
     domain = domains.add_domain(db, app, hostname, settings.domain, acme=bool(settings.acme_directory))
     db.commit()
-    messages.wake_router(redis)
     return domain_json(domain, app, settings)
 
 
@@ -72,11 +70,10 @@ def get_domain(ident: str, hostname: str, user: UserDep, db: DbDep, settings: Se
 
 
 @router.delete("/apps/{ident}/domains/{hostname}")
-def remove_domain(ident: str, hostname: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep):
+def remove_domain(ident: str, hostname: str, user: UserDep, db: DbDep, settings: SettingsDep):
     app = access.app_for(db, ident, user, access.MANAGE)
     domain = domains.get_domain(db, app, hostname)
     body = domain_json(domain, app, settings)
     domains.remove_domain(db, domain)
     db.commit()
-    messages.wake_router(redis)
     return JSONResponse(body)

@@ -41,10 +41,8 @@ def list_links(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 def delete_link(ident: str, target: str, user: UserDep, db: DbDep, platform: PlatformDep, settings: SettingsDep):
     app = access.app_for(db, ident, user, access.MANAGE)
     link = links.get_link(db, app, target, user)
-    body, link_id, names = link_json(link, settings), link.id, (link.app.name, link.target.name)
+    body, link_id = link_json(link, settings), link.id
     links.delete_link(db, link)
     db.commit()
     messages.send_addon_job(platform.redis, "remove-networks", [], [str(link_id)])
-    for name in names:
-        messages.wake_runner(platform.redis, name)
     return JSONResponse(body)

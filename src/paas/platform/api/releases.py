@@ -5,14 +5,14 @@ from fastapi import APIRouter, Body, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from paas import logs, messages
+from paas import messages
 from paas.domain import access, apps, pagination, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import Release, Status, User
 from paas.domain.ranges import parse_range
 from paas.platform import grants
 from paas.platform.api import check_output_url, no_longer_allowed, output_url, paged, streamed_output
-from paas.platform.deps import CipherDep, DbDep, LogsDep, PlatformDep, UserDep
+from paas.platform.deps import CipherDep, DbDep, PlatformDep, UserDep
 from paas.shapes import release_json
 
 router = APIRouter()
@@ -74,7 +74,7 @@ def get_release_config_vars(ident: str, release: str, user: UserDep, db: DbDep, 
 
 
 @router.post("/apps/{ident}/releases", status_code=201)
-def rollback(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, log: LogsDep,
+def rollback(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep,
              body: Annotated[dict | None, Body()] = None):
     target = (body or {}).get("release")
     if target is None or isinstance(target, bool) or not isinstance(target, (str, int)):
@@ -82,6 +82,4 @@ def rollback(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: 
     app = access.app_for(db, ident, user, access.DEPLOY)
     release = releases.rollback(db, cipher, app, user, target)
     db.commit()
-    logs.released(log, str(app.id), release.description, release.version, user.email)
-    messages.wake_runner(platform.redis, app.name)
     return JSONResponse(describe(platform, release, releases.current_release(db, app), user), status_code=201)

@@ -5,11 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
-from paas import messages
 from paas.domain import apps, quotas, teams
 from paas.domain.errors import InvalidParams
 from paas.platform.api.apps import describe
-from paas.platform.deps import CipherDep, DbDep, RedisDep, SettingsDep, UserDep
+from paas.platform.deps import CipherDep, DbDep, SettingsDep, UserDep
 from paas.shapes import team_json, team_member_json
 
 router = APIRouter()
@@ -57,7 +56,7 @@ def remove_member(ident: str, who: str, user: UserDep, db: DbDep):
 
 
 @router.post("/teams/apps", status_code=201)
-def create_team_app(user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep, settings: SettingsDep,
+def create_team_app(user: UserDep, db: DbDep, cipher: CipherDep, settings: SettingsDep,
                     body: Annotated[dict | None, Body()] = None):
     body = body or {}
     if not isinstance(body.get("team"), str):
@@ -69,5 +68,4 @@ def create_team_app(user: UserDep, db: DbDep, cipher: CipherDep, redis: RedisDep
     quotas.require_room(db, settings, user, "apps")  # the team's app is its maker's (its owner)
     app = apps.create_app(db, cipher, user, name, team=team)
     db.commit()
-    messages.wake_runner(redis, app.name)
     return describe(db, app, settings)

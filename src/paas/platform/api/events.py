@@ -1,0 +1,83 @@
+"""An app's events, for whoever may view the app: the latest as JSON, or live as server-sent
+events (`Accept: text/event-stream`), each with its position as the SSE id, so a client that
+reconnects with `Last-Event-ID` goes on where it stopped, missing nothing and nothing twice.
+A stream holds no database connection while it waits: the publisher tells it (in Redis) that
+an app has new events, and it reads them then."""
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from paas.domain import access, accounts, events
+from paas.domain.errors import InvalidParams
+from paas.domain.models import Event
+from paas.platform.auth import token_from_authorization
+from paas.platform.deps import DbDep, PlatformDep, UserDep
+from paas.platform.grants import RECHECK
+from paas.publisher import live_channel
+
+router = APIRouter()
+BATCH = 500  # events read at once
+KEEP_ALIVE = 15.0  # seconds of silence before a comment line (proxies close idle streams)
+
+
+def position(value: str | None) -> int:
+    if value is None:
+        return 0
+    if not value.isdecimal() or len(value) > 18:
+        raise InvalidParams("Last-Event-ID (or after) is an event's sequence number.")
+    return int(value)
+
+
+@router.get("/apps/{ident}/events")
+def list_events(ident: str, user: UserDep, db: DbDep, request: Request, platform: PlatformDep,
+                after: Annotated[str | None, Query()] = None, max: Annotated[int, Query(ge=1, le=1000)] = 100,
+                last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None):
+    app = access.app_for(db, ident, user, access.VIEW)
+    start = position(last_event_id if last_event_id is not None else after)
+    if "text/event-stream" in request.headers.get("accept", ""):
+        token_hash = accounts.hash_token(token_from_authorization(request.headers.get("authorization")) or "")
+        db.close()  # a stream may last hours: its connection goes back to the pool now
+        return StreamingResponse(follow(platform, str(app.id), token_hash, start), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    if after is None and last_event_id is None:  # the latest `max`, oldest first
+        latest = db.scalars(select(Event).where(Event.app_id == app.id, Event.position.is_not(None))
+                            .order_by(Event.position.desc()).limit(max))
+        return [events.as_json(e) for e in reversed(list(latest))]
+    return [events.as_json(e) for e in db.scalars(events.of_app(app.id, start).limit(max))]
+
+
+async def follow(platform, app_id: str, token_hash: str, after: int) -> AsyncIterator[str]:
+    """The app's events after `after`, then each as it is published, until the app is destroyed
+    or the token may no longer view it."""
+
+    def read(after: int) -> list[Event]:
+        with platform.sessionmaker() as db:  # only while it reads
+            return list(db.scalars(events.of_app(app_id, after).limit(BATCH)))
+
+    pubsub = platform.async_redis.pubsub()
+    await pubsub.subscribe(live_channel(app_id))  # before the first read: nothing falls between
+    try:
+        checked = time.monotonic()
+        while True:
+            while found := await run_in_threadpool(read, after):
+                for event in found:
+                    after = event.position
+                    yield f"id: {after}\nevent: {event.resource}\ndata: {json.dumps(events.as_json(event))}\n\n"
+                    if (event.resource, event.action) == ("app", "destroy"):
+                        return
+            if time.monotonic() - checked >= RECHECK:
+                if not await platform.grants.token_may(token_hash, app_id, access.VIEW):
+                    return
+                checked = time.monotonic()
+            if await pubsub.get_message(ignore_subscribe_messages=True, timeout=KEEP_ALIVE) is None:
+                yield ": keep-alive\n\n"
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()

@@ -1,0 +1,75 @@
+"""The one publisher of events (paas.domain.events): it delivers each recorded event after its
+change committed, in the order they became visible, at least once, to every consumer (the
+runner's wake-up, the app's `app[api]` log lines), then gives it its position, the order that
+live readers resume from, and tells them.
+
+It runs as a thread of the runner process. A Postgres advisory lock keeps it to one per
+installation (a second runner's waits, and takes over when the first one's connection goes). A
+notification at each commit wakes it; it also looks every second, for one lost with a
+connection. A consumer that fails (Redis restarting) stops the batch: it is delivered again."""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+import redis
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from paas.domain import events
+from paas.domain.models import Event
+
+log = logging.getLogger("paas.publisher")
+LOCK = 0x7061617345564E54  # "paasEVNT": the publisher's advisory lock
+POLL = 1.0  # seconds
+BATCH = 200
+
+Consumer = Callable[[list[Event]], None]  # a batch of events, in order
+
+
+def live_channel(app_id: uuid.UUID | str) -> str:
+    """Where live readers of an app's events hear that there are new ones."""
+    return f"paas:events:{app_id}"
+
+
+class Publisher:
+    def __init__(self, sessions: sessionmaker[Session], redis_client: redis.Redis, consumers: list[Consumer]):
+        self.sessions, self.redis, self.consumers = sessions, redis_client, consumers
+
+    def run(self) -> None:
+        """Forever (its thread's target): Postgres or Redis may be away for a while."""
+        while True:
+            try:
+                self._serve()
+            except Exception:
+                log.exception("publishing events failed; again in 1 s")
+                time.sleep(1)
+
+    def _serve(self) -> None:
+        with self.sessions.kw["bind"].connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            while not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK}):
+                time.sleep(POLL)  # another runner publishes
+            connection.exec_driver_sql(f"LISTEN {events.CHANNEL}")
+            listener = connection.connection.driver_connection
+            while True:
+                while self.deliver() == BATCH:
+                    pass
+                for _ in listener.notifies(timeout=POLL, stop_after=1):
+                    pass
+
+    def deliver(self) -> int:
+        """Deliver what is waiting (a batch at most); how many were delivered."""
+        with self.sessions() as db:
+            batch = events.unpublished(db, BATCH)
+            if batch:
+                for consume in self.consumers:
+                    consume(batch)
+                events.published(db, batch)
+                db.commit()
+        self.announce({event.app_id for event in batch})
+        return len(batch)
+
+    def announce(self, app_ids: Iterable[uuid.UUID]) -> None:
+        for app_id in app_ids:
+            self.redis.publish(live_channel(app_id), "")
