@@ -196,13 +196,19 @@ def api_lines(event) -> list[str]:
             return [f"{data['description']} by {data['user']['email']}", f"Release v{data['version']} created by {data['user']['email']}"]
         case "formation", "update":
             return [f"Scaled to {data['type']}@{data['quantity']}:{data['size']} by {by}"]
+        case "dyno", "create":
+            return [f"Starting process with command `{data['command']}` by {by}"]
+        case "dyno", "stop":
+            return [f"Stop {data['name']} by {by}"]
+        case "dyno", "restart":
+            return [f"Restart {'all processes' if data['scope'] == 'all' else data['scope']} by {by}"]
     return []
 
 
 def writer(store: LogStore):
     """The logs' consumer of events: their `app[api]` lines; an app destroyed, its logs too."""
 
-    def write(batch) -> None:
+    def write(_db, batch) -> None:
         for event in batch:
             app = str(event.app_id)
             if (event.resource, event.action) == ("app", "destroy"):

@@ -212,12 +212,11 @@ def read_runs(client: redis.Redis, app_name: str) -> list[dict]:
     return [json.loads(data) for _name, data in sorted(client.hgetall(runs_key(app_name)).items())]
 
 
-def request_restart(client: redis.Redis, app_name: str, scope: str) -> None:
-    """Processes of `scope` (`all`, a type like `web`, or one like `web.1`) started before now are
-    to be replaced; the runner does it on its next pass over the app."""
-    client.hset(f"paas:restart:{app_name}", scope, time.time())
+def request_restart(client: redis.Redis, app_name: str, scope: str, at: float) -> None:
+    """Processes of `scope` (`all`, a type like `web`, or one like `web.1`) started before `at` are
+    to be replaced; the runner does it on its next pass over the app (its waker wakes it)."""
+    client.hset(f"paas:restart:{app_name}", scope, at)
     client.expire(f"paas:restart:{app_name}", STREAM_TTL_SECONDS)
-    wake_runner(client, app_name)
 
 
 def restart_requests(client: redis.Redis, app_name: str) -> dict[str, float]:

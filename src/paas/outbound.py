@@ -1,5 +1,5 @@
-"""Fetches made on a tenant's behalf (source URLs, buildpacks): the host's own and private
-networks are out of reach.
+"""Fetches made on a tenant's behalf (source URLs, buildpacks) and webhooks' deliveries: the
+host's own and private networks are out of reach.
 
 The worker fetches on the host's network, so a URL could otherwise reach the host's services, its
 private networks and a cloud's metadata service (a port scanner in the build output). The rule:
@@ -10,6 +10,7 @@ Redirects are followed here, each target checked again. A refused address is ref
 connection, with one message whatever listens there.
 """
 
+import asyncio
 import ipaddress
 import re
 import socket
@@ -137,6 +138,33 @@ def _parse(url: str, schemes: tuple[str, ...], redirect: bool = False) -> httpx.
     return parsed
 
 
+async def post(settings: Settings, url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST `body` once (no redirect is followed: a receiver answers for itself); the status.
+    Its body is never read. Raises OutboundError (refused, unreachable, `timeout` seconds in all)."""
+    target = _parse(url, SCHEMES)
+    host, port = _host(target), target.port or DEFAULT_PORTS[target.scheme]
+    try:
+        async with asyncio.timeout(timeout):
+            try:
+                found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+            except (socket.gaierror, UnicodeError):
+                raise OutboundError(f"could not resolve {host}") from None
+            destination = _judge(settings, host, port, found)
+            async with httpx.AsyncClient(trust_env=False, verify=ssl.create_default_context(), timeout=timeout) as client:
+                request = client.build_request(
+                    "POST", target.copy_with(host=destination.address, fragment=None), content=body,
+                    headers={**headers, "Host": target.netloc.decode("ascii")},
+                    extensions={"sni_hostname": destination.host} if target.scheme == "https" else {},
+                )
+                response = await client.send(request, stream=True)
+                await response.aclose()
+                return response.status_code
+    except TimeoutError:
+        raise OutboundError(f"no answer within {timeout:g} s") from None
+    except httpx.HTTPError as error:
+        raise OutboundError(str(error) or type(error).__name__) from None
+
+
 def _check(settings: Settings, url: httpx.URL) -> Destination:
     host = _host(url)
     port = url.port or DEFAULT_PORTS.get(url.scheme)
@@ -146,6 +174,11 @@ def _check(settings: Settings, url: httpx.URL) -> Destination:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise OutboundError(f"could not resolve {host}") from None
+    return _judge(settings, host, port, found)
+
+
+def _judge(settings: Settings, host: str, port: int, found: list) -> Destination:
+    """Every address the name resolved to must be allowed; the first is where to connect."""
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in found]
     # The name, never the address: what a name resolves to inside the host's network stays there.
     if not addresses or not all(allowed(address, settings.outbound_allow) for address in addresses):

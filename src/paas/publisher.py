@@ -11,7 +11,7 @@ connection. A consumer that fails (Redis restarting) stops the batch: it is deli
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import redis
 from sqlalchemy import text
@@ -25,7 +25,10 @@ LOCK = 0x7061617345564E54  # "paasEVNT": the publisher's advisory lock
 POLL = 1.0  # seconds
 BATCH = 200
 
-Consumer = Callable[[list[Event]], None]  # a batch of events, in order
+# A batch of events, in order, in the transaction that marks them delivered (a consumer that
+# writes to the database, as webhooks' does, delivers exactly once).
+Consumer = Callable[[Session, list[Event]], None]
+Hook = Callable[[list[Event]], None]  # after that transaction committed
 
 
 def live_channel(app_id: uuid.UUID | str) -> str:
@@ -34,8 +37,9 @@ def live_channel(app_id: uuid.UUID | str) -> str:
 
 
 class Publisher:
-    def __init__(self, sessions: sessionmaker[Session], redis_client: redis.Redis, consumers: list[Consumer]):
-        self.sessions, self.redis, self.consumers = sessions, redis_client, consumers
+    def __init__(self, sessions: sessionmaker[Session], redis_client: redis.Redis, consumers: list[Consumer],
+                 after: list[Hook] = ()):
+        self.sessions, self.redis, self.consumers, self.after = sessions, redis_client, consumers, [self.announce, *after]
 
     def run(self) -> None:
         """Forever (its thread's target): Postgres or Redis may be away for a while."""
@@ -64,12 +68,15 @@ class Publisher:
             batch = events.unpublished(db, BATCH)
             if batch:
                 for consume in self.consumers:
-                    consume(batch)
+                    consume(db, batch)
                 events.published(db, batch)
                 db.commit()
-        self.announce({event.app_id for event in batch})
+        if batch:
+            for hook in self.after:
+                hook(batch)
         return len(batch)
 
-    def announce(self, app_ids: Iterable[uuid.UUID]) -> None:
-        for app_id in app_ids:
+    def announce(self, batch: list[Event]) -> None:
+        """Live readers of the apps hear there is more (paas.platform.api.events)."""
+        for app_id in {event.app_id for event in batch}:
             self.redis.publish(live_channel(app_id), "")

@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     router_log_rate: int = 1000
     # Seconds a one-off process (`paas run`) may run; Heroku's limit is a day.
     one_off_timeout: float = 24 * 3600.0
+    # Seconds a webhook's receiver has to answer one delivery; a `sync` webhook's first retry
+    # waits `webhook_retry_base` seconds, each next one twice as long, up to an hour.
+    webhook_timeout: float = 10.0
+    webhook_retry_base: float = 2.0
 
     @field_validator("outbound_allow", mode="before")
     @classmethod

@@ -15,11 +15,14 @@ from paas.domain.models import (
     Build,
     Collaborator,
     Domain,
+    Event,
     Formation,
     Release,
     Team,
     TeamMember,
     User,
+    Webhook,
+    WebhookDelivery,
 )
 from paas.domain import releases
 from paas.settings import Settings
@@ -290,3 +293,39 @@ def team_member_json(member: TeamMember) -> dict:
 
 def audit_event_json(event: AuditEvent) -> dict:
     return {"id": event.id, "created_at": iso(event.created_at), "actor": event.actor, "action": event.action, "app": event.app}
+
+
+def webhook_json(hook: Webhook) -> dict:
+    return {"id": str(hook.id), "app": app_ref(hook.app), "include": hook.include, "level": hook.level, "url": hook.url,
+            "created_at": iso(hook.created_at), "updated_at": iso(hook.updated_at)}
+
+
+def event_include(event: Event) -> str:
+    """The kind a webhook includes it by (Heroku's): a dyno's state changing is `dyno`, a
+    one-off run made `api:dyno`, the rest `api:<resource>`."""
+    return "dyno" if (event.resource, event.action) == ("dyno", "update") else f"api:{event.resource}"
+
+
+def webhook_payload(event: Event) -> dict:
+    """What a webhook is sent of an event (without its webhook_metadata, which is per attempt)."""
+    return {"id": str(event.id), "action": event.action, "resource": event.resource,
+            "actor": event.actor or {"id": None, "email": None}, "data": event.data, "previous_data": event.previous_data,
+            "created_at": iso(event.created_at), "updated_at": iso(event.created_at), "published_at": iso(event.published_at),
+            "sequence": event.position, "version": "application/vnd.heroku+json; version=3"}
+
+
+def webhook_event_json(event: Event) -> dict:
+    return {"id": str(event.id), "include": event_include(event), "payload": webhook_payload(event),
+            "created_at": iso(event.created_at), "updated_at": iso(event.published_at)}
+
+
+def webhook_delivery_json(delivery: WebhookDelivery) -> dict:
+    attempted = delivery.num_attempts > 0
+    return {"id": str(delivery.id), "status": delivery.status, "num_attempts": delivery.num_attempts,
+            "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status in ("pending", "retrying") else None,
+            "event": {"id": str(delivery.event.id), "include": event_include(delivery.event)},
+            "webhook": {"id": str(delivery.webhook_id), "level": delivery.webhook.level},
+            "last_attempt": {"code": delivery.last_code, "error_class": delivery.last_error,
+                             "status": "succeeded" if delivery.status == "succeeded" else "failed",
+                             "created_at": iso(delivery.updated_at), "updated_at": iso(delivery.updated_at)} if attempted else None,
+            "created_at": iso(delivery.created_at), "updated_at": iso(delivery.updated_at)}

@@ -140,13 +140,13 @@ def test_the_publisher_delivers_committed_events_in_order_once_and_again_after_a
         db.commit()
     seen: list[list[tuple[str, str]]] = []
 
-    def broken(batch):
+    def broken(_db, batch):
         seen.append([(e.resource, e.action) for e in batch])
         raise ConnectionError("Redis went away")
 
     delivered: list[tuple[str, str, str]] = []
 
-    def recording(batch):
+    def recording(_db, batch):
         delivered.extend((e.resource, e.action, e.data.get("description", "")) for e in batch)
 
     redis_client = messages.connect(api_settings)

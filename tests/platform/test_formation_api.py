@@ -42,7 +42,7 @@ def test_bad_changes_are_refused_and_change_nothing(client, test_sessionmaker):
     assert client.patch("/apps/refused/formation", json={"updates": []}).status_code == 422
 
 
-def test_dynos_come_from_what_the_runner_published_and_restarts_are_requests(client, platform_app):
+def test_dynos_come_from_what_the_runner_published_and_restarts_are_requests(client, platform_app, woken):
     from paas import messages
 
     client.post("/apps", json={"name": "dynoed"})
@@ -58,6 +58,7 @@ def test_dynos_come_from_what_the_runner_published_and_restarts_are_requests(cli
         assert client.delete("/apps/dynoed/dynos/web").status_code == 202
         assert client.delete("/apps/dynoed/dynos/clock").status_code == 404
         assert client.delete("/apps/dynoed/dynos").status_code == 202
+        assert "dynoed" in woken()  # the restarts' events delivered: the runner is told
         assert set(messages.restart_requests(redis, "dynoed")) == {"web.1", "web", "all"}
     finally:
         redis.delete(messages.dynos_key("dynoed"), "paas:restart:dynoed")

@@ -115,8 +115,6 @@ def of_app(app_id: uuid.UUID, after: int = 0) -> Select:
 
 
 def as_json(event: Event) -> dict:
-    return {"id": str(event.id), "resource": event.resource, "action": event.action, "actor": event.actor,
-            "data": event.data, "previous_data": event.previous_data, "sequence": event.position,
-            "app": {"id": str(event.app_id), "name": event.app_name},
-            "created_at": shapes.iso(event.created_at), "published_at": shapes.iso(event.published_at)}
+    """As webhooks have it, and which app's."""
+    return {**shapes.webhook_payload(event), "app": {"id": str(event.app_id), "name": event.app_name}}
 

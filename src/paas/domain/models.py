@@ -315,3 +315,39 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Webhook(Timestamps, Base):
+    """An app's webhook: where its events of the kinds it includes are POSTed. The secret that
+    signs them and the Authorization header sent are encrypted at rest."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    include: Mapped[list[str]] = mapped_column(JSONB)  # Heroku's: api:release, api:build...
+    level: Mapped[str] = mapped_column(String(10))  # notify: one try; sync: retried up to 72 hours
+    url: Mapped[str] = mapped_column(String(2000))
+    secrets: Mapped[bytes] = mapped_column(LargeBinary)  # {"secret": ..., "authorization": ...}, encrypted
+
+    app: Mapped[App] = relationship()
+
+
+class WebhookDelivery(Timestamps, Base):
+    """One event for one webhook: its attempts so far (no bodies kept: a code and an error's kind)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status IN ('pending', 'retrying')")),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    webhook_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    event_seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("events.seq", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, retrying, succeeded, failed
+    num_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(60))  # the kind of failure: timeout, refused...
+
+    webhook: Mapped[Webhook] = relationship()
+    event: Mapped[Event] = relationship()

@@ -36,6 +36,7 @@ from paas.platform.api import (
     sources,
     stacks,
     teams,
+    webhooks,
 )
 from paas.platform.context import Platform
 from paas.platform.git import make_git_app
@@ -59,7 +60,7 @@ def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
     for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
-                   nodes, registry_token, releases, router_tls, sources, stacks, teams):
+                   nodes, registry_token, releases, router_tls, sources, stacks, teams, webhooks):
         api.include_router(module.router)
 
     @api.exception_handler(PaasError)

@@ -1,5 +1,5 @@
 """`python -m paas.platform.rotate_key` (`make rotate-key`): a new secret key, and every
-encrypted value (apps' config vars, releases' snapshots, add-ons' credentials) re-encrypted
+encrypted value (apps' config vars, releases' snapshots, add-ons' credentials, webhooks' secrets) re-encrypted
 with it. The old keys stay in the file, after the new one, so a value missed (or a process not
 yet restarted) still reads; `--drop-old` removes them once everything uses the new one.
 
@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paas.domain.crypto import ConfigCipher, load_keys, write_keys
 from paas.domain.db import make_sessionmaker
-from paas.domain.models import Addon, App, Release
+from paas.domain.models import Addon, App, Release, Webhook
 from paas.settings import Settings, get_settings
 
-ENCRYPTED = ((App, "config_vars"), (Release, "config_vars"), (Addon, "credentials"))
+ENCRYPTED = ((App, "config_vars"), (Release, "config_vars"), (Addon, "credentials"), (Webhook, "secrets"))
 
 
 def rotate(settings: Settings, sessions: sessionmaker[Session]) -> int:

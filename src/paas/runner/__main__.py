@@ -17,11 +17,12 @@ import docker
 from paas import logs, messages
 from paas.addons.jobs import AddonJobs
 from paas.addons.jobs import Context as AddonContext
-from paas.domain import builds
+from paas.domain import builds, webhooks
 from paas.domain.crypto import ConfigCipher, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
 from paas.publisher import Publisher
+from paas.webhooks import Sender
 from paas.source_files import remove_spent
 from paas.router import make_router
 from paas.router.access_log import AccessLogParser
@@ -159,7 +160,10 @@ def main() -> None:
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
 
     CertificateWatcher(settings, reconciler.sessionmaker).start()
-    publisher = Publisher(reconciler.sessionmaker, redis, [waker(redis), logs.writer(logs.LogStore(redis, settings.log_lines))])
+    sender = Sender(settings, reconciler.sessionmaker, reconciler.cipher).start()
+    publisher = Publisher(reconciler.sessionmaker, redis,
+                          [waker(redis), logs.writer(logs.LogStore(redis, settings.log_lines)), webhooks.enqueue],
+                          after=[sender.wake])
     threading.Thread(target=publisher.run, daemon=True, name="publisher").start()
 
     def sweep() -> None:
@@ -170,6 +174,8 @@ def main() -> None:
         fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
         reconciler.backend.remove_stray_one_offs()
         remove_spent(settings, reconciler.sessionmaker)  # uploaded sources used or expired
+        with reconciler.sessionmaker() as db:
+            webhooks.prune(db)
         messages.publish_nodes(redis, reconciler.backend.nodes(), reconciler.backend.join_command())
         release_free_memory()
 

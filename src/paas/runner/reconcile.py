@@ -10,6 +10,7 @@ An app that no longer exists has its processes stopped and its route removed.
 """
 
 import logging
+import uuid
 import ssl
 import threading
 import time
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paas import messages
 from paas import networks
-from paas.domain import apps, domains, formation, links, releases
+from paas.domain import apps, domains, events, formation, links, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
 from paas.domain.formation import RELEASE_TYPE, Scale
@@ -233,7 +234,29 @@ class Reconciler:
         self.published_at[app_name] = time.monotonic()
         if self.published.get(app_name) != dynos:
             messages.publish_dynos(self.redis, app_name, dynos)
+            if app_name in self.published:  # (what a runner that just started sees is no change)
+                self.record_states(app_name, self.published[app_name], dynos)
             self.published[app_name] = dynos
+
+    def record_states(self, app_name: str, before: list[dict], after: list[dict]) -> None:
+        """Dynos whose state changed, as events (Heroku's `dyno` webhooks): best effort, as
+        the dynos' list is (the app may be gone meanwhile)."""
+        was = {d["id"]: d["state"] for d in before}
+        now = {d["id"]: d for d in after}
+        changed = [{**d, "previous": was.get(i)} for i, d in now.items() if was.get(i) != d["state"]]
+        changed += [{**d, "state": "down", "previous": d["state"]} for d in before if d["id"] not in now and d["state"] != "down"]
+        if not changed or app_name not in self.app_ids:
+            return
+        try:
+            with self.sessionmaker() as db:
+                app = db.get(App, uuid.UUID(self.app_ids[app_name]))
+                for dyno in changed if app is not None else []:
+                    data = {"id": dyno["id"], "name": dyno["name"], "type": dyno["type"], "state": dyno["state"], "size": dyno["size"],
+                            "release": {"id": dyno["release_id"], "version": dyno["version"]}}
+                    events.record(db, app, "dyno", "update", data, {**data, "state": dyno["previous"]})
+                db.commit()
+        except Exception:
+            log.exception("recording the dyno states of %s failed", app_name)
 
     def _converge(self, db: Session, app_name: str, app: App) -> None:
         target = releases.latest_release(db, app)

@@ -6,9 +6,9 @@ import redis
 from paas import messages
 
 # Not the runner's business yet: a build; an add-on, an attachment or a link before the add-on
-# job made its network (the job wakes the runner then, and its var comes in a release). Or its
-# own doing: a release settled, a dyno.
-QUIET = {"build", "addon", "addon-attachment:create", "link:create", "release:update", "dyno"}
+# job made its network (the job wakes the runner then, and its var comes in a release); a
+# one-off run (it has a queue of its own). Or its own doing: a release settled, a dyno's state.
+QUIET = {"build", "addon", "addon-attachment:create", "link:create", "release:update", "dyno:create", "dyno:stop", "dyno:update"}
 
 
 def woken(batch) -> list[str]:
@@ -27,7 +27,10 @@ def woken(batch) -> list[str]:
 
 
 def waker(redis_client: redis.Redis):
-    def wake(batch) -> None:
+    def wake(_db, batch) -> None:
+        for event in batch:
+            if (event.resource, event.action) == ("dyno", "restart"):  # what started before it goes
+                messages.request_restart(redis_client, event.app_name, event.data["scope"], event.created_at.timestamp())
         for item in woken(batch):
             messages.wake_runner(redis_client, item)
 

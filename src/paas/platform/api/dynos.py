@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Request, Response, WebSocket, WebSocketDisc
 from fastapi.responses import JSONResponse
 
 from paas import messages
-from paas.domain import access, quotas, releases
+from paas.domain import access, events, quotas, releases
 from paas.domain.accounts import hash_token
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import User
@@ -23,7 +23,7 @@ from paas.domain.names import validate_config_key
 from paas.platform import rendezvous
 from paas.platform.attach import relay, run_grant
 from paas.platform.auth import token_from_authorization
-from paas.platform.deps import DbDep, LogsDep, PlatformDep, RedisDep, UserDep
+from paas.platform.deps import DbDep, PlatformDep, RedisDep, UserDep
 from paas.shapes import app_ref
 
 router = APIRouter()
@@ -59,47 +59,46 @@ def get_dyno(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
 
 
 @router.delete("/apps/{ident}/dynos", status_code=202)
-def restart_all(ident: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
+def restart_all(ident: str, user: UserDep, db: DbDep):
     app = access.app_for(db, ident, user, access.OPERATE)
-    return restart_scope(db, redis, log, app, user, "all")
+    return restart_scope(db, app, "all")
 
 
 @router.delete("/apps/{ident}/dynos/{name}", status_code=202)
-def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
+def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
     """A dyno (`web.1`) or every dyno of a type (`web`), as `heroku ps:restart` asks."""
     app = access.app_for(db, ident, user, access.OPERATE)
     if "." in name:
         if (dyno := find(redis, app, name, one_offs=True))["type"] == "run":
-            return stop_run(db, redis, log, app, user, dyno)
+            return stop_run(db, redis, app, dyno)
     elif not any(d["type"] == name for d in messages.read_dynos(redis, app.name)):
         raise NotFound(f"Couldn't find that process type ({name}).")
-    return restart_scope(db, redis, log, app, user, name)
+    return restart_scope(db, app, name)
 
 
 @router.post("/apps/{ident}/dynos/{name}/actions/stop", status_code=202)
-def stop(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep, log: LogsDep):
+def stop(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
     """As on Heroku, a dyno of the formation that is stopped is started again by the platform:
     the process is replaced. (Scale the type down to keep it stopped.)"""
     app = access.app_for(db, ident, user, access.OPERATE)
     dyno = find(redis, app, name, one_offs=True)
     if dyno["type"] == "run":
-        return stop_run(db, redis, log, app, user, dyno)
-    return restart_scope(db, redis, log, app, user, name)
+        return stop_run(db, redis, app, dyno)
+    return restart_scope(db, app, name)
 
 
-def stop_run(db, redis, log, app, user, dyno: dict) -> Response:
+def stop_run(db, redis, app, dyno: dict) -> Response:
     """A one-off is not started again: it ends (its client, if attached, sees it end)."""
-    log.event(str(app.id), "api", f"Stop {dyno['name']} by {user.email}", source="app")
+    events.record(db, app, "dyno", "stop", {"id": dyno["id"], "name": dyno["name"], "type": "run"})
+    db.commit()
     messages.RunChannel(redis, dyno["id"]).hang_up()
-    db.commit()  # nothing else to commit: this writes the audit log's event
     return Response(content="{}", status_code=202, media_type="application/json")
 
 
-def restart_scope(db, redis, log, app, user, scope: str) -> Response:
-    what = "all processes" if scope == "all" else scope
-    log.event(str(app.id), "api", f"Restart {what} by {user.email}", source="app")
-    messages.request_restart(redis, app.name, scope)
-    db.commit()  # nothing else to commit: this writes the audit log's event
+def restart_scope(db, app, scope: str) -> Response:
+    """The runner replaces the processes of `scope` started before this event (all, web, web.1)."""
+    events.record(db, app, "dyno", "restart", {"scope": scope})
+    db.commit()
     return Response(content="{}", status_code=202, media_type="application/json")
 
 
@@ -196,7 +195,7 @@ def count_one_off(db, redis, settings, app, actor: User, run_id: str) -> None:
 
 
 @router.post("/apps/{ident}/dynos", status_code=201)
-def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDep, asked: Request,
+def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, asked: Request,
         body: Annotated[object, Body()] = None):
     """A one-off dyno of the newest release (`heroku run`). Attached: the answer's attach_url
     carries the command's stdin and output, then its exit code: Heroku's rendezvous
@@ -214,7 +213,9 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDe
     if request["attach"]:  # its client is let in while this token may run commands on the app
         channel.grant(hash_token(token_from_authorization(asked.headers.get("authorization")) or ""), str(app.id))
     channel.ask({**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email})
-    log.event(str(app.id), "api", f"Starting process with command `{request['command']}` by {user.email}", source="app")
+    events.record(db, app, "dyno", "create", {"id": run_id, "name": name, "type": "run", "command": request["command"],
+                                              "size": request["size"], "attach": request["attach"],
+                                              "release": {"id": str(release.id), "version": release.version}})
     attach_url = None
     if request["attach"]:
         signed = platform.signer.signed("", attach_path(run_id), ttl=messages.ATTACH_TIMEOUT)
@@ -225,7 +226,7 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, log: LogsDe
     now = datetime.now(timezone.utc).timestamp()
     dyno = {"id": run_id, "name": name, "type": "run", "state": "starting", "size": request["size"],
             "release_id": str(release.id), "version": release.version, "created_at": now}
-    db.commit()  # nothing else to commit: this writes the audit log's event
+    db.commit()
     return JSONResponse({**dyno_json(dyno, app), "attach_url": attach_url, "command": request["command"]}, status_code=201)
 
 
