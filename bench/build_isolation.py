@@ -3,84 +3,22 @@
 Runs the push-to-live benchmarks (the Dockerfile sample: a no-change redeploy and a one-file
 change; the Flask sample through the python buildpack: cold and warm) on the platform at
 `--before` (a git revision; default: the last commit before Dockerfile builds moved to rootless
-buildah in a sandbox) and on this checkout's, in rounds: before then after, then after then
-before, and so on (this machine gets slower as a long run goes on: alternating shares that out).
-Both use this machine's services and PAAS_HOME: the bench stops this checkout's platform
-processes and starts the older revision's from a git worktree (with this checkout's virtualenv),
-or this checkout's, for each measurement. Prints the median over the rounds of each median.
-`make up` first.
+buildah in a sandbox) and on this checkout's, alternating (bench/before_after.py). `make up` first.
 
 Usage: python bench/build_isolation.py [--before REV] [--runs N] [--rounds R]
 """
 
-import argparse
-import os
-import re
-import statistics
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+import before_after  # beside this script
 
-ROOT = Path(__file__).resolve().parent.parent
-MEDIAN = re.compile(r"^(?P<what>[^:]+):\s*(?P<value>[0-9.]+) (?P<unit>s|MB)\b")
 BEFORE = "51fdf25"  # main before build isolation
 BENCHES = [("Dockerfile sample, no-change redeploy", ["push_to_live.py"], "push-to-live median"),
            ("Dockerfile sample, one-file change", ["push_to_live.py", "--change"], "push-to-live median"),
            ("Flask buildpack sample", ["buildpack_push.py"], "median")]
 
 
-def platform(root: Path, action: str, env: dict[str, str]) -> None:
-    subprocess.run([str(root / "scripts" / "platform.sh"), action], env=env, check=True, capture_output=True)
-
-
-def measure(root: Path, runs: int, env: dict[str, str]) -> dict[str, dict[str, float]]:
-    """{bench: {what: number}} from each bench's median lines (`<what>: <number> s|MB ...`)."""
-    platform(root, "up", env)
-    try:
-        results = {}
-        for title, args, wanted in BENCHES:
-            done = subprocess.run([sys.executable, str(ROOT / "bench" / args[0]), *args[1:], "--runs", str(runs)],
-                                  env=env, capture_output=True, text=True, timeout=1800, check=False)
-            if done.returncode != 0:
-                raise SystemExit(f"{title} failed on {root}:\n{done.stdout}\n{done.stderr}")
-            found = (MEDIAN.match(line) for line in done.stdout.splitlines() if wanted in line)
-            results[title] = {f"{m['what']} ({m['unit']})": float(m["value"]) for m in found if m}
-        return results
-    finally:
-        platform(root, "down", env)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default=BEFORE)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=2)
-    options = parser.parse_args()
-    home = Path(os.environ.get("PAAS_HOME", ROOT / ".paas")).resolve()
-    env = {**os.environ, "PAAS_HOME": str(home)}
-    worktree = Path(tempfile.mkdtemp(prefix="paas-before-")) / "tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(worktree), options.before], check=True)
-    sides = {"before": (worktree, {**env, "PYTHONPATH": str(worktree / "src")}), "after": (ROOT, env)}
-    results: dict[str, list] = {"before": [], "after": []}
-    try:
-        (worktree / ".venv").symlink_to(ROOT / ".venv")
-        platform(ROOT, "down", env)
-        for round_ in range(options.rounds):
-            for side in ("before", "after") if round_ % 2 == 0 else ("after", "before"):
-                root, side_env = sides[side]
-                results[side].append(measure(root, options.runs, side_env))
-                print(f"round {round_ + 1}, {side}: {results[side][-1]}", flush=True)
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
-        platform(ROOT, "up", env)
-    print(f"\nmedians over {options.rounds} rounds of {options.runs} runs (before = {options.before}):")
-    for title, _, _ in BENCHES:
-        print(f"{title}:")
-        for what in results["after"][0][title]:
-            before = statistics.median(r[title][what] for r in results["before"])
-            after = statistics.median(r[title][what] for r in results["after"])
-            print(f"  {what:<45} before {before:6.2f}   after {after:6.2f}   difference {after - before:+.2f}")
+    options = before_after.options(__doc__.splitlines()[0], BEFORE).parse_args()
+    before_after.compare(BENCHES, options.before, options.runs, options.rounds)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,14 @@ platform (`make up` with PAAS_OUTBOUND_ALLOW=127.0.0.1/32 so webhooks may reach 
   `--seconds` of 1,000 changes a minute, and over as long idle before: the publisher's cost is
   at most the difference (the runner's reconcile of the changed app is in it too).
 
+- then push-to-live and rollback of the Dockerfile sample (a no-change redeploy and a one-file
+  change) on the platform at `--before` (default: main before events) and on this checkout's,
+  alternating (bench/before_after.py); `--runs 0` skips that.
+
 Only 127.0.0.1 is sent traffic; every loop is bounded. Prints the numbers.
-Usage: python bench/events.py [--changes 200] [--burst 2000] [--seconds 30]
+Usage: python bench/events.py [--changes 200] [--burst 2000] [--seconds 30] [--before REV] [--runs 5] [--rounds 2]
 """
 
-import argparse
 import os
 import secrets
 import statistics
@@ -23,7 +26,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import platform_clients  # beside this script
+import before_after  # beside this script
+import platform_clients
 from sqlalchemy import func, select
 
 from paas.domain import accounts, apps, config
@@ -32,6 +36,9 @@ from paas.domain.db import make_sessionmaker
 from paas.domain.models import Event
 
 TIMEOUT = 60.0
+BEFORE = "333bd1f"  # main before events
+BENCHES = [("Dockerfile sample, no-change redeploy", ["push_to_live.py"], "median"),
+           ("Dockerfile sample, one-file change", ["push_to_live.py", "--change"], "median")]
 
 
 class Receiver:
@@ -81,7 +88,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = before_after.options(__doc__.splitlines()[0], BEFORE, runs=5)
     parser.add_argument("--changes", type=int, default=200)
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -129,7 +136,7 @@ def main() -> None:
         time.sleep(options.seconds)
         idle = (cpu_seconds(runner) - before) / options.seconds
         before, started, n = cpu_seconds(runner), time.monotonic(), 0
-        while (now := time.monotonic()) - started < options.seconds:
+        while time.monotonic() - started < options.seconds:
             api.patch(f"/apps/{app}/config-vars", json={"R": str(n)}).raise_for_status()
             n += 1
             time.sleep(max(0.0, started + n * 0.06 - time.monotonic()))  # 1,000 a minute
@@ -139,6 +146,8 @@ def main() -> None:
     finally:
         api.delete(f"/apps/{app}")
         receiver.server.shutdown()
+    if options.runs:
+        before_after.compare(BENCHES, options.before, options.runs, options.rounds)
 
 
 if __name__ == "__main__":

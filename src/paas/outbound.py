@@ -159,8 +159,10 @@ async def post(settings: Settings, url: str, body: bytes, headers: dict[str, str
                 response = await client.send(request, stream=True)
                 await response.aclose()
                 return response.status_code
-    except TimeoutError:
+    except (TimeoutError, httpx.TimeoutException):
         raise OutboundError(f"no answer within {timeout:g} s") from None
+    except httpx.ConnectError:
+        raise OutboundError(f"could not connect to {host}:{port}") from None
     except httpx.HTTPError as error:
         raise OutboundError(str(error) or type(error).__name__) from None
 

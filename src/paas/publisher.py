@@ -9,12 +9,12 @@ notification at each commit wakes it; it also looks every second, for one lost w
 connection. A consumer that fails (Redis restarting) stops the batch: it is delivered again."""
 
 import logging
-import time
+import threading
 import uuid
 from collections.abc import Callable
 
+import psycopg
 import redis
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from paas.domain import events
@@ -40,23 +40,26 @@ class Publisher:
     def __init__(self, sessions: sessionmaker[Session], redis_client: redis.Redis, consumers: list[Consumer],
                  after: list[Hook] = ()):
         self.sessions, self.redis, self.consumers, self.after = sessions, redis_client, consumers, [self.announce, *after]
+        self.stopping = threading.Event()
 
     def run(self) -> None:
-        """Forever (its thread's target): Postgres or Redis may be away for a while."""
-        while True:
+        """Until stopped (its thread's target): Postgres or Redis may be away for a while."""
+        while not self.stopping.is_set():
             try:
                 self._serve()
             except Exception:
                 log.exception("publishing events failed; again in 1 s")
-                time.sleep(1)
+                self.stopping.wait(1)
 
     def _serve(self) -> None:
-        with self.sessions.kw["bind"].connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            while not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK}):
-                time.sleep(POLL)  # another runner publishes
-            connection.exec_driver_sql(f"LISTEN {events.CHANNEL}")
-            listener = connection.connection.driver_connection
-            while True:
+        # A connection of its own, not the pool's: closed on any failure, it lets go of the lock.
+        url = self.sessions.kw["bind"].url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(url, autocommit=True) as listener:
+            while not listener.execute("SELECT pg_try_advisory_lock(%s)", (LOCK,)).fetchone()[0]:
+                if self.stopping.wait(POLL):  # another runner publishes
+                    return
+            listener.execute(f"LISTEN {events.CHANNEL}")
+            while not self.stopping.is_set():
                 while self.deliver() == BATCH:
                     pass
                 for _ in listener.notifies(timeout=POLL, stop_after=1):

@@ -4,6 +4,7 @@ change that is rolled back records none; the publisher delivers each event once 
 in order, and again after a delivery that failed before it was marked."""
 
 import secrets
+import threading
 import time
 
 import pytest
@@ -171,3 +172,51 @@ def test_the_publisher_delivers_committed_events_in_order_once_and_again_after_a
     live.close()
     sessions.kw["bind"].dispose()
 
+
+
+def test_a_publisher_whose_delivery_failed_takes_up_again_and_a_second_one_waits(test_database_url, api_settings):
+    """Running as the runner runs it: the first delivery fails (Redis away), the next succeeds;
+    the lock that keeps it to one publisher is let go, and held meanwhile."""
+    sessions = make_sessionmaker(api_settings.model_copy(update={"database_url": test_database_url}))
+    with sessions() as db:
+        db.execute(sa.delete(Event))
+        owner = accounts.ensure_user(db, f"run-{secrets.token_hex(3)}@example.com")
+        app = apps.create_app(db, CIPHER, owner, "ev-" + secrets.token_hex(3))
+        db.commit()
+    calls: list[int] = []
+
+    def flaky(_db, batch):
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise ConnectionError("Redis went away")
+
+    second_calls: list[int] = []
+    first = Publisher(sessions, messages.connect(api_settings), [flaky])
+    second = Publisher(sessions, messages.connect(api_settings), [lambda _db, batch: second_calls.append(len(batch))])
+    threads = [threading.Thread(target=p.run, daemon=True) for p in (first, second)]
+    threads[0].start()
+    try:
+        deadline = time.monotonic() + 15
+        while calls[-1:] != [2] or len(calls) < 2:
+            assert time.monotonic() < deadline, calls
+            time.sleep(0.05)
+        threads[1].start()  # the first holds the lock again
+        time.sleep(1.5)
+        with sessions() as db:
+            assert None not in db.scalars(sa.select(Event.position).where(Event.app_id == app.id)).all()
+            config.update_config(db, CIPHER, apps.get_app(db, str(app.id)), owner, {"LATER": "1"})
+            db.commit()
+        while calls[-1:] != [2] or len(calls) < 3:  # a notification wakes it: no second poll needed
+            assert time.monotonic() < deadline, calls
+            time.sleep(0.05)
+        assert second_calls == []  # it waits for the lock all along
+    finally:
+        for publisher in (first, second):
+            publisher.stopping.set()
+        for thread in threads:
+            thread.join(10)
+        with sessions() as db:
+            apps.delete_app(db, apps.get_app(db, str(app.id)))
+            db.execute(sa.delete(Event))
+            db.commit()
+        sessions.kw["bind"].dispose()
