@@ -4,12 +4,12 @@ platform (`make up` with PAAS_OUTBOUND_ALLOW=127.0.0.1/32 so webhooks may reach 
 - latency: `--changes` config changes of an app, one after another, each with a notify webhook
   to a receiver of this script's on 127.0.0.1; from the API call's start until the receiver
   has the delivery. p50 and p99.
-- throughput: `--burst` config changes made in one transaction (straight through the domain
+- throughput (last): `--burst` config changes made in one transaction (straight through the domain
   services, as an API call would), then the time until the publisher has delivered all their
   events: events per second.
-- cost: the runner process's CPU (user + system, from /proc), as a share of one core, over
-  `--seconds` of 1,000 changes a minute, and over as long idle before: the publisher's cost is
-  at most the difference (the runner's reconcile of the changed app is in it too).
+- cost: CPU (user + system, from /proc) as a share of one core of the publisher's thread, the
+  webhook sender's and the whole runner process, over `--seconds` idle first, then over as long
+  at 1,000 changes a minute.
 
 - then push-to-live and rollback of the Dockerfile sample (a no-change redeploy and a one-file
   change) on the platform at `--before` (default: main before events) and on this checkout's,
@@ -25,6 +25,7 @@ import statistics
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import before_after  # beside this script
 import platform_clients
@@ -77,9 +78,28 @@ class Receiver:
                     raise SystemExit(f"no delivery of {text!r} within {TIMEOUT:.0f} s (is 127.0.0.1 allowed?)")
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, thread: str | None = None) -> float:
+    """CPU time (user + system) of a process, or of its thread of that name (paas.threads)."""
+    if thread is None:
+        stats = [f"/proc/{pid}/stat"]
+    else:
+        tasks = Path(f"/proc/{pid}/task")
+        stats = [f"{t}/stat" for t in tasks.iterdir() if (t / "comm").read_text().strip() == thread]
+        if not stats:
+            raise SystemExit(f"the runner has no thread named {thread} (an older runner?)")
+    total = 0
+    for stat in stats:
+        fields = open(stat).read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu(pid: int) -> dict[str, float]:
+    return {what: cpu_seconds(pid, thread) for what, thread in (("runner", None), ("publisher", "publisher"), ("webhooks", "webhooks"))}
+
+
+def shares(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
+    return {what: (after[what] - before[what]) / seconds * 100 for what in before}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -98,8 +118,12 @@ def main() -> None:
     receiver = Receiver()
     app = "bench-ev-" + secrets.token_hex(3)
     api.post("/apps", json={"name": app}).raise_for_status()
+    runner = int((settings.home / "run" / "runner.pid").read_text())
     try:
         api.post(f"/apps/{app}/webhooks", json={"include": ["api:config-vars"], "level": "notify", "url": receiver.url}).raise_for_status()
+        before = cpu(runner)
+        time.sleep(options.seconds)
+        idle = shares(before, cpu(runner), options.seconds)
 
         latencies = []
         for n in range(options.changes):
@@ -108,6 +132,17 @@ def main() -> None:
             latencies.append(receiver.wait_for(f'"set": ["L{n}"]') - started)
         print(f"change-to-webhook over {options.changes} changes: p50 {statistics.median(latencies) * 1000:.1f} ms, "
               f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
+
+        before, started, n = cpu(runner), time.monotonic(), 0
+        while time.monotonic() - started < options.seconds:
+            api.patch(f"/apps/{app}/config-vars", json={"R": str(n)}).raise_for_status()
+            n += 1
+            time.sleep(max(0.0, started + n * 0.06 - time.monotonic()))  # 1,000 a minute
+        busy = shares(before, cpu(runner), time.monotonic() - started)
+        receiver.wait_for('"set": ["R"]')
+        print(f"CPU, % of a core, idle -> at {n / (time.monotonic() - started) * 60:.0f} changes a minute: "
+              + ", ".join(f"{what} {idle[what]:.1f} -> {busy[what]:.1f}" for what in busy)
+              + " (the runner's reconciles of the app are in its own)")
 
         sessions = make_sessionmaker(settings)
         cipher = ConfigCipher(load_keys(settings))
@@ -129,20 +164,6 @@ def main() -> None:
         took = time.monotonic() - started
         print(f"publisher: {options.burst * 2} events (a burst of {options.burst} changes) delivered in {took:.2f} s: "
               f"{options.burst * 2 / took:.0f} events/s")
-        receiver.wait_for(f'"set": ["B{(options.burst - 1) % 50}"]')  # the webhook's deliveries drained too
-
-        runner = int((settings.home / "run" / "runner.pid").read_text())
-        before = cpu_seconds(runner)
-        time.sleep(options.seconds)
-        idle = (cpu_seconds(runner) - before) / options.seconds
-        before, started, n = cpu_seconds(runner), time.monotonic(), 0
-        while time.monotonic() - started < options.seconds:
-            api.patch(f"/apps/{app}/config-vars", json={"R": str(n)}).raise_for_status()
-            n += 1
-            time.sleep(max(0.0, started + n * 0.06 - time.monotonic()))  # 1,000 a minute
-        busy = (cpu_seconds(runner) - before) / (time.monotonic() - started)
-        print(f"runner CPU: idle {idle * 100:.1f}% of a core, at {n / (time.monotonic() - started) * 60:.0f} changes a minute "
-              f"{busy * 100:.1f}% (the difference, {max(0.0, busy - idle) * 100:.1f}%, is the most the publisher costs)")
     finally:
         api.delete(f"/apps/{app}")
         receiver.server.shutdown()

@@ -2,6 +2,7 @@
 redirects, the name's resolution and the message cannot be used to reach or scan the host.
 Servers here are real, on 127.0.0.x only."""
 
+import functools
 import http.server
 import ipaddress
 import re
@@ -281,6 +282,7 @@ def test_https_to_the_checked_address_verifies_the_name(monkeypatch, tmp_path):
     """Connected by address, TLS still sends the name (SNI) and checks the certificate against it."""
     cert, key = server_certificate(tmp_path / "tls", tmp_path / "ca.crt", ["buildpacks.example"])
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.crt"))  # the test's CA, not the system's
+    monkeypatch.setattr(outbound, "system_cas", functools.cache(outbound.system_cas.__wrapped__))  # read from there
     names = []
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)

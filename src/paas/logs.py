@@ -13,6 +13,7 @@ both streams as one.
 """
 
 import heapq
+from itertools import groupby
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -209,11 +210,11 @@ def writer(store: LogStore):
     """The logs' consumer of events: their `app[api]` lines; an app destroyed, its logs too."""
 
     def write(_db, batch) -> None:
-        for event in batch:
-            app = str(event.app_id)
-            if (event.resource, event.action) == ("app", "destroy"):
-                store.delete(app)
-            elif lines := api_lines(event):
-                store.append(app, [LogLine(event.created_at.timestamp(), "app", "api", text) for text in lines])
+        for app_id, of_app in groupby(batch, key=lambda event: str(event.app_id)):  # an app's in a row: at once
+            of_app = list(of_app)
+            if any((e.resource, e.action) == ("app", "destroy") for e in of_app):
+                store.delete(app_id)  # its log goes with it
+            elif lines := [LogLine(e.created_at.timestamp(), "app", "api", text) for e in of_app for text in api_lines(e)]:
+                store.append(app_id, lines)
 
     return write

@@ -17,6 +17,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import NamedTuple
 
 import httpx
@@ -80,6 +81,12 @@ def check_url(settings: Settings, url: str, schemes: tuple[str, ...] = SCHEMES) 
     return _check(settings, parsed)
 
 
+@cache
+def system_cas() -> ssl.SSLContext:
+    """The system's CAs, read once (reading them costs more than a request)."""
+    return ssl.create_default_context()
+
+
 @contextmanager
 def stream(settings: Settings, url: str, timeout: float, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
     """GET `url` and yield the response (its body not read yet), following up to MAX_REDIRECTS
@@ -87,7 +94,7 @@ def stream(settings: Settings, url: str, timeout: float, headers: dict[str, str]
     while the body is read); any status but a redirect is the caller's to judge."""
     target = _parse(url, SCHEMES)
     # No proxy from the environment (it would connect for us, to anything); the system's CAs.
-    with httpx.Client(trust_env=False, verify=ssl.create_default_context(), timeout=timeout) as client:
+    with httpx.Client(trust_env=False, verify=system_cas(), timeout=timeout) as client:
         try:
             response = _follow(client, settings, target, headers or {})
             try:
@@ -150,7 +157,7 @@ async def post(settings: Settings, url: str, body: bytes, headers: dict[str, str
             except (socket.gaierror, UnicodeError):
                 raise OutboundError(f"could not resolve {host}") from None
             destination = _judge(settings, host, port, found)
-            async with httpx.AsyncClient(trust_env=False, verify=ssl.create_default_context(), timeout=timeout) as client:
+            async with httpx.AsyncClient(trust_env=False, verify=system_cas(), timeout=timeout) as client:
                 request = client.build_request(
                     "POST", target.copy_with(host=destination.address, fragment=None), content=body,
                     headers={**headers, "Host": target.netloc.decode("ascii")},

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paas.domain import events
 from paas.domain.models import Event
+from paas.threads import name_this_thread
 
 log = logging.getLogger("paas.publisher")
 LOCK = 0x7061617345564E54  # "paasEVNT": the publisher's advisory lock
@@ -44,6 +45,7 @@ class Publisher:
 
     def run(self) -> None:
         """Until stopped (its thread's target): Postgres or Redis may be away for a while."""
+        name_this_thread("publisher")
         while not self.stopping.is_set():
             try:
                 self._serve()
@@ -59,21 +61,24 @@ class Publisher:
                 if self.stopping.wait(POLL):  # another runner publishes
                     return
             listener.execute(f"LISTEN {events.CHANNEL}")
-            while not self.stopping.is_set():
-                while self.deliver() == BATCH:
-                    pass
-                for _ in listener.notifies(timeout=POLL, stop_after=1):
-                    pass
+            # One connection throughout: no check-out (and ping) of the pool's per batch.
+            with self.sessions.kw["bind"].connect() as connection, self.sessions(bind=connection) as db:
+                while not self.stopping.is_set():
+                    while self.deliver(db) == BATCH:
+                        pass
+                    for _ in listener.notifies(timeout=POLL, stop_after=1):
+                        pass
 
-    def deliver(self) -> int:
+    def deliver(self, db: Session | None = None) -> int:
         """Deliver what is waiting (a batch at most); how many were delivered."""
-        with self.sessions() as db:
-            batch = events.unpublished(db, BATCH)
-            if batch:
-                for consume in self.consumers:
-                    consume(db, batch)
-                events.published(db, batch)
-                db.commit()
+        if db is None:
+            with self.sessions() as db:
+                return self.deliver(db)
+        batch = events.publish(db, BATCH)
+        if batch:
+            for consume in self.consumers:
+                consume(db, batch)
+        db.commit()  # (an empty batch too: its transaction ends)
         if batch:
             for hook in self.after:
                 hook(batch)

@@ -22,6 +22,7 @@ from paas import outbound, shapes
 from paas.domain import webhooks
 from paas.domain.crypto import ConfigCipher
 from paas.settings import Settings
+from paas.threads import name_this_thread
 
 log = logging.getLogger("paas.webhooks")
 MAX_IN_FLIGHT = 64
@@ -74,6 +75,7 @@ class Sender:
             self.loop.call_soon_threadsafe(self.woken.set)
 
     async def _run(self) -> None:
+        name_this_thread("webhooks")
         self.loop, self.woken = asyncio.get_running_loop(), asyncio.Event()
         self.started.set()
         while True:

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import httpx
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from paas import shapes
@@ -131,18 +131,22 @@ def delete_webhook(db: Session, hook: Webhook) -> None:
     db.flush()
 
 
+ENQUEUE = text("""
+    INSERT INTO webhook_deliveries (id, webhook_id, app_id, event_seq, status, num_attempts, next_attempt_at)
+    SELECT gen_random_uuid(), webhooks.id, kinds.app_id, kinds.seq, 'pending', 0, now()
+    FROM unnest(CAST(:seqs AS bigint[]), CAST(:apps AS uuid[]), CAST(:kinds AS text[])) AS kinds (seq, app_id, include)
+    JOIN webhooks ON webhooks.app_id = kinds.app_id AND webhooks.include ? kinds.include
+""")
+
+
 def enqueue(db: Session, batch: list[Event]) -> None:
     """The publisher's consumer: a delivery of each event to each webhook of its app that includes it."""
-    hooks: dict[uuid.UUID, list[Webhook]] = {}
-    for app_id in {event.app_id for event in batch}:
-        hooks[app_id] = list(db.scalars(select(Webhook).where(Webhook.app_id == app_id)))
-    now = _utcnow()
-    for event in batch:
-        for hook in hooks[event.app_id]:
-            if shapes.event_include(event) in hook.include:
-                db.add(WebhookDelivery(webhook_id=hook.id, app_id=event.app_id, event_seq=event.seq, status="pending",
-                                       num_attempts=0, next_attempt_at=now))
-    db.flush()
+    if not batch:
+        return
+    # One statement (the same each time: prepared once), whether any webhook wants them or not:
+    # the publisher runs this for every batch.
+    db.execute(ENQUEUE, {"seqs": [e.seq for e in batch], "apps": [e.app_id for e in batch],
+                         "kinds": [shapes.event_include(e) for e in batch]})
 
 
 def claim(db: Session, limit: int, lease: timedelta, busy: set[uuid.UUID]) -> list[WebhookDelivery]:
