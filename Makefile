@@ -88,6 +88,8 @@ check-install:
 unit: install
 	$(VENV)/bin/pytest -q -m "not e2e"
 
+# bench/events.py sends webhooks to a receiver of its own on 127.0.0.1.
+bench: export PAAS_OUTBOUND_ALLOW ?= 127.0.0.1/32
 bench: up
 	$(VENV)/bin/python bench/push_to_live.py
 	$(VENV)/bin/python bench/buildpack_push.py
@@ -97,3 +99,4 @@ bench: up
 	$(VENV)/bin/python bench/platform_memory.py
 	$(VENV)/bin/python bench/addons.py
 	$(VENV)/bin/python bench/output_streams.py
+	$(VENV)/bin/python bench/events.py

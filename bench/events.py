@@ -19,13 +19,11 @@ Only 127.0.0.1 is sent traffic; every loop is bounded. Prints the numbers.
 Usage: python bench/events.py [--changes 200] [--burst 2000] [--seconds 30] [--before REV] [--runs 5] [--rounds 2]
 """
 
-import os
 import secrets
 import statistics
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import before_after  # beside this script
 import platform_clients
@@ -78,24 +76,8 @@ class Receiver:
                     raise SystemExit(f"no delivery of {text!r} within {TIMEOUT:.0f} s (is 127.0.0.1 allowed?)")
 
 
-def cpu_seconds(pid: int, thread: str | None = None) -> float:
-    """CPU time (user + system) of a process, or of its thread of that name (paas.threads)."""
-    if thread is None:
-        stats = [f"/proc/{pid}/stat"]
-    else:
-        tasks = Path(f"/proc/{pid}/task")
-        stats = [f"{t}/stat" for t in tasks.iterdir() if (t / "comm").read_text().strip() == thread]
-        if not stats:
-            raise SystemExit(f"the runner has no thread named {thread} (an older runner?)")
-    total = 0
-    for stat in stats:
-        fields = open(stat).read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def cpu(pid: int) -> dict[str, float]:
-    return {what: cpu_seconds(pid, thread) for what, thread in (("runner", None), ("publisher", "publisher"), ("webhooks", "webhooks"))}
+    return {what: platform_clients.cpu_seconds(pid, thread) for what, thread in (("runner", None), ("publisher", "publisher"), ("webhooks", "webhooks"))}
 
 
 def shares(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:

@@ -11,7 +11,6 @@ Usage: python bench/idle_runner.py [--apps 1000] [--running 500] [--seconds 30]
 """
 
 import argparse
-import os
 import secrets
 import shutil
 import statistics
@@ -23,11 +22,6 @@ from pathlib import Path
 import platform_clients  # beside this script
 
 SAMPLE_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "sample_app"
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def main() -> None:
@@ -60,10 +54,10 @@ def main() -> None:
         time.sleep(settings.reconcile_interval + 2)  # let the first sweeps over them pass
 
         pids = {name: int((settings.home / "run" / f"{name}.pid").read_text()) for name in ("api", "worker", "runner")}
-        cpu, wall = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
+        cpu, wall = {name: platform_clients.cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
         time.sleep(args.seconds)
         elapsed = time.monotonic() - wall
-        shares = {name: (cpu_seconds(pid) - cpu[name]) / elapsed for name, pid in pids.items()}
+        shares = {name: (platform_clients.cpu_seconds(pid) - cpu[name]) / elapsed for name, pid in pids.items()}
         each = ", ".join(f"{name} {share * 100:.2f}%" for name, share in shares.items())
         print(f"platform CPU while idle with {args.apps} apps ({args.running} running): "
               f"{sum(shares.values()) * 100:.2f}% of a core ({each}; target < 2%)", flush=True)

@@ -34,6 +34,16 @@ def connect() -> Platform:
     return Platform(settings, token, api, httpx.Client(timeout=5), router_url)
 
 
+def cpu_seconds(pid: int, thread: str | None = None) -> float:
+    """CPU time (user + system) of a process, or of its threads of that name (paas.threads)."""
+    stats = [Path(f"/proc/{pid}/stat")] if thread is None else [
+        task / "stat" for task in Path(f"/proc/{pid}/task").iterdir() if (task / "comm").read_text().strip() == thread]
+    if not stats:
+        raise SystemExit(f"process {pid} has no thread named {thread}")
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in (s.read_text().rsplit(")", 1)[1].split() for s in stats))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def git(cwd: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["git", "-c", "user.email=bench@paas.localhost", "-c", "user.name=bench", *args],

@@ -1,7 +1,10 @@
-"""Whole lines out of a container's output, which Docker streams in arbitrary pieces."""
+"""Lines of output: whole lines out of a container's output, which Docker streams in arbitrary
+pieces, and what they are handed to."""
 
 import codecs
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+Emit = Callable[[str], None]  # where lines of output go (a build's, a deploy's, a push's): one name everywhere
 
 
 def output_lines(chunks: Iterable[bytes]) -> Iterable[str]:

@@ -18,7 +18,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +28,9 @@ from paas.builder.files import hand_over, private_dirs, read_untrusted, write_pr
 from paas.builder.jail import jailed
 from paas.builder.locks import private_directory
 from paas.builder.sandbox import Sandbox
+from paas.lines import Emit
 from paas.settings import Settings
 
-Emit = Callable[[str], None]
 POLICY = {"default": [{"type": "reject"}], "transports": {"docker": {"": [{"type": "insecureAcceptAnything"}]}}}
 # `FROM python:3.12` means Docker Hub's, as with docker build.
 REGISTRIES = 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "permissive"\n'

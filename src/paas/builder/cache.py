@@ -2,17 +2,18 @@
 store of Dockerfile builds. A purge moves the app to a new generation; the old one is dropped."""
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from paas.builder.job import Job
 from paas.builder.locks import file_lock, private_directory
+from paas.lines import Emit
 from paas.settings import Settings
 
 
 @contextmanager
-def app_cache(settings: Settings, job: Job, kind: str, emit: Callable[[str], None]) -> Iterator[Path]:
+def app_cache(settings: Settings, job: Job, kind: str, emit: Emit) -> Iterator[Path]:
     """The app's `kind` cache, held for this build alone: two builds of one app (a push and a
     POST /builds) would otherwise share it at once, or one would drop it under the other."""
     waiting = lambda: emit("-----> Waiting for another build of this app (they share the build cache)")  # noqa: E731

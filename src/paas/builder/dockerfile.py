@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +22,9 @@ from paas.builder.sandbox import Sandboxes
 from paas.builder.slug import make_slug
 from paas.builder.stack import ensure_base, stack_images
 from paas.domain.stacks import DEFAULT_STACK, STACKS
+from paas.lines import Emit
 from paas.settings import Settings
 
-Emit = Callable[[str], None]
 INSTRUCTIONS = frozenset({
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER",
     "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +34,9 @@ from paas.builder.buildah import base_store, config_dir
 from paas.builder.locks import file_lock
 from paas.builder.registry import registry_client
 from paas.domain.stacks import DEFAULT_STACK, STACKS, Stack
+from paas.lines import Emit
 from paas.settings import Settings, get_settings
 
-Emit = Callable[[str], None]
 
 # Bump whenever the package lists, the launcher, the image config or the uv version change:
 # images and cached tarballs of an older revision are made again.

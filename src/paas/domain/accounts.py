@@ -6,12 +6,11 @@ These functions touch only the database; callers commit, then send messages.
 import hashlib
 import re
 import secrets
-import uuid
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from paas.domain.db import add_unique, by_ident
+from paas.domain.db import add_unique, by_ident, one_by_id
 from paas.domain.errors import Forbidden, InvalidParams, NotFound, Unauthorized
 from paas.domain.models import ApiToken, User
 
@@ -64,13 +63,7 @@ def authorizations(db: Session, user: User) -> list[ApiToken]:
 
 
 def get_authorization(db: Session, user: User, ident: str) -> ApiToken:
-    try:
-        row = db.scalar(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.id == uuid.UUID(ident)))
-    except ValueError:
-        row = None
-    if row is None:
-        raise NotFound(f"Couldn't find that authorization: {ident}")
-    return row
+    return one_by_id(db, select(ApiToken).where(ApiToken.user_id == user.id), ApiToken.id, ident, "authorization")
 
 
 def revoke(db: Session, row: ApiToken) -> None:

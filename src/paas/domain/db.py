@@ -7,7 +7,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas.domain.errors import InvalidParams
+from paas.domain.errors import InvalidParams, NotFound
 from paas.settings import Settings
 
 
@@ -26,6 +26,18 @@ def add_unique(db: Session, row, taken: str) -> None:
     except IntegrityError:
         db.rollback()
         raise InvalidParams(taken) from None
+
+
+def one_by_id(db: Session, stmt, id_column, ident: str, what: str):
+    """The row of `stmt` whose id is `ident`; NotFound (`Couldn't find that <what>`) when there is
+    none, or `ident` is no UUID."""
+    try:
+        found = db.scalar(stmt.where(id_column == uuid.UUID(ident)))
+    except ValueError:
+        found = None
+    if found is None:
+        raise NotFound(f"Couldn't find that {what}: {ident}")
+    return found
 
 
 def by_ident(stmt, id_column, ident: str, by_name):

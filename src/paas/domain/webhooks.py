@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from paas import shapes
 from paas.domain import events
 from paas.domain.crypto import ConfigCipher
-from paas.domain.db import by_ident
-from paas.domain.errors import InvalidParams, NotFound
+from paas.domain.db import one_by_id
+from paas.domain.errors import InvalidParams
 from paas.domain.models import App, Event, Webhook, WebhookDelivery
 
 LEVELS = ("notify", "sync")
@@ -117,13 +117,7 @@ def list_webhooks(db: Session, app: App) -> list[Webhook]:
 
 
 def get_webhook(db: Session, app: App, ident: str) -> Webhook:
-    try:
-        found = db.scalar(select(Webhook).where(Webhook.app_id == app.id, Webhook.id == uuid.UUID(ident)))
-    except ValueError:
-        found = None
-    if found is None:
-        raise NotFound(f"Couldn't find that webhook: {ident}")
-    return found
+    return one_by_id(db, select(Webhook).where(Webhook.app_id == app.id), Webhook.id, ident, "webhook")
 
 
 def delete_webhook(db: Session, hook: Webhook) -> None:
@@ -193,10 +187,7 @@ def deliveries(app: App, status: str | None = None) -> Select:
 
 
 def get_delivery(db: Session, app: App, ident: str) -> WebhookDelivery:
-    found = db.scalar(by_ident(deliveries(app), WebhookDelivery.id, ident, WebhookDelivery.id.is_(None)))
-    if found is None:
-        raise NotFound(f"Couldn't find that webhook delivery: {ident}")
-    return found
+    return one_by_id(db, deliveries(app), WebhookDelivery.id, ident, "webhook delivery")
 
 
 def delivered_events(app: App) -> Select:
@@ -206,10 +197,7 @@ def delivered_events(app: App) -> Select:
 
 
 def get_event(db: Session, app: App, ident: str) -> Event:
-    found = db.scalar(by_ident(select(Event).where(Event.app_id == app.id, Event.position.is_not(None)), Event.id, ident, Event.id.is_(None)))
-    if found is None:
-        raise NotFound(f"Couldn't find that webhook event: {ident}")
-    return found
+    return one_by_id(db, select(Event).where(Event.app_id == app.id, Event.position.is_not(None)), Event.id, ident, "webhook event")
 
 
 def prune(db: Session) -> None:

@@ -2,25 +2,23 @@
 
 One service for every way code arrives: `git push` starts a build and follows it, relaying its
 output as `remote:` lines; `POST /apps/{app}/builds` (a source tarball) starts one and returns.
-Either way the worker builds, releases, and wakes the runner; the runner rolls the release out.
+Either way the worker builds and releases (its event wakes the runner); the runner rolls the release out.
 """
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from paas import messages
 from paas.celery_app import BUILD_TASK
 from paas.domain import builds, releases
 from paas.domain.models import App, Build, Release, Status, User
+from paas.lines import Emit
 
 # Seconds a finished build may go without its End before the follower reads the outcome from
 # the database instead (its worker died between settling the build and saying so).
 SETTLED_WITHOUT_END = 5.0
 # Seconds between checks, while a build waits in the queue, that some build worker still answers.
 QUEUED_WORKER_CHECK = 30.0
-
-Say = Callable[[str], None]
 
 
 @dataclass
@@ -50,7 +48,7 @@ class Deploys:
             raise
         return build
 
-    def follow(self, build_id: uuid.UUID, say: Say) -> Outcome:
+    def follow(self, build_id: uuid.UUID, emit: Emit) -> Outcome:
         """Relay the build and then the release's start-up until the release is live or failed.
 
         Whatever goes wrong while following (a timeout, a lost worker, Redis trouble), the build
@@ -59,17 +57,17 @@ class Deploys:
         """
         release_id = None
         try:
-            outcome = self._follow_build(build_id, say)
+            outcome = self._follow_build(build_id, emit)
             if not outcome.ok:
                 return Outcome(False, outcome.detail.get("reason", "build failed"))
             release_id, version = uuid.UUID(outcome.detail["release_id"]), outcome.detail["version"]
             try:
-                outcome = self._relay(messages.LogStream.for_release(self.platform.redis, release_id), say,
+                outcome = self._relay(messages.LogStream.for_release(self.platform.redis, release_id), emit,
                                       self.settings.boot_timeout + 60)
             except TimeoutError as timeout:
                 if self._give_up(build_id, release_id) is Status.succeeded:
                     return Outcome(True)
-                say(f"error: v{version} was built but its start went silent ({timeout}); is the paas runner running?")
+                emit(f"error: v{version} was built but its start went silent ({timeout}); is the paas runner running?")
                 return Outcome(False, f"v{version} did not start")
             if not outcome.ok:
                 return Outcome(False, outcome.detail.get("reason", f"v{version} did not start"))
@@ -79,7 +77,7 @@ class Deploys:
                 return Outcome(True)
             raise
 
-    def _follow_build(self, build_id: uuid.UUID, say: Say) -> messages.End:
+    def _follow_build(self, build_id: uuid.UUID, emit: Emit) -> messages.End:
         """The build's output; while it waits for a worker, its place in the queue; a worker
         that goes silent fails the build within `build_worker_lost_after` seconds."""
         stream = messages.LogStream.for_build(self.platform.redis, build_id)
@@ -90,7 +88,7 @@ class Deploys:
             if isinstance(item, messages.End):
                 return item
             if isinstance(item, str):
-                say(item)
+                emit(item)
                 started, silent = True, 0.0
                 continue
             silent += tick
@@ -101,30 +99,30 @@ class Deploys:
                 settled_for += tick
                 if settled_for >= SETTLED_WITHOUT_END:
                     if detail.detail.get("why"):  # e.g. the runner's sweep found its worker lost
-                        say(detail.detail["why"])
+                        emit(detail.detail["why"])
                     return detail
                 continue
             if state == "queued":
                 if detail != last_place:
                     ahead = f"{detail} build{'s' if detail != 1 else ''} ahead" if detail else "next in line"
-                    say(f"-----> Waiting for a build worker ({ahead})")
+                    emit(f"-----> Waiting for a build worker ({ahead})")
                     last_place = detail
                 silent, queued_for = 0.0, queued_for + tick
                 if queued_for >= QUEUED_WORKER_CHECK:
                     queued_for = 0.0
                     if not self.worker_available() and self._lost(build_id, builds.NO_WORKER):
-                        say(builds.NO_WORKER)
+                        emit(builds.NO_WORKER)
                         return messages.End(False, {"reason": "no build worker"})
                 continue
             if not heartbeat.alive():
                 if self._lost(build_id, builds.LOST_WORKER):
-                    say(builds.LOST_WORKER)
+                    emit(builds.LOST_WORKER)
                     return messages.End(False, {"reason": "build worker lost"})
                 continue  # it finished just before its heartbeat went: its own outcome stands
             if started and silent >= self.settings.build_idle_timeout:
                 if self._give_up(build_id, None) is Status.succeeded:
                     return self._state(build_id)[1]
-                say(f"error: the build printed nothing for {self.settings.build_idle_timeout:.0f} s; giving up on it")
+                emit(f"error: the build printed nothing for {self.settings.build_idle_timeout:.0f} s; giving up on it")
                 return messages.End(False, {"reason": "build timed out"})
         raise RuntimeError("the build's output ended without an outcome")
 
@@ -148,11 +146,11 @@ class Deploys:
         last = (build.output or "").rstrip("\n").rpartition("\n")[2]
         return messages.End(False, {"reason": "build failed", "why": last})
 
-    def _relay(self, stream: messages.LogStream, say: Say, idle_timeout: float) -> messages.End:
+    def _relay(self, stream: messages.LogStream, emit: Emit, idle_timeout: float) -> messages.End:
         for item in stream.follow(idle_timeout):
             if isinstance(item, messages.End):
                 return item
-            say(item)
+            emit(item)
         raise RuntimeError("the output ended without an outcome")
 
     def _lost(self, build_id: uuid.UUID, reason: str) -> bool:

@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from paas.lines import Emit
 from paas.settings import DYNO_SIZES, DynoSize, Settings
 
 
@@ -115,7 +116,7 @@ class RunnerBackend(Protocol):
         """Remove one-off processes this backend did not start (their runner stopped while they
         ran: nobody relays their output or waits for them)."""
 
-    def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
+    def run_once(self, spec: ProcessSpec, timeout: float, emit: Emit) -> int:
         """Run `spec` to its end in a one-off process of its own (never listed by `processes`),
         streaming its output to `emit`; its exit code. Killed after `timeout` s: OneOffTimeout."""
 

@@ -15,7 +15,7 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from paas import networks
-from paas.lines import output_lines
+from paas.lines import output_lines, Emit
 from paas.runner.backend import BootFailed, OneOffTimeout, Process, ProcessExit, ProcessSpec
 from paas.settings import Settings
 
@@ -149,7 +149,7 @@ class DockerBackend:
             except docker.errors.NotFound:
                 pass
 
-    def run_once(self, spec: ProcessSpec, timeout: float, emit: Callable[[str], None]) -> int:
+    def run_once(self, spec: ProcessSpec, timeout: float, emit: Emit) -> int:
         container = self._run(spec, labels={LABEL_ONE_OFF: self.one_off_label})
         timed_out = threading.Event()
 

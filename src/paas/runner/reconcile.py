@@ -28,6 +28,7 @@ from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
 from paas.domain.formation import RELEASE_TYPE, Scale
 from paas.domain.models import App, Release, Status
+from paas.lines import Emit
 from paas.logs import LogStore
 from paas.router import Router, Routing
 from paas.runner.backend import (
@@ -408,19 +409,19 @@ class Reconciler:
         kept = {unit(p) for p in keep}
         self.stop_all([p for p in processes if unit(p) not in kept])
 
-    def release_phase(self, release: Release, say: Callable[[str], None], networks_for: NetworksFor) -> None:
+    def release_phase(self, release: Release, emit: Emit, networks_for: NetworksFor) -> None:
         """The `release` command (migrations), once, in a one-off process of the new release,
         before anything of it serves; BootFailed if it fails, and nothing that serves changes."""
         command = release.process_types[RELEASE_TYPE]
-        say(f"-----> Running release command: {command}")
+        emit(f"-----> Running release command: {command}")
         spec = self.one_off(release, RELEASE_TYPE, command, networks_for)
         try:
-            exit_code = self.backend.run_once(spec, self.settings.release_phase_timeout, lambda line: say(f"       {line}"))
+            exit_code = self.backend.run_once(spec, self.settings.release_phase_timeout, lambda line: emit(f"       {line}"))
         except OneOffTimeout as timeout:
             raise BootFailed(f"the release command failed: {timeout}") from None
         if exit_code != 0:
             raise BootFailed(f"the release command exited with code {exit_code}")
-        say("       release command done")
+        emit("       release command done")
 
     def one_off(self, release: Release, process_type: str, command: str, networks_for: NetworksFor) -> ProcessSpec:
         return ProcessSpec(
@@ -469,7 +470,7 @@ class Reconciler:
                 self.logs.event(spec.app_id, spec.name, "State changed from starting to up")
         return started
 
-    def wait_until_up(self, process: Process, say: Callable[[str], None], path: str | None = None) -> Process:
+    def wait_until_up(self, process: Process, emit: Emit, path: str | None = None) -> Process:
         """Return the process once it passes its health check (`healthy`) on $PORT; raise
         BootFailed if it exits or time runs out."""
         if process.process_type != "web":
@@ -490,7 +491,7 @@ class Reconciler:
                     # address it gave up (a crash, a restart) may be another container's by now.
                     if healthy(response, path) and self.still_at(process):
                         self.logs.event(process.app_id, process.name, "State changed from starting to up")
-                        say(f"       {process.name} answers on $PORT" + (f" (health check {path}: {response.status_code})" if path else ""))
+                        emit(f"       {process.name} answers on $PORT" + (f" (health check {path}: {response.status_code})" if path else ""))
                         return process  # as it is now (its address, if the engine restarted it)
                     last = f"its health check {path} answered {response.status_code}"
                 except httpx.TransportError:

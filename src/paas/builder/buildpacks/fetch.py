@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
@@ -33,9 +32,9 @@ from paas.builder import source
 from paas.builder.buildpacks import BUILTIN, BuildError, Buildpack, builtin
 from paas.builder.errors import BuildFailed
 from paas.builder.locks import file_lock
+from paas.lines import Emit
 from paas.settings import Settings
 
-Emit = Callable[[str], None]
 TARBALL_SUFFIXES = (".tgz", ".tar.gz")
 MAX_TARBALL = 200 * 2**20
 UNPACKED = source.Limits(size=2**30, members=50_000)  # a buildpack unpacked

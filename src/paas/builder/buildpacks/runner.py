@@ -32,9 +32,8 @@ from paas.builder.files import hand_over, read_untrusted
 from paas.builder.host_paths import HostPaths
 from paas.builder import procfile as procfiles
 from paas.builder.procfile import PROCESS_TYPE
-from paas.lines import output_lines
+from paas.lines import Emit, output_lines
 
-Emit = Callable[[str], None]
 DRIVER = Path(__file__).with_name("driver.sh")
 CONFIG_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
