@@ -170,17 +170,17 @@ def detach(db: Session, cipher: ConfigCipher, attachment: AddonAttachment, user:
     return release
 
 
-def destroy(db: Session, cipher: ConfigCipher, addon: Addon, user: User) -> tuple[list[uuid.UUID], list[Release]]:
+def destroy(db: Session, cipher: ConfigCipher, addon: Addon, user: User) -> list[uuid.UUID]:
     """Detach it everywhere (a release per app) and delete it; returns the attachments' ids,
-    whose networks go with its server, and the releases made."""
-    gone, made = [], []
+    whose networks go with its server."""
+    gone = []
     for attachment in attachments_of(db, addon):
         gone.append(attachment.id)
-        made.append(detach(db, cipher, attachment, user))
+        detach(db, cipher, attachment, user)
     events.record(db, addon.app, "addon", "destroy", events.shape(db, addon))
     db.delete(addon)
     db.flush()
-    return gone, made
+    return gone
 
 
 def attachments_of(db: Session, addon: Addon) -> list[AddonAttachment]:
@@ -257,14 +257,10 @@ def require_manage(db: Session, addon: Addon, user: User) -> None:
         raise Forbidden(f"You do not have manage access to {addon.app.name}, which owns {addon.name}.")
 
 
-def release_app(db: Session, cipher: ConfigCipher, app: App, user: User) -> tuple[list[tuple[uuid.UUID, list[uuid.UUID]]], list[uuid.UUID], list[Release]]:
+def release_app(db: Session, cipher: ConfigCipher, app: App, user: User) -> tuple[dict[uuid.UUID, list[uuid.UUID]], list[uuid.UUID]]:
     """Before an app is deleted: the add-ons it owns are destroyed (detached from the other apps
-    too, as on Heroku). Returns the destroyed add-ons with their attachments' ids, the ids of
-    the app's attachments of other apps' add-ons, and the other apps' releases made."""
-    destroyed, made = [], []
-    for addon in db.scalars(select(Addon).where(Addon.app_id == app.id)).all():
-        gone, releases_made = destroy(db, cipher, addon, user)
-        destroyed.append((addon.id, gone))
-        made += [r for r in releases_made if r.app_id != app.id]
+    too, as on Heroku). Returns the destroyed add-ons' attachments' ids by add-on, and the ids of
+    the app's attachments of other apps' add-ons."""
+    destroyed = {addon.id: destroy(db, cipher, addon, user) for addon in db.scalars(select(Addon).where(Addon.app_id == app.id)).all()}
     others = list(db.scalars(select(AddonAttachment.id).where(AddonAttachment.app_id == app.id)))
-    return destroyed, others, made
+    return destroyed, others

@@ -93,15 +93,16 @@ def destroy_addon(ident: str, addon: str, user: UserDep, db: DbDep, cipher: Ciph
         raise InvalidParams(f"{found.name} belongs to {found.app.name}; detach it from {app.name} instead, or destroy it there.")
     body = {**describe(db, found), "state": "deprovisioned"}
     addon_id, service = found.id, addons.service_of(found)
-    attachment_ids, _made = addons.destroy(db, cipher, found, user)
+    attachment_ids = addons.destroy(db, cipher, found, user)
     db.commit()
     if service.runs_server:
-        destroy_servers(platform, [(addon_id, attachment_ids)])
+        destroy_servers(platform, {addon_id: attachment_ids})
     return JSONResponse(body)
 
 
-def destroy_servers(platform, destroyed: list[tuple[uuid.UUID, list[uuid.UUID]]]) -> None:
-    for addon_id, attachment_ids in destroyed:
+def destroy_servers(platform, destroyed: dict[uuid.UUID, list[uuid.UUID]]) -> None:
+    """The servers of add-ons destroyed (by id: their attachments' ids), with their networks."""
+    for addon_id, attachment_ids in destroyed.items():
         messages.send_addon_job(platform.redis, "destroy", str(addon_id), [str(i) for i in attachment_ids])
 
 

@@ -134,7 +134,7 @@ def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform
     redis = platform.redis
     body = describe(db, app, settings)
     # Its add-ons go with it (and leave the other apps they were attached to), so do its links.
-    destroyed, attachment_ids, _made = addons.release_app(db, cipher, app, user)
+    destroyed, attachment_ids = addons.release_app(db, cipher, app, user)
     link_ids = links.link_ids_of(db, app)
     apps.delete_app(db, app)
     db.commit()
