@@ -170,8 +170,8 @@ async def post(settings: Settings, url: str, body: bytes, headers: dict[str, str
         raise OutboundError(f"no answer within {timeout:g} s") from None
     except httpx.ConnectError:
         raise OutboundError(f"could not connect to {host}:{port}") from None
-    except httpx.HTTPError as error:
-        raise OutboundError(str(error) or type(error).__name__) from None
+    except httpx.HTTPError as error:  # its words may quote what was sent (a header): only its kind
+        raise OutboundError(f"failed ({type(error).__name__})") from None
 
 
 def _check(settings: Settings, url: httpx.URL) -> Destination:

@@ -60,6 +60,7 @@ class Sender:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], cipher: ConfigCipher):
         self.settings, self.sessions, self.cipher = settings, sessions, cipher
         self.busy: set[uuid.UUID] = set()  # webhooks with a delivery under way
+        self.sending: set[asyncio.Task] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.woken: asyncio.Event | None = None
         self.started = threading.Event()
@@ -83,7 +84,7 @@ class Sender:
             try:
                 for attempt in await asyncio.to_thread(self._claim):
                     self.busy.add(attempt.webhook_id)
-                    asyncio.create_task(self._send(attempt))
+                    self.sending.add(asyncio.create_task(self._send(attempt)))  # held: the loop keeps only weak references
             except Exception:
                 log.exception("looking for webhook deliveries failed; again in %g s", IDLE)
             try:
@@ -100,17 +101,21 @@ class Sender:
             return [attempt_of(self.cipher, d) for d in webhooks.claim(db, room, lease, set(self.busy))]
 
     async def _send(self, attempt: Attempt) -> None:
-        code, error = None, None
         try:
-            code = await outbound.post(self.settings, attempt.url, attempt.body, attempt.headers, self.settings.webhook_timeout)
-        except outbound.OutboundError as refused:
-            error = str(refused)[:60]
-        try:
+            code, error = None, None
+            try:
+                code = await outbound.post(self.settings, attempt.url, attempt.body, attempt.headers, self.settings.webhook_timeout)
+            except outbound.OutboundError as refused:
+                error = str(refused)[:60]  # what kind of failure, in the rule's own words (no secret is in them)
+            except Exception as crashed:  # the receiver's doing or ours: it is failed, and said so, never raised
+                log.warning("webhook delivery %s: %r", attempt.delivery_id, crashed)
+                error = f"failed ({type(crashed).__name__})"[:60]
             await asyncio.to_thread(self._record, attempt.delivery_id, code, error)
         except Exception:
             log.exception("recording webhook delivery %s failed (it is due again after its lease)", attempt.delivery_id)
         finally:
             self.busy.discard(attempt.webhook_id)
+            self.sending.discard(asyncio.current_task())
             self.woken.set()  # its webhook's next delivery may go
 
     def _record(self, delivery_id: uuid.UUID, code: int | None, error: str | None) -> None:

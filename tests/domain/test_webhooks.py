@@ -105,3 +105,47 @@ def test_claims_go_one_at_a_time_per_webhook_and_attempts_settle_deliveries(app,
     late.event.created_at = late.event.created_at - timedelta(hours=72)
     db.flush()
     assert webhooks.attempted(db, late.id, 500, None, 2.0).status == "failed"
+
+
+def test_a_header_that_http_cannot_carry_is_refused(app):
+    db, made = app
+    for value in ("Bearer é", "Bearer s3cret ", " Bearer x", "a  b", "x" * 201):
+        with pytest.raises(InvalidParams, match="visible ASCII"):
+            webhooks.create_webhook(db, CIPHER, made, {**HOOK, "authorization": value})
+    webhooks.create_webhook(db, CIPHER, made, {**HOOK, "authorization": "Bearer abc.DEF-123", "secret": "x" * 200})
+
+
+def test_retries_past_dozens_of_attempts_wait_an_hour_and_stop_after_72_hours(app, owner):
+    db, made = app
+    publish(db)
+    webhooks.create_webhook(db, CIPHER, made, dict(HOOK))
+    config.update_config(db, CIPHER, made, owner, {"A": "1"})
+    publish(db)
+    [delivery] = db.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.app_id == made.id)).all()
+    delivery.num_attempts = 60  # a receiver down for two days and more
+    db.flush()
+    again = webhooks.attempted(db, delivery.id, 503, None, 2.0)
+    assert again.status == "retrying" and timedelta(minutes=59) < again.next_attempt_at - again.updated_at < timedelta(hours=1, seconds=5)
+    assert webhooks.attempted(db, delivery.id, 200, None, 2.0).status == "succeeded"
+    assert webhooks.attempted(db, delivery.id, 500, None, 2.0).status == "succeeded"  # settled: a late record changes nothing
+    # Still due past its 72 hours (nobody tried meanwhile): failed by the sweep, not tried for ever.
+    config.update_config(db, CIPHER, made, owner, {"B": "1"})
+    [late_event] = publish(db)[-1:]
+    db.execute(sa.update(Event).where(Event.seq == late_event.seq).values(created_at=sa.func.now() - timedelta(hours=80)))
+    webhooks.prune(db)
+    late = db.scalar(sa.select(WebhookDelivery).where(WebhookDelivery.event_seq == late_event.seq))
+    assert late.status == "failed"
+
+
+def test_one_webhooks_backlog_never_hides_anothers_deliveries(app, owner):
+    db, made = app
+    publish(db)
+    noisy, _ = webhooks.create_webhook(db, CIPHER, made, dict(HOOK))
+    for n in range(30):
+        config.update_config(db, CIPHER, made, owner, {"N": str(n)})
+    publish(db)
+    quiet, _ = webhooks.create_webhook(db, CIPHER, made, dict(HOOK))
+    config.update_config(db, CIPHER, made, owner, {"LAST": "1"})
+    publish(db)
+    claimed = webhooks.claim(db, 2, timedelta(seconds=60), set())
+    assert {d.webhook_id for d in claimed} == {noisy.id, quiet.id}

@@ -97,11 +97,15 @@ def updating(db: Session, app: App, resource: str, row) -> Iterator[None]:
 # --- the publisher's side -------------------------------------------------------------------
 
 # The publisher's one statement per batch, written out: it runs for every change, and building
-# it with the ORM each time cost more than the rest of a delivery.
-PUBLISH = text("""
+# it with the ORM each time cost more than the rest of a delivery. Batches are one at a time
+# across publishers (a transaction's advisory lock): positions then commit in the order drawn,
+# so a reader never passes one that commits later, even while a second runner takes over.
+BATCH_LOCK = 0x7061617342415443  # "paasBATC"
+PUBLISH = text(f"""
     UPDATE events SET position = drawn.position, published_at = now()
     FROM (SELECT seq, nextval('event_positions') AS position
-          FROM (SELECT seq FROM events WHERE position IS NULL ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED) AS ordered
+          FROM (SELECT seq FROM events WHERE position IS NULL AND (SELECT pg_try_advisory_xact_lock({BATCH_LOCK}))
+                ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED) AS ordered
          ) AS drawn
     WHERE events.seq = drawn.seq
     RETURNING events.*

@@ -6,13 +6,15 @@ A delivery is made for each event a webhook includes, in the publisher's transac
 until 72 hours after the event. A delivery is claimed for a lease (the sender's deadline), so a
 sender that dies leaves it due again, and two senders never send it at once."""
 
+import re
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import httpx
 from sqlalchemy import Select, delete, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session, selectinload
 
 from paas import shapes
 from paas.domain import events
@@ -26,10 +28,14 @@ INCLUDES = tuple(sorted({f"api:{resource}" for resource in events.RESOURCES} | {
 MAX_PER_APP = 10
 URL_LIMIT = 2000
 SECRET_LIMIT = 200
+# What an HTTP header may carry as is: visible ASCII, single spaces inside (the authorization is
+# sent as one; the secret is kept alike).
+HEADER_VALUE = re.compile(rf"(?=.{{1,{SECRET_LIMIT}}}$)[\x21-\x7e]+( [\x21-\x7e]+)*")
 RETRY_FOR = timedelta(hours=72)
 LONGEST_WAIT = timedelta(hours=1)
 PENDING = ("pending", "retrying")
-KEPT_FOR = timedelta(days=7)  # finished deliveries, and the events they were of, then go
+KEPT_FOR = timedelta(days=7)  # finished deliveries then go
+EVENTS_KEPT_FOR = timedelta(days=30)  # the events (an app's history and audit of its changes)
 
 
 def _utcnow() -> datetime:
@@ -59,8 +65,8 @@ def _check(body: object, partial: bool) -> dict:
         body["url"] = check_url(body["url"])
     for key in ("secret", "authorization"):
         value = body.get(key)
-        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= SECRET_LIMIT or not value.isprintable()):
-            raise InvalidParams(f"{key} is text of up to {SECRET_LIMIT} characters.")
+        if value is not None and (not isinstance(value, str) or not HEADER_VALUE.fullmatch(value)):
+            raise InvalidParams(f"{key} is up to {SECRET_LIMIT} visible ASCII characters (single spaces between words).")
     return body
 
 
@@ -147,30 +153,37 @@ def claim(db: Session, limit: int, lease: timedelta, busy: set[uuid.UUID]) -> li
     """Due deliveries, the oldest of each webhook not `busy` (one at a time per webhook), leased:
     due again only once `lease` has passed (a sender that died)."""
     now = _utcnow()
-    candidates = db.scalars(select(WebhookDelivery).where(WebhookDelivery.status.in_(PENDING), WebhookDelivery.next_attempt_at <= now)
-                            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at).limit(limit * 4))
-    picked: dict[uuid.UUID, uuid.UUID] = {}
-    for delivery in candidates:
-        if delivery.webhook_id not in busy and delivery.webhook_id not in picked and len(picked) < limit:
-            picked[delivery.webhook_id] = delivery.id
+    # The oldest due one of each webhook (a backlog of one webhook never hides the others'),
+    # then the longest waiting of those.
+    oldest = (select(WebhookDelivery.id, WebhookDelivery.next_attempt_at)
+              .where(WebhookDelivery.status.in_(PENDING), WebhookDelivery.next_attempt_at <= now,
+                     WebhookDelivery.webhook_id.not_in(busy) if busy else True)
+              .order_by(WebhookDelivery.webhook_id, WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)
+              .ext(distinct_on(WebhookDelivery.webhook_id)).subquery())
+    picked = db.scalars(select(oldest.c.id).order_by(oldest.c.next_attempt_at).limit(limit)).all()
     if not picked:
         return []
     # Only if still due: another sender may have leased it meanwhile.
-    leased = db.scalars(update(WebhookDelivery).where(WebhookDelivery.id.in_(picked.values()), WebhookDelivery.status.in_(PENDING),
+    leased = db.scalars(update(WebhookDelivery).where(WebhookDelivery.id.in_(picked), WebhookDelivery.status.in_(PENDING),
                                                       WebhookDelivery.next_attempt_at <= now)
                         .values(next_attempt_at=now + lease).returning(WebhookDelivery.id)).all()
     db.commit()
-    return list(db.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(leased))))
+    return list(db.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(leased))
+                           .options(selectinload(WebhookDelivery.webhook), selectinload(WebhookDelivery.event))))
 
 
 def attempted(db: Session, delivery_id: uuid.UUID, code: int | None, error: str | None, retry_base: float) -> WebhookDelivery:
     """Record an attempt: a 2xx succeeds; otherwise `sync` is due again after a wait that
     doubles, until 72 hours after its event; `notify` has failed."""
     delivery = db.get(WebhookDelivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status not in PENDING:  # gone with its webhook, or settled by another sender
+        db.rollback()
+        return delivery
     delivery.num_attempts += 1
     delivery.last_code, delivery.last_error = code, error
     now = _utcnow()
-    wait = min(timedelta(seconds=retry_base * 2 ** (delivery.num_attempts - 1)), LONGEST_WAIT)
+    # (The doubling stops long before a wait could overflow: an hour is reached at the 12th.)
+    wait = min(timedelta(seconds=retry_base * 2 ** min(delivery.num_attempts - 1, 20)), LONGEST_WAIT)
     if code is not None and 200 <= code < 300:
         delivery.status, delivery.next_attempt_at = "succeeded", None
     elif delivery.webhook.level == "sync" and now + wait < delivery.event.created_at + RETRY_FOR:
@@ -182,7 +195,8 @@ def attempted(db: Session, delivery_id: uuid.UUID, code: int | None, error: str 
 
 
 def deliveries(app: App, status: str | None = None) -> Select:
-    stmt = select(WebhookDelivery).where(WebhookDelivery.app_id == app.id)
+    stmt = (select(WebhookDelivery).where(WebhookDelivery.app_id == app.id)
+            .options(selectinload(WebhookDelivery.webhook), selectinload(WebhookDelivery.event)))
     return stmt.where(WebhookDelivery.status == status) if status else stmt
 
 
@@ -201,7 +215,14 @@ def get_event(db: Session, app: App, ident: str) -> Event:
 
 
 def prune(db: Session) -> None:
-    """Finished deliveries older than KEPT_FOR go (a receiver that never answers leaves no
-    more than a week of them)."""
-    db.execute(delete(WebhookDelivery).where(WebhookDelivery.status.not_in(PENDING), WebhookDelivery.updated_at < _utcnow() - KEPT_FOR))
+    """What would otherwise grow for ever: a delivery still due past its 72 hours has failed;
+    finished deliveries older than KEPT_FOR go; so do events older than EVENTS_KEPT_FOR that no
+    delivery waits on."""
+    now = _utcnow()
+    expired = select(Event.seq).where(Event.created_at < now - RETRY_FOR - LONGEST_WAIT)
+    db.execute(update(WebhookDelivery).where(WebhookDelivery.status.in_(PENDING), WebhookDelivery.event_seq.in_(expired))
+               .values(status="failed", next_attempt_at=None))
+    db.execute(delete(WebhookDelivery).where(WebhookDelivery.status.not_in(PENDING), WebhookDelivery.updated_at < now - KEPT_FOR))
+    waited_on = select(WebhookDelivery.event_seq)
+    db.execute(delete(Event).where(Event.created_at < now - EVENTS_KEPT_FOR, Event.position.is_not(None), Event.seq.not_in(waited_on)))
     db.commit()

@@ -212,10 +212,11 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, asked: Requ
     channel = messages.RunChannel(platform.redis, run_id)
     if request["attach"]:  # its client is let in while this token may run commands on the app
         channel.grant(hash_token(token_from_authorization(asked.headers.get("authorization")) or ""), str(app.id))
-    channel.ask({**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email})
     events.record(db, app, "dyno", "create", {"id": run_id, "name": name, "type": "run", "command": request["command"],
                                               "size": request["size"], "attach": request["attach"],
                                               "release": {"id": str(release.id), "version": release.version}})
+    db.commit()  # the run is asked for only once its event is there
+    channel.ask({**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email})
     attach_url = None
     if request["attach"]:
         signed = platform.signer.signed("", attach_path(run_id), ttl=messages.ATTACH_TIMEOUT)
@@ -226,7 +227,6 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, asked: Requ
     now = datetime.now(timezone.utc).timestamp()
     dyno = {"id": run_id, "name": name, "type": "run", "state": "starting", "size": request["size"],
             "release_id": str(release.id), "version": release.version, "created_at": now}
-    db.commit()
     return JSONResponse({**dyno_json(dyno, app), "attach_url": attach_url, "command": request["command"]}, status_code=201)
 
 

@@ -1,6 +1,7 @@
-"""An app's events, for whoever may view the app: the latest as JSON, or live as server-sent
-events (`Accept: text/event-stream`), each with its position as the SSE id, so a client that
-reconnects with `Last-Event-ID` goes on where it stopped, missing nothing and nothing twice.
+"""An app's events, for whoever may view the app: the latest as JSON (or those after a position),
+or live as server-sent events (`Accept: text/event-stream`) from now, each with its position as
+the SSE id, so a client that reconnects with `Last-Event-ID` goes on where it stopped, missing
+nothing and nothing twice.
 A stream holds no database connection while it waits: the publisher tells it (in Redis) that
 an app has new events, and it reads them then."""
 
@@ -12,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from paas.domain import access, accounts, events
 from paas.domain.errors import InvalidParams
@@ -40,12 +41,16 @@ def list_events(ident: str, user: UserDep, db: DbDep, request: Request, platform
                 after: Annotated[str | None, Query()] = None, max: Annotated[int, Query(ge=1, le=1000)] = 100,
                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None):
     app = access.app_for(db, ident, user, access.VIEW)
-    start = position(last_event_id if last_event_id is not None else after)
     if "text/event-stream" in request.headers.get("accept", ""):
+        # From where the client stopped, or from now (a history is the JSON list's, a page at a time).
+        given = last_event_id if last_event_id is not None else after
+        start = position(given) if given is not None else db.scalar(
+            select(func.coalesce(func.max(Event.position), 0)).where(Event.app_id == app.id))
         token_hash = accounts.hash_token(token_from_authorization(request.headers.get("authorization")) or "")
         db.close()  # a stream may last hours: its connection goes back to the pool now
         return StreamingResponse(follow(platform, str(app.id), token_hash, start), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    start = position(last_event_id if last_event_id is not None else after)
     if after is None and last_event_id is None:  # the latest `max`, oldest first
         latest = db.scalars(select(Event).where(Event.app_id == app.id, Event.position.is_not(None))
                             .order_by(Event.position.desc()).limit(max))
