@@ -1,12 +1,12 @@
-"""The one publisher of events (paas.domain.events): it delivers each recorded event after its
-change committed, in the order they became visible, at least once, to every consumer (the
-runner's wake-up, the app's `app[api]` log lines), then gives it its position, the order that
-live readers resume from, and tells them.
+"""The one publisher of events (paas.domain.events): once a change has committed, it gives its
+events their positions (the order live readers resume from) and delivers them, in that order,
+at least once, to every consumer (the runner's wake-up, the app's `app[api]` log lines,
+webhooks' deliveries) in the same transaction, then tells live readers.
 
 It runs as a thread of the runner process. A Postgres advisory lock keeps it to one per
 installation (a second runner's waits, and takes over when the first one's connection goes). A
 notification at each commit wakes it; it also looks every second, for one lost with a
-connection. A consumer that fails (Redis restarting) stops the batch: it is delivered again."""
+connection. A consumer that fails (Redis restarting) rolls the batch back: it is delivered again."""
 
 import logging
 import threading
