@@ -29,7 +29,9 @@ from pathlib import Path
 import httpx
 import platform_clients  # beside this script
 
-from paas import logs, messages
+from paas import logs
+from paas.channels import connect
+from paas.channels.output import LogStream
 
 SAMPLE_APP = Path(__file__).resolve().parent.parent / "tests" / "e2e" / "sample_app"
 TIMEOUT = 120
@@ -97,12 +99,12 @@ class Load:
 def timeline(platform: platform_clients.Platform, app: str, started: float, live: float) -> list[str]:
     """What the push's build printed and the app's log said between `started` and `live` (wall
     clock), each at its offset from `started`: where a push's time goes."""
-    redis = messages.connect(platform.settings)
+    redis = connect(platform.settings)
     build = platform.api.get(f"/apps/{app}/builds", headers={"Range": "created_at ..; max=1, order=desc"}).json()[0]
     app_id = platform.api.get(f"/apps/{app}").json()["id"]
     low, high = f"{int(started * 1000)}-0", f"{int(live * 1000) + 1}-0"
     entries = [(entry_id, fields.get("line") or f"(end {fields.get('end')})")
-               for entry_id, fields in redis.xrange(messages.LogStream.for_build(redis, build["id"]).key, low, high)]
+               for entry_id, fields in redis.xrange(LogStream.for_build(redis, build["id"]).key, low, high)]
     entries += [(entry_id, f"{fields.get('source')}[{fields.get('dyno')}]: {fields.get('text', fields.get('line', ''))}")
                 for entry_id, fields in redis.xrange(logs.key(app_id), low, high) if fields.get("source") != "app"]
     entries.sort(key=lambda entry: tuple(int(part) for part in entry[0].split("-")))

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paas import certificates
+from paas.channels import connect
+from paas.channels.dynos import NODES_KEY, read_nodes
 
 NAMESPACE = "paas-node2"
 SUBNET = "10.213.7"  # private, and used by nothing else here
@@ -228,7 +230,6 @@ COLLECTOR_PORT = 5171  # the swarm runner's log collector, at the host's side of
 def swarm_runner(settings, cluster: LocalSwarm, reconcile_interval: float = 2.0) -> Iterator[None]:
     """The platform's runner (started by `make up`) swapped for one on the swarm backend, and
     put back after, with every service, overlay and the gateway it made removed."""
-    from paas import messages
     from paas.runner.swarm_backend import SwarmBackend
 
     home = settings.home.resolve()
@@ -237,11 +238,11 @@ def swarm_runner(settings, cluster: LocalSwarm, reconcile_interval: float = 2.0)
            "PAAS_LOG_COLLECTOR": f"{HOST_ADDR}:{COLLECTOR_PORT}", "PAAS_RECONCILE_INTERVAL": str(reconcile_interval)}
     log = open(home / "logs" / "runner-swarm.log", "ab")
     runner = subprocess.Popen([sys.executable, "-m", "paas.runner"], env=env, stdout=log, stderr=log, start_new_session=True)
-    redis = messages.connect(settings)
-    redis.delete(messages.NODES_KEY)
+    redis = connect(settings)
+    redis.delete(NODES_KEY)
     try:
         deadline = time.monotonic() + 60
-        while len(messages.read_nodes(redis)[0]) != 2:
+        while len(read_nodes(redis).nodes) != 2:
             if time.monotonic() > deadline or runner.poll() is not None:
                 raise RuntimeError(f"the swarm runner did not see both nodes: see {home / 'logs' / 'runner-swarm.log'}")
             time.sleep(0.3)
@@ -250,7 +251,7 @@ def swarm_runner(settings, cluster: LocalSwarm, reconcile_interval: float = 2.0)
         os.killpg(runner.pid, signal.SIGTERM)
         runner.wait(30)
         SwarmBackend.from_settings(settings.model_copy(update={"runner_backend": "swarm", "swarm_registry": cluster.registry})).remove_all()
-        redis.delete(messages.NODES_KEY)
+        redis.delete(NODES_KEY)
         sh(str(Path(__file__).resolve().parents[1] / "scripts" / "platform.sh"), "up", env={**os.environ, "PAAS_HOME": str(home)})
 
 

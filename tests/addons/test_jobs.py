@@ -6,10 +6,14 @@ import time
 import docker
 import pytest
 
-from paas import logs, messages, networks
+from paas import logs, networks
 from paas.addons import jobs
 from paas.addons.servers import Servers
-from paas.domain import accounts, addons, apps
+from paas.channels import connect
+from paas.channels import addon_jobs
+from paas.channels.addon_jobs import Job
+from paas.channels.runner import ADDON_QUEUE
+from paas.domain import accounts, addons, apps, events, links
 from paas.domain.crypto import ConfigCipher
 from paas.domain.models import Addon
 
@@ -19,7 +23,7 @@ CIPHER = ConfigCipher(b"z" * 43 + b"=")
 @pytest.fixture
 def context(api_settings, test_sessionmaker):
     client = docker.DockerClient(base_url=api_settings.docker_url)
-    redis = messages.connect(api_settings)
+    redis = connect(api_settings)
     yield jobs.Context(api_settings, test_sessionmaker, redis, client, CIPHER, Servers(client, api_settings),
                         logs.LogStore(redis, 100))
     for container in client.containers.list(all=True, filters={"label": "paas.instance=paas-test"}):
@@ -95,13 +99,50 @@ def test_jobs_report_their_outcome_and_cleanup_is_tried_again(context, monkeypat
     monkeypatch.setitem(jobs.JOBS, "remove-networks", flaky)
     monkeypatch.setattr(jobs, "RETRY_WAIT", 0.01)
     runner = jobs.AddonJobs(context)
-    context.redis.delete(messages.ADDON_QUEUE)  # what other tests' API calls queued
-    job_id = messages.send_addon_job(context.redis, "remove-networks", "n1")
-    _, payload = context.redis.blpop([messages.ADDON_QUEUE], timeout=5)
+    context.redis.delete(ADDON_QUEUE)  # what other tests' API calls queued
+    job = Job("remove-networks", ["n1"])
+    addon_jobs.send(context.redis, job)
+    _, payload = context.redis.blpop([ADDON_QUEUE], timeout=5)
     runner.run(payload)
     assert calls == ["n1"] * 3
-    assert messages.wait_for_outcome(context.redis, job_id, 5) == {"ok": True, "message": "removed n1"}
-    failing = messages.send_addon_job(context.redis, "provision", "not-an-id", "x")
-    runner.run(context.redis.blpop([messages.ADDON_QUEUE], timeout=5)[1])
-    outcome = messages.wait_for_outcome(context.redis, failing, 5)
+    assert addon_jobs.wait_for_outcome(context.redis, job.id, 5) == {"ok": True, "message": "removed n1"}
+    failing = Job("provision", ["not-an-id", "x"], "made-id")
+    addon_jobs.send(context.redis, failing)
+    runner.run(context.redis.blpop([ADDON_QUEUE], timeout=5)[1])
+    outcome = addon_jobs.wait_for_outcome(context.redis, "made-id", 5)
     assert outcome["ok"] is False and outcome["message"]
+
+
+def test_changes_call_for_the_jobs_that_make_and_remove_servers_and_networks(test_sessionmaker):
+    with test_sessionmaker() as db:
+        owner = accounts.ensure_user(db, "jobs@example.com")
+        events.act_as(db, owner)
+        app, other = apps.create_app(db, CIPHER, owner), apps.create_app(db, CIPHER, owner)
+        mine = {app.id, other.id}
+
+        def jobs_now() -> list[tuple]:
+            batch = [e for e in events.publish(db, 1000) if e.app_id in mine]
+            return [(job.job, job.args, job.id) for job in jobs.jobs_of(db, batch)]
+
+        jobs_now()  # the apps' own events: none
+        addon = addons.create_addon(db, CIPHER, app, "postgresql")
+        external = addons.create_addon(db, CIPHER, app, "external", "MAILER", {"url": "smtp://m.example"})
+        link = links.create_link(db, app, other)
+        # The add-on's own first attachment is its provisioning's; an external one needs nothing.
+        assert jobs_now() == [("provision", [str(addon.id), str(owner.id)], str(addon.id)),
+                              ("open-link", [str(link.id)], str(link.id))]
+        addons.attach(db, CIPHER, external, other, "MAILER")
+        assert jobs_now() == []
+        addons.provisioned(db, CIPHER, addon, owner)
+        second = addons.attach(db, CIPHER, addon, other)
+        assert jobs_now() == [("attach", [str(second.id), str(owner.id)], str(second.id))]
+        addons.detach(db, CIPHER, second, owner)
+        links.delete_link(db, link)
+        assert [(name, args) for name, args, _id in jobs_now()] == [("remove-networks", [[str(second.id)], []]),
+                                                                    ("remove-networks", [[], [str(link.id)]])]
+        third = addons.attach(db, CIPHER, addon, other)
+        [first] = [a.id for a in addons.attachments_of(db, addon) if a.app_id == app.id]
+        jobs_now()
+        addons.release_app(db, CIPHER, app, owner)  # the app goes: its add-ons' servers and networks too
+        assert [(name, args) for name, args, _id in jobs_now()] == [("destroy", [str(addon.id), [str(first), str(third.id)]])]
+        db.rollback()

@@ -10,7 +10,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from paas import messages
+from paas.channels import connect
 from paas.domain import accounts, addons, apps, builds, collaborators, config, domains, events, formation, links, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.db import make_sessionmaker
@@ -150,7 +150,7 @@ def test_the_publisher_delivers_committed_events_in_order_once_and_again_after_a
     def recording(_db, batch):
         delivered.extend((e.resource, e.action, e.data.get("description", "")) for e in batch)
 
-    redis_client = messages.connect(api_settings)
+    redis_client = connect(api_settings)
     live = redis_client.pubsub(ignore_subscribe_messages=True)
     live.subscribe(live_channel(app.id))
     with pytest.raises(ConnectionError):
@@ -191,8 +191,8 @@ def test_a_publisher_whose_delivery_failed_takes_up_again_and_a_second_one_waits
             raise ConnectionError("Redis went away")
 
     second_calls: list[int] = []
-    first = Publisher(sessions, messages.connect(api_settings), [flaky])
-    second = Publisher(sessions, messages.connect(api_settings), [lambda _db, batch: second_calls.append(len(batch))])
+    first = Publisher(sessions, connect(api_settings), [flaky])
+    second = Publisher(sessions, connect(api_settings), [lambda _db, batch: second_calls.append(len(batch))])
     threads = [threading.Thread(target=p.run, daemon=True) for p in (first, second)]
     threads[0].start()
     try:

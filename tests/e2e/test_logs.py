@@ -15,8 +15,8 @@ import httpx
 import pytest
 import redis
 
-from paas.messages import NODES_KEY
 from tests.e2e.conftest import app_containers, eventually
+from paas.channels.dynos import NODES_KEY
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from paas import logs, messages
+from paas import logs
+from paas.channels.runner import ADDON_QUEUE, WAKE_QUEUE
 from paas.domain import accounts, apps, builds, models, releases
 from paas.platform.app import create_app
 from paas.publisher import Publisher
@@ -15,9 +16,9 @@ def platform_app(api_settings, test_sessionmaker):
     app = create_app(api_settings)
     platform = app.api.state.platform
     platform.sessionmaker = test_sessionmaker
-    platform.redis.delete(messages.WAKE_QUEUE, messages.ADDON_QUEUE)
+    platform.redis.delete(WAKE_QUEUE, ADDON_QUEUE)
     yield app
-    platform.redis.delete(messages.WAKE_QUEUE, messages.ADDON_QUEUE)
+    platform.redis.delete(WAKE_QUEUE, ADDON_QUEUE)
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def woken(platform_app, publish):
 
     def read() -> list[str]:
         publish()
-        return redis.lrange(messages.WAKE_QUEUE, 0, -1)
+        return redis.lrange(WAKE_QUEUE, 0, -1)
 
     return read
 

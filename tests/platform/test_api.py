@@ -5,7 +5,8 @@ import base64
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from paas import messages
+from paas.channels.dynos import NODES_KEY, next_run_name, publish_nodes
+from paas.channels.output import LogStream
 from paas.domain import accounts
 from tests.platform.conftest import deploy
 
@@ -84,7 +85,7 @@ def test_delete_app(client, woken):
     deleted = client.delete("/apps/short-lived")
     assert deleted.status_code == 200 and deleted.json()["name"] == "short-lived"
     assert client.get("/apps/short-lived").status_code == 404
-    assert woken() == ["short-lived", "short-lived"]
+    assert woken() == ["short-lived"]  # once: its destroy is one event
 
 
 def test_pipeline_couplings_is_404_and_addons_empty(client):
@@ -217,7 +218,7 @@ def test_an_app_is_renamed_with_its_repository_and_run_numbers(client, platform_
     assert client.get("/apps/old-name").status_code == 404 and client.get("/apps/new-name").status_code == 200
     assert not repository.exists() and (platform.settings.repos_dir / "new-name.git").is_dir()
     assert "new-name" in woken() and "old-name" in woken()  # the runner moves its processes
-    assert messages.next_run_name(platform.redis, "new-name") == "run.5"  # run numbers go on
+    assert next_run_name(platform.redis, "new-name") == "run.5"  # run numbers go on
 
     for body, status, word in (({"name": "taken-name"}, 422, "taken"), ({"name": "Bad_Name"}, 422, "Name must"),
                                ({"name": 7}, 422, "Name must")):
@@ -249,7 +250,7 @@ def test_a_release_that_deploys_code_has_its_output(client, platform_app, test_s
     path = url.removeprefix(platform.settings.api_url)
     anonymous = TestClient(platform_app)
     assert anonymous.get(path).text == "(this release's output is no longer kept)\n"  # settled, and nothing kept
-    stream = messages.LogStream.for_release(platform.redis, release["id"])
+    stream = LogStream.for_release(platform.redis, release["id"])
     stream.write("-----> Launching v2: starting web.1")
     stream.end(True, version=version)
     try:
@@ -310,7 +311,7 @@ def test_nodes_are_what_the_runner_last_saw_and_for_admins_only(client, platform
     node = {"id": "n1", "hostname": "h1", "address": "10.0.0.1", "state": "ready", "availability": "active",
             "role": "manager", "leader": True, "dynos": 3, "engine": "20.10"}
     try:
-        messages.publish_nodes(redis, [node], None)
+        publish_nodes(redis, [node], None)
         assert client.get("/nodes").status_code == 403  # the test user is no admin
         with test_sessionmaker() as db:
             admin = accounts.ensure_user(db, "boss@example.com")
@@ -321,10 +322,10 @@ def test_nodes_are_what_the_runner_last_saw_and_for_admins_only(client, platform
         [listed] = client.get("/nodes", headers=boss).json()
         assert listed["dynos"] == 3 and listed["address"] == "10.0.0.1" and listed["updated_at"].endswith("Z")
         assert client.get("/nodes/join", headers=boss).status_code == 422  # one engine: nothing joins
-        messages.publish_nodes(redis, [node], "docker swarm join --token SWMTKN-1-x 10.0.0.1:2377")
+        publish_nodes(redis, [node], "docker swarm join --token SWMTKN-1-x 10.0.0.1:2377")
         assert client.get("/nodes/join", headers=boss).json() == {"command": "docker swarm join --token SWMTKN-1-x 10.0.0.1:2377"}
     finally:
-        redis.delete(messages.NODES_KEY)
+        redis.delete(NODES_KEY)
 
 
 def test_a_nul_byte_in_a_name_is_the_clients_error_not_a_crash(client):

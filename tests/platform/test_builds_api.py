@@ -6,7 +6,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from paas import messages
+from paas.channels.output import LogStream
 from paas.domain import apps, builds, models, releases
 
 
@@ -103,7 +103,7 @@ def test_build_output_is_streamed_live_then_served_whole(client, platform_app, t
         db.commit()
     url = client.get(f"/apps/logged/builds/{build.id}").json()["output_stream_url"]
     path = url.split("5100", 1)[1]
-    stream = messages.LogStream.for_build(platform.redis, build.id)
+    stream = LogStream.for_build(platform.redis, build.id)
     stream.client.delete(stream.key)
     stream.write("-----> Building")
     stream.write("       step one")

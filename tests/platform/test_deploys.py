@@ -1,12 +1,15 @@
 """Following a build to its outcome (the deploy service), against real Postgres and Redis: what
 the pusher is told always matches what happened, whatever the worker did."""
 
+import threading
+
 import pytest
 
-from paas import messages
+from paas.channels.output import LogStream
 from paas.domain import apps, builds
 from paas.domain.models import Status
 from paas.platform import deploys as deploys_module
+from paas.runner.lost_builds import fail_lost_builds
 
 
 @pytest.fixture
@@ -47,23 +50,17 @@ def test_a_build_released_by_a_worker_that_died_before_saying_so_is_live(platfor
     assert status_of(test_sessionmaker, build_id) is Status.succeeded
 
 
-def test_a_started_build_whose_worker_went_silent_fails(platform, build_id, test_sessionmaker):
+def test_a_started_build_whose_worker_went_silent_fails_when_the_sweeper_says_so(platform, build_id, test_sessionmaker):
     with test_sessionmaker() as db:
         builds.start_build(db, build_id, "worker-1")
         db.commit()
-    messages.LogStream.for_build(platform.redis, build_id).write("-----> Building")
-    end, said = follow(platform, build_id)
+    LogStream.for_build(platform.redis, build_id).write("-----> Building")
+    swept = threading.Timer(1.5, fail_lost_builds, args=(test_sessionmaker, platform.redis, 30, lambda: True))
+    swept.start()
+    end, said = follow(platform, build_id)  # it only reads, and waits
+    swept.join()
     assert not end.ok and end.detail["reason"] == "build worker lost"
     assert said == ["-----> Building", builds.LOST_WORKER]
-    assert status_of(test_sessionmaker, build_id) is Status.failed
-
-
-def test_a_queued_build_gives_up_when_no_worker_is_left(platform, build_id, test_sessionmaker, monkeypatch):
-    monkeypatch.setattr(deploys_module, "QUEUED_WORKER_CHECK", 1.0)
-    monkeypatch.setattr(platform.deploys, "worker_available", lambda: False)
-    end, said = follow(platform, build_id)
-    assert not end.ok and end.detail["reason"] == "no build worker"
-    assert said[0] == "-----> Waiting for a build worker (next in line)" and said[-1] == builds.NO_WORKER
     assert status_of(test_sessionmaker, build_id) is Status.failed
 
 

@@ -5,7 +5,7 @@ import uuid
 
 import redis
 
-from paas.messages import End, LogStream
+from paas.channels.output import End, LogStream
 from paas.platform.followers import Followers
 
 

@@ -1,6 +1,7 @@
 """The formation endpoints in-process (real Postgres, real Redis)."""
 
 from tests.platform.conftest import deploy
+from paas.channels.dynos import dynos_key, publish_dynos, restart_requests
 
 
 def test_formation_lists_scales_and_sizes_each_type(client, test_sessionmaker, woken):
@@ -43,11 +44,10 @@ def test_bad_changes_are_refused_and_change_nothing(client, test_sessionmaker):
 
 
 def test_dynos_come_from_what_the_runner_published_and_restarts_are_requests(client, platform_app, woken):
-    from paas import messages
 
     client.post("/apps", json={"name": "dynoed"})
     redis = platform_app.api.state.platform.redis
-    messages.publish_dynos(redis, "dynoed", [{"id": "c1", "name": "web.1", "type": "web", "state": "up", "size": "basic",
+    publish_dynos(redis, "dynoed", [{"id": "c1", "name": "web.1", "type": "web", "state": "up", "size": "basic",
                                              "release_id": "r1", "version": 3, "created_at": 1796000000.5}])
     try:
         [dyno] = client.get("/apps/dynoed/dynos").json()
@@ -59,9 +59,9 @@ def test_dynos_come_from_what_the_runner_published_and_restarts_are_requests(cli
         assert client.delete("/apps/dynoed/dynos/clock").status_code == 404
         assert client.delete("/apps/dynoed/dynos").status_code == 202
         assert "dynoed" in woken()  # the restarts' events delivered: the runner is told
-        assert set(messages.restart_requests(redis, "dynoed")) == {"web.1", "web", "all"}
+        assert set(restart_requests(redis, "dynoed")) == {"web.1", "web", "all"}
     finally:
-        redis.delete(messages.dynos_key("dynoed"), "paas:restart:dynoed")
+        redis.delete(dynos_key("dynoed"), "paas:restart:dynoed")
 
 
 def test_odd_process_types_are_clear_errors(client, test_sessionmaker):

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
 
-from paas import messages
+from paas.channels.output import LogStream
 from paas.domain import accounts, apps, builds, models
 from paas.platform.api import OUTPUT_URL_TTL
 from tests.platform.conftest import deploy
@@ -72,7 +72,7 @@ def test_an_output_url_opens_only_while_its_user_may_view_the_app(client, platfo
     with TestClient(platform_app, headers={"Authorization": f"Bearer {token}"}) as as_helper:
         build_url = as_helper.get(f"/apps/shared/builds/{build_id}").json()["output_stream_url"]
         release = as_helper.get(f"/apps/shared/releases/{version}").json()
-    stream = messages.LogStream.for_release(platform_app.api.state.platform.redis, release["id"])
+    stream = LogStream.for_release(platform_app.api.state.platform.redis, release["id"])
     stream.write("-----> Launching")
     stream.end(True)
     try:

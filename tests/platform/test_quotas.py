@@ -6,7 +6,9 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from paas import messages
+from paas.channels.dynos import publish_run, runs_key
+from paas.channels.runner import RUN_QUEUE
+from paas.channels.runs import RunChannel
 from paas.domain import accounts
 from paas.platform.api import dynos
 from tests.platform.conftest import deploy
@@ -151,13 +153,13 @@ def test_one_off_dynos_at_once_up_to_the_quota_then_429_until_one_ends(client, a
         refused(client.post("/apps/q-runs/dynos", json={"command": "true"}), "one_off_dynos", status=429)
         assert client.get("/account/quotas").json()["one_off_dynos"] == {"limit": 2, "used": 2}
         # The runner takes one and it ends: there is room again.
-        channel = messages.RunChannel(redis, runs[0].json()["id"])
+        channel = RunChannel(redis, runs[0].json()["id"])
         assert channel.take() is not None
         channel.exited(0)
         assert client.post("/apps/q-runs/dynos", json={"command": "true"}).status_code == 201
         refused(client.post("/apps/q-runs/dynos", json={"command": "true"}), "one_off_dynos", status=429)
     finally:
-        redis.delete(messages.RUN_QUEUE)
+        redis.delete(RUN_QUEUE)
 
 
 def test_a_run_counts_while_waiting_for_a_runner_starting_or_listed_up(platform_app, test_sessionmaker):
@@ -169,9 +171,9 @@ def test_a_run_counts_while_waiting_for_a_runner_starting_or_listed_up(platform_
     now = time.time()
     long_ago = now - dynos.STARTING_FOR - 60
 
-    def ask(run_id: str, asked: float) -> messages.RunChannel:
+    def ask(run_id: str, asked: float) -> RunChannel:
         redis.zadd(dynos.runs_of(user), {f"q-app/{run_id}": asked})
-        channel = messages.RunChannel(redis, run_id)
+        channel = RunChannel(redis, run_id)
         redis.delete(channel.request_key, channel.output_key)
         channel.client.set(channel.request_key, "{}", ex=60)
         return channel
@@ -181,7 +183,7 @@ def test_a_run_counts_while_waiting_for_a_runner_starting_or_listed_up(platform_
     starting.take()
     up = ask("r-up", long_ago)
     up.take()
-    messages.publish_run(redis, "q-app", "run.3", {"id": "r-up", "name": "run.3"})
+    publish_run(redis, "q-app", "run.3", {"id": "r-up", "name": "run.3"})
     forgotten = ask("r-forgotten", long_ago)  # taken by a runner that has restarted since
     forgotten.take()
     ended = ask("r-ended", now)
@@ -193,6 +195,6 @@ def test_a_run_counts_while_waiting_for_a_runner_starting_or_listed_up(platform_
         waiting.take()  # now one taken long ago and never listed: no longer counted
         assert dynos.one_off_dynos_running(redis, user, 3600) == 2
     finally:
-        redis.delete(dynos.runs_of(user), messages.runs_key("q-app"))
+        redis.delete(dynos.runs_of(user), runs_key("q-app"))
         for channel in (waiting, starting, up, forgotten, ended):
             redis.delete(channel.request_key, channel.output_key)

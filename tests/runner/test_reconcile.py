@@ -9,7 +9,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from paas import messages
+from paas.channels import connect
+from paas.channels.output import End, LogStream
 from paas.domain import accounts, apps, builds, config, formation, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.models import Status
@@ -39,7 +40,7 @@ def world(api_settings, test_sessionmaker, caddy, make_test_router):
     router = make_test_router(settings.web_port)
     router.ensure_server()
     backend = DockerBackend.from_settings(settings)
-    redis = messages.connect(settings)
+    redis = connect(settings)
     reconciler = Reconciler(settings, test_sessionmaker, cipher, backend, router, redis)
     name = "rc-" + secrets.token_hex(4)
     with test_sessionmaker() as db:
@@ -68,10 +69,10 @@ def world(api_settings, test_sessionmaker, caddy, make_test_router):
             with test_sessionmaker() as db:
                 return releases.get_release(db, apps.get_app(db, name), version).status
 
-        def outcome(self, version: int) -> tuple[list[str], messages.End]:
+        def outcome(self, version: int) -> tuple[list[str], End]:
             with test_sessionmaker() as db:
                 release = releases.get_release(db, apps.get_app(db, name), version)
-            items = list(messages.LogStream.for_release(redis, release.id).follow(1))
+            items = list(LogStream.for_release(redis, release.id).follow(1))
             return [i for i in items if isinstance(i, str)], items[-1]
 
         def get(self) -> httpx.Response:

@@ -2,18 +2,19 @@
 
 from types import SimpleNamespace
 
-from paas import messages
+from paas.channels.runner import ROUTER_WAKE
 from paas.runner.wakes import woken
 
 
-def event(resource: str, action: str, app: str = "a", **data):
-    return SimpleNamespace(resource=resource, action=action, app_name=app, data=data)
+def event(resource: str, action: str, app: str = "a", previous: dict | None = None, **data):
+    return SimpleNamespace(resource=resource, action=action, app_name=app, data=data, previous_data=previous or {})
 
 
 def test_a_batch_wakes_each_app_once_and_the_router_for_domains_and_app_settings():
     assert woken([event("release", "create"), event("formation", "update"), event("release", "create", "b")]) == ["a", "b"]
-    assert woken([event("domain", "create"), event("domain", "destroy")]) == [messages.ROUTER_WAKE]
-    assert woken([event("app", "update")]) == [messages.ROUTER_WAKE, "a"]
+    assert woken([event("domain", "create"), event("domain", "destroy")]) == [ROUTER_WAKE]
+    assert woken([event("app", "update")]) == [ROUTER_WAKE, "a"]
+    assert woken([event("app", "update", "new", previous={"name": "old"})]) == [ROUTER_WAKE, "new", "old"]
     assert woken([event("link", "destroy", target={"name": "b"})]) == ["a", "b"]
     assert woken([event("app", "create"), event("app", "destroy", "b"), event("addon-attachment", "destroy")]) == ["a", "b"]
 

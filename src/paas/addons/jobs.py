@@ -1,12 +1,12 @@
 """The add-on jobs: making, joining, rotating and removing add-on servers and private networks.
 
 The runner does them, each in a thread of its own, as it takes them from Redis
-(`messages.send_addon_job`): it is the part that owns containers and networks, a database is
+(paas.channels.addon_jobs): it is the part that owns containers and networks, a database is
 never made to wait behind builds, and no process more is needed (a Celery worker of their own
-cost 88 MB). Jobs take ids; the API call that sent one waits for its outcome
-(`messages.wait_for_outcome`) and answers with it."""
+cost 88 MB). Jobs take ids. They come from events (`jobs_of`: an add-on, an attachment or a link
+made or gone), except a credentials rotation, which the API asks for; the API call that made
+the change waits for the job's outcome and answers with it."""
 
-import json
 import logging
 import time
 import uuid
@@ -18,11 +18,13 @@ import docker
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas import logs, messages
-from paas import networks
+from paas import logs, networks
 from paas.addons.servers import Servers
+from paas.channels import addon_jobs
+from paas.channels.addon_jobs import Job
+from paas.channels.runner import wake_runner
 from paas.domain import addons, events
-from paas.domain.addon_services import random_secret
+from paas.domain.addon_services import BY_NAME, random_secret
 from paas.domain.crypto import ConfigCipher
 from paas.domain.models import Addon, AddonAttachment, AppLink, User
 from paas.settings import Settings
@@ -187,7 +189,7 @@ def open_link(c: Context, link_id: str) -> str:
         _forget(c, AppLink, link_id)
         raise
     for name in names:  # the runner puts both apps' processes on it
-        messages.wake_runner(c.redis, name)
+        wake_runner(c.redis, name)
     return f"{names[0]} can reach {names[1]}"
 
 
@@ -213,20 +215,63 @@ class AddonJobs:
 
     def run(self, payload: str) -> None:
         try:
-            job = json.loads(payload)
-            work, args, job_id = JOBS[job["job"]], job["args"], job["id"]
-        except (ValueError, KeyError, TypeError):
+            job = Job.parse(payload)
+            work = JOBS[job.job]
+        except (ValueError, KeyError):
             log.error("not an add-on job: %r", payload[:200])
             return
-        attempts = RETRIES if job["job"] in RETRIED else 1
+        attempts = RETRIES if job.job in RETRIED else 1
         for attempt in range(attempts):
             try:
-                outcome = (True, work(self.context, *args))
+                outcome = (True, work(self.context, *job.args))
                 break
             except Exception as error:
-                log.exception("add-on job %s (%s) failed", job["job"], job_id)
+                log.exception("add-on job %s (%s) failed", job.job, job.id)
                 outcome = (False, str(error))
                 if attempt + 1 < attempts:  # no wait after the last: its outcome is due now
                     time.sleep(RETRY_WAIT * 2**attempt)
-        messages.report_outcome(self.context.redis, job_id, *outcome)
+        addon_jobs.report_outcome(self.context.redis, job.id, *outcome)
+
+
+def jobs_of(db: Session, batch) -> list[Job]:
+    """The jobs these events call for: an add-on's server, a second app's attachment to one, a
+    link made need their server and networks (each job has the id of what it makes, which the
+    API call waits for); an add-on, an attachment or a link gone, that its server and networks go.
+    The server of an add-on destroyed goes first, then the networks of its attachments."""
+    made = {e.data["id"] for e in batch if (e.resource, e.action) == ("addon", "create")}
+    destroyed = {e.data["id"]: BY_NAME[e.data["addon_service"]["name"]].runs_server
+                 for e in batch if (e.resource, e.action) == ("addon", "destroy")}
+    networks_of = {addon_id: [] for addon_id in destroyed}
+    jobs = []
+    for e in batch:
+        actor = (e.actor or {}).get("id", "")
+        match (e.resource, e.action):
+            case ("addon", "create") if e.data["state"] == "provisioning":
+                jobs.append(Job("provision", [e.data["id"], actor], e.data["id"]))
+            case ("addon-attachment", "create") if e.data["addon"]["id"] not in made and _serves(db, e.data["addon"]["id"]):
+                jobs.append(Job("attach", [e.data["id"], actor], e.data["id"]))
+            case ("link", "create"):
+                jobs.append(Job("open-link", [e.data["id"]], e.data["id"]))
+            case ("addon-attachment", "destroy") if e.data["addon"]["id"] in destroyed:
+                networks_of[e.data["addon"]["id"]].append(e.data["id"])
+            case ("addon-attachment", "destroy"):
+                jobs.append(Job("remove-networks", [[e.data["id"]], []]))
+            case ("link", "destroy"):
+                jobs.append(Job("remove-networks", [[], [e.data["id"]]]))
+    return jobs + [Job("destroy", [addon_id, networks_of[addon_id]]) for addon_id, serves in destroyed.items() if serves]
+
+
+def _serves(db: Session, addon_id: str) -> bool:
+    """A provisioned add-on with a server (an attachment to it needs a network of its own)."""
+    addon = db.get(Addon, uuid.UUID(addon_id))
+    return addon is not None and addon.state == "provisioned" and addons.service_of(addon).runs_server
+
+
+def queue(redis_client: redis.Redis):
+    """The consumer of events that queues their jobs for the runner."""
+    def send(db: Session, batch) -> None:
+        for job in jobs_of(db, batch):
+            addon_jobs.send(redis_client, job)
+
+    return send
 

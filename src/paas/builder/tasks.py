@@ -15,7 +15,6 @@ import docker
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas import messages
 from paas.builder import source
 from paas.builder.dockerfile import build_from_dockerfile
 from paas.builder.errors import BuildFailed
@@ -25,16 +24,19 @@ from paas.builder.sandbox import Sandboxes
 from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
 from paas.celery_app import BUILD_TASK, make_celery
+from paas.channels import connect
+from paas.channels.builds import Heartbeat
+from paas.channels.output import LogStream
 from paas.domain import builds, config, events
 from paas.domain.crypto import ConfigCipher, load_key, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.domain.errors import Conflict
 from paas.domain.models import Build, Status
 from paas.memory import release_free_memory
-from paas.source_files import uploaded_file
 from paas.repos import repository_path
-from paas.signing import Signer
 from paas.settings import Settings, get_settings
+from paas.signing import Signer
+from paas.source_files import uploaded_file
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def _make_worker() -> Worker:
     return Worker(
         settings=settings,
         sessionmaker=make_sessionmaker(settings),
-        redis=messages.connect(settings),
+        redis=connect(settings),
         docker=client,
         cipher=ConfigCipher(load_keys(settings)),
         signer=Signer(load_key(settings)),
@@ -91,7 +93,7 @@ def build(build_id: str) -> None:
 class Output:
     """The build's output: live to its Redis stream, and kept to be stored with the build."""
 
-    def __init__(self, stream: messages.LogStream):
+    def __init__(self, stream: LogStream):
         self.stream, self.lines = stream, []
 
     def write(self, line: str) -> None:
@@ -100,8 +102,8 @@ class Output:
 
 
 def run_build(w: Worker, build_id: uuid.UUID) -> None:
-    out = Output(messages.LogStream.for_build(w.redis, build_id))
-    heartbeat = messages.Heartbeat(w.redis, build_id, w.settings.build_worker_lost_after)
+    out = Output(LogStream.for_build(w.redis, build_id))
+    heartbeat = Heartbeat(w.redis, build_id, w.settings.build_worker_lost_after)
     heartbeat.beat()  # before the build is marked started: a follower never sees it started and silent
     with w.sessionmaker() as db:
         build = builds.start_build(db, build_id, w.name)
@@ -176,7 +178,7 @@ def own_source(w: Worker, url: str) -> Path | None:
         raise BuildFailed(f"the uploaded source is gone: {error} (upload it again to a new source)") from None
 
 
-def _beat(heartbeat: messages.Heartbeat, done: threading.Event) -> None:
+def _beat(heartbeat: Heartbeat, done: threading.Event) -> None:
     while not done.wait(heartbeat.ttl / 4):
         try:
             heartbeat.beat()

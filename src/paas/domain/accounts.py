@@ -1,6 +1,6 @@
 """Users and their API tokens.
 
-These functions touch only the database; callers commit, then send messages.
+These functions touch only the database; callers commit (the events they record go out after).
 """
 
 import hashlib

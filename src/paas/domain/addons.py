@@ -170,17 +170,13 @@ def detach(db: Session, cipher: ConfigCipher, attachment: AddonAttachment, user:
     return release
 
 
-def destroy(db: Session, cipher: ConfigCipher, addon: Addon, user: User) -> list[uuid.UUID]:
-    """Detach it everywhere (a release per app) and delete it; returns the attachments' ids,
-    whose networks go with its server."""
-    gone = []
+def destroy(db: Session, cipher: ConfigCipher, addon: Addon, user: User) -> None:
+    """Detach it everywhere (a release per app) and delete it."""
     for attachment in attachments_of(db, addon):
-        gone.append(attachment.id)
         detach(db, cipher, attachment, user)
     events.record(db, addon.app, "addon", "destroy", events.shape(db, addon))
     db.delete(addon)
     db.flush()
-    return gone
 
 
 def attachments_of(db: Session, addon: Addon) -> list[AddonAttachment]:
@@ -257,10 +253,12 @@ def require_manage(db: Session, addon: Addon, user: User) -> None:
         raise Forbidden(f"You do not have manage access to {addon.app.name}, which owns {addon.name}.")
 
 
-def release_app(db: Session, cipher: ConfigCipher, app: App, user: User) -> tuple[dict[uuid.UUID, list[uuid.UUID]], list[uuid.UUID]]:
+def release_app(db: Session, cipher: ConfigCipher, app: App, user: User) -> None:
     """Before an app is deleted: the add-ons it owns are destroyed (detached from the other apps
-    too, as on Heroku). Returns the destroyed add-ons' attachments' ids by add-on, and the ids of
-    the app's attachments of other apps' add-ons."""
-    destroyed = {addon.id: destroy(db, cipher, addon, user) for addon in db.scalars(select(Addon).where(Addon.app_id == app.id)).all()}
-    others = list(db.scalars(select(AddonAttachment.id).where(AddonAttachment.app_id == app.id)))
-    return destroyed, others
+    too, as on Heroku), and its attachments of other apps' add-ons go (no release: it goes too)."""
+    for addon in db.scalars(select(Addon).where(Addon.app_id == app.id)).all():
+        destroy(db, cipher, addon, user)
+    for attachment in db.scalars(select(AddonAttachment).where(AddonAttachment.app_id == app.id)).all():
+        events.record(db, app, "addon-attachment", "destroy", events.shape(db, attachment))
+        db.delete(attachment)
+    db.flush()

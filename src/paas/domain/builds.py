@@ -1,9 +1,13 @@
-"""Builds: a pushed commit or source tarball on its way to a release.
+"""Builds: a pushed commit or source tarball on its way to a release. Every change of a build's
+state is here: created (pending, queued), started by a worker, then exactly one of released
+(succeeded), failed by its worker, given up on (its worker lost: paas.runner.lost_builds is the one
+sweeper that finds those; or no worker left; or the push stopped waiting: `abandon`).
 
 These functions touch only the database, and record their changes as events; callers commit.
 """
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -79,6 +83,25 @@ def finish_build(db: Session, build: Build, status: Status, output: list[str] | 
 def started_builds(db: Session) -> list[uuid.UUID]:
     """Builds a worker took and has not finished: each is alive only while its heartbeat is."""
     return list(db.scalars(select(Build.id).where(Build.status == Status.pending, Build.started_at.is_not(None))))
+
+
+def queued_builds(db: Session, for_seconds: float) -> list[uuid.UUID]:
+    """Builds no worker has taken for that long."""
+    return list(db.scalars(select(Build.id).where(Build.status == Status.pending, Build.started_at.is_(None),
+                                                  Build.created_at < func.now() - timedelta(seconds=for_seconds))))
+
+
+def abandon(db: Session, build_id: uuid.UUID, release_id: uuid.UUID | None = None) -> Status:
+    """The push stopped waiting: neither the build nor its release may go live from now on.
+    Returns the release's final status (succeeded when it went live before it could be stopped)."""
+    if give_up_on_build(db, build_id, "error: the push stopped waiting for this build"):
+        return Status.failed
+    if release_id is None:
+        build = get_build(db, build_id)
+        if build.release_id is None:
+            return build.status
+        release_id = build.release_id
+    return releases.give_up_on_release(db, release_id)
 
 
 def give_up_on_build(db: Session, build_id: uuid.UUID, reason: str) -> bool:

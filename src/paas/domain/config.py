@@ -1,6 +1,6 @@
 """Config vars: every change is a new release.
 
-These functions touch only the database; callers commit, then send messages.
+These functions touch only the database; callers commit (the events they record go out after).
 """
 
 

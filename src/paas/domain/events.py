@@ -72,7 +72,9 @@ def record(db: Session, app: App, resource: str, action: str, data: dict, before
     event = Event(app_id=app.id, app_name=app.name, resource=resource, action=action, actor=db.info.get("actor"),
                   data=data, previous_data=previous)
     db.add(event)
-    db.execute(select(func.pg_notify(CHANNEL, "")))
+    if db.info.get("notified") is not db.get_transaction():  # once per transaction is enough
+        db.execute(select(func.pg_notify(CHANNEL, "")))
+        db.info["notified"] = db.get_transaction()
     db.flush()
     return event
 

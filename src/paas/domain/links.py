@@ -4,7 +4,6 @@ network at http://<target>.internal:<PORT>, never through the router. Unlinked a
 These functions touch only the database; callers commit, then send the task that makes the network.
 """
 
-import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -48,9 +47,10 @@ def delete_link(db: Session, link: AppLink) -> None:
     db.flush()
 
 
-def link_ids_of(db: Session, app: App) -> list[uuid.UUID]:
-    """Every link the app is in, either way (they go with it)."""
-    return list(db.scalars(select(AppLink.id).where((AppLink.app_id == app.id) | (AppLink.target_id == app.id))))
+def release_app(db: Session, app: App) -> None:
+    """Before an app is deleted: every link it is in, either way, goes."""
+    for link in db.scalars(select(AppLink).where((AppLink.app_id == app.id) | (AppLink.target_id == app.id))).all():
+        delete_link(db, link)
 
 
 @dataclass

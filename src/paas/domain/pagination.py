@@ -1,6 +1,6 @@
 """Range-header pagination of list queries.
 
-These functions touch only the database; callers commit, then send messages.
+These functions touch only the database; callers commit (the events they record go out after).
 """
 
 from dataclasses import dataclass

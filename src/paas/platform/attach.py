@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio
 
-from paas import messages
+from paas.channels.output import STREAM_TTL_SECONDS
+from paas.channels.runs import RunChannel
 from paas.domain import access
 from paas.platform.grants import RECHECK
 
@@ -23,7 +24,7 @@ Allowed = Callable[[], Awaitable[bool]]
 
 async def run_grant(platform, run_id: str) -> Allowed | None:
     """How to ask whether the run's client may stay attached; None if it may not attach."""
-    stored = await platform.async_redis.get(messages.RunChannel(platform.async_redis, run_id).grant_key)
+    stored = await platform.async_redis.get(RunChannel(platform.async_redis, run_id).grant_key)
     if stored is None:
         return None
     grant = json.loads(stored)
@@ -39,9 +40,9 @@ async def relay(client: redis.asyncio.Redis, run_id: str, output: Callable[[byte
     """Until the run ends (`exited` is told its status), the client goes (its `inputs` end) or
     `allowed` says no more (`exited` is told why): the run is hung up, as closing a terminal
     does. `inputs` yields stdin bytes, None at the end of input."""
-    channel = messages.RunChannel(client, run_id)
+    channel = RunChannel(client, run_id)
     await client.xadd(channel.input_key, {"event": "attached"})
-    await client.expire(channel.input_key, messages.STREAM_TTL_SECONDS)
+    await client.expire(channel.input_key, STREAM_TTL_SECONDS)
 
     async def send_output() -> None:
         last = "0-0"

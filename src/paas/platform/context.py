@@ -8,16 +8,16 @@ import redis.asyncio
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas import messages
 from paas.celery_app import make_celery
+from paas.channels import connect
 from paas.domain.crypto import ConfigCipher, load_key, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.logs import LogStore
 from paas.platform.deploys import Deploys
 from paas.platform.followers import Followers
 from paas.platform.grants import Grants
-from paas.signing import Signer
 from paas.settings import Settings
+from paas.signing import Signer
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Platform:
         return cls(
             settings=settings,
             sessionmaker=make_sessionmaker(settings),
-            redis=messages.connect(settings),
+            redis=connect(settings),
             celery=make_celery(settings),
             cipher=ConfigCipher(load_keys(settings)),
             signer=Signer(load_key(settings)),

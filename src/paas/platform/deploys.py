@@ -3,22 +3,22 @@
 One service for every way code arrives: `git push` starts a build and follows it, relaying its
 output as `remote:` lines; `POST /apps/{app}/builds` (a source tarball) starts one and returns.
 Either way the worker builds and releases (its event wakes the runner); the runner rolls the release out.
+A follower only reads, except to abandon what it stops waiting for: a build whose worker is lost
+is failed by the runner's one sweeper (paas.runner.lost_builds), which ends its output with why.
 """
 
 import uuid
 from dataclasses import dataclass
 
-from paas import messages
 from paas.celery_app import BUILD_TASK
-from paas.domain import builds, releases
+from paas.channels.output import End, LogStream
+from paas.domain import builds
 from paas.domain.models import App, Build, Release, Status, User
 from paas.lines import Emit
 
 # Seconds a finished build may go without its End before the follower reads the outcome from
 # the database instead (its worker died between settling the build and saying so).
 SETTLED_WITHOUT_END = 5.0
-# Seconds between checks, while a build waits in the queue, that some build worker still answers.
-QUEUED_WORKER_CHECK = 30.0
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Deploys:
                 return Outcome(False, outcome.detail.get("reason", "build failed"))
             release_id, version = uuid.UUID(outcome.detail["release_id"]), outcome.detail["version"]
             try:
-                outcome = self._relay(messages.LogStream.for_release(self.platform.redis, release_id), emit,
+                outcome = self._relay(LogStream.for_release(self.platform.redis, release_id), emit,
                                       self.settings.boot_timeout + 60)
             except TimeoutError as timeout:
                 if self._give_up(build_id, release_id) is Status.succeeded:
@@ -77,15 +77,13 @@ class Deploys:
                 return Outcome(True)
             raise
 
-    def _follow_build(self, build_id: uuid.UUID, emit: Emit) -> messages.End:
-        """The build's output; while it waits for a worker, its place in the queue; a worker
-        that goes silent fails the build within `build_worker_lost_after` seconds."""
-        stream = messages.LogStream.for_build(self.platform.redis, build_id)
-        heartbeat = messages.Heartbeat(self.platform.redis, build_id, self.settings.build_worker_lost_after)
-        last_place, started, silent, settled_for, queued_for = None, False, 0.0, 0.0, 0.0
+    def _follow_build(self, build_id: uuid.UUID, emit: Emit) -> End:
+        """The build's output, then its End; while it waits for a worker, its place in the queue."""
+        stream = LogStream.for_build(self.platform.redis, build_id)
+        last_place, started, silent, settled_for = None, False, 0.0, 0.0
         tick = 1.0
         for item in stream.entries(tick=tick):
-            if isinstance(item, messages.End):
+            if isinstance(item, End):
                 return item
             if isinstance(item, str):
                 emit(item)
@@ -107,23 +105,13 @@ class Deploys:
                     ahead = f"{detail} build{'s' if detail != 1 else ''} ahead" if detail else "next in line"
                     emit(f"-----> Waiting for a build worker ({ahead})")
                     last_place = detail
-                silent, queued_for = 0.0, queued_for + tick
-                if queued_for >= QUEUED_WORKER_CHECK:
-                    queued_for = 0.0
-                    if not self.worker_available() and self._lost(build_id, builds.NO_WORKER):
-                        emit(builds.NO_WORKER)
-                        return messages.End(False, {"reason": "no build worker"})
+                silent = 0.0
                 continue
-            if not heartbeat.alive():
-                if self._lost(build_id, builds.LOST_WORKER):
-                    emit(builds.LOST_WORKER)
-                    return messages.End(False, {"reason": "build worker lost"})
-                continue  # it finished just before its heartbeat went: its own outcome stands
             if started and silent >= self.settings.build_idle_timeout:
                 if self._give_up(build_id, None) is Status.succeeded:
                     return self._state(build_id)[1]
                 emit(f"error: the build printed nothing for {self.settings.build_idle_timeout:.0f} s; giving up on it")
-                return messages.End(False, {"reason": "build timed out"})
+                return End(False, {"reason": "build timed out"})
         raise RuntimeError("the build's output ended without an outcome")
 
     def _state(self, build_id: uuid.UUID) -> tuple[str, object]:
@@ -138,35 +126,21 @@ class Deploys:
             return "running", None
 
     @staticmethod
-    def _outcome(db, build: Build) -> messages.End:
+    def _outcome(db, build: Build) -> End:
         """A finished build's outcome as its End would have told it."""
         if build.status is Status.succeeded and build.release_id is not None:
             release = db.get(Release, build.release_id)
-            return messages.End(True, {"release_id": str(release.id), "version": release.version})
+            return End(True, {"release_id": str(release.id), "version": release.version})
         last = (build.output or "").rstrip("\n").rpartition("\n")[2]
-        return messages.End(False, {"reason": "build failed", "why": last})
+        return End(False, {"reason": "build failed", "why": last})
 
-    def _relay(self, stream: messages.LogStream, emit: Emit, idle_timeout: float) -> messages.End:
+    def _relay(self, stream: LogStream, emit: Emit, idle_timeout: float) -> End:
         for item in stream.follow(idle_timeout):
-            if isinstance(item, messages.End):
+            if isinstance(item, End):
                 return item
             emit(item)
         raise RuntimeError("the output ended without an outcome")
 
-    def _lost(self, build_id: uuid.UUID, reason: str) -> bool:
-        """Fail the build for `reason`; False when it had finished meanwhile."""
-        with self.platform.sessionmaker() as db:
-            return builds.give_up_on_build(db, build_id, reason)
-
     def _give_up(self, build_id: uuid.UUID, release_id: uuid.UUID | None) -> Status:
-        """Make sure neither the build nor its release goes live from now on; returns the
-        release's final status (succeeded when it went live before we could stop it)."""
         with self.platform.sessionmaker() as db:
-            if builds.give_up_on_build(db, build_id, "error: the push stopped waiting for this build"):
-                return Status.failed
-            if release_id is None:
-                build = builds.get_build(db, build_id)
-                if build.release_id is None:
-                    return build.status
-                release_id = build.release_id
-            return releases.give_up_on_release(db, release_id)
+            return builds.abandon(db, build_id, release_id)

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 import redis.asyncio
 from redis.exceptions import RedisError
+from paas.channels.output import End, log_item
 
-from paas.messages import End, log_item
 
 log = logging.getLogger(__name__)
 

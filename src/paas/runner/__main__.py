@@ -14,25 +14,29 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
-from paas import logs, messages
-from paas.addons.jobs import AddonJobs
+from paas import logs
+from paas.addons.jobs import AddonJobs, queue
 from paas.addons.jobs import Context as AddonContext
-from paas.domain import builds, webhooks
+from paas.channels import connect
+from paas.channels.dynos import publish_nodes
+from paas.channels.runner import ROUTER_WAKE, wait_for_work
+from paas.domain import webhooks
 from paas.domain.crypto import ConfigCipher, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
 from paas.publisher import Publisher
-from paas.webhooks import Sender
-from paas.source_files import remove_spent
 from paas.router import make_router
 from paas.router.access_log import AccessLogParser
 from paas.router.certificates import CertificateWatcher
 from paas.runner.backend import make_backend
 from paas.runner.log_collector import LogCollector, dyno_at
+from paas.runner.lost_builds import LostBuilds
 from paas.runner.one_off import OneOffs
 from paas.runner.reconcile import Reconciler
 from paas.runner.wakes import waker
 from paas.settings import get_settings
+from paas.source_files import remove_spent
+from paas.webhooks import Sender
 
 log = logging.getLogger("paas.runner")
 EXIT_SETTLE = 0.5  # seconds
@@ -84,19 +88,6 @@ def follow_exits(reconciler, scheduler) -> None:
         time.sleep(1)
 
 
-def fail_lost_builds(sessionmaker, redis, lost_after: float) -> list:
-    """A build whose worker died with nobody following it (POST /builds) is failed here, so it
-    does not stay pending for ever; a push's own follower usually gets there first."""
-    with sessionmaker() as db:
-        started = builds.started_builds(db)
-    lost = [b for b in started if not messages.Heartbeat(redis, b, lost_after).alive()]
-    for build_id in lost:
-        with sessionmaker() as db:
-            if builds.give_up_on_build(db, build_id, builds.LOST_WORKER):
-                log.info("build %s lost its worker; failed it", build_id)
-    return lost
-
-
 def not_a_swarm_manager(info: dict, engine: str) -> str | None:
     """Why the engine at `engine`, with this `docker info`, cannot run the swarm backend; None when it can."""
     swarm = info.get("Swarm") or {}
@@ -130,7 +121,7 @@ def main() -> None:
     settings = get_settings()
     if settings.runner_backend == "swarm":
         check_swarm_manager(settings)
-    redis = messages.connect(settings)
+    redis = connect(settings)
     router = make_router(settings)
     reconciler = Reconciler(
         settings=settings,
@@ -160,9 +151,10 @@ def main() -> None:
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
 
     CertificateWatcher(settings, reconciler.sessionmaker).start()
+    LostBuilds(settings, reconciler.sessionmaker, redis).start()
     sender = Sender(settings, reconciler.sessionmaker, reconciler.cipher).start()
     publisher = Publisher(reconciler.sessionmaker, redis,
-                          [waker(redis), logs.writer(logs.LogStore(redis, settings.log_lines)), webhooks.enqueue],
+                          [waker(redis), queue(redis), logs.writer(logs.LogStore(redis, settings.log_lines)), webhooks.enqueue],
                           after=[sender.wake])
     threading.Thread(target=publisher.run, daemon=True, name="publisher").start()
 
@@ -171,12 +163,11 @@ def main() -> None:
         router.ensure_server(reconciler.routing())
         for app in reconciler.sweep():
             scheduler.request(app)
-        fail_lost_builds(reconciler.sessionmaker, redis, settings.build_worker_lost_after)
         reconciler.backend.remove_stray_one_offs()
         remove_spent(settings, reconciler.sessionmaker)  # uploaded sources used or expired
         with reconciler.sessionmaker() as db:
             webhooks.prune(db)
-        messages.publish_nodes(redis, reconciler.backend.nodes(), reconciler.backend.join_command())
+        publish_nodes(redis, reconciler.backend.nodes(), reconciler.backend.join_command())
         release_free_memory()
 
     next_sweep = 0.0
@@ -190,17 +181,16 @@ def main() -> None:
                 if not collector.ready.is_set():
                     # After the first sweep: the router's lines name apps, which it maps to ids.
                     collector.start()
-            work = messages.wait_for_work(redis, max(0.1, next_sweep - time.monotonic()))
+            work = wait_for_work(redis, max(0.1, next_sweep - time.monotonic()))
             if work is not None:
-                kind, item = work
-                if kind == "run":
-                    one_offs.start(item)
-                elif kind == "addon":
-                    addon_jobs.start(item)
-                elif item == messages.ROUTER_WAKE:
+                if work.kind == "run":
+                    one_offs.start(work.item)
+                elif work.kind == "addon":
+                    addon_jobs.start(work.item)
+                elif work.item == ROUTER_WAKE:
                     next_sweep = 0.0
                 else:
-                    scheduler.request(item)
+                    scheduler.request(work.item)
         except Exception:
             log.exception("runner loop failed; retrying in 1 s")
             time.sleep(1)

@@ -14,7 +14,8 @@ import uuid
 
 import redis
 
-from paas import messages
+from paas.channels.dynos import forget_runs, publish_run
+from paas.channels.runs import ATTACH_TIMEOUT, RunChannel
 from paas.domain import formation
 from paas.domain.models import Release
 from paas.runner.backend import OneOffTimeout
@@ -31,7 +32,7 @@ class OneOffs:
         """The runs the runner before this one relayed ended with it (the sweep removes their
         containers): they are no longer listed as dynos."""
         try:
-            messages.forget_runs(self.reconciler.redis)
+            forget_runs(self.reconciler.redis)
         except redis.RedisError as error:  # Redis is away: the runner starts anyway
             log.warning("could not clear the runs of the last runner: %s", error)
 
@@ -39,7 +40,7 @@ class OneOffs:
         threading.Thread(target=self._run, args=(run_id,), daemon=True, name=f"run-{run_id[:8]}").start()
 
     def _run(self, run_id: str) -> None:
-        channel = messages.RunChannel(self.reconciler.redis, run_id)
+        channel = RunChannel(self.reconciler.redis, run_id)
         request = channel.take()
         if request is None:  # waited past its time (the runner was away)
             channel.exited(-1, "the run was not started: no runner took it in time")
@@ -51,7 +52,7 @@ class OneOffs:
             log.exception("one-off run %s of %s failed", request["name"], request["app"])
             channel.exited(-1, f"paas could not run the command: {error}")
 
-    def run(self, channel: messages.RunChannel, request: dict) -> None:
+    def run(self, channel: RunChannel, request: dict) -> None:
         app, app_id, name, logs = request["app"], request["app_id"], request["name"], self.reconciler.logs
         with self.reconciler.sessionmaker() as db:
             release = db.get(Release, uuid.UUID(request["release_id"]))
@@ -68,13 +69,13 @@ class OneOffs:
             inputs = channel.inputs(block=1.0)
             if not wait_for_client(inputs):
                 logs.event(app_id, name, "Error R13 (Attach error): no client attached within "
-                                      f"{messages.ATTACH_TIMEOUT:.0f} s; the command did not run")
+                                      f"{ATTACH_TIMEOUT:.0f} s; the command did not run")
                 channel.exited(-1, "no client attached in time")
                 return
         logs.event(app_id, name, f"Starting process with command `{request['command']}`")
         logs.event(app_id, name, "State changed from starting to up")
         redis = self.reconciler.redis
-        messages.publish_run(redis, app, name, {
+        publish_run(redis, app, name, {
             "id": channel.run_id, "name": name, "type": "run", "state": "up", "size": spec.size,
             "release_id": spec.release_id, "version": spec.version, "created_at": time.time(), "command": request["command"],
         })
@@ -93,13 +94,13 @@ class OneOffs:
         except OneOffTimeout:
             status = 137
         finally:
-            messages.publish_run(redis, app, name, None)
+            publish_run(redis, app, name, None)
         logs.event(app_id, name, f"Process exited with status {status}")
         logs.event(app_id, name, "State changed from up to complete")
         channel.exited(status)
 
 
-    def stop_on_hang_up(self, channel: messages.RunChannel, app: str, name: str, ended: threading.Event) -> None:
+    def stop_on_hang_up(self, channel: RunChannel, app: str, name: str, ended: threading.Event) -> None:
         """A detached run is stopped (`ps:stop run.N`) through its channel too."""
         for item in channel.inputs(block=1.0):
             if ended.is_set():
@@ -110,7 +111,7 @@ class OneOffs:
 
 
 def wait_for_client(inputs) -> bool:
-    deadline = time.monotonic() + messages.ATTACH_TIMEOUT
+    deadline = time.monotonic() + ATTACH_TIMEOUT
     for item in inputs:
         if item == "attached":
             return True

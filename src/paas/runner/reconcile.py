@@ -21,8 +21,9 @@ from datetime import timezone
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas import messages
 from paas import networks
+from paas.channels.dynos import publish_dynos, restart_requests
+from paas.channels.output import LogStream
 from paas.domain import apps, domains, events, formation, links, releases
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
@@ -234,7 +235,7 @@ class Reconciler:
         ]
         self.published_at[app_name] = time.monotonic()
         if self.published.get(app_name) != dynos:
-            messages.publish_dynos(self.redis, app_name, dynos)
+            publish_dynos(self.redis, app_name, dynos)
             if app_name in self.published:  # (what a runner that just started sees is no change)
                 self.record_states(app_name, self.published[app_name], dynos)
             self.published[app_name] = dynos
@@ -281,7 +282,7 @@ class Reconciler:
 
     def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process],
                networks_for: NetworksFor) -> None:
-        out = messages.LogStream.for_release(self.redis, release.id)
+        out = LogStream.for_release(self.redis, release.id)
         app_name = release.app.name
         superseded = [r for r in releases.pending_releases_before(db, release) if releases.settle_release(db, r, Status.failed)]
         db.commit()
@@ -331,7 +332,7 @@ class Reconciler:
         """Give the pushes waiting on releases this one overtook their outcome: a release overtaken
         before it started went live only if this one did and carries its code."""
         for older in superseded:
-            stream = messages.LogStream.for_release(self.redis, older.id)
+            stream = LogStream.for_release(self.redis, older.id)
             if not live:
                 stream.end(False, reason=f"superseded by v{release.version}, which did not start")
             elif older.image == release.image:
@@ -364,7 +365,7 @@ class Reconciler:
         rest. A crashed process that its engine is bringing back is left to it."""
         specs = self.specs(release, quantities, networks_for)
         sizes = {spec.name: spec.size for spec in specs}
-        restarts = messages.restart_requests(self.redis, release.app.name)
+        restarts = restart_requests(self.redis, release.app.name)
         mine = [p for p in processes if p.release_id == str(release.id)]
         # A set's process its engine is still placing or starting is the engine's to bring up.
         live = ("running", "restarting", "created") if self.backend.whole_types else ("running", "restarting")

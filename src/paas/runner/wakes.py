@@ -1,9 +1,10 @@
 """The runner's consumer of events: a change to what should run, or to how it is reached, wakes
-the runner for the app (and the router's sweep for domains and HTTPS redirects)."""
+the runner for the app (and the router's sweep for domains, names and HTTPS redirects)."""
 
 import redis
 
-from paas import messages
+from paas.channels.dynos import app_destroyed, app_renamed, request_restart
+from paas.channels.runner import ROUTER_WAKE, wake_runner
 
 # Not the runner's business yet: a build; an add-on, an attachment or a link before the add-on
 # job made its network (the job wakes the runner then, and its var comes in a release); a
@@ -12,15 +13,17 @@ QUIET = {"build", "addon", "addon-attachment:create", "link:create", "release:up
 
 
 def woken(batch) -> list[str]:
-    """The apps to reconcile after these events, each once, and messages.ROUTER_WAKE for a sweep."""
+    """The apps to reconcile after these events, each once, and ROUTER_WAKE for a sweep."""
     wakes: dict[str, None] = {}
     for event in batch:
         if event.resource in QUIET or f"{event.resource}:{event.action}" in QUIET:
             continue
         if event.resource == "domain" or (event.resource, event.action) == ("app", "update"):
-            wakes[messages.ROUTER_WAKE] = None
+            wakes[ROUTER_WAKE] = None
         if event.resource != "domain":
             wakes[event.app_name] = None
+        if (event.resource, event.action) == ("app", "update") and "name" in event.previous_data:
+            wakes[event.previous_data["name"]] = None  # its processes under the old name go
         if event.resource == "link":  # the linked app's processes join or leave the link's network too
             wakes[event.data["target"]["name"]] = None
     return list(wakes)
@@ -29,9 +32,14 @@ def woken(batch) -> list[str]:
 def waker(redis_client: redis.Redis):
     def wake(_db, batch) -> None:
         for event in batch:
-            if (event.resource, event.action) == ("dyno", "restart"):  # what started before it goes
-                messages.request_restart(redis_client, event.app_name, event.data["scope"], event.created_at.timestamp())
+            match (event.resource, event.action):
+                case ("dyno", "restart"):  # what started before it goes
+                    request_restart(redis_client, event.app_name, event.data["scope"], event.created_at.timestamp())
+                case ("app", "update") if "name" in event.previous_data:
+                    app_renamed(redis_client, event.previous_data["name"], event.app_name)
+                case ("app", "destroy"):
+                    app_destroyed(redis_client, event.app_name)
         for item in woken(batch):
-            messages.wake_runner(redis_client, item)
+            wake_runner(redis_client, item)
 
     return wake

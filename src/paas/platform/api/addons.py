@@ -1,14 +1,14 @@
 """Add-ons and add-on attachments (Heroku's endpoints and shapes). Making, attaching and
-rotating are jobs the runner does (`paas.addons.jobs`); these calls wait for them (up to `addon_wait`)."""
+rotating are jobs the runner does (`paas.addons.jobs`, which the changes' events call for);
+these calls wait for them (up to `addon_wait`)."""
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from paas import messages
+from paas.channels import addon_jobs
 from paas.domain import access, addons, quotas
 from paas.domain.addon_services import BY_NAME, SERVICES
 from paas.domain.errors import InvalidParams, NotFound
@@ -28,11 +28,10 @@ def describe(db: Session, addon: Addon) -> dict:
     return addon_json(addon, [a.config_key for a in addons.attachments_of(db, addon)])
 
 
-def send(platform, job: str, *args: str) -> dict | None:
-    """Send an add-on job (after the commit) and wait for it; returns its outcome, raises with
-    why it failed, or returns None if it is still under way."""
-    job_id = messages.send_addon_job(platform.redis, job, *args)
-    outcome = messages.wait_for_outcome(platform.redis, job_id, platform.settings.addon_wait)
+def wait_for_job(platform, job_id: object) -> dict | None:
+    """Wait for the add-on job that the committed change calls for (its id: what it makes);
+    returns its outcome, raises with why it failed, or returns None if it is still under way."""
+    outcome = addon_jobs.wait_for_outcome(platform.redis, str(job_id), platform.settings.addon_wait)
     if outcome is not None and not outcome["ok"]:
         raise InvalidParams(outcome["message"])
     return outcome
@@ -55,7 +54,7 @@ def create_addon(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platfo
         return JSONResponse(describe(db, addon), status_code=201)
     db.commit()
     addon_id = addon.id
-    done = send(platform, "provision", str(addon_id), str(user.id))
+    done = wait_for_job(platform, addon_id)
     db.expire_all()
     addon = db.get(Addon, addon_id)
     if addon is None:  # failed, and the failure was reported above; this is a destroy that raced it
@@ -86,24 +85,15 @@ def get_addon(addon: str, user: UserDep, db: DbDep):
 
 
 @router.delete("/apps/{ident}/addons/{addon}")
-def destroy_addon(ident: str, addon: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep):
+def destroy_addon(ident: str, addon: str, user: UserDep, db: DbDep, cipher: CipherDep):
     app = access.app_for(db, ident, user, access.MANAGE)
     found = addons.addon_for_user(db, addon, user, app)
     if found.app_id != app.id:
         raise InvalidParams(f"{found.name} belongs to {found.app.name}; detach it from {app.name} instead, or destroy it there.")
     body = {**describe(db, found), "state": "deprovisioned"}
-    addon_id, service = found.id, addons.service_of(found)
-    attachment_ids = addons.destroy(db, cipher, found, user)
+    addons.destroy(db, cipher, found, user)
     db.commit()
-    if service.runs_server:
-        destroy_servers(platform, {addon_id: attachment_ids})
     return JSONResponse(body)
-
-
-def destroy_servers(platform, destroyed: dict[uuid.UUID, list[uuid.UUID]]) -> None:
-    """The servers of add-ons destroyed (by id: their attachments' ids), with their networks."""
-    for addon_id, attachment_ids in destroyed.items():
-        messages.send_addon_job(platform.redis, "destroy", str(addon_id), [str(i) for i in attachment_ids])
 
 
 @router.post("/apps/{ident}/addons/{addon}/actions/credentials-rotate")
@@ -116,7 +106,9 @@ def rotate_credentials(ident: str, addon: str, user: UserDep, db: DbDep, platfor
     addons.require_provisioned(found)
     addon_id = found.id
     db.rollback()
-    done = send(platform, "rotate", str(addon_id), str(user.id))
+    job = addon_jobs.Job("rotate", [str(addon_id), str(user.id)])  # an action, not a change: asked for
+    addon_jobs.send(platform.redis, job)
+    done = wait_for_job(platform, job.id)
     db.commit()  # the audit log's event (the job committed the change itself)
     db.expire_all()
     return JSONResponse(describe(db, db.get(Addon, addon_id)), status_code=200 if done else 202)
@@ -199,23 +191,21 @@ def create_attachment(user: UserDep, db: DbDep, cipher: CipherDep, platform: Pla
         return attachment_json(attachment)
     db.commit()
     attachment_id = attachment.id
-    done = send(platform, "attach", str(attachment_id), str(user.id))
+    done = wait_for_job(platform, attachment_id)
     db.expire_all()
     return JSONResponse(attachment_json(addons.get_attachment(db, str(attachment_id))), status_code=201 if done else 202)
 
 
 @router.delete("/addon-attachments/{attachment}")
 @router.delete("/apps/{ident}/addon-attachments/{attachment}")
-def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep,
-                      ident: str | None = None):
+def delete_attachment(attachment: str, user: UserDep, db: DbDep, cipher: CipherDep, ident: str | None = None):
     app = access.app_for(db, ident, user, access.MANAGE) if ident else None
     found = addons.get_attachment(db, attachment, app)
     attachment_access(db, found, user, access.MANAGE)
     addons.check_detachable(db, found)
-    body, attachment_id = attachment_json(found), found.id
+    body = attachment_json(found)
     addons.detach(db, cipher, found, user)
     db.commit()
-    messages.send_addon_job(platform.redis, "remove-networks", [str(attachment_id)], [])
     return JSONResponse(body)
 
 

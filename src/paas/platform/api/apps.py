@@ -4,19 +4,15 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
-from paas import messages
 from paas.domain import access, addons, apps, buildpacks, links, pagination, quotas, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import App, Build
 from paas.domain.ranges import parse_range
 from paas.domain.stacks import STACKS
 from paas.platform.api import paged
-from paas.platform.api.addons import destroy_servers
 from paas.platform.deps import (
     CipherDep,
     DbDep,
-    PlatformDep,
-    RedisDep,
     SettingsDep,
     UserDep,
 )
@@ -78,7 +74,7 @@ def describe(db, app: App, settings) -> dict:
 
 
 @router.patch("/apps/{ident}")
-def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
+def update_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
     body = body or {}
     app = access.app_for(db, ident, user, access.MANAGE if "name" in body else access.OPERATE)
     unknown = set(body) - {"name", "build_stack", "maintenance", "health_check_path", "force_https"}
@@ -96,7 +92,6 @@ def update_app(ident: str, user: UserDep, db: DbDep, redis: RedisDep, settings: 
     db.commit()
     if old_name != app.name:
         rename_repository(settings, old_name, app.name)  # pushes go to the new remote
-        messages.app_renamed(redis, old_name, app.name)
     return describe(db, app, settings)
 
 
@@ -129,19 +124,15 @@ def get_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 
 
 @router.delete("/apps/{ident}")
-def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, platform: PlatformDep, settings: SettingsDep):
+def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, settings: SettingsDep):
     app = access.app_for(db, ident, user, access.MANAGE)
-    redis = platform.redis
     body = describe(db, app, settings)
     # Its add-ons go with it (and leave the other apps they were attached to), so do its links.
-    destroyed, attachment_ids = addons.release_app(db, cipher, app, user)
-    link_ids = links.link_ids_of(db, app)
+    addons.release_app(db, cipher, app, user)
+    links.release_app(db, app)
     apps.delete_app(db, app)
     db.commit()
-    destroy_servers(platform, destroyed)
-    messages.send_addon_job(redis, "remove-networks", [str(i) for i in attachment_ids], [str(i) for i in link_ids])
     delete_repository(settings, app.name)
-    messages.forget_app(redis, app.name)
     return JSONResponse(body)
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from paas import messages
+from paas.channels.output import LogStream
 from paas.domain import access, apps, builds, pagination
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import Build, Status, User
@@ -85,7 +85,7 @@ async def build_output(app_id: str, build_id: str, platform: PlatformDep, signat
     build = await run_in_threadpool(find)
     if build.status is not Status.pending and build.output is not None:
         return PlainTextResponse(build.output)
-    key = messages.LogStream.for_build(platform.redis, build.id).key
+    key = LogStream.for_build(platform.redis, build.id).key
     return streamed_output(platform, key, platform.settings.build_idle_timeout, "build", user, app_id)
 
 

@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
-from paas import messages
+from paas.channels.dynos import next_run_name, read_dynos, read_runs
+from paas.channels.runs import ATTACH_TIMEOUT, RUN_REQUEST_TTL, RunChannel
 from paas.domain import access, events, quotas, releases
 from paas.domain.accounts import hash_token
 from paas.domain.errors import InvalidParams, NotFound
@@ -49,7 +50,7 @@ def dyno_json(dyno: dict, app) -> dict:
 @router.get("/apps/{ident}/dynos")
 def list_dynos(ident: str, user: UserDep, db: DbDep, redis: RedisDep):
     app = access.app_for(db, ident, user, access.VIEW)
-    return [dyno_json(d, app) for d in messages.read_dynos(redis, app.name) + messages.read_runs(redis, app.name)]
+    return [dyno_json(d, app) for d in read_dynos(redis, app.name) + read_runs(redis, app.name)]
 
 
 @router.get("/apps/{ident}/dynos/{name}")
@@ -71,7 +72,7 @@ def restart(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
     if "." in name:
         if (dyno := find(redis, app, name, one_offs=True))["type"] == "run":
             return stop_run(db, redis, app, dyno)
-    elif not any(d["type"] == name for d in messages.read_dynos(redis, app.name)):
+    elif not any(d["type"] == name for d in read_dynos(redis, app.name)):
         raise NotFound(f"Couldn't find that process type ({name}).")
     return restart_scope(db, app, name)
 
@@ -91,7 +92,7 @@ def stop_run(db, redis, app, dyno: dict) -> Response:
     """A one-off is not started again: it ends (its client, if attached, sees it end)."""
     events.record(db, app, "dyno", "stop", {"id": dyno["id"], "name": dyno["name"], "type": "run"})
     db.commit()
-    messages.RunChannel(redis, dyno["id"]).hang_up()
+    RunChannel(redis, dyno["id"]).hang_up()
     return Response(content="{}", status_code=202, media_type="application/json")
 
 
@@ -104,7 +105,7 @@ def restart_scope(db, app, scope: str) -> Response:
 
 def find(redis, app, name: str, one_offs: bool = False) -> dict:
     """A dyno of the formation (restarts and stops apply to those), or also a one-off."""
-    for dyno in messages.read_dynos(redis, app.name) + (messages.read_runs(redis, app.name) if one_offs else []):
+    for dyno in read_dynos(redis, app.name) + (read_runs(redis, app.name) if one_offs else []):
         if dyno["name"] == name:
             return dyno
     raise NotFound(f"Couldn't find that dyno ({name}).")
@@ -147,7 +148,7 @@ def parse_run(body: object, sizes: dict) -> dict:
 
 # A run asked for is going on until its output ends with its exit code. Before the runner lists
 # it (once it is up) it may wait this long: for a runner to take it, then for its client.
-STARTING_FOR = messages.RUN_REQUEST_TTL + messages.ATTACH_TIMEOUT + 30
+STARTING_FOR = RUN_REQUEST_TTL + ATTACH_TIMEOUT + 30
 
 
 def runs_of(user: User) -> str:
@@ -170,14 +171,14 @@ def one_off_dynos_running(redis, user: User, longest: float) -> int:
 
 
 def run_going_on(redis, app_name: str, run_id: str, age: float) -> bool:
-    channel = messages.RunChannel(redis, run_id)
+    channel = RunChannel(redis, run_id)
     if redis.exists(channel.request_key):
         return True  # no runner has taken it yet
     last = redis.xrevrange(channel.output_key, count=1)
     if last and "exit" in last[0][1]:
         return False
     # Listed once it is up (a runner that restarts forgets the runs of the one before it).
-    return any(run["id"] == run_id for run in messages.read_runs(redis, app_name)) or age < STARTING_FOR
+    return any(run["id"] == run_id for run in read_runs(redis, app_name)) or age < STARTING_FOR
 
 
 def count_one_off(db, redis, settings, app, actor: User, run_id: str) -> None:
@@ -208,8 +209,8 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, asked: Requ
         raise InvalidParams(f"{app.name} has no release to run a command in yet: deploy some code first.")
     run_id = str(uuid.uuid4())
     count_one_off(db, platform.redis, platform.settings, app, user, run_id)
-    name = messages.next_run_name(platform.redis, app.name)
-    channel = messages.RunChannel(platform.redis, run_id)
+    name = next_run_name(platform.redis, app.name)
+    channel = RunChannel(platform.redis, run_id)
     if request["attach"]:  # its client is let in while this token may run commands on the app
         channel.grant(hash_token(token_from_authorization(asked.headers.get("authorization")) or ""), str(app.id))
     events.record(db, app, "dyno", "create", {"id": run_id, "name": name, "type": "run", "command": request["command"],
@@ -219,7 +220,7 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, asked: Requ
     channel.ask({**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email})
     attach_url = None
     if request["attach"]:
-        signed = platform.signer.signed("", attach_path(run_id), ttl=messages.ATTACH_TIMEOUT)
+        signed = platform.signer.signed("", attach_path(run_id), ttl=ATTACH_TIMEOUT)
         if request["transport"] == "websocket" or not platform.settings.rendezvous_port:
             attach_url = "ws" + platform.settings.api_url.removeprefix("http") + signed
         else:

@@ -6,10 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
-from paas import messages
 from paas.domain import access, links
 from paas.domain.errors import InvalidParams
-from paas.platform.api.addons import send
+from paas.platform.api.addons import wait_for_job
 from paas.platform.deps import DbDep, PlatformDep, SettingsDep, UserDep
 from paas.shapes import link_json
 
@@ -25,8 +24,7 @@ def create_link(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, set
     app = access.app_for(db, ident, user, access.MANAGE)
     link = links.create_link(db, app, access.app_for(db, target, user, access.MANAGE))
     db.commit()
-    link_id = link.id
-    done = send(platform, "open-link", str(link_id))
+    done = wait_for_job(platform, link.id)
     db.expire_all()
     return JSONResponse(link_json(links.get_link(db, app, target, user), settings), status_code=201 if done else 202)
 
@@ -38,11 +36,10 @@ def list_links(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
 
 
 @router.delete("/apps/{ident}/links/{target}")
-def delete_link(ident: str, target: str, user: UserDep, db: DbDep, platform: PlatformDep, settings: SettingsDep):
+def delete_link(ident: str, target: str, user: UserDep, db: DbDep, settings: SettingsDep):
     app = access.app_for(db, ident, user, access.MANAGE)
     link = links.get_link(db, app, target, user)
-    body, link_id = link_json(link, settings), link.id
+    body = link_json(link, settings)
     links.delete_link(db, link)
     db.commit()
-    messages.send_addon_job(platform.redis, "remove-networks", [], [str(link_id)])
     return JSONResponse(body)

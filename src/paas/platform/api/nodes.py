@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter
 
-from paas import messages
+from paas.channels.dynos import read_nodes
 from paas.domain import accounts
 from paas.domain.errors import InvalidParams
 from paas.platform.deps import RedisDep, UserDep
@@ -16,16 +16,16 @@ router = APIRouter()
 @router.get("/nodes")
 def list_nodes(user: UserDep, redis: RedisDep):
     accounts.require_admin(user)
-    nodes, at, _join = messages.read_nodes(redis)
-    seen = datetime.fromtimestamp(at, timezone.utc).isoformat().replace("+00:00", "Z") if at else None
-    return [{**node, "updated_at": seen} for node in nodes]
+    seen = read_nodes(redis)
+    at = datetime.fromtimestamp(seen.at, timezone.utc).isoformat().replace("+00:00", "Z") if seen.at else None
+    return [{**node, "updated_at": at} for node in seen.nodes]
 
 
 @router.get("/nodes/join")
 def join_nodes(user: UserDep, redis: RedisDep):
     """How another host joins as a worker node: the swarm's `docker swarm join` command."""
     accounts.require_admin(user)
-    _nodes, _at, join = messages.read_nodes(redis)
+    join = read_nodes(redis).join
     if join is None:
         raise InvalidParams("This platform runs on one Docker engine (PAAS_RUNNER_BACKEND=docker): no node can join it.")
     return {"command": join}

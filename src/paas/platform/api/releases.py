@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from paas import messages
+from paas.channels.output import LogStream
 from paas.domain import access, apps, pagination, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import Release, Status, User
@@ -53,12 +53,12 @@ async def release_output(app_id: str, release_id: str, platform: PlatformDep, si
     text: live while it deploys. Its URL is signed for a user, like its build's output."""
     check_output_url(platform, f"/apps/{app_id}/releases/{release_id}/output", signature, expires, user, "release")
 
-    def find() -> tuple[Release, messages.LogStream, bool]:
+    def find() -> tuple[Release, LogStream, bool]:
         with platform.sessionmaker() as db:  # only while it looks: a stream holds no connection
             if not grants.user_may(db, user, app_id):
                 raise no_longer_allowed("release")
             release = releases.get_release(db, apps.get_app(db, app_id), release_id)
-        stream = messages.LogStream.for_release(platform.redis, release.id)
+        stream = LogStream.for_release(platform.redis, release.id)
         return release, stream, stream.exists()
 
     release, stream, kept = await run_in_threadpool(find)
