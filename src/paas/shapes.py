@@ -144,7 +144,7 @@ def release_json(release: Release, current: Release | None, output_stream_url: s
 
 
 def build_json(build: Build, settings: Settings, output_stream_url: str) -> dict:
-    source = {"url": build.source_url, "version": build.commit, "version_description": None, "checksum": None}
+    source = {"url": build.source_url, "version": build.source_version, "version_description": None, "checksum": None}
     return {
         "id": str(build.id),
         "app": app_ref(build.app),

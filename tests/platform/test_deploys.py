@@ -74,7 +74,7 @@ def test_a_build_that_cannot_be_queued_does_not_wait_in_the_queue(platform, clie
     with test_sessionmaker() as db:
         app = apps.get_app(db, "unqueued")
         with pytest.raises(ConnectionError):
-            platform.deploys.start(db, app, app.owner, version="d" * 40)
+            platform.deploys.start(db, app, app.owner, source_version="d" * 40)
     with test_sessionmaker() as db:
         [build] = db.scalars(builds.list_builds(apps.get_app(db, "unqueued"))).all()
         assert build.status is Status.failed and "could not queue" in build.output

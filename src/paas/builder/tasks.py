@@ -113,7 +113,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
             log.info("build %s is not to run (given up on, or its first worker was lost)", build_id)
             return
         job = Job(
-            build_id=build_id, app=build.app.name, version=build.commit, source_url=build.source_url,
+            build_id=build_id, app=build.app.name, version=build.source_version, source_url=build.source_url,
             env=config.config_vars(w.cipher, build.app), stack=build.app.build_stack,
             buildpacks=list(build.buildpacks or build.app.buildpacks),
             cache_generation=build.app.build_cache_generation, app_id=str(build.app.id),

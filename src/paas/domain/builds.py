@@ -19,11 +19,11 @@ from paas.domain.models import App, Build, Release, Status, User
 
 
 def create_build(
-    db: Session, app: App, user: User, commit: str, source_url: str | None = None, buildpacks: list[str] | None = None,
+    db: Session, app: App, user: User, source_version: str, source_url: str | None = None, buildpacks: list[str] | None = None,
 ) -> Build:
     """`buildpacks` overrides the app's buildpack installations for this build only."""
     build = Build(
-        app_id=app.id, user_id=user.id, commit=commit, source_url=source_url, status=Status.pending,
+        app_id=app.id, user_id=user.id, source_version=source_version, source_url=source_url, status=Status.pending,
         created_at=func.clock_timestamp(),  # the queue's order, even for builds made in one transaction
         buildpacks=[buildpacks_catalogue.canonical(b) for b in buildpacks or []],
     )
@@ -128,10 +128,10 @@ def release_build(
         db,
         app,
         build.user,
-        description=f"Deploy {build.commit[:7]}",
+        description=f"Deploy {build.source_version[:7]}",
         config=app.config_vars,
         image=image,
-        commit=build.commit,
+        commit=build.source_version,
         process_types=process_types,
         build_id=build.id,
         stack=stack,

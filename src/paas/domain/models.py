@@ -108,8 +108,9 @@ class Build(Timestamps, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    # The source's version: the pushed commit, or what a source-tarball build was given.
-    commit: Mapped[str] = mapped_column(String(40))
+    # The pushed commit, or what a source-tarball build was given as its version (Heroku's
+    # source_blob.version: not always a commit).
+    source_version: Mapped[str] = mapped_column(String(40))
     # Where a source-tarball build's code comes from (None for git pushes).
     source_url: Mapped[str | None] = mapped_column(String(2000))
     status: Mapped[Status] = status_column()

@@ -36,10 +36,10 @@ class Deploys:
         return bool(self.platform.celery.control.ping(timeout=2, limit=1))
 
     def start(
-        self, db, app: App, user: User, *, version: str, source_url: str | None = None, buildpacks: list[str] | None = None,
+        self, db, app: App, user: User, *, source_version: str, source_url: str | None = None, buildpacks: list[str] | None = None,
     ) -> Build:
         """Record the build and queue it. Commits: the task is sent only after the row exists."""
-        build = builds.create_build(db, app, user, version, source_url=source_url, buildpacks=buildpacks)
+        build = builds.create_build(db, app, user, source_version, source_url=source_url, buildpacks=buildpacks)
         db.commit()
         try:
             self.platform.celery.send_task(BUILD_TASK, args=[str(build.id)])

@@ -154,7 +154,7 @@ class DeployHook(Hook):
             app = apps.get_app(db, self.handler.app_name)
             user = db.get(User, current_user_id.get())
             events.act_as(db, user)
-            build = deploys.start(db, app, user, version=commit)
+            build = deploys.start(db, app, user, source_version=commit)
             audit.record(db, user.email, f"git push {commit[:7]}", app.name)
             db.commit()
         outcome = deploys.follow(build.id, self.handler.progress)

@@ -64,7 +64,7 @@ def create_build(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, bo
     if not isinstance(wanted, list) or not all(isinstance(b, dict) and isinstance(b.get("url") or b.get("name"), str) for b in wanted):
         raise InvalidParams('Give buildpacks as [{"url": "<name or URL>"}, ...].')
     build = platform.deploys.start(
-        db, app, user, version=version[:40], source_url=url, buildpacks=[b.get("url") or b.get("name") for b in wanted],
+        db, app, user, source_version=version[:40], source_url=url, buildpacks=[b.get("url") or b.get("name") for b in wanted],
     )
     return JSONResponse(describe(platform, build, user), status_code=201)
 
