@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from paas.runner.backend import ProcessSpec
-from paas.runner.docker_backend import DockerBackend, _relay_output
+from paas.runner.containers import _relay_output
+from paas.runner.docker_backend import DockerBackend
 from paas.settings import Settings
 from tests.waiting import wait_until
 
@@ -50,7 +51,7 @@ def test_start_list_refresh_logs_and_stop(backend):
     assert process.running and process.name == "web.1" and process.version == 7
     # Reached at its own address on the apps' network, on $PORT; nothing is published on the host.
     container = docker.from_env().containers.get(process.id)
-    ip = container.attrs["NetworkSettings"]["Networks"][backend.network]["IPAddress"]
+    ip = container.attrs["NetworkSettings"]["Networks"][backend.containers.network]["IPAddress"]
     assert process.address == f"{ip}:5000" and not container.attrs["HostConfig"]["PortBindings"]
 
     deadline = time.monotonic() + 20
@@ -88,8 +89,8 @@ def test_app_containers_cannot_reach_each_other(backend):
     ])
     client = docker.from_env()
     first, second = (client.containers.get(p.id) for p in processes)
-    assert first.attrs["HostConfig"]["NetworkMode"] == backend.network
-    second_ip = second.attrs["NetworkSettings"]["Networks"][backend.network]["IPAddress"]
+    assert first.attrs["HostConfig"]["NetworkMode"] == backend.containers.network
+    second_ip = second.attrs["NetworkSettings"]["Networks"][backend.containers.network]["IPAddress"]
     probe = (
         "import socket, sys\n"
         "s = socket.socket(); s.settimeout(2)\n"
@@ -110,11 +111,11 @@ def test_one_offs_of_a_runner_that_stopped_are_removed_and_running_ones_kept(bac
                                   labels={"paas.instance": "paas-test", "paas.app": app, "paas.one-off": "an-old-runner"})
     spec = ProcessSpec(app=app, app_id=app, release_id="r", version=1, process_type="run", index=1, image=image, command="sleep 3; echo done")
     seen = []
-    running = threading.Thread(target=lambda: seen.append(backend.run_once(spec, 30, seen.append)))
+    running = threading.Thread(target=lambda: seen.append(backend.containers.run_once(spec, 30, seen.append)))
     running.start()
-    own = [f"paas.app={app}", f"paas.one-off={backend.one_off_label}"]
+    own = [f"paas.app={app}", f"paas.one-off={backend.containers.one_off_label}"]
     wait_until(lambda: engine.containers.list(filters={"label": own, "status": "running"}, ignore_removed=True), 30, "the run's own container running")
-    backend.remove_stray_one_offs()
+    backend.containers.remove_stray_one_offs()
     with pytest.raises(docker.errors.NotFound):
         engine.containers.get(stray.id)
     running.join(30)

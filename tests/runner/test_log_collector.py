@@ -13,7 +13,7 @@ import redis
 
 from paas.logs import LogFilter, LogStore, key, router_key
 from paas.runner.backend import ProcessSpec
-from paas.runner.docker_backend import DockerBackend
+from paas.runner.containers import Containers
 from paas.runner.log_collector import Bucket, LogCollector
 from paas.settings import Settings
 from tests.conftest import free_port
@@ -27,8 +27,8 @@ def world(api_settings):
     collector.start()
     client = redis.Redis.from_url(api_settings.redis_url, decode_responses=True)
     settings = Settings(instance="paas-test")
-    backend = DockerBackend(docker.DockerClient(base_url=settings.docker_url), "paas-test", log_collector=address,
-                            registry_auth=Settings().registry_auth("runner"))
+    backend = Containers(docker.DockerClient(base_url=settings.docker_url), "paas-test", log_collector=address,
+                         registry_auth=Settings().registry_auth("runner"))
     app = "lc-" + secrets.token_hex(4)
     yield backend, app, f"{settings.registry}/{settings.stack_image}", LogStore(client, 1000)
     client.delete(key(app))
@@ -81,8 +81,8 @@ def test_past_its_rate_an_app_loses_lines_and_its_logs_say_how_many(world):
 
 def test_lines_of_another_installation_are_not_taken(world, api_settings):
     backend, app, image, store = world
-    other = DockerBackend(backend.client, "paas-other", log_collector=backend.log_collector,
-                          registry_auth=Settings().registry_auth("runner"))
+    other = Containers(backend.client, "paas-other", log_collector=backend.log_collector,
+                       registry_auth=Settings().registry_auth("runner"))
     run(other, app, image, "echo not mine")
     run(backend, app, image, "echo mine")
     lines = wait_for(lambda: store.recent(app, 10)[0])

@@ -147,7 +147,7 @@ def main() -> None:
     if settings.runner_backend == "docker":
         # The apps' bridge and its rules before anything else: after a reboot the engine restarts
         # processes (unless-stopped) before any deploy would make the rules again.
-        reconciler.backend.ensure_network()
+        reconciler.backend.containers.ensure_network()
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
 
     CertificateWatcher(settings, reconciler.sessionmaker).start()
@@ -163,7 +163,7 @@ def main() -> None:
         router.ensure_server(reconciler.routing())
         for app in reconciler.sweep():
             scheduler.request(app)
-        reconciler.backend.remove_stray_one_offs()
+        reconciler.backend.containers.remove_stray_one_offs()
         remove_spent(settings, reconciler.sessionmaker)  # uploaded sources used or expired
         with reconciler.sessionmaker() as db:
             webhooks.prune(db)

@@ -1,11 +1,13 @@
 """What the runner needs from a container engine. Backends are chosen by `settings.runner_backend`."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from paas.lines import Emit
 from paas.settings import DYNO_SIZES, DynoSize, Settings
+
+if TYPE_CHECKING:
+    from paas.runner.containers import Containers
 
 
 @dataclass(frozen=True)
@@ -72,61 +74,58 @@ class OneOffTimeout(Exception):
     """A one-off process ran past its time and was killed."""
 
 
+class Rollout(Protocol):
+    """How a backend's formation is replaced (paas.runner.rollout): the reconciler's one way to
+    know what goes as one unit."""
+
+    live: tuple[str, ...]  # states in which a process is left to its engine (not replaced)
+
+    def unit(self, process: Process) -> str:
+        """What goes with it, as one (itself, or its set)."""
+
+    def started_over(self, mine: list[Process], current: dict[str, Process]) -> set[str]:
+        """The process types of a release that start again as a whole, given its processes
+        and those of them that are current."""
+
+    def failed_boot(self, process: Process, started: list[Process], mine: list[Process],
+                    renewed: set[str]) -> tuple[list[Process], list[Process]] | None:
+        """A process started now failed its boot: None when it stays (its engine brings it
+        back); else what goes with it, and what keeps serving instead."""
+
+
 class RunnerBackend(Protocol):
-    # True: the processes of a type are one set (a swarm service, its replicas), started together
-    # and stopped together; the runner never replaces or stops only some of them.
-    whole_types: bool
+    """The formation's processes on an engine. One-off runs, the apps' bridge and private
+    networks are containers on the runner's own engine on every backend (`containers`)."""
+
+    rollout: Rollout
+    containers: "Containers"
 
     def processes(self, app: str | None = None) -> list[Process]:
         """What runs now (all apps when `app` is None), read from the engine itself."""
 
     def start(self, specs: list[ProcessSpec]) -> list[Process]:
         """Start processes from their release's image, side by side; returns once each is
-        created and running (or has failed once), in the order of `specs`. On a `whole_types`
-        backend the specs of a type that begin at index 1 are a new set; the others add to
-        the newest set of their release and type."""
+        created and running (or has failed once), in the order of `specs`. On a backend that
+        runs a type as one set, the specs of a type that begin at index 1 are a new set; the
+        others add to the newest set of their release and type."""
 
     def refresh(self, process: Process) -> Process | None:
         """The process as it is now, or None when it is gone."""
 
     def stop(self, process: Process, grace: int) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds; then remove it. Gone already is fine.
-        On a `whole_types` backend its whole set goes with it."""
+        """SIGTERM, then SIGKILL after `grace` seconds; then remove it (with its unit). Gone
+        already is fine."""
 
     def logs(self, process: Process, tail: int) -> list[str]:
         """The last lines the process wrote."""
 
-    def one_offs(self, app: str) -> list[Process]:
-        """The app's one-off processes that run now (runs and release commands)."""
-
-    def private_networks(self) -> set[str]:
-        """The private networks that exist (made by the add-on worker)."""
-
     def set_networks(self, process: Process, networks: dict[str, tuple[str, ...]]) -> None:
-        """Put a running process on exactly these private networks (with these names there)."""
+        """Put a running process (of the formation, or a one-off) on exactly these private
+        networks (with these names there)."""
 
     def exits(self) -> Iterator[ProcessExit]:
         """Every process of the formation that exits from now on, as it happens (blocks; ends
         only if the engine goes away, and the caller starts it again)."""
-
-    def remove_one_offs(self, app: str, name: str | None = None) -> None:
-        """Stop and remove the app's one-off processes (all of them, or the one named run.N)."""
-
-    def remove_stray_one_offs(self) -> None:
-        """Remove one-off processes this backend did not start (their runner stopped while they
-        ran: nobody relays their output or waits for them)."""
-
-    def run_once(self, spec: ProcessSpec, timeout: float, emit: Emit) -> int:
-        """Run `spec` to its end in a one-off process of its own (never listed by `processes`),
-        streaming its output to `emit`; its exit code. Killed after `timeout` s: OneOffTimeout."""
-
-
-    def run_attached(self, spec: ProcessSpec, tty: bool, inputs: Iterator[bytes | str | None],
-                     output: Callable[[bytes], None], timeout: float) -> int:
-        """Run `spec` in a one-off process attached to a client: `inputs` gives its stdin bytes,
-        "eof" (close stdin) and "hangup" (kill it), None when there is nothing new; its output
-        bytes go to `output` as they come (with a terminal when `tty`). Its exit code; killed
-        after `timeout` seconds. The process is removed when it ends."""
 
     def join_command(self) -> str | None:
         """The command a new host runs to join as a node (None: this backend takes no nodes)."""

@@ -34,7 +34,7 @@ import redis.asyncio
 
 from paas.logs import LogLine, add, stamp
 from paas.router.access_log import AccessLogParser
-from paas.runner.docker_backend import LABEL_APP_ID, LABEL_INSTANCE, LABEL_NAME
+from paas.runner.containers import LABEL_APP_ID, LABEL_INSTANCE, LABEL_NAME
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 0.05  # seconds

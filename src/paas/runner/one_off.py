@@ -81,14 +81,14 @@ class OneOffs:
         })
         try:
             if request["attach"]:
-                status = self.reconciler.backend.run_attached(
+                status = self.reconciler.backend.containers.run_attached(
                     spec, request["tty"], inputs, channel.output, self.settings.one_off_timeout
                 )
             else:
                 ended = threading.Event()
                 threading.Thread(target=self.stop_on_hang_up, args=(channel, app, name, ended), daemon=True).start()
                 try:
-                    status = self.reconciler.backend.run_once(spec, self.settings.one_off_timeout, lambda line: None)
+                    status = self.reconciler.backend.containers.run_once(spec, self.settings.one_off_timeout, lambda line: None)
                 finally:
                     ended.set()
         except OneOffTimeout:
@@ -106,7 +106,7 @@ class OneOffs:
             if ended.is_set():
                 return
             if item == "hangup":
-                self.reconciler.backend.remove_one_offs(app, name)
+                self.reconciler.backend.containers.remove_one_offs(app, name)
                 return
 
 

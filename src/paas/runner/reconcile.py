@@ -167,7 +167,7 @@ class Reconciler:
             targets = releases.latest_releases(db)
             scales = formation.all_formations(db)
             memberships = links.memberships(db)
-        existing = self.backend.private_networks()
+        existing = self.backend.containers.private_networks()
         # Apps with no release yet keep the id their last reconcile saw; deleted apps go.
         self.app_ids = {name: str(release.app_id) if release is not None else self.app_ids.get(name)
                         for name, release in targets.items()}
@@ -193,14 +193,14 @@ class Reconciler:
         """process type -> the private networks its processes join, as the database has them now.
         Read once per reconcile: its joins, its release command and its new processes share it."""
         membership = links.memberships(db, app).get(app.name)
-        existing = self.backend.private_networks() if membership is not None else set()
+        existing = self.backend.containers.private_networks() if membership is not None else set()
         return lambda process_type: wanted_networks(self.settings.instance, app.name, process_type, membership, existing)
 
     def join_networks(self, app_name: str, processes: list[Process], networks_for: NetworksFor) -> None:
         """Processes that run already join (or leave) the networks of add-ons and links made
         (or removed) since they started; one-off runs too (a detached database is cut off from
         an open `paas run` shell as well)."""
-        for process in processes + self.backend.one_offs(app_name):
+        for process in processes + self.backend.containers.one_offs(app_name):
             wanted = networks_for(process.process_type)
             if process.networks != set(wanted):
                 self.backend.set_networks(process, wanted)
@@ -277,7 +277,7 @@ class Reconciler:
     def forget(self, app_name: str) -> None:
         self.router.remove_app(app_name)
         self.stop_all(self.backend.processes(app_name))
-        self.backend.remove_one_offs(app_name)  # its runs end with it
+        self.backend.containers.remove_one_offs(app_name)  # its runs end with it
         self.publish(app_name, [])
 
     def deploy(self, db: Session, release: Release, quantities: dict[str, Scale], processes: list[Process],
@@ -367,17 +367,11 @@ class Reconciler:
         sizes = {spec.name: spec.size for spec in specs}
         restarts = restart_requests(self.redis, release.app.name)
         mine = [p for p in processes if p.release_id == str(release.id)]
-        # A set's process its engine is still placing or starting is the engine's to bring up.
-        live = ("running", "restarting", "created") if self.backend.whole_types else ("running", "restarting")
-        current = {p.name: p for p in mine if p.state in live and sizes.get(p.name) == p.size and not restart_asked(p, restarts)}
-        renewed: set[str] = set()  # types that start over as a new set
-        if self.backend.whole_types:
-            # A type changes as a whole: scaled down, resized or restarted, it starts as a new
-            # set while the old one serves; scaled up, its set grows.
-            renewed = {p.process_type for p in mine if current.get(p.name) is not p}
-            renewed |= {t for t in {p.process_type for p in current.values()}
-                        if len({p.group for p in current.values() if p.process_type == t}) > 1}
-            current = {name: p for name, p in current.items() if p.process_type not in renewed}
+        rollout = self.backend.rollout  # what goes as one unit is the backend's answer
+        current = {p.name: p for p in mine
+                   if p.state in rollout.live and sizes.get(p.name) == p.size and not restart_asked(p, restarts)}
+        renewed = rollout.started_over(mine, current)  # types that start over as a new set
+        current = {name: p for name, p in current.items() if p.process_type not in renewed}
         missing = [spec for spec in specs if spec.name not in current]
         for spec in missing:
             log.info("%s: starting %s of v%s (%s)", release.app.name, spec.name, release.version, spec.size)
@@ -388,16 +382,12 @@ class Reconciler:
                 replacements.append(self.wait_until_up(process, lambda line: None, release.app.health_check_path))
             except BootFailed as failure:
                 log.warning("%s: %s", release.app.name, failure)
-                if self.backend.whole_types and process.process_type not in renewed:
-                    replacements.append(process)  # added to its set: a crashed dyno the engine brings back
+                instead = rollout.failed_boot(process, started, mine, renewed)
+                if instead is None:
+                    replacements.append(process)  # the engine brings it back
                 else:
-                    failed.append(process)
-        for process in failed:
-            if self.backend.whole_types:  # the new set goes; its type's old sets stay, whole
-                gone = [p for p in started if p.group == process.group]
-                kept_back = [p for p in mine if p.process_type == process.process_type]
-            else:  # it goes; the one it was to replace (restart, new size) keeps serving
-                gone, kept_back = [process], [p for p in mine if p.name == process.name and p.running]
+                    failed.append(instead)
+        for gone, kept_back in failed:
             self.stop_all(gone, grace=0)
             replacements = [p for p in replacements if p not in gone] + [p for p in kept_back if p not in replacements]
         keep = list(current.values()) + replacements
@@ -406,9 +396,8 @@ class Reconciler:
         health = release.app.health_check_path
         serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or answers(p, health))]
         self.route(release.app.name, serving)
-        unit = (lambda p: p.group) if self.backend.whole_types else (lambda p: p.id)  # a set goes whole, or not at all
-        kept = {unit(p) for p in keep}
-        self.stop_all([p for p in processes if unit(p) not in kept])
+        kept = {rollout.unit(p) for p in keep}  # a set goes whole, or not at all
+        self.stop_all([p for p in processes if rollout.unit(p) not in kept])
 
     def release_phase(self, release: Release, emit: Emit, networks_for: NetworksFor) -> None:
         """The `release` command (migrations), once, in a one-off process of the new release,
@@ -417,7 +406,7 @@ class Reconciler:
         emit(f"-----> Running release command: {command}")
         spec = self.one_off(release, RELEASE_TYPE, command, networks_for)
         try:
-            exit_code = self.backend.run_once(spec, self.settings.release_phase_timeout, lambda line: emit(f"       {line}"))
+            exit_code = self.backend.containers.run_once(spec, self.settings.release_phase_timeout, lambda line: emit(f"       {line}"))
         except OneOffTimeout as timeout:
             raise BootFailed(f"the release command failed: {timeout}") from None
         if exit_code != 0:

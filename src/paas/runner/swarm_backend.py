@@ -44,7 +44,7 @@ from docker.types import (
 
 from paas import networks
 from paas.runner.backend import Process, ProcessExit, ProcessSpec
-from paas.runner.docker_backend import (
+from paas.runner.containers import (
     LABEL_APP,
     LABEL_APP_ID,
     LABEL_COMMAND,
@@ -54,8 +54,9 @@ from paas.runner.docker_backend import (
     LABEL_SIZE,
     LABEL_STARTED,
     LABEL_VERSION,
-    DockerBackend,
+    Containers,
 )
+from paas.runner.rollout import WholeTypes
 from paas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,13 +67,15 @@ START_TIMEOUT = 120.0  # seconds for a new task to be placed, pulled and running
 EXITS_POLL = 1.0  # seconds between looks for tasks that ended
 
 
-class SwarmBackend(DockerBackend):
-    whole_types = True  # a type's processes are one service's replicas
+class SwarmBackend:
+    rollout = WholeTypes()  # a type's processes are one service's replicas
 
     def __init__(self, client: docker.DockerClient, settings: Settings):
-        super().__init__(client, settings.instance, settings.log_collector, settings.dyno_user, settings.registry_auth("runner"),
-                         settings.outbound_allow)
-        self.settings = settings
+        # One-off runs are containers on this (the manager's) engine, as on the docker backend.
+        self.containers = Containers(client, settings.instance, settings.log_collector, settings.dyno_user,
+                                     settings.registry_auth("runner"), settings.outbound_allow)
+        self.client, self.instance, self.settings = client, settings.instance, settings
+        self.registry_auth = self.containers.registry_auth
         self.gateway_name, self.gateway_bridge = f"{settings.instance}-swarm-gateway", f"{settings.instance}-swarm-gw"
         self._app_networks: dict[str, str] = {}  # app id -> its overlay's name, once made and routed
         self._names_by_id: dict[str, str] = {}  # network ids (as services' specs hold them) -> names
@@ -126,7 +129,7 @@ class SwarmBackend(DockerBackend):
         spec = specs[0]  # a type's processes differ only in their slot
         self.app_network(spec.app_id)  # made, and routed to, before anything is on it
         image = self._pulled(spec.image)
-        labels = self._labels(spec, self._image_config(image)[1])
+        labels = self._labels(spec, self.containers.image_config(image)[1])
         resources = Resources(cpu_limit=int(spec.limits.cpu_shares / 1024 * 1e9), mem_limit=spec.limits.memory_mb * 2**20,
                               mem_reservation=spec.limits.memory_mb * 2**20)
         resources["Limits"]["Pids"] = spec.limits.pids
@@ -137,10 +140,10 @@ class SwarmBackend(DockerBackend):
             # Each task's own dyno name and id: the swarm fills in its slot (web.3) and task id.
             env={**spec.env, "DYNO": f"{spec.process_type}.{{{{.Task.Slot}}}}", "HEROKU_DYNO_ID": "{{.Task.ID}}",
                  **({"PORT": str(spec.port)} if spec.process_type == "web" else {})},
-            labels=labels, user=self._run_as(image), init=True,
+            labels=labels, user=self.containers.run_as(image), init=True,
             cap_drop=["ALL"], cap_add=["NET_BIND_SERVICE"], stop_grace_period=int(self.settings.stop_grace * 1e9),
         )
-        log_config = self._log_config()
+        log_config = self.containers.log_config()
         template = TaskTemplate(
             container, resources=resources, restart_policy=RestartPolicy(condition="any", delay=int(1e9)),
             log_driver={"Name": log_config.type, "Options": log_config.config} if log_config else None,
@@ -216,7 +219,7 @@ class SwarmBackend(DockerBackend):
         which the swarm then replaces one by one (the router's retries cover the moment).
         One-off runs are containers on this node, as on the docker backend."""
         if not process.group:
-            return DockerBackend.set_networks(self, process, wanted)
+            return self.containers.set_networks(process, wanted)
         try:
             service = self.client.services.get(process.group)
         except docker.errors.NotFound:
