@@ -1,7 +1,7 @@
 import threading
 import time
 
-from paas.runner.__main__ import Scheduler
+from paas.runner.scheduler import Scheduler
 from tests.waiting import wait_until
 
 

@@ -1,16 +1,19 @@
-"""The runner process: `python -m paas.runner`.
+"""The runner process: `python -m paas.runner`. It starts, from here, each of its parts, each in
+a module of its own: the publisher of events (paas.publisher) and their consumers (runner.wakes,
+addons.jobs.queue, logs.writer, domain.webhooks.enqueue), the webhooks' sender (paas.webhooks),
+the reconciler (runner.reconcile) and its scheduling (runner.scheduler), the log collector
+(runner.log_collector), one-off runs (runner.one_off), add-on jobs (addons.jobs), the sweeper
+of lost builds (runner.lost_builds) and the certificate watcher (router.certificates).
 
-It publishes the platform's events (paas.publisher); it reconciles an app as soon as an event
-wakes it for that app, and sweeps every app every
+It reconciles an app as soon as an event wakes it for that app, and sweeps every app every
 `reconcile_interval` seconds, so that missed wake-ups, crashed processes and platform restarts
-all converge. One app is reconciled by one thread at a time; different apps in parallel.
+all converge.
 """
 
 import logging
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
@@ -33,59 +36,13 @@ from paas.runner.log_collector import LogCollector, dyno_at
 from paas.runner.lost_builds import LostBuilds
 from paas.runner.one_off import OneOffs
 from paas.runner.reconcile import Reconciler
+from paas.runner.scheduler import Scheduler, follow_exits
 from paas.runner.wakes import waker
 from paas.settings import get_settings
 from paas.source_files import remove_spent
 from paas.webhooks import Sender
 
 log = logging.getLogger("paas.runner")
-EXIT_SETTLE = 0.5  # seconds
-
-
-class Scheduler:
-    """Runs reconcile(app) in a pool; a request for an app that is busy runs once more afterwards."""
-
-    def __init__(self, reconcile, workers: int = 8):
-        self.reconcile = reconcile
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile")
-        self.lock = threading.Lock()
-        self.busy: set[str] = set()
-        self.again: set[str] = set()
-
-    def request(self, app: str) -> None:
-        with self.lock:
-            if app in self.busy:
-                self.again.add(app)
-                return
-            self.busy.add(app)
-        self.pool.submit(self._run, app)
-
-    def _run(self, app: str) -> None:
-        while True:
-            try:
-                self.reconcile(app)
-            except Exception:
-                log.exception("reconciling %s failed; the next sweep tries again", app)
-            with self.lock:
-                if app not in self.again:
-                    self.busy.discard(app)
-                    return
-                self.again.discard(app)
-
-
-def follow_exits(reconciler, scheduler) -> None:
-    """A process that exits (crashed, killed, out of memory) gets its app reconciled at once,
-    not at the next sweep: the router stops sending it requests and, if the engine does not
-    bring it back itself, the runner replaces it. The exit goes into the app's logs."""
-    while True:
-        try:
-            for exit in reconciler.backend.exits():
-                # The engine reports the exit a moment before the process shows as exited.
-                threading.Timer(EXIT_SETTLE, scheduler.request, args=(exit.app,)).start()
-                reconciler.exited(exit)  # best effort: the logs never hold the reconcile up
-        except Exception:
-            log.exception("following process exits failed; again in 1 s")
-        time.sleep(1)
 
 
 def not_a_swarm_manager(info: dict, engine: str) -> str | None:
