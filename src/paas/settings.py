@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     api_body_limit: int = 2**20
     # Requests a user may make to the API in an hour, all their tokens together (Heroku's limit).
     api_rate_limit: int = 4500
+    # Live event streams (GET /apps/{app}/events as server-sent events) a user may hold open at
+    # once: each holds a Redis connection while it lasts.
+    live_streams_per_user: int = 20
     # What each user may have at once, unless an admin set other quotas for them
     # (`PATCH /accounts/{email}/quotas`); admins have none. Dynos: the formation's quantities
     # over the user's apps; one-off dynos: runs going on at once; authorizations: API tokens.

@@ -150,3 +150,32 @@ def test_only_those_who_may_view_the_app_read_its_events_and_the_cli_prints_them
     printed = eventually(lambda: (r := paas(settings, token, "events", "-a", app_name)).returncode == 0 and "set SEEN" in r.stdout and r,
                          30, "paas events printing the change")
     assert "config-vars.update  set SEEN  by " in printed.stdout and "app.create" in printed.stdout, printed.stdout
+
+
+def test_a_user_holds_a_few_live_streams_at_once_and_one_more_once_one_ends(api, settings, app_name):
+    """Each stream holds a Redis connection: a user may not open them without end (429 past
+    `live_streams_per_user`); another user is not held back by it, and a closed stream frees its place."""
+    user = api.post("/accounts", json={"email": f"streams-{int(time.time() * 1000)}@example.com"}).json()
+    other = api.post("/accounts", json={"email": f"streams-other-{int(time.time() * 1000)}@example.com"}).json()
+    opened: list[Stream] = []
+    try:
+        for who in (user, other):
+            assert api.post(f"/apps/{app_name}/collaborators", json={"user": who["email"]}).status_code == 201
+        opened = [Stream(settings, user["token"], app_name) for _ in range(settings.live_streams_per_user)]
+        with httpx.Client(base_url=settings.api_url, timeout=30) as plain:
+            def one_more(token: str) -> httpx.Response:
+                headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+                with plain.stream("GET", f"/apps/{app_name}/events", headers=headers) as answer:
+                    if answer.status_code != 200:
+                        answer.read()
+                    return answer
+            refused = one_more(user["token"])
+            assert refused.status_code == 429 and refused.json()["id"] == "rate_limit", refused.text
+            assert one_more(other["token"]).status_code == 200  # the positive control: someone else's stream
+            opened.pop().close()
+            eventually(lambda: one_more(user["token"]).status_code == 200, 30, "a stream once one of the user's ended")
+    finally:
+        for stream in opened:
+            stream.close()
+        for who in (user, other):
+            api.delete(f"/accounts/{who['id']}")

@@ -3,7 +3,8 @@ or live as server-sent events (`Accept: text/event-stream`) from now, each with 
 the SSE id, so a client that reconnects with `Last-Event-ID` goes on where it stopped, missing
 nothing and nothing twice.
 A stream holds no database connection while it waits: the publisher tells it (in Redis) that
-an app has new events, and it reads them then."""
+an app has new events, and it reads them then. A user holds a few streams at most at once
+(paas.platform.live_streams)."""
 
 import json
 import time
@@ -20,6 +21,7 @@ from paas.domain.errors import InvalidParams
 from paas.domain.models import Event
 from paas.platform.auth import token_from_authorization
 from paas.platform.deps import DbDep, PlatformDep, UserDep
+from paas.platform import live_streams
 from paas.platform.grants import RECHECK
 from paas.publisher import live_channel
 
@@ -47,8 +49,9 @@ def list_events(ident: str, user: UserDep, db: DbDep, request: Request, platform
         start = position(given) if given is not None else db.scalar(
             select(func.coalesce(func.max(Event.position), 0)).where(Event.app_id == app.id))
         token_hash = accounts.hash_token(token_from_authorization(request.headers.get("authorization")) or "")
+        slot = live_streams.take(platform.redis, user.id, platform.settings.live_streams_per_user)
         db.close()  # a stream may last hours: its connection goes back to the pool now
-        return StreamingResponse(follow(platform, str(app.id), token_hash, start), media_type="text/event-stream",
+        return StreamingResponse(follow(platform, str(app.id), token_hash, start, (user.id, slot)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     start = position(last_event_id if last_event_id is not None else after)
     if after is None and last_event_id is None:  # the latest `max`, oldest first
@@ -58,9 +61,9 @@ def list_events(ident: str, user: UserDep, db: DbDep, request: Request, platform
     return [events.as_json(e) for e in db.scalars(events.of_app(app.id, start).limit(max))]
 
 
-async def follow(platform, app_id: str, token_hash: str, after: int) -> AsyncIterator[str]:
+async def follow(platform, app_id: str, token_hash: str, after: int, slot: tuple) -> AsyncIterator[str]:
     """The app's events after `after`, then each as it is published, until the app is destroyed
-    or the token may no longer view it."""
+    or the token may no longer view it. `slot`: the user's and the stream's (live_streams)."""
 
     def read(after: int) -> list[Event]:
         with platform.sessionmaker() as db:  # only while it reads
@@ -80,9 +83,11 @@ async def follow(platform, app_id: str, token_hash: str, after: int) -> AsyncIte
             if time.monotonic() - checked >= RECHECK:
                 if not await platform.grants.token_may(token_hash, app_id, access.VIEW):
                     return
+                await live_streams.renew(platform.async_redis, *slot)
                 checked = time.monotonic()
             if await pubsub.get_message(ignore_subscribe_messages=True, timeout=KEEP_ALIVE) is None:
                 yield ": keep-alive\n\n"
     finally:
+        await live_streams.give_back(platform.async_redis, *slot)
         await pubsub.unsubscribe()
         await pubsub.aclose()
