@@ -6,7 +6,10 @@ webhooks' deliveries) in the same transaction, then tells live readers.
 It runs as a thread of the runner process. A Postgres advisory lock keeps it to one per
 installation (a second runner's waits, and takes over when the first one's connection goes). A
 notification at each commit wakes it; it also looks every second, for one lost with a
-connection. A consumer that fails (Redis restarting) rolls the batch back: it is delivered again."""
+connection. A consumer that fails (Redis restarting) rolls the batch back: it is delivered again.
+After ISOLATE_AFTER failures in a row, each consumer that still fails is given the events one at a
+time, so that an event one consumer cannot take (a bug) does not hold up every other event: it is
+skipped for that consumer, and logged, as soon as the consumer takes another event of the batch."""
 
 import logging
 import threading
@@ -25,6 +28,7 @@ log = logging.getLogger("paas.publisher")
 LOCK = 0x7061617345564E54  # "paasEVNT": the publisher's advisory lock
 POLL = 1.0  # seconds
 BATCH = 200
+ISOLATE_AFTER = 3  # failed deliveries in a row before a failing consumer gets the events one at a time
 
 # A batch of events, in order, in the transaction that marks them delivered (a consumer that
 # writes to the database, as webhooks' does, delivers exactly once).
@@ -42,6 +46,7 @@ class Publisher:
                  after: list[Hook] = ()):
         self.sessions, self.redis, self.consumers, self.after = sessions, redis_client, consumers, [self.announce, *after]
         self.stopping = threading.Event()
+        self.failures = 0  # deliveries that failed in a row
 
     def run(self) -> None:
         """Until stopped (its thread's target): Postgres or Redis may be away for a while."""
@@ -75,14 +80,45 @@ class Publisher:
             with self.sessions() as db:
                 return self.deliver(db)
         batch = events.publish(db, BATCH)
-        if batch:
-            for consume in self.consumers:
-                consume(db, batch)
+        try:
+            for consume in self.consumers if batch else ():
+                if self.failures >= ISOLATE_AFTER:
+                    self._one_at_a_time(db, consume, batch)
+                else:
+                    consume(db, batch)
+        except Exception:
+            self.failures += 1
+            raise
+        self.failures = 0
         db.commit()  # (an empty batch too: its transaction ends)
         if batch:
             for hook in self.after:
                 hook(batch)
         return len(batch)
+
+    @staticmethod
+    def _one_at_a_time(db: Session, consume: Consumer, batch: list[Event]) -> None:
+        """The batch, and if it fails the events one by one (each in a savepoint). A consumer that
+        fails on every one (Redis away) fails the batch, to be tried again; one that takes some
+        skips the others, which it will never take."""
+        try:
+            with db.begin_nested():
+                consume(db, batch)
+            return
+        except Exception:
+            pass
+        failed = []
+        for event in batch:
+            try:
+                with db.begin_nested():
+                    consume(db, [event])
+            except Exception as error:
+                failed.append((event, error))
+        if len(failed) == len(batch):
+            raise failed[-1][1]
+        for event, error in failed:
+            log.error("%s failed on event %s (%s.%s of %s): %r; skipped for it",
+                      getattr(consume, "__qualname__", consume), event.id, event.resource, event.action, event.app_name, error)
 
     def announce(self, batch: list[Event]) -> None:
         """Live readers of the apps hear there is more (paas.platform.api.events)."""

@@ -2,6 +2,7 @@
 cannot start leaves nothing behind and says why; a real one is made, rotated and destroyed."""
 
 import time
+import uuid
 
 import docker
 import pytest
@@ -106,11 +107,14 @@ def test_jobs_report_their_outcome_and_cleanup_is_tried_again(context, monkeypat
     runner.run(payload)
     assert calls == ["n1"] * 3
     assert addon_jobs.wait_for_outcome(context.redis, job.id, 5) == {"ok": True, "message": "removed n1"}
-    failing = Job("provision", ["not-an-id", "x"], "made-id")
+    failing = Job("provision", ["not-an-id", "x"], f"made-{uuid.uuid4()}")
     addon_jobs.send(context.redis, failing)
     runner.run(context.redis.blpop([ADDON_QUEUE], timeout=5)[1])
-    outcome = addon_jobs.wait_for_outcome(context.redis, "made-id", 5)
+    outcome = addon_jobs.wait_for_outcome(context.redis, failing.id, 5)
     assert outcome["ok"] is False and outcome["message"]
+    # The same job again (its event delivered twice): taken once, so it neither runs nor reports.
+    runner.run(payload)
+    assert calls == ["n1"] * 3 and addon_jobs.wait_for_outcome(context.redis, job.id, 0.5) is None
 
 
 def test_changes_call_for_the_jobs_that_make_and_remove_servers_and_networks(test_sessionmaker):
@@ -122,7 +126,9 @@ def test_changes_call_for_the_jobs_that_make_and_remove_servers_and_networks(tes
 
         def jobs_now() -> list[tuple]:
             batch = [e for e in events.publish(db, 1000) if e.app_id in mine]
-            return [(job.job, job.args, job.id) for job in jobs.jobs_of(db, batch)]
+            made = [(job.job, job.args, job.id) for job in jobs.jobs_of(db, batch)]
+            assert [(job.job, job.args, job.id) for job in jobs.jobs_of(db, batch)] == made  # delivered again: the same jobs
+            return made
 
         jobs_now()  # the apps' own events: none
         addon = addons.create_addon(db, CIPHER, app, "postgresql")

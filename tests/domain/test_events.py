@@ -16,6 +16,7 @@ from paas.domain.crypto import ConfigCipher
 from paas.domain.db import make_sessionmaker
 from paas.domain.errors import InvalidParams
 from paas.domain.models import Event, Status
+from paas import publisher as publisher_module
 from paas.publisher import Publisher, live_channel
 
 CIPHER = ConfigCipher(b"e" * 43 + b"=")
@@ -172,6 +173,58 @@ def test_the_publisher_delivers_committed_events_in_order_once_and_again_after_a
     live.close()
     sessions.kw["bind"].dispose()
 
+
+
+def test_an_event_a_consumer_cannot_take_is_skipped_for_it_after_a_few_tries_and_holds_up_nothing(test_database_url, api_settings):
+    """A bug in one consumer on one event: after ISOLATE_AFTER failed deliveries the batch goes
+    through, that event skipped for that consumer only; a consumer that takes no event (Redis
+    away) still fails every delivery, so nothing is skipped for an outage."""
+    sessions = make_sessionmaker(api_settings.model_copy(update={"database_url": test_database_url}))
+    with sessions() as db:
+        db.execute(sa.delete(Event))
+        owner = accounts.ensure_user(db, f"poison-{secrets.token_hex(3)}@example.com")
+        events.act_as(db, owner)
+        app = apps.create_app(db, CIPHER, owner, "ev-" + secrets.token_hex(3))
+        for name in ("GOOD", "BAD", "FINE"):
+            config.update_config(db, CIPHER, app, owner, {name: "1"})
+        db.commit()
+    took, others = [], []
+
+    def picky(_db, batch):
+        if any(e.resource == "config-vars" and e.data["set"] == ["BAD"] for e in batch):
+            raise KeyError("a bug")
+        took.extend(e.data["set"][0] for e in batch if e.resource == "config-vars")
+
+    def everyone(_db, batch):
+        others.extend(e.seq for e in batch)
+
+    redis_client = connect(api_settings)
+    publisher = Publisher(sessions, redis_client, [everyone, picky])
+    for _ in range(publisher_module.ISOLATE_AFTER):
+        with pytest.raises(KeyError):
+            publisher.deliver()
+    assert took == []  # nothing yet: a failure may be Redis restarting
+    others.clear()
+    assert publisher.deliver() == 8 and took == ["GOOD", "FINE"] and len(others) == 8
+    assert publisher.deliver() == 0
+
+    def away(_db, batch):
+        raise ConnectionError("Redis went away")
+
+    with sessions() as db:
+        events.act_as(db, owner)
+        config.update_config(db, CIPHER, apps.get_app(db, str(app.id)), owner, {"LATER": "1"})
+        db.commit()
+    outage = Publisher(sessions, redis_client, [away])
+    for _ in range(publisher_module.ISOLATE_AFTER + 2):
+        with pytest.raises(ConnectionError):
+            outage.deliver()
+    assert Publisher(sessions, redis_client, [everyone]).deliver() == 2  # still there, for when Redis is back
+    with sessions() as db:
+        apps.delete_app(db, apps.get_app(db, str(app.id)))
+        db.execute(sa.delete(Event))
+        db.commit()
+    sessions.kw["bind"].dispose()
 
 
 def test_a_publisher_whose_delivery_failed_takes_up_again_and_a_second_one_waits(test_database_url, api_settings):

@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from paas.channels.builds import Heartbeat
 from paas.channels.output import LogStream
 from paas.domain import apps, builds
 from paas.domain.models import Status
@@ -61,6 +62,19 @@ def test_a_started_build_whose_worker_went_silent_fails_when_the_sweeper_says_so
     swept.join()
     assert not end.ok and end.detail["reason"] == "build worker lost"
     assert said == ["-----> Building", builds.LOST_WORKER]
+    assert status_of(test_sessionmaker, build_id) is Status.failed
+
+
+def test_with_no_runner_to_say_so_a_push_stops_waiting_for_a_build_nobody_works_on(platform, build_id, test_sessionmaker, monkeypatch):
+    monkeypatch.setattr(deploys_module, "SWEEPER_GRACE", 1.0)
+    monkeypatch.setattr(platform.deploys, "settings", platform.settings.model_copy(update={"build_worker_lost_after": 1.0}))
+    with test_sessionmaker() as db:
+        builds.start_build(db, build_id, "worker-1")
+        db.commit()
+    Heartbeat(platform.redis, build_id, 2.5).beat()  # alive a moment: the push waits while it is
+    end, said = follow(platform, build_id)
+    assert not end.ok and end.detail["reason"] == "build worker lost"
+    assert said == [builds.LOST_WORKER + " (and the paas runner did not notice: is it running?)"]
     assert status_of(test_sessionmaker, build_id) is Status.failed
 
 

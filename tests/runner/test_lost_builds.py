@@ -65,5 +65,7 @@ def test_builds_long_in_the_queue_are_failed_only_when_no_worker_answers(test_se
         for build_id in (three_builds["alive"], three_builds["lost"]):
             Heartbeat(redis, build_id, 30).stop()
     assert statuses(test_sessionmaker, three_builds)["queued"] is Status.failed
+    with test_sessionmaker() as db:  # taken by a worker while the sweeper asked whether any answers: it stands
+        assert not builds.give_up_on_build(db, three_builds["alive"], builds.NO_WORKER, only_queued=True)
     *lines, end = LogStream.for_build(redis, three_builds["queued"]).follow(1)
     assert lines == [builds.NO_WORKER] and end.detail == {"reason": "no build worker"}

@@ -220,6 +220,9 @@ class AddonJobs:
         except (ValueError, KeyError):
             log.error("not an add-on job: %r", payload[:200])
             return
+        if not addon_jobs.claim(self.context.redis, job.id):
+            log.info("add-on job %s (%s) was taken before: an event delivered again", job.job, job.id)
+            return
         attempts = RETRIES if job.job in RETRIED else 1
         for attempt in range(attempts):
             try:
@@ -255,10 +258,12 @@ def jobs_of(db: Session, batch) -> list[Job]:
             case ("addon-attachment", "destroy") if e.data["addon"]["id"] in destroyed:
                 networks_of[e.data["addon"]["id"]].append(e.data["id"])
             case ("addon-attachment", "destroy"):
-                jobs.append(Job("remove-networks", [[e.data["id"]], []]))
+                jobs.append(Job("remove-networks", [[e.data["id"]], []], str(e.id)))
             case ("link", "destroy"):
-                jobs.append(Job("remove-networks", [[], [e.data["id"]]]))
-    return jobs + [Job("destroy", [addon_id, networks_of[addon_id]]) for addon_id, serves in destroyed.items() if serves]
+                jobs.append(Job("remove-networks", [[], [e.data["id"]]], str(e.id)))
+    # Every job's id comes from its event: one delivered again makes the same jobs, taken once.
+    return jobs + [Job("destroy", [addon_id, networks_of[addon_id]], f"destroy-{addon_id}")
+                   for addon_id, serves in destroyed.items() if serves]
 
 
 def _serves(db: Session, addon_id: str) -> bool:

@@ -38,6 +38,12 @@ def send(client: redis.Redis, job: Job) -> None:
     client.rpush(ADDON_QUEUE, json.dumps(asdict(job)))
 
 
+def claim(client: redis.Redis, job_id: str) -> bool:
+    """Whether the job is this taker's to do: False when it was taken before (its event was
+    delivered again: the publisher delivers at least once)."""
+    return bool(client.set(f"paas:job-claim:{job_id}", "1", nx=True, ex=JOB_OUTCOME_TTL))
+
+
 def _outcome_key(job_id: str) -> str:
     return f"paas:job:{job_id}"
 

@@ -1,7 +1,8 @@
 """Add-ons and their attachments: an add-on's URL in the config of every app it is attached to.
 
 Every change of what an app's config holds is a new release. These functions touch only the
-database; callers commit, then send the tasks that make, change or remove the servers.
+database, and record their changes as events (which call for the add-on jobs that make, change
+or remove the servers: paas.addons.jobs); callers commit.
 """
 
 import re
@@ -130,10 +131,13 @@ def still_attached(db: Session, attachment: AddonAttachment) -> bool:
 
 
 def apply_attachment(db: Session, cipher: ConfigCipher, attachment: AddonAttachment, user: User) -> Release | None:
-    """Its var in its app's config, in a new release; None if it was detached meanwhile."""
+    """Its var in its app's config, in a new release (none when the var holds its URL already: a
+    job done twice); None if it was detached meanwhile."""
     if not still_attached(db, attachment):
         return None
     addon = attachment.addon
+    if cipher.decrypt(attachment.app.config_vars).get(attachment.config_key) == url_of(cipher, addon):
+        return releases.latest_release(db, attachment.app)
     return set_vars(db, cipher, attachment.app, user, {attachment.config_key: url_of(cipher, addon)},
                     f"Attach {attachment.name} (@ref:{addon.name})")
 

@@ -104,11 +104,11 @@ def abandon(db: Session, build_id: uuid.UUID, release_id: uuid.UUID | None = Non
     return releases.give_up_on_release(db, release_id)
 
 
-def give_up_on_build(db: Session, build_id: uuid.UUID, reason: str) -> bool:
+def give_up_on_build(db: Session, build_id: uuid.UUID, reason: str, only_queued: bool = False) -> bool:
     """Nobody may deploy this build any more (its push gave up, or its worker was lost).
-    False when it had already finished: then its own outcome stands."""
+    False when it had already finished (or, `only_queued`, a worker took it): then it stands."""
     build = db.get(Build, build_id, with_for_update=True, populate_existing=True)
-    if build is None or build.status is not Status.pending:
+    if build is None or build.status is not Status.pending or (only_queued and build.started_at is not None):
         return False
     finish_build(db, build, Status.failed, extra_output=reason)
     db.commit()

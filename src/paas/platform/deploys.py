@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from paas.celery_app import BUILD_TASK
+from paas.channels.builds import Heartbeat
 from paas.channels.output import End, LogStream
 from paas.domain import builds
 from paas.domain.models import App, Build, Release, Status, User
@@ -19,6 +20,9 @@ from paas.lines import Emit
 # Seconds a finished build may go without its End before the follower reads the outcome from
 # the database instead (its worker died between settling the build and saying so).
 SETTLED_WITHOUT_END = 5.0
+# Seconds past `build_worker_lost_after` that a follower waits for the runner's sweeper to fail
+# a build nobody works on, before it stops waiting itself (the runner is down too).
+SWEEPER_GRACE = 60.0
 
 
 @dataclass
@@ -80,8 +84,9 @@ class Deploys:
     def _follow_build(self, build_id: uuid.UUID, emit: Emit) -> End:
         """The build's output, then its End; while it waits for a worker, its place in the queue."""
         stream = LogStream.for_build(self.platform.redis, build_id)
-        last_place, started, silent, settled_for = None, False, 0.0, 0.0
+        last_place, started, silent, settled_for, queued_for = None, False, 0.0, 0.0, 0.0
         tick = 1.0
+        stalled_after = self.settings.build_worker_lost_after + SWEEPER_GRACE
         for item in stream.entries(tick=tick):
             if isinstance(item, End):
                 return item
@@ -105,14 +110,26 @@ class Deploys:
                     ahead = f"{detail} build{'s' if detail != 1 else ''} ahead" if detail else "next in line"
                     emit(f"-----> Waiting for a build worker ({ahead})")
                     last_place = detail
-                silent = 0.0
+                silent, queued_for = 0.0, queued_for + tick
+                if queued_for >= stalled_after and not self.worker_available():
+                    return self._stop_waiting(build_id, emit, builds.NO_WORKER, "no build worker")
                 continue
+            if silent >= stalled_after and not Heartbeat(self.platform.redis, build_id, 0).alive():
+                return self._stop_waiting(build_id, emit, builds.LOST_WORKER, "build worker lost")
             if started and silent >= self.settings.build_idle_timeout:
                 if self._give_up(build_id, None) is Status.succeeded:
                     return self._state(build_id)[1]
                 emit(f"error: the build printed nothing for {self.settings.build_idle_timeout:.0f} s; giving up on it")
                 return End(False, {"reason": "build timed out"})
         raise RuntimeError("the build's output ended without an outcome")
+
+    def _stop_waiting(self, build_id: uuid.UUID, emit: Emit, why: str, reason: str) -> End:
+        """Nobody works on the build and the runner's sweeper did not say so (the runner is down):
+        the push stops waiting, and abandons it."""
+        if self._give_up(build_id, None) is Status.succeeded:
+            return self._state(build_id)[1]
+        emit(f"{why} (and the paas runner did not notice: is it running?)")
+        return End(False, {"reason": reason})
 
     def _state(self, build_id: uuid.UUID) -> tuple[str, object]:
         """What the database says of a build: ("finished", its End), ("queued", its place in

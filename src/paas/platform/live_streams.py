@@ -1,8 +1,10 @@
 """How many live streams (an app's events as server-sent events) a user holds open at once: each
 holds a Redis connection of its own while it lasts, so their number is capped per user
 (`live_streams_per_user`); past it the answer is 429 until one ends. A stream holds a slot, which
-it renews as it goes: the slot of a stream whose API process died lapses on its own."""
+it renews while it lasts (whether its client reads or not): the slot of a stream whose API
+process died lapses on its own."""
 
+import asyncio
 import time
 import uuid
 
@@ -11,7 +13,7 @@ import redis.asyncio
 
 from paas.domain.errors import PaasError
 
-SLOT_TTL = 45.0  # seconds a slot lasts unless renewed (a stream renews it at least every 15 s)
+SLOT_TTL = 45.0  # seconds a slot lasts unless renewed (a stream renews it every 15 s)
 
 
 class TooManyStreams(PaasError):
@@ -33,6 +35,13 @@ def take(client: redis.Redis, user_id: object, limit: int) -> str:
         raise TooManyStreams(f"You have {limit} live streams open, the most one may: close one (they end when "
                              "their connection closes), then try again.")
     return slot
+
+
+async def keep(client: redis.asyncio.Redis, user_id: object, slot: str) -> None:
+    """Renew the slot while its stream lasts (the stream cancels this when it ends)."""
+    while True:
+        await asyncio.sleep(SLOT_TTL / 3)
+        await renew(client, user_id, slot)
 
 
 async def renew(client: redis.asyncio.Redis, user_id: object, slot: str) -> None:

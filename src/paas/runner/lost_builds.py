@@ -35,8 +35,9 @@ def fail_lost_builds(sessions: sessionmaker[Session], redis_client: redis.Redis,
     failed = []
     for build_id, reason in lost.items():
         with sessions() as db:
-            if not builds.give_up_on_build(db, build_id, reason):
-                continue  # it finished meanwhile: its own outcome stands
+            # Finished meanwhile, or (a queued one) taken by a worker while the ping went: it stands.
+            if not builds.give_up_on_build(db, build_id, reason, only_queued=reason == builds.NO_WORKER):
+                continue
         stream = LogStream.for_build(redis_client, build_id)
         stream.write(reason)
         stream.end(False, reason=WHY[reason])
@@ -54,8 +55,9 @@ class LostBuilds:
         self.next_ping, self.answered = 0.0, True
 
     def worker_available(self) -> bool:
-        """Whether a build worker answers; asked once per QUEUED_WORKER_CHECK at most."""
-        if time.monotonic() >= self.next_ping:
+        """Whether a build worker answers. An answer holds for QUEUED_WORKER_CHECK; silence is
+        asked about again at each look (a worker may be back a second later)."""
+        if not self.answered or time.monotonic() >= self.next_ping:
             self.answered = bool(self.celery.control.ping(timeout=2, limit=1))
             self.next_ping = time.monotonic() + QUEUED_WORKER_CHECK
         return self.answered

@@ -6,11 +6,13 @@ A stream holds no database connection while it waits: the publisher tells it (in
 an app has new events, and it reads them then. A user holds a few streams at most at once
 (paas.platform.live_streams)."""
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
@@ -71,6 +73,8 @@ async def follow(platform, app_id: str, token_hash: str, after: int, slot: tuple
 
     pubsub = platform.async_redis.pubsub()
     await pubsub.subscribe(live_channel(app_id))  # before the first read: nothing falls between
+    # Renewed on its own: a client that stops reading blocks this generator, not its slot's count.
+    keeping = asyncio.ensure_future(live_streams.keep(platform.async_redis, *slot))
     try:
         checked = time.monotonic()
         while True:
@@ -83,11 +87,12 @@ async def follow(platform, app_id: str, token_hash: str, after: int, slot: tuple
             if time.monotonic() - checked >= RECHECK:
                 if not await platform.grants.token_may(token_hash, app_id, access.VIEW):
                     return
-                await live_streams.renew(platform.async_redis, *slot)
                 checked = time.monotonic()
             if await pubsub.get_message(ignore_subscribe_messages=True, timeout=KEEP_ALIVE) is None:
                 yield ": keep-alive\n\n"
     finally:
-        await live_streams.give_back(platform.async_redis, *slot)
-        await pubsub.unsubscribe()
-        await pubsub.aclose()
+        with anyio.CancelScope(shield=True):  # a client that went away cancels the stream: this still runs
+            keeping.cancel()
+            await live_streams.give_back(platform.async_redis, *slot)
+            await pubsub.unsubscribe()
+            await pubsub.aclose()
