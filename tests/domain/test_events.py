@@ -73,8 +73,11 @@ def test_each_change_records_one_event_with_its_actor_and_data(acting, owner):
 
     build = change([("build", "create")], lambda: builds.create_build(db, app, owner, "a" * 40))
     assert latest(db).data["status"] == "pending" and latest(db).data["source_blob"]["version"] == "a" * 40
-    release = change([("release", "create"), ("build", "update")], lambda: builds.release_build(db, build, "img@sha256:1", {"web": "serve"}))
-    assert latest(db).data["status"] == "succeeded" and latest(db).previous_data["status"] == "pending"
+    release = change([("release", "create"), ("build", "update"), ("formation", "create")],
+                     lambda: builds.release_build(db, build, "img@sha256:1", {"web": "serve"}))
+    assert latest(db).data["type"] == "web" and latest(db).data["quantity"] == 1  # a new process type
+    built = db.scalar(sa.select(Event).where(Event.resource == "build").order_by(Event.seq.desc()))
+    assert built.data["status"] == "succeeded" and built.previous_data["status"] == "pending"
     change([("release", "update")], lambda: releases.settle_release(db, release, Status.succeeded))
     assert (latest(db).data["status"], latest(db).previous_data["status"]) == ("succeeded", "pending")
     change([], lambda: releases.settle_release(db, release, Status.failed))  # settled already: no change, no event
@@ -91,6 +94,8 @@ def test_each_change_records_one_event_with_its_actor_and_data(acting, owner):
 
     domain = change([("domain", "create")], lambda: domains.add_domain(db, app, "www.example.org", "paas.test", acme=False))
     assert latest(db).data["hostname"] == "www.example.org"
+    change([("domain", "update")], lambda: domains.set_acm_status(db, domain.id, "failed", "no DNS"))  # as the certificate watcher does
+    assert (latest(db).data["acm_status"], latest(db).previous_data["acm_status"]) == ("failed", None)
     change([("domain", "destroy")], lambda: domains.remove_domain(db, domain))
 
     friend = accounts.ensure_user(db, f"friend-{secrets.token_hex(3)}@example.com")

@@ -85,5 +85,5 @@ def certificates_to_check(db: Session) -> list[Domain]:
 def set_acm_status(db: Session, domain_id, status: str, reason: str | None = None) -> None:
     domain = db.get(Domain, domain_id)
     if domain is not None:
-        domain.acm_status, domain.acm_status_reason = status, reason
-        db.flush()
+        with events.updating(db, domain.app, "domain", domain):  # Heroku's api:domain update
+            domain.acm_status, domain.acm_status_reason = status, reason

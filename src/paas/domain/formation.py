@@ -65,7 +65,7 @@ def ensure_formation(db: Session, app: App, process_type: str, quantity: int) ->
             quantity = max(0, min(quantity, most - quotas.used(db, app.owner, "dynos")))
         formation = Formation(app_id=app.id, type=process_type, quantity=quantity, size=DEFAULT_SIZE)
         db.add(formation)
-        db.flush()
+        events.recorded(db, app, "formation", "create", formation)
     return formation
 
 
