@@ -1,8 +1,9 @@
 """Benchmarks run on the platform at an older revision and on this checkout's, in one run on
 this machine, in rounds: before then after, then after then before, and so on (this machine
 gets slower as a long run goes on: alternating shares that out). Both use this machine's
-services and PAAS_HOME (the older code runs on the newer schema: `make up` migrated it): the
-older revision's platform processes are started from a git worktree (with this checkout's
+services and PAAS_HOME, each on its own schema (the database is migrated down to the older
+revision's newest migration while that one is measured, by this checkout's migrations, and up
+again after): the older revision's platform processes are started from a git worktree (with this checkout's
 virtualenv), or this checkout's, for each measurement. Prints the median over the rounds of
 each median. Used by build_isolation.py and events.py.
 """
@@ -25,8 +26,19 @@ def platform(root: Path, action: str, env: dict[str, str]) -> None:
     subprocess.run([str(root / "scripts" / "platform.sh"), action], env=env, check=True, capture_output=True)
 
 
+def schema_head(root: Path) -> str:
+    """The newest migration of a checkout (its files' names begin with their revision)."""
+    return max(path.name.split("_", 1)[0] for path in (root / "migrations" / "versions").glob("[0-9]*_*.py"))
+
+
+def migrate(revision: str, env: dict[str, str]) -> None:
+    command = "upgrade" if revision == "head" else "downgrade"
+    subprocess.run([str(ROOT / ".venv" / "bin" / "alembic"), command, revision], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
 def measure(root: Path, benches: list[Bench], runs: int, env: dict[str, str]) -> dict[str, dict[str, float]]:
     """{bench: {what: number}} from each bench's median lines (`<what>: <number> s|MB ...`)."""
+    migrate("head" if root == ROOT else schema_head(root), env)
     platform(root, "up", env)
     try:
         results = {}
@@ -68,6 +80,7 @@ def compare(benches: list[Bench], before: str, runs: int, rounds: int) -> None:
                 print(f"round {round_ + 1}, {side}: {results[side][-1]}", flush=True)
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+        migrate("head", env)
         platform(ROOT, "up", env)
     print(f"\nmedians over {rounds} rounds of {runs} runs (before = {before}):")
     for title, _, _ in benches:
