@@ -142,14 +142,18 @@ def test_authorizations_up_to_the_quota_then_refused(client, admin):
     assert client.post("/oauth/authorizations", json={}).status_code == 201
 
 
-def test_one_off_dynos_at_once_up_to_the_quota_then_429_until_one_ends(client, admin, platform_app, test_sessionmaker):
+def test_one_off_dynos_at_once_up_to_the_quota_then_429_until_one_ends(client, admin, platform_app, test_sessionmaker, publish):
     redis = platform_app.api.state.platform.redis
     set_quota(admin, one_off_dynos=2)
     client.post("/apps", json={"name": "q-runs"})
     deploy(test_sessionmaker, "q-runs", IMAGE, {"web": ""})
+    redis.delete(RUN_QUEUE)
     try:
         runs = [client.post("/apps/q-runs/dynos", json={"command": "sleep 60"}) for _ in range(2)]
         assert [r.status_code for r in runs] == [201, 201]
+        assert redis.lrange(RUN_QUEUE, 0, -1) == []  # the API does not tell the runner: the runs' events do
+        publish()
+        assert redis.lrange(RUN_QUEUE, 0, -1) == [r.json()["id"] for r in runs]
         refused(client.post("/apps/q-runs/dynos", json={"command": "true"}), "one_off_dynos", status=429)
         assert client.get("/account/quotas").json()["one_off_dynos"] == {"limit": 2, "used": 2}
         # The runner takes one and it ends: there is room again.

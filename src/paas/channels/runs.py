@@ -31,7 +31,11 @@ class RunChannel:
         self.client.set(self.grant_key, json.dumps({"token_hash": token_hash, "app_id": app_id}), ex=int(ATTACH_TIMEOUT) + 5)
 
     def ask(self, request: dict) -> None:
+        """The request, for the runner to take when the run's event tells it to (`start`)."""
         self.client.set(self.request_key, json.dumps(request), ex=RUN_REQUEST_TTL)
+
+    def start(self) -> None:
+        """The runner's inbox gets the run (its consumer of events does this)."""
         self.client.rpush(RUN_QUEUE, self.run_id)
 
     def take(self) -> dict | None:

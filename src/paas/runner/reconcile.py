@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from paas import networks
 from paas.channels.dynos import publish_dynos, restart_requests
 from paas.channels.output import LogStream
-from paas.domain import apps, domains, events, formation, links, releases
+from paas.domain import apps, domains, formation, links, releases
+from paas.domain.dynos import state_changed
 from paas.domain.crypto import ConfigCipher
 from paas.domain.errors import NotFound
 from paas.domain.formation import RELEASE_TYPE, Scale
@@ -253,9 +254,7 @@ class Reconciler:
             with self.sessionmaker() as db:
                 app = db.get(App, uuid.UUID(self.app_ids[app_name]))
                 for dyno in changed if app is not None else []:
-                    data = {"id": dyno["id"], "name": dyno["name"], "type": dyno["type"], "state": dyno["state"], "size": dyno["size"],
-                            "release": {"id": dyno["release_id"], "version": dyno["version"]}}
-                    events.record(db, app, "dyno", "update", data, {**data, "state": dyno["previous"]})
+                    state_changed(db, app, dyno, dyno["previous"])
                 db.commit()
         except Exception:
             log.exception("recording the dyno states of %s failed", app_name)

@@ -5,6 +5,7 @@ import redis
 
 from paas.channels.dynos import app_destroyed, app_renamed, request_restart
 from paas.channels.runner import ROUTER_WAKE, wake_runner
+from paas.channels.runs import RunChannel
 
 # Not the runner's business yet: a build; an add-on, an attachment or a link before the add-on
 # job made its network (the job wakes the runner then, and its var comes in a release); a
@@ -35,6 +36,8 @@ def waker(redis_client: redis.Redis):
             match (event.resource, event.action):
                 case ("dyno", "restart"):  # what started before it goes
                     request_restart(redis_client, event.app_name, event.data["scope"], event.created_at.timestamp())
+                case ("dyno", "create"):  # a one-off run asked for: its request waits in its channel
+                    RunChannel(redis_client, event.data["id"]).start()
                 case ("app", "update") if "name" in event.previous_data:
                     app_renamed(redis_client, event.previous_data["name"], event.app_name)
                 case ("app", "destroy"):

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from paas.channels.dynos import next_run_name, read_dynos, read_runs
 from paas.channels.runs import ATTACH_TIMEOUT, RUN_REQUEST_TTL, RunChannel
-from paas.domain import access, events, quotas, releases
+from paas.domain import access, dynos, quotas, releases
 from paas.domain.accounts import hash_token
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import User
@@ -90,7 +90,7 @@ def stop(ident: str, name: str, user: UserDep, db: DbDep, redis: RedisDep):
 
 def stop_run(db, redis, app, dyno: dict) -> Response:
     """A one-off is not started again: it ends (its client, if attached, sees it end)."""
-    events.record(db, app, "dyno", "stop", {"id": dyno["id"], "name": dyno["name"], "type": "run"})
+    dynos.run_stopped(db, app, dyno)
     db.commit()
     RunChannel(redis, dyno["id"]).hang_up()
     return Response(content="{}", status_code=202, media_type="application/json")
@@ -98,7 +98,7 @@ def stop_run(db, redis, app, dyno: dict) -> Response:
 
 def restart_scope(db, app, scope: str) -> Response:
     """The runner replaces the processes of `scope` started before this event (all, web, web.1)."""
-    events.record(db, app, "dyno", "restart", {"scope": scope})
+    dynos.restart_asked(db, app, scope)
     db.commit()
     return Response(content="{}", status_code=202, media_type="application/json")
 
@@ -213,11 +213,10 @@ def run(ident: str, user: UserDep, db: DbDep, platform: PlatformDep, asked: Requ
     channel = RunChannel(platform.redis, run_id)
     if request["attach"]:  # its client is let in while this token may run commands on the app
         channel.grant(hash_token(token_from_authorization(asked.headers.get("authorization")) or ""), str(app.id))
-    events.record(db, app, "dyno", "create", {"id": run_id, "name": name, "type": "run", "command": request["command"],
-                                              "size": request["size"], "attach": request["attach"],
-                                              "release": {"id": str(release.id), "version": release.version}})
-    db.commit()  # the run is asked for only once its event is there
+    # Its request first (it carries the env: never in an event); its event then has the runner start it.
     channel.ask({**request, "app": app.name, "app_id": str(app.id), "release_id": str(release.id), "name": name, "by": user.email})
+    dynos.run_asked(db, app, run_id, name, request, release)
+    db.commit()
     attach_url = None
     if request["attach"]:
         signed = platform.signer.signed("", attach_path(run_id), ttl=ATTACH_TIMEOUT)
