@@ -43,8 +43,10 @@ def measure(root: Path, benches: list[Bench], runs: int, env: dict[str, str]) ->
     try:
         results = {}
         for title, args, wanted in benches:
+            # The bench itself is this checkout's, with its code (a client of either platform).
+            bench_env = {key: value for key, value in env.items() if key != "PYTHONPATH"}
             done = subprocess.run([sys.executable, str(ROOT / "bench" / args[0]), *args[1:], "--runs", str(runs)],
-                                  env=env, capture_output=True, text=True, timeout=1800, check=False)
+                                  env=bench_env, capture_output=True, text=True, timeout=1800, check=False)
             if done.returncode != 0:
                 raise SystemExit(f"{title} failed on {root}:\n{done.stdout}\n{done.stderr}")
             found = (MEDIAN.match(line) for line in done.stdout.splitlines() if wanted in line)
