@@ -133,18 +133,24 @@ def test_a_change_that_is_rolled_back_records_no_event(acting, owner):
     assert new_events(db, since) == []
 
 
-def test_the_publisher_delivers_committed_events_in_order_once_and_again_after_a_failed_delivery(test_database_url, api_settings):
-    """Real commits: a publisher that fails in a consumer (a kill before it marked the batch)
-    leaves the events to the next, which delivers all of them, in order; then none again."""
-    sessions = make_sessionmaker(api_settings.model_copy(update={"database_url": test_database_url}))
+def committed_changes(sessions, changes: list[dict]):
+    """No events left but those of a new app of a new owner, and its config `changes`, committed."""
     with sessions() as db:
         db.execute(sa.delete(Event))
         owner = accounts.ensure_user(db, f"pub-{secrets.token_hex(3)}@example.com")
         events.act_as(db, owner)
         app = apps.create_app(db, CIPHER, owner, "ev-" + secrets.token_hex(3))
-        for n in range(3):
-            config.update_config(db, CIPHER, app, owner, {"N": str(n)})
+        for change in changes:
+            config.update_config(db, CIPHER, app, owner, change)
         db.commit()
+        return owner, app
+
+
+def test_the_publisher_delivers_committed_events_in_order_once_and_again_after_a_failed_delivery(test_database_url, api_settings):
+    """Real commits: a publisher that fails in a consumer (a kill before it marked the batch)
+    leaves the events to the next, which delivers all of them, in order; then none again."""
+    sessions = make_sessionmaker(api_settings.model_copy(update={"database_url": test_database_url}))
+    _owner, app = committed_changes(sessions, [{"N": str(n)} for n in range(3)])
     seen: list[list[tuple[str, str]]] = []
 
     def broken(_db, batch):
@@ -185,14 +191,7 @@ def test_an_event_a_consumer_cannot_take_is_skipped_for_it_after_a_few_tries_and
     through, that event skipped for that consumer only; a consumer that takes no event (Redis
     away) still fails every delivery, so nothing is skipped for an outage."""
     sessions = make_sessionmaker(api_settings.model_copy(update={"database_url": test_database_url}))
-    with sessions() as db:
-        db.execute(sa.delete(Event))
-        owner = accounts.ensure_user(db, f"poison-{secrets.token_hex(3)}@example.com")
-        events.act_as(db, owner)
-        app = apps.create_app(db, CIPHER, owner, "ev-" + secrets.token_hex(3))
-        for name in ("GOOD", "BAD", "FINE"):
-            config.update_config(db, CIPHER, app, owner, {name: "1"})
-        db.commit()
+    owner, app = committed_changes(sessions, [{name: "1"} for name in ("GOOD", "BAD", "FINE")])
     took, others = [], []
 
     def picky(_db, batch):
