@@ -5,9 +5,11 @@ import base64
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from paas.channels.dynos import NODES_KEY, next_run_name, publish_nodes
+from paas.channels.dynos import NODES_KEY, app_destroyed, next_run_name, publish_nodes
 from paas.channels.output import LogStream
 from paas.domain import accounts
+from paas.domain.models import Event
+from paas.runner.wakes import waker
 from tests.platform.conftest import deploy
 
 # --- auth -------------------------------------------------------------------
@@ -80,12 +82,24 @@ def test_unknown_apps_and_paths_are_json_404s(client):
         assert response.json()["id"] == "not_found" and response.json()["message"]
 
 
-def test_delete_app(client, woken):
+def test_delete_app(client, woken, platform_app, test_sessionmaker):
+    redis = platform_app.api.state.platform.redis
+    app_destroyed(redis, "short-lived")  # run numbers a run of this test before left (Redis outlives its transaction)
     client.post("/apps", json={"name": "short-lived"})
+    assert next_run_name(redis, "short-lived") == "run.1"
     deleted = client.delete("/apps/short-lived")
     assert deleted.status_code == 200 and deleted.json()["name"] == "short-lived"
     assert client.get("/apps/short-lived").status_code == 404
     assert woken() == ["short-lived"]  # once: its destroy is one event
+    # Its run numbers went with it; a new app of the name counts from 1, even when the old
+    # destroy is delivered again (at least once) after the new app was made.
+    client.post("/apps", json={"name": "short-lived"})
+    assert next_run_name(redis, "short-lived") == "run.1"
+    with test_sessionmaker() as db:
+        destroyed = db.scalar(sa.select(Event).where(Event.app_name == "short-lived", Event.action == "destroy"))
+        waker(redis)(db, [destroyed])
+    assert next_run_name(redis, "short-lived") == "run.2"
+    app_destroyed(redis, "short-lived")
 
 
 def test_pipeline_couplings_is_404_and_addons_empty(client):

@@ -6,6 +6,7 @@ import redis
 from paas.channels.dynos import app_destroyed, app_renamed, request_restart
 from paas.channels.runner import ROUTER_WAKE, wake_runner
 from paas.channels.runs import RunChannel
+from paas.domain import apps
 
 # Not the runner's business yet: a build; an add-on, an attachment or a link before the add-on
 # job made its network (the job wakes the runner then, and its var comes in a release); a
@@ -31,7 +32,7 @@ def woken(batch) -> list[str]:
 
 
 def waker(redis_client: redis.Redis):
-    def wake(_db, batch) -> None:
+    def wake(db, batch) -> None:
         for event in batch:
             match (event.resource, event.action):
                 case ("dyno", "restart"):  # what started before it goes
@@ -40,7 +41,8 @@ def waker(redis_client: redis.Redis):
                     RunChannel(redis_client, event.data["id"]).start()
                 case ("app", "update") if "name" in event.previous_data:
                     app_renamed(redis_client, event.previous_data["name"], event.app_name)
-                case ("app", "destroy"):
+                case ("app", "destroy") if apps.find_app_by_name(db, event.app_name) is None:
+                    # (a destroy delivered again must not take the run numbers of a new app of that name)
                     app_destroyed(redis_client, event.app_name)
         for item in woken(batch):
             wake_runner(redis_client, item)
