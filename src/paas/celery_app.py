@@ -6,6 +6,11 @@ from paas.settings import Settings
 BUILD_TASK = "paas.builder.build"
 
 
+def worker_answers(celery: Celery) -> bool:
+    """Whether some build worker answers now (a broadcast: the first answer is enough)."""
+    return bool(celery.control.ping(timeout=2, limit=1))
+
+
 def make_celery(settings: Settings) -> Celery:
     celery = Celery("paas", broker=settings.redis_url)
     celery.conf.update(

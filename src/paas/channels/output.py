@@ -56,18 +56,11 @@ class LogStream:
     def entries(self, tick: float) -> Iterator[str | End | None]:
         """Lines from the start, then the End; None after each `tick` s without news, so a
         follower can look around (is the worker alive? where is it in the queue?)."""
-        last_id = "0-0"
-        while True:
-            batch = self.client.xread({self.key: last_id}, block=max(1, int(tick * 1000)), count=100)
-            if not batch:
-                yield None
-                continue
-            for entry_id, fields in batch[0][1]:
-                last_id = entry_id
-                item = log_item(fields)
-                yield item
-                if isinstance(item, End):
-                    return
+        for fields in from_start(self.client, self.key, tick):
+            item = None if fields is None else log_item(fields)
+            yield item
+            if isinstance(item, End):
+                return
 
     def exists(self) -> bool:
         return bool(self.client.exists(self.key))
@@ -75,6 +68,20 @@ class LogStream:
     def lines(self) -> list[str]:
         """Everything written so far (without the End)."""
         return [fields["line"] for _id, fields in self.client.xrange(self.key) if "line" in fields]
+
+
+def from_start(client: redis.Redis, key: str, tick: float) -> Iterator[dict | None]:
+    """A Redis stream's entries (their fields) from its start, as they come, for ever; None after
+    each `tick` s without news."""
+    last_id = "0-0"
+    while True:
+        batch = client.xread({key: last_id}, block=max(1, int(tick * 1000)), count=100)
+        if not batch:
+            yield None
+            continue
+        for entry_id, fields in batch[0][1]:
+            last_id = entry_id
+            yield fields
 
 
 def log_item(fields: dict) -> str | End:

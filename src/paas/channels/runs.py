@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import redis
 
-from paas.channels.output import STREAM_TTL_SECONDS
+from paas.channels.output import STREAM_TTL_SECONDS, from_start
 from paas.channels.runner import RUN_QUEUE
 
 RUN_REQUEST_TTL = 60  # seconds the runner has to take a run the API asked for
@@ -64,12 +64,8 @@ class RunChannel:
 
     def inputs(self, block: float) -> Iterator[bytes | str | None]:
         """Stdin bytes; "attached", "eof" and "hangup" as they come; None every `block` s of silence."""
-        last = "0-0"
-        while True:
-            batch = self.client.xread({self.input_key: last}, block=max(1, int(block * 1000)), count=100)
-            if not batch:
+        for fields in from_start(self.client, self.input_key, block):
+            if fields is None:
                 yield None
-                continue
-            for entry_id, fields in batch[0][1]:
-                last = entry_id
+            else:
                 yield base64.b64decode(fields["data"]) if "data" in fields else fields["event"]

@@ -10,7 +10,7 @@ is failed by the runner's one sweeper (paas.runner.lost_builds), which ends its 
 import uuid
 from dataclasses import dataclass
 
-from paas.celery_app import BUILD_TASK
+from paas.celery_app import BUILD_TASK, worker_answers
 from paas.channels.builds import Heartbeat
 from paas.channels.output import End, LogStream
 from paas.domain import builds
@@ -23,6 +23,7 @@ SETTLED_WITHOUT_END = 5.0
 # Seconds past `build_worker_lost_after` that a follower waits for the runner's sweeper to fail
 # a build nobody works on, before it stops waiting itself (the runner is down too).
 SWEEPER_GRACE = 60.0
+UNNOTICED = " (and the paas runner did not notice: is it running?)"
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Deploys:
         self.settings = platform.settings
 
     def worker_available(self) -> bool:
-        return bool(self.platform.celery.control.ping(timeout=2, limit=1))
+        return worker_answers(self.platform.celery)
 
     def start(
         self, db, app: App, user: User, *, source_version: str, source_url: str | None = None, buildpacks: list[str] | None = None,
@@ -112,23 +113,22 @@ class Deploys:
                     last_place = detail
                 silent, queued_for = 0.0, queued_for + tick
                 if queued_for >= stalled_after and not self.worker_available():
-                    return self._stop_waiting(build_id, emit, builds.NO_WORKER, "no build worker")
+                    return self._stop_waiting(build_id, emit, f"{builds.NO_WORKER}{UNNOTICED}", "no build worker")
                 continue
             if silent >= stalled_after and not Heartbeat(self.platform.redis, build_id, 0).alive():
-                return self._stop_waiting(build_id, emit, builds.LOST_WORKER, "build worker lost")
+                return self._stop_waiting(build_id, emit, f"{builds.LOST_WORKER}{UNNOTICED}", "build worker lost")
             if started and silent >= self.settings.build_idle_timeout:
-                if self._give_up(build_id, None) is Status.succeeded:
-                    return self._state(build_id)[1]
-                emit(f"error: the build printed nothing for {self.settings.build_idle_timeout:.0f} s; giving up on it")
-                return End(False, {"reason": "build timed out"})
+                return self._stop_waiting(
+                    build_id, emit, f"error: the build printed nothing for {self.settings.build_idle_timeout:.0f} s; giving up on it",
+                    "build timed out")
         raise RuntimeError("the build's output ended without an outcome")
 
-    def _stop_waiting(self, build_id: uuid.UUID, emit: Emit, why: str, reason: str) -> End:
-        """Nobody works on the build and the runner's sweeper did not say so (the runner is down):
-        the push stops waiting, and abandons it."""
+    def _stop_waiting(self, build_id: uuid.UUID, emit: Emit, said: str, reason: str) -> End:
+        """The push stops waiting, and abandons the build: its outcome, if it went live meanwhile;
+        else `said` to the pusher and a failed End."""
         if self._give_up(build_id, None) is Status.succeeded:
             return self._state(build_id)[1]
-        emit(f"{why} (and the paas runner did not notice: is it running?)")
+        emit(said)
         return End(False, {"reason": reason})
 
     def _state(self, build_id: uuid.UUID) -> tuple[str, object]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas.celery_app import make_celery
+from paas.celery_app import make_celery, worker_answers
 from paas.channels.builds import Heartbeat
 from paas.channels.output import LogStream
 from paas.domain import builds
@@ -58,7 +58,7 @@ class LostBuilds:
         """Whether a build worker answers. An answer holds for QUEUED_WORKER_CHECK; silence is
         asked about again at each look (a worker may be back a second later)."""
         if not self.answered or time.monotonic() >= self.next_ping:
-            self.answered = bool(self.celery.control.ping(timeout=2, limit=1))
+            self.answered = worker_answers(self.celery)
             self.next_ping = time.monotonic() + QUEUED_WORKER_CHECK
         return self.answered
 

@@ -75,15 +75,14 @@ class SwarmBackend:
         self.containers = Containers(client, settings.instance, settings.log_collector, settings.dyno_user,
                                      settings.registry_auth("runner"), settings.outbound_allow)
         self.client, self.instance, self.settings = client, settings.instance, settings
-        self.registry_auth = self.containers.registry_auth
         self.gateway_name, self.gateway_bridge = f"{settings.instance}-swarm-gateway", f"{settings.instance}-swarm-gw"
         self._app_networks: dict[str, str] = {}  # app id -> its overlay's name, once made and routed
         self._names_by_id: dict[str, str] = {}  # network ids (as services' specs hold them) -> names
         self._networking = threading.Lock()  # apps deploy side by side: one gateway, each overlay made once
-        if self.registry_auth:  # every node pulls with the runner's credentials (sent along with each service)
+        if self.containers.registry_auth:  # every node pulls with the runner's credentials (sent along with each service)
             try:
                 # reauth: credentials a docker login left in ~/.docker/config.json would be taken unchecked
-                client.login(registry=settings.swarm_registry or settings.registry, reauth=True, **self.registry_auth)
+                client.login(registry=settings.swarm_registry or settings.registry, reauth=True, **self.containers.registry_auth)
             except docker.errors.APIError as error:  # the registry is down: nodes pull once it is back
                 log.error("logging in to the registry for the swarm's nodes failed: %s", error)
 
@@ -321,7 +320,7 @@ class SwarmBackend:
 
     def _pulled(self, image: str) -> str:
         """The image on this node too, to read its user and command (it also runs here)."""
-        self.client.api.pull(image, auth_config=self.registry_auth)
+        self.client.api.pull(image, auth_config=self.containers.registry_auth)
         return image
 
     def node_image(self, image: str) -> str:
