@@ -8,7 +8,7 @@
 # copies the checkout's tracked files into it and runs, as root in a chroot:
 #
 #   scripts/services.sh install   apt packages, Docker Compose v2, the build user
-#   scripts/services.sh tools     what the tests use (pebble, wrk, Node.js >= 20 with npm)
+#   scripts/services.sh tools     what the tests use (pebble, wrk, chromium, Node.js >= 20 with npm)
 #   make install                  the virtualenv and the project
 #
 # then checks what they should have left behind. Any failure fails the run. Nothing may be
@@ -191,7 +191,7 @@ grep -q "^$BUILD_USER:" /etc/subuid && grep -q "^$BUILD_USER:" /etc/subgid || fa
 PATH=/var/cache/paas/node/bin:$PATH
 major=$(node -p "process.versions.node.split(\".\")[0]") && ((major >= 20)) || fail "no node >= 20 for make test"
 npm --version >/dev/null || fail "npm does not run"
-for tool in pebble wrk ab; do command -v "$tool" >/dev/null || fail "$tool is missing"; done
+for tool in pebble wrk ab chromium; do command -v "$tool" >/dev/null || fail "$tool is missing"; done
 .venv/bin/pip check >/dev/null || fail "the virtualenv lacks some of the project'"'"'s dependencies (pip check)"
 .venv/bin/paas --help >/dev/null || fail "the paas CLI does not run"
 '

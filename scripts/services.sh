@@ -42,8 +42,10 @@ BUILD_USER="${PAAS_BUILD_USER:-paasbuild}"
 BUILD_SUBIDS=1000000000-1000065535
 
 # What tests and benchmarks run besides the platform: pebble (an ACME server, for the custom
-# domains' certificates), wrk (load). ab comes with apache2-utils, in PACKAGES for htpasswd.
-TOOL_PACKAGES=(pebble wrk)
+# domains' certificates), wrk (load), chromium (the browser the dashboard's tests drive, through
+# Playwright: its own browser download cannot be fetched here). ab comes with apache2-utils, in
+# PACKAGES for htpasswd.
+TOOL_PACKAGES=(pebble wrk chromium)
 # Same contract as settings.cache_dir.
 CACHE_DIR="${PAAS_CACHE_DIR:-/var/cache/paas}"
 # Node.js and npm for the official Heroku CLI (heroku@11 needs node >= 20; bookworm's nodejs is

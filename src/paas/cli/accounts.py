@@ -77,13 +77,16 @@ def git_credential(action: Annotated[str, typer.Argument(help="get, store or era
 
 @app.command("accounts:create")
 def accounts_create(email: str, name: Annotated[str | None, typer.Option(help="The user's name.")] = None, as_json: JsonOpt = False):
-    """Make a user's account (admins only) and print their first API token, once.
+    """Make a user's account (admins only) and print their first API token and a one-time link
+    where they set their dashboard password, once.
     Example: paas accounts:create dev@example.com --name Dev"""
     made = Api().post("/accounts", {"email": email, **({"name": name} if name else {})})
     if as_json:
         return print_json(made)
     typer.echo(f"Created {made['email']}. Their API token (shown this once; give it to them for `paas login`):")
     typer.echo(made["token"])
+    typer.echo("Where they set their dashboard password (a one-time link, valid for a day):")
+    typer.echo(made["password_url"])
 
 
 @app.command("authorizations")

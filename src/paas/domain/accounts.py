@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from paas.domain.db import add_unique, by_ident, one_by_id
 from paas.domain.errors import Forbidden, InvalidParams, NotFound, Unauthorized
-from paas.domain.models import ApiToken, User
+from paas.domain.models import ApiToken, PasswordLink, User, WebSession
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,}$")
 
@@ -101,11 +101,13 @@ def find_user(db: Session, ident: str, include_disabled: bool = False) -> User:
 
 
 def disable(db: Session, user: User) -> None:
-    """The user can no longer sign in: every token goes. Their apps stay (an admin may act on them)."""
+    """The user can no longer sign in: every token, dashboard session and password link goes.
+    Their apps stay (an admin may act on them)."""
     if user.is_admin:
         raise InvalidParams("An admin account cannot be disabled.")
     user.disabled_at = func.now()
-    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    for held in (ApiToken, WebSession, PasswordLink):
+        db.execute(delete(held).where(held.user_id == user.id))
     db.flush()
 
 

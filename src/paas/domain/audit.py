@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from paas.domain.models import AuditEvent
 
-APP_IN_PATH = re.compile(r"^/(?:teams/)?apps/([^/]+)")
+APP_IN_PATH = re.compile(r"^/(?:dashboard/)?(?:teams/)?apps/([^/]+)")
 
 
 def record(db: Session, actor: str, action: str, app: str | None) -> None:

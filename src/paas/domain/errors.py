@@ -38,3 +38,8 @@ class InvalidParams(PaasError):
 class RangeNotSatisfiable(PaasError):
     status = 416
     id = "requested_range_not_satisfiable"
+
+
+class TooManyRequests(PaasError):
+    status = 429
+    id = "rate_limit"

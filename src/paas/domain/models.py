@@ -59,6 +59,8 @@ class User(Timestamps, Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Quotas an admin set for this user ({"apps": 5}); the others are the settings' defaults.
     quotas: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict, server_default=text("'{}'"))
+    # For the dashboard's sign-in (argon2, see domain/passwords); None: the user has set none yet.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class ApiToken(Timestamps, Base):
@@ -352,3 +354,24 @@ class WebhookDelivery(Timestamps, Base):
 
     webhook: Mapped[Webhook] = relationship()
     event: Mapped[Event] = relationship()
+
+
+class WebSession(Base):
+    """A dashboard sign-in: only the SHA-256 of the cookie's random token is kept."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PasswordLink(Base):
+    """A one-time link where a user sets their password (made with their account)."""
+
+    __tablename__ = "password_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

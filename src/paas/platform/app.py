@@ -9,11 +9,14 @@ import re
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
-from paas.domain.errors import PaasError
+from paas.dashboard import pages as dashboard
+from paas.dashboard.web import PREFIX as DASHBOARD, STATIC, SignInNeeded, error_page
+from paas.domain.errors import InvalidParams, PaasError
 from paas.memory import release_periodically
 from paas.platform.api import (
     accounts,
@@ -62,17 +65,32 @@ def make_api(platform: Platform) -> FastAPI:
     for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
                    nodes, registry_token, releases, router_tls, sources, stacks, teams, webhooks):
         api.include_router(module.router)
+    api.include_router(dashboard.router)
+    api.mount(DASHBOARD + "/static", StaticFiles(directory=str(STATIC)), name="dashboard-static")
+
+    @api.get("/", include_in_schema=False)
+    def root(request: Request):
+        """A browser gets the dashboard; an API client the API's usual 404."""
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse(DASHBOARD + "/apps", status_code=303)
+        return error(404, "not_found", "Not Found")
 
     @api.exception_handler(PaasError)
     def paas_error(request: Request, exc: PaasError):
+        if request.url.path.startswith(DASHBOARD + "/"):
+            return error_page(request, exc)
         return error(exc.status, exc.id, exc.message)
+
+    @api.exception_handler(SignInNeeded)
+    def sign_in_needed(request: Request, exc: SignInNeeded):
+        return RedirectResponse(DASHBOARD + "/sign-in", status_code=303)
 
     @api.exception_handler(RequestValidationError)
     def invalid(request: Request, exc: RequestValidationError):
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return error(400, "bad_request", "The request body is not valid JSON.")
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return error(422, "invalid_params", problems or "Invalid request.")
+        return paas_error(request, InvalidParams(problems or "Invalid request."))
 
     @api.exception_handler(IntegrityError)
     def conflict(request: Request, exc: IntegrityError):

@@ -1,4 +1,5 @@
-"""`python -m paas.platform.bootstrap`: make sure the admin user exists and $PAAS_HOME/admin-token works.
+"""`python -m paas.platform.bootstrap`: make sure the admin user exists, $PAAS_HOME/admin-token
+works and the admin has a dashboard password (its first one in $PAAS_HOME/admin-password).
 
 Only the token's hash is in the database, so the token is written to a 0600 file once, when it
 is made. A database with no admin yet takes the token the file already holds (if the file is
@@ -8,12 +9,13 @@ compose stack) made it, and one token then serves both. Otherwise a token file w
 
 import os
 import re
+import secrets
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from paas.domain import accounts
+from paas.domain import accounts, sign_in
 from paas.domain.crypto import create_key
 from paas.domain.db import make_sessionmaker
 from paas.domain.models import App, User
@@ -46,14 +48,32 @@ def ensure_admin_token(settings: Settings, sessions: sessionmaker[Session] | Non
             return existing
         token = accounts.issue_token(db, user, description="admin token made by make up")
         db.commit()
+    write_private(path, token)
+    return token
+
+
+def ensure_admin_password(settings: Settings, sessions: sessionmaker[Session] | None = None) -> None:
+    """The admin's first dashboard password, made once into $PAAS_HOME/admin-password (0600,
+    never printed): only while the admin has none. Changing it later leaves the file stale."""
+    with (sessions or make_sessionmaker(settings))() as db:
+        admin = db.scalar(select(User).where(User.email == ADMIN_EMAIL))
+        if admin is None or admin.password_hash is not None:
+            return
+        password = secrets.token_urlsafe(18)
+        sign_in.set_password(db, admin, password)
+        write_private(settings.admin_password_file, password)
+        db.commit()
+
+
+def write_private(path: Path, secret: str) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
+        f.write(secret + "\n")
     tmp.replace(path)
-    return token
 
 
 if __name__ == "__main__":
     ensure_admin_token(get_settings())
+    ensure_admin_password(get_settings())
     print(get_settings().admin_token_file)

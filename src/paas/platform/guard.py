@@ -1,7 +1,7 @@
 """Before the API reads a request's body: a caller without a valid token is refused (401), and a
 body over `api_body_limit` is refused (413), declared or streamed, so nobody makes the API read
 or parse more than that. Signed URLs (a tarball's upload, whose limit is its own) carry no token
-and pass."""
+and pass; the dashboard's forms carry a session instead of a token, and keep the size limit."""
 
 from starlette.concurrency import run_in_threadpool
 
@@ -12,6 +12,7 @@ from paas.platform.headers import json_answer
 
 WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 SIGNED = ("/sources/",)  # their signature is checked by their handler, their size by theirs
+SESSION = ("/dashboard/",)  # the dashboard's forms: a session cookie and a CSRF token, checked by its pages
 
 
 def guarded(api, platform):
@@ -21,7 +22,8 @@ def guarded(api, platform):
         if scope["type"] != "http" or scope["method"] not in WITH_BODY or scope["path"].startswith(SIGNED):
             return await api(scope, receive, send)
         headers = dict(scope["headers"])
-        if not await run_in_threadpool(_token_valid, platform, headers.get(b"authorization", b"").decode("latin-1")):
+        if not scope["path"].startswith(SESSION) and not await run_in_threadpool(
+                _token_valid, platform, headers.get(b"authorization", b"").decode("latin-1")):
             return await json_answer(send, 401, "unauthorized", "Invalid credentials provided.")
         declared = headers.get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > limit:

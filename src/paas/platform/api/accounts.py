@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
-from paas.domain import accounts, audit, pagination, quotas
+from paas.dashboard.web import PREFIX as DASHBOARD
+from paas.domain import accounts, audit, pagination, quotas, sign_in
 from paas.domain.models import AuditEvent, User
 from paas.domain.ranges import parse_range
 from paas.platform import ratelimit
@@ -68,13 +69,15 @@ def set_user_quotas(ident: str, user: UserDep, db: DbDep, platform: PlatformDep,
 
 
 @router.post("/accounts", status_code=201)
-def create_account(user: UserDep, db: DbDep, body: Annotated[dict | None, Body()] = None):
-    """Admins only: the answer carries the new user's first token, once."""
+def create_account(user: UserDep, db: DbDep, settings: SettingsDep, body: Annotated[dict | None, Body()] = None):
+    """Admins only: the answer carries the new user's first token and a one-time link where they
+    set their dashboard password, once."""
     accounts.require_admin(user)
     body = body or {}
     made, token = accounts.create_account(db, body.get("email"), body.get("name"))
+    link = sign_in.new_link(db, made)
     db.commit()
-    return {**account_json(made), "token": token}
+    return {**account_json(made), "token": token, "password_url": f"{settings.api_url}{DASHBOARD}/set-password?token={link}"}
 
 
 @router.get("/accounts")

@@ -1,0 +1,187 @@
+"""The dashboard's pages (server-rendered; htmx only makes forms and links swap the page body).
+
+Each page asks the same domain services, with the same permissions, as the API: a user sees and
+does exactly what the API allows them; controls they may not use are not shown, and posting to
+them anyway is refused (403). Every form posts, then redirects back to its page.
+"""
+
+import json
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func, or_, select
+
+from paas.channels.dynos import dynos_key, read_dynos, read_runs
+from paas.dashboard.web import COOKIE, PREFIX, Acting, SignedIn, page, see_other
+from paas.domain import access, config, events, formation, releases, sign_in
+from paas.domain.errors import TooManyRequests
+from paas.domain.models import App, Build, Event, Release
+from paas.logs import api_lines
+from paas.platform.api.formation import scale
+from paas.platform.deps import CipherDep, DbDep, PlatformDep, RedisDep, SettingsDep
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+SIGN_IN_WINDOW = 900  # seconds a failed sign-in counts against its email and its client address
+RECENT = 20  # releases, builds and events an app's pages show
+
+
+@router.get("")
+@router.get("/")
+def home():
+    return RedirectResponse(PREFIX + "/apps", status_code=303)
+
+
+@router.get("/sign-in")
+def sign_in_form(request: Request, db: DbDep):
+    return page(request, "sign_in.html")
+
+
+@router.post("/sign-in")
+def sign_in_post(request: Request, db: DbDep, platform: PlatformDep, email: Annotated[str, Form()] = "",
+                 password: Annotated[str, Form()] = ""):
+    counters = failure_counters(platform.redis, email, request.client.host if request.client else "")
+    if any(int(n or 0) >= platform.settings.sign_in_attempts for n in platform.redis.mget(counters)):
+        raise TooManyRequests(f"Too many failed sign-ins: try again in {SIGN_IN_WINDOW // 60} minutes.")
+    user = sign_in.user_for_password(db, email, password)
+    if user is None:
+        with platform.redis.pipeline() as pipe:
+            for key in counters:
+                pipe.incr(key).expire(key, SIGN_IN_WINDOW)
+            pipe.execute()
+        return page(request, "sign_in.html", status=401, email=email, failed=True)
+    lifetime = timedelta(hours=platform.settings.dashboard_session_hours)
+    token = sign_in.start_session(db, user, lifetime)
+    db.commit()
+    answer = see_other("/apps")
+    answer.set_cookie(COOKIE, token, max_age=int(lifetime.total_seconds()), path=PREFIX, httponly=True,
+                      secure=request.url.scheme == "https", samesite="lax")
+    return answer
+
+
+def failure_counters(redis, email: str, address: str) -> list[str]:
+    email_key = sign_in.hash_token(email.strip().lower())  # no address in Redis keys in the clear
+    return [f"paas:sign-in:email:{email_key}", f"paas:sign-in:client:{address}"]
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, db: DbDep, viewer: Acting):
+    sign_in.end_session(db, request.cookies.get(COOKIE, ""))
+    db.commit()
+    answer = see_other("/sign-in")
+    answer.delete_cookie(COOKIE, path=PREFIX)
+    return answer
+
+
+@router.get("/set-password")
+def set_password_form(request: Request, db: DbDep, token: Annotated[str, Query()] = ""):
+    user = sign_in.link_user(db, token)
+    return page(request, "set_password.html", status=200 if user else 404, token=token, user=user)
+
+
+@router.post("/set-password")
+def set_password(request: Request, db: DbDep, token: Annotated[str, Form()] = "", password: Annotated[str, Form()] = ""):
+    user = sign_in.use_link(db, token, password)
+    if user is None:
+        return page(request, "set_password.html", status=404, token=token, user=None)
+    db.commit()
+    return see_other("/sign-in")
+
+
+@router.get("/apps")
+def app_list(request: Request, viewer: SignedIn, db: DbDep, redis: RedisDep, q: Annotated[str, Query(max_length=100)] = ""):
+    stmt = access.visible_apps(viewer.user).order_by(App.name)
+    if q:
+        stmt = stmt.where(func.strpos(App.name, q.strip().lower()) > 0)
+    found = list(db.scalars(stmt.limit(200)))
+    states = dict(zip((a.name for a in found), map(dyno_summary, read_many(redis, [a.name for a in found]))))
+    return page(request, "apps.html", apps=found, states=states, q=q)
+
+
+def read_many(redis, names: list[str]) -> list[list[dict]]:
+    """Each app's dynos, in one round trip."""
+    with redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.get(dynos_key(name))
+        return [json.loads(found) if found else [] for found in pipe.execute()]
+
+
+def dyno_summary(dynos: list[dict]) -> str:
+    if not dynos:
+        return "no dynos"
+    up = sum(d["state"] == "up" for d in dynos)
+    return f"{up} of {len(dynos)} up"
+
+
+def viewing(db, viewer, name: str) -> tuple[App, frozenset[str]]:
+    app = access.app_for(db, name, viewer.user, access.VIEW)
+    return app, access.permissions(db, app, viewer.user)
+
+
+@router.get("/apps/{name}")
+def overview(request: Request, name: str, viewer: SignedIn, db: DbDep, redis: RedisDep, settings: SettingsDep):
+    app, may = viewing(db, viewer, name)
+    # What the app's log says of them (app[api] lines): dyno state changes are left out.
+    said = events.of_app(app.id).where(or_(Event.resource != "dyno", Event.action != "update"))
+    activity = [(e.created_at, line) for e in db.scalars(said.order_by(None).order_by(Event.position.desc()).limit(RECENT))
+                for line in reversed(api_lines(e))]
+    return page(request, "overview.html", app=app, may=may, tab="Overview", web_url=settings.web_url(app.name),
+                current=releases.current_release(db, app), dynos=read_dynos(redis, app.name) + read_runs(redis, app.name),
+                activity=activity)
+
+
+@router.get("/apps/{name}/deploys")
+def deploys(request: Request, name: str, viewer: SignedIn, db: DbDep):
+    app, may = viewing(db, viewer, name)
+    found = list(db.scalars(releases.list_releases(app).order_by(Release.version.desc()).limit(RECENT)))
+    builds = list(db.scalars(select(Build).where(Build.app_id == app.id).order_by(Build.created_at.desc()).limit(RECENT)))
+    return page(request, "deploys.html", app=app, may=may, tab="Deploys", releases=found, builds=builds,
+                current=releases.current_release(db, app))
+
+
+@router.post("/apps/{name}/rollback")
+def rollback(name: str, viewer: Acting, db: DbDep, cipher: CipherDep, version: Annotated[int, Form()]):
+    app = access.app_for(db, name, viewer.user, access.DEPLOY)
+    releases.rollback(db, cipher, app, viewer.user, version)
+    db.commit()
+    return see_other(f"/apps/{app.name}/deploys")
+
+
+@router.get("/apps/{name}/config")
+def config_page(request: Request, name: str, viewer: SignedIn, db: DbDep, cipher: CipherDep):
+    app, may = viewing(db, viewer, name)
+    values = config.config_vars(cipher, app) if access.DEPLOY in may else None
+    return page(request, "config.html", app=app, may=may, tab="Config", values=values)
+
+
+@router.post("/apps/{name}/config")
+def set_config(name: str, viewer: Acting, db: DbDep, cipher: CipherDep, key: Annotated[str, Form()],
+               value: Annotated[str, Form()] = ""):
+    app = access.app_for(db, name, viewer.user, access.DEPLOY)
+    config.update_config(db, cipher, app, viewer.user, {key: value})
+    db.commit()
+    return see_other(f"/apps/{app.name}/config")
+
+
+@router.post("/apps/{name}/config/unset")
+def unset_config(name: str, viewer: Acting, db: DbDep, cipher: CipherDep, key: Annotated[str, Form()]):
+    app = access.app_for(db, name, viewer.user, access.DEPLOY)
+    config.update_config(db, cipher, app, viewer.user, {key: None})
+    db.commit()
+    return see_other(f"/apps/{app.name}/config")
+
+
+@router.get("/apps/{name}/resources")
+def resources(request: Request, name: str, viewer: SignedIn, db: DbDep, settings: SettingsDep):
+    app, may = viewing(db, viewer, name)
+    return page(request, "resources.html", app=app, may=may, tab="Resources", formation=formation.list_formation(db, app),
+                sizes=list(settings.dyno_sizes))
+
+
+@router.post("/apps/{name}/formation")
+def scale_formation(name: str, viewer: Acting, db: DbDep, settings: SettingsDep, process_type: Annotated[str, Form()],
+                    quantity: Annotated[int, Form()], size: Annotated[str | None, Form()] = None):
+    app = access.app_for(db, name, viewer.user, access.OPERATE)
+    scale(db, settings, app, viewer.user, [{"type": process_type, "quantity": quantity, **({"size": size} if size else {})}])
+    return see_other(f"/apps/{app.name}/resources")

@@ -1,0 +1,156 @@
+"""The dashboard in a real browser (Playwright driving Debian's chromium, headless) against the
+platform `make up` started: found by role and label, as a screen reader finds them."""
+
+import re
+import secrets
+import string
+
+import httpx
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.e2e.conftest import SAMPLE_APP, Checkout, eventually
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"  # Debian's (scripts/services.sh tools): Playwright's own cannot be fetched here
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def person(api, settings):
+    """A new user: (email, API token, their dashboard password, set through their one-time link)."""
+    made_users = []
+
+    def make(chromium, kind: str):
+        email = f"{kind}-{''.join(secrets.choice(string.ascii_lowercase) for _ in range(8))}@example.com"
+        made = api.post("/accounts", json={"email": email})
+        assert made.status_code == 201, made.text
+        made_users.append(email)
+        password = secrets.token_urlsafe(16)
+        page = chromium.new_page()
+        page.goto(made.json()["password_url"])
+        page.get_by_label("New password").fill(password)
+        page.get_by_role("button", name="Set password").click()
+        expect(page.get_by_role("heading", name="Sign in to paas")).to_be_visible()
+        page.close()
+        return email, made.json()["token"], password
+
+    yield make
+    for email in made_users:
+        api.delete(f"/accounts/{email}")
+
+
+def signed_in(chromium, settings, email: str, password: str):
+    page = chromium.new_context(base_url=settings.api_url).new_page()
+    page.goto("/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Apps")).to_be_visible()
+    return page
+
+
+def test_a_user_signs_in_and_configures_rolls_back_and_scales(chromium, person, settings, router, tmp_path):
+    email, token, password = person(chromium, "dev")
+    user_api = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    app = "t-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+    assert user_api.post("/apps", json={"name": app}).status_code == 201
+    try:
+        host = settings.api_url.removeprefix("http://")
+        pushed = Checkout(tmp_path / "app", f"http://paas:{token}@{host}/{app}.git", source=SAMPLE_APP).push()
+        assert pushed.returncode == 0, pushed.stderr
+        page = signed_in(chromium, settings, email, password)
+        page.get_by_role("link", name=app, exact=True).click()
+        expect(page.get_by_text("v2: Deploy")).to_be_visible()
+
+        page.get_by_role("link", name="Config").click()
+        page.get_by_label("Key").fill("GREETING")
+        page.get_by_label("Value").fill("hello from the dashboard")
+        with page.expect_response(lambda answer: answer.url.endswith("/config") and answer.request.method == "GET"):
+            page.get_by_role("button", name="Set").click()
+        expect(page.get_by_role("cell", name="GREETING", exact=True)).to_be_visible()
+        assert user_api.get(f"/apps/{app}/config-vars").json()["GREETING"] == "hello from the dashboard"
+        expect(page.get_by_text("hello from the dashboard")).to_be_hidden()  # hidden until revealed
+        page.get_by_text("Reveal").click()
+        expect(page.get_by_text("hello from the dashboard")).to_be_visible()
+
+        page.get_by_role("link", name="Deploys").click()
+        expect(page.get_by_role("heading", name="Releases")).to_be_visible()
+        # v2 is offered once v3 (the config change) is live: while v3 deploys, v2 still serves.
+        rollback = page.get_by_role("button", name="Roll back to v2")
+        eventually(lambda: (page.reload(), rollback.count())[1], 60, "v3 live, so v2 may be rolled back to")
+        rollback.click()
+        expect(page.get_by_role("cell", name="Rollback to v2", exact=True)).to_be_visible()
+        assert user_api.get(f"/apps/{app}/releases").json()[-1]["description"] == "Rollback to v2"
+        assert "GREETING" not in user_api.get(f"/apps/{app}/config-vars").json()
+
+        page.get_by_role("link", name="Resources").click()
+        page.get_by_role("spinbutton", name="web", exact=True).fill("2")
+        with page.expect_response(lambda answer: answer.url.endswith("/resources") and answer.request.method == "GET"):
+            page.get_by_role("button", name="Scale").click()  # then the page again, with htmx (boosted)
+        expect(page.get_by_role("spinbutton", name="web", exact=True)).to_have_value("2")
+        assert user_api.get(f"/apps/{app}/formation/web").json()["quantity"] == 2
+        page.get_by_role("link", name="Overview").click()
+        expect(page.get_by_role("heading", name="Dynos")).to_be_visible()
+        eventually(lambda: (page.reload(), page.get_by_role("cell", name="web.2").count())[1], 60, "web.2 on the overview")
+        expect(page.get_by_role("row").filter(has_text="web.2")).to_contain_text("up")
+
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in to paas")).to_be_visible()
+        page.goto(f"/dashboard/apps/{app}")
+        assert page.url.endswith("/dashboard/sign-in")
+    finally:
+        user_api.delete(f"/apps/{app}")
+
+
+def test_a_viewer_sees_no_controls_and_a_forged_post_is_refused(chromium, person, api, settings):
+    email, _token, password = person(chromium, "viewer")
+    suffix = "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+    team, viewed = f"team-{suffix}", f"t-{suffix}"
+    assert api.post("/teams", json={"name": team}).status_code == 201
+    try:
+        made = api.post("/teams/apps", json={"team": team, "name": viewed})
+        assert made.status_code == 201, made.text
+        assert api.put(f"/teams/{team}/members", json={"email": email, "role": "member"}).status_code == 200
+        assert api.post(f"/teams/apps/{viewed}/collaborators", json={"user": email, "permissions": ["view"]}).status_code == 201
+        assert api.patch(f"/apps/{viewed}/config-vars", json={"SECRET": "kept-from-viewers"}).status_code == 200
+        page = signed_in(chromium, settings, email, password)
+        page.get_by_role("link", name=viewed, exact=True).click()
+        for tab in ("Deploys", "Config", "Resources"):
+            page.get_by_role("link", name=tab).click()
+            expect(page.get_by_role("heading", level=1, name=viewed)).to_be_visible()
+            assert page.get_by_role("button").all_inner_texts() == ["Sign out"], tab  # no control that changes things
+        assert "kept-from-viewers" not in page.content()
+        # A forged POST, with this session's own valid CSRF token (from the sign-out form).
+        csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+        forged = page.request.post(f"/dashboard/apps/{viewed}/config", form={"csrf": csrf, "key": "X", "value": "1"},
+                                   max_redirects=0)
+        assert forged.status == 403 and "You do not have deploy access" in forged.text()
+        assert "X" not in api.get(f"/apps/{viewed}/config-vars").json()
+        # Without the token, even the owner's session is refused (the admin: a positive control with it).
+        admin = signed_in(chromium, settings, "admin@paas.localhost", settings.admin_password_file.read_text().strip())
+        no_token = admin.request.post(f"/dashboard/apps/{viewed}/config", form={"key": "X", "value": "1"}, max_redirects=0)
+        assert no_token.status == 403 and "CSRF" in no_token.text()
+        admin_csrf = admin.locator("input[name=csrf]").first.get_attribute("value")
+        allowed = admin.request.post(f"/dashboard/apps/{viewed}/config", form={"csrf": admin_csrf, "key": "X", "value": "1"},
+                                     max_redirects=0)
+        assert allowed.status == 303 and api.get(f"/apps/{viewed}/config-vars").json()["X"] == "1"
+    finally:
+        api.delete(f"/apps/{viewed}")
+        api.delete(f"/teams/{team}")
+
+
+def test_a_session_ends_when_its_user_is_disabled(chromium, person, api, settings):
+    email, _token, password = person(chromium, "leaver")
+    page = signed_in(chromium, settings, email, password)
+    assert api.delete(f"/accounts/{email}").status_code == 200
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in to paas")).to_be_visible()
+    assert re.search(r"/dashboard/sign-in$", page.url)
