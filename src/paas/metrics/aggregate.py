@@ -84,7 +84,9 @@ class Window:
     def dyno_sample(self, dyno: str, cpu_seconds_total: float, memory_bytes: int, quota_bytes: int, at: float) -> None:
         """A dyno's cgroup read at time `at` (Unix seconds). CPU is cumulative, so a rate needs the
         dyno's previous sample; a total below the previous one is a new cgroup: a restart. A quota
-        of 0 is none. The interval since the previous sample counts as over quota if this sample is."""
+        of 0 is none. The interval since the previous sample counts as over quota if this sample is.
+        `dyno` keys the samples: by container id, a deploy's new containers are new dynos; by
+        dyno name (web.1), they count as restarts."""
         totals = self._bucket
         totals.memory_sum += memory_bytes
         totals.memory_samples += 1
