@@ -70,6 +70,8 @@ class _LastSample:
 
 
 class Window:
+    """One app's process type, from its first sample or request for as long as it is collected."""
+
     def __init__(self, now: float):
         self.start = int(now // STEP * STEP)  # of the open 10-s bucket
         self._bucket = _Totals()

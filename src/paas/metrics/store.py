@@ -114,6 +114,8 @@ class Store:
             raise ValueError(f"{len(times)} points asked for, at most {MAX_POINTS}")
         per_point = step // ring_step
         stored = self._ring(self.path(app_id, process_type), ring_step, first, len(times) * per_point)
+        if per_point == 1:
+            return list(zip(times, stored))
         return [(t, combine(t, stored[i * per_point:(i + 1) * per_point])) for i, t in enumerate(times)]
 
     def _ring(self, path: Path, step: int, first_time: int, count: int) -> list[Point | None]:
