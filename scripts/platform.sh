@@ -98,7 +98,11 @@ case "${1:-}" in
       exit 1
     fi
     echo "-----> Starting paas (API, build worker, runner)"
-    start api "$VENV/uvicorn" paas.platform.app:create_app --factory --host "$API_HOST" --port "$API_PORT"
+    # A client's address is the connection's (the dashboard's sign-in limits count by it), unless
+    # PAAS_FORWARDED_ALLOW_IPS names the proxies in front whose X-Forwarded-For is believed.
+    proxies=(--no-proxy-headers)
+    [ -n "${PAAS_FORWARDED_ALLOW_IPS:-}" ] && proxies=(--forwarded-allow-ips "$PAAS_FORWARDED_ALLOW_IPS")
+    start api "$VENV/uvicorn" paas.platform.app:create_app --factory --host "$API_HOST" --port "$API_PORT" "${proxies[@]}"
     # --without-gossip/--without-mingle: a single worker has no peers to sync with at startup
     # or to gossip with, so skip both (faster start, fewer broker messages).
     start worker "$VENV/celery" -A paas.builder.tasks worker --loglevel=INFO --pool=threads --concurrency=2 \

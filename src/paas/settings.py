@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 5100
     # The dashboard (served by the API at /): how long a sign-in lasts, and how many failed
-    # sign-ins an email, or a client address, may have in SIGN_IN_WINDOW before it must wait.
+    # sign-ins one email from one client address may have in 15 minutes (dashboard/limits.py).
     dashboard_session_hours: float = 12.0
     sign_in_attempts: int = 10
     # `heroku run` attaches to one-off dynos here (Heroku's rendezvous: TLS, then raw bytes), on
@@ -233,6 +233,10 @@ class Settings(BaseSettings):
     @property
     def admin_token_file(self) -> Path:
         return self.home / "admin-token"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.home / "metrics"
 
     @property
     def admin_password_file(self) -> Path:

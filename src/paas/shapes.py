@@ -1,6 +1,7 @@
 """Heroku Platform API v3 shapes of the models: what the API answers and what events carry."""
 
 import uuid
+from datetime import datetime, timezone
 
 from paas.domain import stacks
 from paas.domain.addon_services import BY_NAME, AddonService, Plan
@@ -25,6 +26,7 @@ from paas.domain.models import (
     WebhookDelivery,
 )
 from paas.domain import releases
+from paas.metrics.points import MARKERS, STATUS_CLASSES
 from paas.settings import Settings
 
 REGION = {"id": "00000000-0000-4000-8000-0000000000a1", "name": "us"}
@@ -329,3 +331,25 @@ def webhook_delivery_json(delivery: WebhookDelivery) -> dict:
                              "status": "succeeded" if delivery.status == "succeeded" else "failed",
                              "created_at": iso(delivery.updated_at), "updated_at": iso(delivery.updated_at)} if attempted else None,
             "created_at": iso(delivery.created_at), "updated_at": iso(delivery.updated_at)}
+
+
+def metrics_json(process_type: str, step: int, points: list) -> dict:
+    """An app's metrics: one entry per step, its fields null where nothing was collected."""
+    def point(start: int, p) -> dict:
+        at = datetime.fromtimestamp(start, timezone.utc).isoformat().replace("+00:00", "Z")
+        if p is None:
+            return {"time": at, "requests": None, "throughput": None, "response_time_ms": None, "cpu": None,
+                    "memory_bytes": None, "memory_quota_exceeded_seconds": None, "restarts": None, "events": None}
+        return {
+            "time": at,
+            "requests": dict(zip(STATUS_CLASSES, p.requests)),
+            "throughput": round(sum(p.requests) / step, 3),  # requests a second
+            "response_time_ms": {"p50": p.p50_ms, "p95": p.p95_ms, "p99": p.p99_ms},
+            "cpu": {"mean": p.cpu_mean, "max": p.cpu_max},  # cores
+            "memory_bytes": {"mean": p.memory_mean, "max": p.memory_max},
+            "memory_quota_exceeded_seconds": p.over_quota_seconds,
+            "restarts": p.restarts,
+            "events": dict(zip(MARKERS, p.markers)),
+        }
+
+    return {"type": process_type, "step": step, "points": [point(start, p) for start, p in points]}

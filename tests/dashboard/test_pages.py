@@ -2,14 +2,17 @@
 user seeing and doing exactly what the API allows them (the browser drives it end to end in
 tests/e2e/test_dashboard.py)."""
 
+import logging
 import re
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from paas.dashboard.web import COOKIE
+from paas.dashboard.limits import SignInLimits
+from paas.dashboard.web import COOKIE, HideLinkTokens
 from paas.domain import accounts, sign_in
+from paas.domain.errors import TooManyRequests
 from paas.domain.models import Collaborator
 from tests.platform.conftest import deploy
 
@@ -147,7 +150,8 @@ def test_signing_out_ends_the_session(browser, person):
     signed_in(browser, person("dev@example.com"))
     page = browser.get("/dashboard/apps")
     cookie = browser.cookies.get(COOKIE)
-    assert browser.post("/dashboard/sign-out", data={"csrf": csrf_of(page)}).status_code == 303
+    out = browser.post("/dashboard/sign-out", data={"csrf": csrf_of(page)})
+    assert out.status_code == 303 and out.headers["clear-site-data"] == '"cache", "storage"'
     again = TestClient(browser.app, follow_redirects=False, cookies={COOKIE: cookie})  # the old cookie, kept
     assert again.get("/dashboard/apps").headers["location"] == "/dashboard/sign-in"
 
@@ -162,16 +166,67 @@ def test_disabling_a_user_ends_their_sessions(browser, client, person, test_sess
     assert browser.post("/dashboard/sign-in", data={"email": "leaver@example.com", "password": PASSWORD}).status_code == 401
 
 
-def test_failed_sign_ins_are_limited(browser, person, platform_app):
-    platform = platform_app.api.state.platform
-    platform.settings.sign_in_attempts = 3
+def test_failed_sign_ins_are_limited_per_guesser_not_per_victim(browser, person, platform_app):
+    platform_app.api.state.platform.settings.sign_in_attempts = 3
     email = person("target@example.com")
     for _ in range(3):
         assert browser.post("/dashboard/sign-in", data={"email": email, "password": "a wrong guess"}).status_code == 401
-    limited = browser.post("/dashboard/sign-in", data={"email": email, "password": PASSWORD})
+    limited = browser.post("/dashboard/sign-in", data={"email": " TARGET@example.com", "password": PASSWORD})
     assert limited.status_code == 429 and "Too many failed sign-ins" in limited.text
-    platform.redis.delete(*platform.redis.keys("paas:sign-in:*"), "none")
-    signed_in(browser, email)  # the same sign-in, once the window is over
+    # The user, from their own address, is not locked out by the guesser.
+    elsewhere = TestClient(browser.app, follow_redirects=False, client=("192.0.2.7", 50000))
+    signed_in(elsewhere, email)
+
+
+def test_each_attempt_counts_before_its_password_is_checked(browser, platform_app):
+    """So concurrent guesses cannot all slip in before the first failure is counted."""
+    platform = platform_app.api.state.platform
+    limits = SignInLimits(platform.redis, b"key", 2)
+    limits.attempt("a@example.com", "10.0.0.1")
+    limits.attempt("a@example.com", "10.0.0.1")
+    with pytest.raises(TooManyRequests):
+        limits.attempt("a@example.com", "10.0.0.1")
+    limits.attempt("a@example.com", "10.0.0.2")  # another address: its own count
+    limits.succeeded("a@example.com", "10.0.0.2")  # a success is not counted against anyone
+    for n in range(10):  # one address trying many accounts: 5 x 2 in all
+        limits.attempt(f"{n}@example.com", "10.0.0.9")
+    with pytest.raises(TooManyRequests):
+        limits.attempt("another@example.com", "10.0.0.9")
+
+
+def test_password_checks_are_few_at_a_time(browser, person, monkeypatch):
+    email = person("dev@example.com")
+    monkeypatch.setattr(sign_in, "WAIT", 0.1)
+    held = [sign_in.HASHING.acquire(timeout=5) for _ in range(2)]
+    try:
+        busy = browser.post("/dashboard/sign-in", data={"email": email, "password": PASSWORD})
+        assert all(held) and busy.status_code == 503 and "Too many sign-ins at once" in busy.text
+    finally:
+        for _ in held:
+            sign_in.HASHING.release()
+    signed_in(browser, email)
+
+
+def test_forms_from_another_site_are_refused(browser, person):
+    email = person("dev@example.com")
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}):
+        refused = browser.post("/dashboard/sign-in", data={"email": email, "password": PASSWORD}, headers=headers)
+        assert refused.status_code == 403 and COOKIE not in refused.cookies, headers
+    own = browser.post("/dashboard/sign-in", data={"email": email, "password": PASSWORD},
+                       headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 303
+
+
+def test_signing_in_is_in_the_audit_log(browser, person, client):
+    accounts_admin = TestClient(browser.app, headers=dict(client.headers))
+    with browser.app.api.state.platform.sessionmaker() as db:
+        accounts.find_user(db, "dev@example.com").is_admin = True
+        db.commit()
+    browser.post("/dashboard/sign-in", data={"email": person("someone@example.com"), "password": "a wrong guess"})
+    signed_in(browser, "someone@example.com")
+    actions = [(e["actor"], e["action"]) for e in accounts_admin.get("/audit-events").json()]
+    assert ("someone@example.com", "POST /dashboard/sign-in (failed)") in actions
+    assert ("someone@example.com", "POST /dashboard/sign-in") in actions
 
 
 def test_a_one_time_link_sets_the_password_once(client, browser):
@@ -188,6 +243,14 @@ def test_a_one_time_link_sets_the_password_once(client, browser):
     assert browser.post("/dashboard/set-password", data={"token": token, "password": "a long new password"}).status_code == 303
     assert browser.post("/dashboard/set-password", data={"token": token, "password": "another new password"}).status_code == 404
     signed_in(browser, "new@example.com", "a long new password")
+    assert browser.get("/dashboard/apps").status_code == 200
+    # A lost password: an admin makes a new link; using it ends the sessions the old one opened.
+    again = admin.post("/accounts/new@example.com/password-link").json()["password_url"]
+    assert "token=" in again and admin.post("/accounts/new@example.com/password-link", headers={"Authorization": "Bearer x"}).status_code == 401
+    token = again.split("token=")[1]
+    assert browser.post("/dashboard/set-password", data={"token": token, "password": "the newest password"}).status_code == 303
+    assert browser.get("/dashboard/apps").headers["location"] == "/dashboard/sign-in"
+    signed_in(browser, "new@example.com", "the newest password")
 
 
 def test_a_cookie_never_authorizes_the_api(browser, person):
@@ -202,3 +265,10 @@ def test_any_sign_in_form_gets_an_answer_never_a_crash(browser, email, password)
     browser.cookies.clear()
     answer = browser.post("/dashboard/sign-in", data={"email": email, "password": password})
     assert answer.status_code in (401, 429, 422), answer.text
+
+
+def test_the_access_log_never_holds_a_links_token():
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "GET", "/dashboard/set-password?token=s3cretTok_en-1", "1.1", 200), None)
+    HideLinkTokens().filter(record)
+    assert "s3cret" not in record.getMessage() and "/dashboard/set-password?token=(hidden)" in record.getMessage()

@@ -102,6 +102,20 @@ def test_a_user_signs_in_and_configures_rolls_back_and_scales(chromium, person, 
         eventually(lambda: (page.reload(), page.get_by_role("cell", name="web.2").count())[1], 60, "web.2 on the overview")
         expect(page.get_by_role("row").filter(has_text="web.2")).to_contain_text("up")
 
+        # Traffic, then its points on the plots (drawn by the page's script, fetched every 10 s).
+        for _ in range(30):
+            assert router.get(app).status_code == 200
+        page.get_by_role("link", name="Metrics").click()
+        for plot in ("Response time", "Requests", "Memory", "CPU"):
+            expect(page.get_by_role("figure", name=plot)).to_be_visible()
+        requests = page.get_by_role("figure", name="Requests")
+        eventually(lambda: int(requests.get_attribute("data-points") or 0) > 0, 40, "requests plotted")
+        assert int(page.get_by_role("figure", name="Response time").get_attribute("data-points")) > 0
+        eventually(lambda: int(page.get_by_role("figure", name="Memory").get_attribute("data-points") or 0) > 0, 40,
+                   "memory plotted")
+        page.reload()  # the same numbers without a script: the table of the last minutes
+        expect(page.get_by_role("cell", name=re.compile(r"^[1-9]\d*\/0\/0\/0$")).first).to_be_visible()
+
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("heading", name="Sign in to paas")).to_be_visible()
         page.goto(f"/dashboard/apps/{app}")

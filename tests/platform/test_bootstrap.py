@@ -6,9 +6,9 @@ import stat
 
 from sqlalchemy import delete
 
-from paas.domain import accounts
+from paas.domain import accounts, sign_in
 from paas.domain.models import ApiToken, User
-from paas.platform.bootstrap import ensure_admin_token
+from paas.platform.bootstrap import ADMIN_EMAIL, ensure_admin_password, ensure_admin_token
 
 
 def admin_of(test_sessionmaker, token: str):
@@ -63,3 +63,16 @@ def test_a_file_that_holds_no_token_is_replaced(api_settings, test_sessionmaker)
             db.execute(delete(ApiToken))
             db.execute(delete(User).where(User.email == "admin@paas.localhost"))
             db.commit()
+
+
+def test_the_admins_first_dashboard_password_is_made_once_into_a_private_file(api_settings, test_sessionmaker):
+    ensure_admin_token(api_settings, test_sessionmaker)
+    ensure_admin_password(api_settings, test_sessionmaker)
+    path = api_settings.admin_password_file
+    password = path.read_text().strip()
+    assert len(password) >= 20 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    with test_sessionmaker() as db:
+        assert sign_in.user_for_password(db, ADMIN_EMAIL, password).is_admin
+    path.unlink()
+    ensure_admin_password(api_settings, test_sessionmaker)  # the admin has one: no new one, no file
+    assert not path.exists()

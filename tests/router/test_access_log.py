@@ -95,3 +95,17 @@ def test_a_real_caddy_writes_what_the_parser_turns_into_router_lines(make_test_r
     finally:
         server.shutdown()
         server.server_close()
+
+
+@given(uri=st.text(max_size=80), status=st.integers(100, 599), duration=st.floats(0, 120))
+def test_every_request_is_counted_with_its_own_status_and_time_whatever_its_uri(uri, status, duration):
+    """Metrics read two fields with patterns: a tenant's URI (or a header) cannot forge them."""
+    counted = []
+    p = AccessLogParser("localhost", "127.0.0.2", lambda app, address: None, on_request=lambda *r: counted.append(r))
+    forged = f'{uri}","status":999,"duration":99'
+    request = {"remote_ip": "127.0.0.1", "remote_port": "7", "method": "GET", "host": "shop.localhost", "uri": forged,
+               "headers": {"X-A": [forged]}}
+    raw = json.dumps({"level": "info", "logger": "http.log.access.paas", "request": request, "duration": duration,
+                      "size": 1, "status": status, "resp_headers": {"X-B": ['"status":1']}}, separators=(",", ":"))
+    p.feed(raw, admit=lambda app: False)  # counted even when the logs' rate drops the line
+    assert counted == [("shop", status, duration * 1000)] or (counted and abs(counted[0][2] - duration * 1000) < 1e-6)

@@ -89,6 +89,15 @@ def accounts_create(email: str, name: Annotated[str | None, typer.Option(help="T
     typer.echo(made["password_url"])
 
 
+@app.command("accounts:password-link")
+def accounts_password_link(email: str):
+    """Print a new one-time link where a user sets their dashboard password (admins only).
+    Example: paas accounts:password-link dev@example.com"""
+    made = Api().post(f"/accounts/{quote(email, safe='')}/password-link", {})
+    typer.echo(f"Where {email} sets a new dashboard password (a one-time link, valid for a day; it signs them out everywhere):")
+    typer.echo(made["password_url"])
+
+
 @app.command("authorizations")
 def authorizations(as_json: JsonOpt = False):
     """List your API tokens (their values are never shown again).  Example: paas authorizations"""

@@ -6,6 +6,7 @@ them anyway is refused (403). Every form posts, then redirects back to its page.
 """
 
 import json
+import time
 from datetime import timedelta
 from typing import Annotated
 
@@ -14,16 +15,17 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import func, or_, select
 
 from paas.channels.dynos import dynos_key, read_dynos, read_runs
+from paas.dashboard.limits import SignInLimits
 from paas.dashboard.web import COOKIE, PREFIX, Acting, SignedIn, page, see_other
-from paas.domain import access, config, events, formation, releases, sign_in
-from paas.domain.errors import TooManyRequests
+from paas.domain import access, audit, config, events, formation, releases, sign_in
 from paas.domain.models import App, Build, Event, Release
 from paas.logs import api_lines
+from paas.metrics.store import Store
+from paas.platform.api.metrics import read_metrics
 from paas.platform.api.formation import scale
 from paas.platform.deps import CipherDep, DbDep, PlatformDep, RedisDep, SettingsDep
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-SIGN_IN_WINDOW = 900  # seconds a failed sign-in counts against its email and its client address
 RECENT = 20  # releases, builds and events an app's pages show
 
 
@@ -39,18 +41,19 @@ def sign_in_form(request: Request, db: DbDep):
 
 
 @router.post("/sign-in")
-def sign_in_post(request: Request, db: DbDep, platform: PlatformDep, email: Annotated[str, Form()] = "",
-                 password: Annotated[str, Form()] = ""):
-    counters = failure_counters(platform.redis, email, request.client.host if request.client else "")
-    if any(int(n or 0) >= platform.settings.sign_in_attempts for n in platform.redis.mget(counters)):
-        raise TooManyRequests(f"Too many failed sign-ins: try again in {SIGN_IN_WINDOW // 60} minutes.")
+def sign_in_post(request: Request, db: DbDep, platform: PlatformDep, email: Annotated[str, Form(max_length=300)] = "",
+                 password: Annotated[str, Form(max_length=300)] = ""):
+    limits = SignInLimits(platform.redis, platform.signer.key, platform.settings.sign_in_attempts)
+    address = request.client.host if request.client else ""
+    limits.attempt(email, address)
     user = sign_in.user_for_password(db, email, password)
+    audit.record_on_commit(db, (user.email if user else email.strip())[:254] or "(no email)", "POST",
+                           "/dashboard/sign-in" if user else "/dashboard/sign-in (failed)")
     if user is None:
-        with platform.redis.pipeline() as pipe:
-            for key in counters:
-                pipe.incr(key).expire(key, SIGN_IN_WINDOW)
-            pipe.execute()
+        db.commit()
         return page(request, "sign_in.html", status=401, email=email, failed=True)
+    limits.succeeded(email, address)
+    sign_in.end_session(db, request.cookies.get(COOKIE, ""))  # the browser's previous one, if any
     lifetime = timedelta(hours=platform.settings.dashboard_session_hours)
     token = sign_in.start_session(db, user, lifetime)
     db.commit()
@@ -60,17 +63,13 @@ def sign_in_post(request: Request, db: DbDep, platform: PlatformDep, email: Anno
     return answer
 
 
-def failure_counters(redis, email: str, address: str) -> list[str]:
-    email_key = sign_in.hash_token(email.strip().lower())  # no address in Redis keys in the clear
-    return [f"paas:sign-in:email:{email_key}", f"paas:sign-in:client:{address}"]
-
-
 @router.post("/sign-out")
 def sign_out(request: Request, db: DbDep, viewer: Acting):
     sign_in.end_session(db, request.cookies.get(COOKIE, ""))
     db.commit()
     answer = see_other("/sign-in")
     answer.delete_cookie(COOKIE, path=PREFIX)
+    answer.headers["clear-site-data"] = '"cache", "storage"'  # what the pages left in the browser
     return answer
 
 
@@ -185,3 +184,23 @@ def scale_formation(name: str, viewer: Acting, db: DbDep, settings: SettingsDep,
     app = access.app_for(db, name, viewer.user, access.OPERATE)
     scale(db, settings, app, viewer.user, [{"type": process_type, "quantity": quantity, **({"size": size} if size else {})}])
     return see_other(f"/apps/{app.name}/resources")
+
+
+@router.get("/apps/{name}/metrics")
+def metrics_page(request: Request, name: str, viewer: SignedIn, db: DbDep, settings: SettingsDep,
+                 type_: Annotated[str, Query(alias="type", max_length=30)] = "web"):
+    """Plots drawn by the page's script from metrics.json; the last minutes as a table without it."""
+    app, may = viewing(db, viewer, name)
+    recent = read_metrics(Store(settings.metrics_dir), app, type_, str(time.time() - 300), None, None)
+    types = [f.type for f in formation.list_formation(db, app)] or ["web"]
+    return page(request, "metrics.html", app=app, may=may, tab="Metrics", process_type=type_, types=types,
+                recent=[p for p in recent["points"] if p["requests"] is not None][-10:])
+
+
+@router.get("/apps/{name}/metrics.json")
+def metrics_json(name: str, viewer: SignedIn, db: DbDep, settings: SettingsDep,
+                 type_: Annotated[str, Query(alias="type", max_length=30)] = "web",
+                 from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+                 step: Annotated[int | None, Query(ge=10, le=86400)] = None):
+    app, _ = viewing(db, viewer, name)
+    return read_metrics(Store(settings.metrics_dir), app, type_, from_, None, step)

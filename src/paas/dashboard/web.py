@@ -10,6 +10,8 @@ secret): a page of another site can make the browser post, but cannot know the t
 import base64
 import hashlib
 import hmac
+import logging
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated
@@ -32,8 +34,13 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff", "referrer-policy": "same-origin",
            "cache-control": "no-store"}
 STATIC = resources.files("paas.dashboard") / "static"
-SCRIPTS = ("htmx-2.0.11.min.js",)
-STYLES = ("dashboard.css",)
+SCRIPTS = ("htmx-2.0.11.min.js", "uplot-1.6.32.min.js", "dashboard.js")
+STYLES = ("uplot-1.6.32.min.css", "dashboard.css")
+
+
+def password_url(settings, token: str) -> str:
+    """Where a user sets their password with a one-time link's token."""
+    return f"{settings.api_url}{PREFIX}/set-password?token={token}"
 
 
 def integrity(name: str) -> str:
@@ -97,3 +104,15 @@ def acting(request: Request, db: Annotated[Session, Depends(get_db)], viewer: An
 
 SignedIn = Annotated[Viewer, Depends(signed_in)]
 Acting = Annotated[Viewer, Depends(acting)]
+
+
+LINK_TOKEN = re.compile(r"(/set-password\?(?:.*&)?token=)[^&\s]*")
+
+
+class HideLinkTokens(logging.Filter):
+    """The access log never holds a one-time link's token (uvicorn logs each request's path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(LINK_TOKEN.sub(r"\1(hidden)", a) if isinstance(a, str) else a for a in record.args)
+        return True

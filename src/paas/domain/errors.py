@@ -43,3 +43,8 @@ class RangeNotSatisfiable(PaasError):
 class TooManyRequests(PaasError):
     status = 429
     id = "rate_limit"
+
+
+class Unavailable(PaasError):
+    status = 503
+    id = "unavailable"

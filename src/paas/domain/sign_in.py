@@ -8,6 +8,8 @@ callers commit.
 """
 
 import secrets
+import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -16,7 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from paas.domain.accounts import hash_token
-from paas.domain.errors import InvalidParams
+from paas.domain.errors import InvalidParams, Unavailable
 from paas.domain.models import PasswordLink, User, WebSession
 
 HASHER = PasswordHasher()
@@ -24,12 +26,26 @@ HASHER = PasswordHasher()
 NOBODY = HASHER.hash(secrets.token_urlsafe(16))
 SHORTEST, LONGEST = 10, 200
 LINK_TTL = timedelta(days=1)
+# Each hash takes 64 MiB and a tenth of a second of a core: a few at a time, so a flood of
+# sign-ins can neither exhaust the API's memory nor take all its threads; past WAIT, 503.
+HASHING, WAIT = threading.BoundedSemaphore(2), 10.0
+
+
+@contextmanager
+def hashing():
+    if not HASHING.acquire(timeout=WAIT):
+        raise Unavailable("Too many sign-ins at once: try again in a moment.")
+    try:
+        yield
+    finally:
+        HASHING.release()
 
 
 def set_password(db: Session, user: User, password: object) -> None:
     if not isinstance(password, str) or not SHORTEST <= len(password) <= LONGEST:
         raise InvalidParams(f"A password has {SHORTEST} to {LONGEST} characters.")
-    user.password_hash = HASHER.hash(password)
+    with hashing():
+        user.password_hash = HASHER.hash(password)
     db.flush()
 
 
@@ -38,14 +54,15 @@ def user_for_password(db: Session, email: str, password: str) -> User | None:
     same time, whether the email or the password was wrong)."""
     found = "\0" not in email and len(email) <= 254  # else no user's (and never a query Postgres refuses)
     user = found and db.scalar(select(User).where(func.lower(User.email) == email.strip().lower(), User.disabled_at.is_(None)))
-    try:
-        HASHER.verify(user.password_hash if user and user.password_hash else NOBODY, password[:LONGEST])
-    except (VerificationError, InvalidHashError):
-        return None
+    with hashing():
+        try:
+            HASHER.verify(user.password_hash if user and user.password_hash else NOBODY, password[:LONGEST])
+        except (VerificationError, InvalidHashError):
+            return None
     if user is None or user.password_hash is None:
         return None
     if HASHER.check_needs_rehash(user.password_hash):  # the library's defaults grew since
-        user.password_hash = HASHER.hash(password)
+        set_password(db, user, password)
     return user
 
 
@@ -64,16 +81,19 @@ def link_user(db: Session, token: str) -> User | None:
 
 
 def use_link(db: Session, token: str, password: object) -> User | None:
-    """Sets the password and spends the link (and the user's other links); None if it was no good."""
+    """Sets the password and spends the link (and the user's other links); the user's sessions
+    end (whoever had the password before is out). None if the link was no good."""
     user = link_user(db, token)
     if user is None:
         return None
     set_password(db, user, password)
-    db.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id))
+    for held in (PasswordLink, WebSession):
+        db.execute(delete(held).where(held.user_id == user.id))
     return user
 
 
 def start_session(db: Session, user: User, lifetime: timedelta) -> str:
+    db.execute(delete(WebSession).where(WebSession.expires_at <= func.now()))  # sign-ins keep the table small
     token = secrets.token_urlsafe(32)
     db.add(WebSession(token_hash=hash_token(token), user_id=user.id, expires_at=datetime.now(UTC) + lifetime))
     db.flush()
@@ -90,6 +110,4 @@ def session_user(db: Session, token: str | None) -> User | None:
 
 def end_session(db: Session, token: str) -> None:
     db.execute(delete(WebSession).where(WebSession.token_hash == hash_token(token)))
-    # Expired sessions of anyone go too: sign-outs keep the table small.
-    db.execute(delete(WebSession).where(WebSession.expires_at <= func.now()))
 

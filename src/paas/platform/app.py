@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
 from paas.dashboard import pages as dashboard
-from paas.dashboard.web import PREFIX as DASHBOARD, STATIC, SignInNeeded, error_page
+from paas.dashboard.web import PREFIX as DASHBOARD, STATIC, HideLinkTokens, SignInNeeded, error_page
 from paas.domain.errors import InvalidParams, PaasError
 from paas.memory import release_periodically
 from paas.platform.api import (
@@ -32,6 +32,7 @@ from paas.platform.api import (
     formation,
     links,
     log_sessions,
+    metrics,
     nodes,
     registry_token,
     releases,
@@ -63,7 +64,7 @@ def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
     for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
-                   nodes, registry_token, releases, router_tls, sources, stacks, teams, webhooks):
+                   metrics, nodes, registry_token, releases, router_tls, sources, stacks, teams, webhooks):
         api.include_router(module.router)
     api.include_router(dashboard.router)
     api.mount(DASHBOARD + "/static", StaticFiles(directory=str(STATIC)), name="dashboard-static")
@@ -119,6 +120,9 @@ def make_api(platform: Platform) -> FastAPI:
 def create_app(settings: Settings | None = None):
     platform = Platform.from_settings(settings or get_settings())
     release_periodically(30.0)
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, HideLinkTokens) for f in access_log.filters):
+        access_log.addFilter(HideLinkTokens())
     api = make_api(platform)
     front = versioned(rate_limited(guarded(api, platform), platform))
     git = WSGIMiddleware(make_git_app(platform), workers=GIT_WORKERS)

@@ -1,7 +1,8 @@
 """Before the API reads a request's body: a caller without a valid token is refused (401), and a
 body over `api_body_limit` is refused (413), declared or streamed, so nobody makes the API read
 or parse more than that. Signed URLs (a tarball's upload, whose limit is its own) carry no token
-and pass; the dashboard's forms carry a session instead of a token, and keep the size limit."""
+and pass; the dashboard's forms carry a session instead of a token, keep the size limit, and
+must come from the dashboard's own origin."""
 
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +23,8 @@ def guarded(api, platform):
         if scope["type"] != "http" or scope["method"] not in WITH_BODY or scope["path"].startswith(SIGNED):
             return await api(scope, receive, send)
         headers = dict(scope["headers"])
+        if scope["path"].startswith(SESSION) and cross_site(scope, headers):
+            return await json_answer(send, 403, "forbidden", "The dashboard takes forms from its own pages only.")
         if not scope["path"].startswith(SESSION) and not await run_in_threadpool(
                 _token_valid, platform, headers.get(b"authorization", b"").decode("latin-1")):
             return await json_answer(send, 401, "unauthorized", "Invalid credentials provided.")
@@ -51,6 +54,17 @@ def guarded(api, platform):
         await api(scope, counted, sending)
 
     return app
+
+
+def cross_site(scope, headers: dict) -> bool:
+    """A dashboard form sent by another site's page (what browsers say of it): refused before its
+    CSRF token is even read, which also keeps other sites from signing a browser in."""
+    site = headers.get(b"sec-fetch-site", b"").decode("latin-1")
+    if site and site not in ("same-origin", "none"):
+        return True
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    own = f"{scope.get('scheme', 'http')}://{headers.get(b'host', b'').decode('latin-1')}"
+    return bool(origin) and origin != own
 
 
 def _token_valid(platform, header: str) -> bool:

@@ -21,6 +21,8 @@ ROUNDTRIP = '"msg":"upstream roundtrip"'
 CONNECTION = re.compile(r'"remote_ip":"([^"]*)","remote_port":"([^"]*)"')
 UPSTREAM = re.compile(r'"upstream":"([^"]*)"')
 HOST = re.compile(r'"host":"([^"]*)"')
+STATUS = re.compile(r'"status":(\d+)')
+DURATION = re.compile(r'"duration":([0-9.eE+-]+)')
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,12 @@ class AccessLogParser:
     reached an app (None for other lines). `dyno_at(app, address)` names the process at an
     upstream address (None if unknown); `idle_address` is where an app with no web process points."""
 
-    def __init__(self, domain: str, idle_address: str, dyno_at: Callable[[str, str], str | None]):
+    def __init__(self, domain: str, idle_address: str, dyno_at: Callable[[str, str], str | None],
+                 on_request: Callable[[str, int, float], None] | None = None):
         self.suffix = "." + domain.lower()
         self.idle_address = idle_address
         self.dyno_at = dyno_at
+        self.on_request = on_request  # (app, status, milliseconds) of every request, admitted or not: the metrics
         self.upstreams: dict[str, str] = {}  # client connection -> upstream of its request
 
     def feed(self, raw: str, admit: Callable[[str], bool] = lambda app: True) -> RouterLine | None:
@@ -59,7 +63,18 @@ class AccessLogParser:
             return None
         upstream = self.upstreams.pop(connection.group(0), None)
         app = self.app_of(host.group(1))
-        if app is None or not admit(app):
+        if app is None:
+            return None
+        if self.on_request is not None:
+            # Two patterns, not a parse: every request is counted, at thousands a second. Only the
+            # line's own fields can match: a quote inside a string value is escaped (\").
+            status, duration = STATUS.search(raw), DURATION.search(raw)
+            try:
+                if status and duration:
+                    self.on_request(app, int(status.group(1)), float(duration.group(1)) * 1000)
+            except ValueError:
+                pass
+        if not admit(app):
             return None
         try:
             entry = json.loads(raw)

@@ -2,7 +2,7 @@
 a module of its own: the publisher of events (paas.publisher) and their consumers (runner.wakes,
 addons.jobs.queue, logs.writer, domain.webhooks.enqueue), the webhooks' sender (paas.webhooks),
 the reconciler (runner.reconcile) and its scheduling (runner.scheduler), the log collector
-(runner.log_collector), one-off runs (runner.one_off), add-on jobs (addons.jobs), the sweeper
+(runner.log_collector), the metrics' collector (metrics.collector), one-off runs (runner.one_off), add-on jobs (addons.jobs), the sweeper
 of lost builds (runner.lost_builds) and the certificate watcher (router.certificates).
 
 It reconciles an app as soon as an event wakes it for that app, and sweeps every app every
@@ -27,6 +27,9 @@ from paas.domain import webhooks
 from paas.domain.crypto import ConfigCipher, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.memory import release_free_memory
+from paas.metrics.collector import MetricsCollector
+from paas.metrics.collector import forget as forget_metrics
+from paas.metrics.store import Store
 from paas.publisher import Publisher
 from paas.router import make_router
 from paas.router.access_log import AccessLogParser
@@ -93,10 +96,14 @@ def main() -> None:
     addon_jobs = AddonJobs(AddonContext.from_settings(settings, reconciler.sessionmaker, redis, reconciler.cipher))
     one_offs.forget_previous()
     threading.Thread(target=follow_exits, args=(reconciler, scheduler), daemon=True, name="exits").start()
+    metrics_store = Store(settings.metrics_dir)
+    metrics = MetricsCollector(metrics_store, lambda: reconciler.published, lambda: reconciler.app_ids,
+                               {name: size.memory_mb for name, size in settings.dyno_sizes.items()})
     collector = LogCollector(
         settings.redis_url, settings.log_collector, settings.instance, max_lines=settings.log_lines,
         rate=settings.log_rate, router_rate=settings.router_log_rate, router_log=settings.router_log_file,
-        parser=AccessLogParser(settings.domain, settings.router_idle_address, dyno_at(lambda: reconciler.published)),
+        parser=AccessLogParser(settings.domain, settings.router_idle_address, dyno_at(lambda: reconciler.published),
+                               on_request=metrics.request),
         app_id_of=lambda name: reconciler.app_ids.get(name),
         # On the swarm tasks may reach the collector too: it takes only the containers' own lines.
         sources=reconciler.backend.log_sources if settings.runner_backend == "swarm" else None,
@@ -108,10 +115,12 @@ def main() -> None:
     log.info("runner started: backend %s, router %s", settings.runner_backend, settings.caddy_admin)
 
     CertificateWatcher(settings, reconciler.sessionmaker).start()
+    metrics.start()
     LostBuilds(settings, reconciler.sessionmaker, redis).start()
     sender = Sender(settings, reconciler.sessionmaker, reconciler.cipher).start()
     publisher = Publisher(reconciler.sessionmaker, redis,
-                          [waker(redis), queue(redis), logs.writer(logs.LogStore(redis, settings.log_lines)), webhooks.enqueue],
+                          [waker(redis), queue(redis), logs.writer(logs.LogStore(redis, settings.log_lines)), webhooks.enqueue,
+                           forget_metrics(metrics_store)],
                           after=[sender.wake])
     threading.Thread(target=publisher.run, daemon=True, name="publisher").start()
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
-from paas.dashboard.web import PREFIX as DASHBOARD
+from paas.dashboard.web import password_url
 from paas.domain import accounts, audit, pagination, quotas, sign_in
 from paas.domain.models import AuditEvent, User
 from paas.domain.ranges import parse_range
@@ -77,7 +77,17 @@ def create_account(user: UserDep, db: DbDep, settings: SettingsDep, body: Annota
     made, token = accounts.create_account(db, body.get("email"), body.get("name"))
     link = sign_in.new_link(db, made)
     db.commit()
-    return {**account_json(made), "token": token, "password_url": f"{settings.api_url}{DASHBOARD}/set-password?token={link}"}
+    return {**account_json(made), "token": token, "password_url": password_url(settings, link)}
+
+
+@router.post("/accounts/{ident}/password-link", status_code=201)
+def new_password_link(ident: str, user: UserDep, db: DbDep, settings: SettingsDep):
+    """Admins only: a new one-time link where the user sets their dashboard password (a lost
+    password, or an expired link); using it ends the user's dashboard sessions."""
+    accounts.require_admin(user)
+    link = sign_in.new_link(db, accounts.find_user(db, ident))
+    db.commit()
+    return {"password_url": password_url(settings, link)}
 
 
 @router.get("/accounts")
