@@ -4,6 +4,7 @@ platform `make up` started: found by role and label, as a screen reader finds th
 import re
 import secrets
 import string
+import subprocess
 
 import httpx
 import pytest
@@ -168,3 +169,38 @@ def test_a_session_ends_when_its_user_is_disabled(chromium, person, api, setting
     page.reload()
     expect(page.get_by_role("heading", name="Sign in to paas")).to_be_visible()
     assert re.search(r"/dashboard/sign-in$", page.url)
+
+
+def test_a_push_streams_into_the_open_page_and_the_log_tail_shows_requests(chromium, person, settings, router, tmp_path):
+    email, token, password = person(chromium, "live")
+    user_api = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    app = "t-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+    assert user_api.post("/apps", json={"name": app}).status_code == 201
+    try:
+        page = signed_in(chromium, settings, email, password)
+        page.goto(f"/dashboard/apps/{app}/deploys")
+        expect(page.get_by_role("cell", name="v1 (current)", exact=True)).to_be_visible()
+        host = settings.api_url.removeprefix("http://")
+        checkout = Checkout(tmp_path / "app", f"http://paas:{token}@{host}/{app}.git", source=SAMPLE_APP)
+        push = subprocess.Popen(["git", "push", "-q", checkout.remote, "main"], cwd=checkout.path, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            # Without a reload: the build's output streams in, then its release shows up.
+            expect(page.get_by_role("log", name="Build output")).to_contain_text("-----> ", timeout=30_000)
+            expect(page.get_by_role("cell", name="v2 (current)", exact=True)).to_be_visible(timeout=60_000)
+        finally:
+            assert push.wait(timeout=120) == 0, push.stdout.read()
+        page.get_by_role("link", name="Logs").click()
+        logs = page.get_by_role("log", name="Logs")
+        expect(logs).to_be_visible()
+        marker = "/seen-in-the-dashboard-" + secrets.token_hex(4)
+        router.get(app, marker)
+        expect(logs).to_contain_text(f'path="{marker}"', timeout=5_000)  # a request's router line, within 5 s
+        # The filter: only the app's own output (the router line is heroku's).
+        page.get_by_label("Source").select_option("app")
+        page.get_by_role("button", name="Filter").click()
+        expect(page).to_have_url(re.compile(r"source=app"))
+        expect(page.get_by_role("log", name="Logs")).to_contain_text("app[web.1]", timeout=10_000)
+        assert "heroku[router]" not in page.get_by_role("log", name="Logs").inner_text()
+    finally:
+        user_api.delete(f"/apps/{app}")

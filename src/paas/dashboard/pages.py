@@ -8,21 +8,30 @@ them anyway is refused (403). Every form posts, then redirects back to its page.
 import json
 import time
 from datetime import timedelta
+from functools import partial
+from urllib.parse import urlencode, urlsplit
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, or_, select
 
 from paas.channels.dynos import dynos_key, read_dynos, read_runs
 from paas.dashboard.limits import SignInLimits
-from paas.dashboard.web import COOKIE, PREFIX, Acting, SignedIn, page, see_other
+from paas.dashboard.web import COOKIE, PREFIX, Acting, SignedIn, SignInNeeded, page, see_other
 from paas.domain import access, audit, config, events, formation, releases, sign_in
 from paas.domain.models import App, Build, Event, Release
+from paas import logs
 from paas.logs import api_lines
 from paas.metrics.store import Store
 from paas.platform.api.metrics import read_metrics
+from paas.platform import live_streams
+from paas.platform.api import output_url
+from paas.platform.api.builds import output_path
+from paas.platform.api.events import event_stream, follow, start_position
 from paas.platform.api.formation import scale
+from paas.platform.api.log_sessions import parse_session, tail_response
 from paas.platform.deps import CipherDep, DbDep, PlatformDep, RedisDep, SettingsDep
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -131,12 +140,15 @@ def overview(request: Request, name: str, viewer: SignedIn, db: DbDep, redis: Re
 
 
 @router.get("/apps/{name}/deploys")
-def deploys(request: Request, name: str, viewer: SignedIn, db: DbDep):
+def deploys(request: Request, name: str, viewer: SignedIn, db: DbDep, platform: PlatformDep):
     app, may = viewing(db, viewer, name)
     found = list(db.scalars(releases.list_releases(app).order_by(Release.version.desc()).limit(RECENT)))
     builds = list(db.scalars(select(Build).where(Build.app_id == app.id).order_by(Build.created_at.desc()).limit(RECENT)))
+    newest = builds[0] if builds else None  # its output streams in while it runs
+    output = urlsplit(output_url(platform, output_path(newest), viewer.user)) if newest else None  # same origin: a path
     return page(request, "deploys.html", app=app, may=may, tab="Deploys", releases=found, builds=builds,
-                current=releases.current_release(db, app))
+                current=releases.current_release(db, app), newest=newest,
+                output=f"{output.path}?{output.query}" if output else None)
 
 
 @router.post("/apps/{name}/rollback")
@@ -204,3 +216,47 @@ def metrics_json(name: str, viewer: SignedIn, db: DbDep, settings: SettingsDep,
                  step: Annotated[int | None, Query(ge=10, le=86400)] = None):
     app, _ = viewing(db, viewer, name)
     return read_metrics(Store(settings.metrics_dir), app, type_, from_, None, step)
+
+
+def session_hash(request: Request) -> str:
+    return sign_in.hash_token(request.cookies.get(COOKIE, ""))
+
+
+@router.get("/apps/{name}/live")
+def live(request: Request, name: str, viewer: SignedIn, db: DbDep, platform: PlatformDep):
+    """The app's events from now, as server-sent events: the page's script refreshes its live
+    parts on each. Ends when the session does, or the user may no longer view the app."""
+    app, _ = viewing(db, viewer, name)
+    app_id, start = str(app.id), start_position(db, app)
+    slot = live_streams.take(platform.redis, viewer.user.id, platform.settings.live_streams_per_user)
+    db.close()  # a stream may last hours: its connection goes back to the pool now
+    still_may = partial(platform.grants.session_may, session_hash(request), app_id)
+    return event_stream(follow(platform, app_id, still_may, start, (viewer.user.id, slot)))
+
+
+@router.get("/apps/{name}/logs")
+def logs_page(request: Request, name: str, viewer: SignedIn, db: DbDep,
+              dyno: Annotated[str, Query(max_length=40)] = "", source: Annotated[str, Query(max_length=10)] = ""):
+    app, may = viewing(db, viewer, name)
+    types = [f.type for f in formation.list_formation(db, app)]
+    return page(request, "logs.html", app=app, may=may, tab="Logs", dyno=dyno, source=source, types=types,
+                sources=logs.SOURCES, query=urlencode({k: v for k, v in (("dyno", dyno), ("source", source)) if v}))
+
+
+@router.get("/apps/{name}/logs/stream")
+async def logs_stream(request: Request, name: str, platform: PlatformDep, dyno: Annotated[str, Query(max_length=40)] = "",
+                      source: Annotated[str, Query(max_length=10)] = ""):
+    """The app's last lines, then each new one, as plain text: what the logs page shows."""
+    token_hash = session_hash(request)
+
+    def find() -> tuple[str, dict]:
+        with platform.sessionmaker() as db:  # only while it looks: a tail holds no connection
+            user = sign_in.session_user_by_hash(db, token_hash)
+            if user is None:
+                raise SignInNeeded()
+            app = access.app_for(db, name, user, access.VIEW)
+            return str(app.id), parse_session({"lines": 200, "tail": True, "dyno": dyno or None, "source": source or None},
+                                               platform.settings.log_lines)
+
+    app_id, options = await run_in_threadpool(find)
+    return await tail_response(platform, app_id, options, partial(platform.grants.session_may, token_hash, app_id), events=False)

@@ -31,7 +31,7 @@ PREFIX = "/dashboard"
 COOKIE = "paas_session"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff", "referrer-policy": "same-origin",
+HEADERS = {"content-security-policy": CSP, "referrer-policy": "same-origin",
            "cache-control": "no-store"}
 STATIC = resources.files("paas.dashboard") / "static"
 SCRIPTS = ("htmx-2.0.11.min.js", "uplot-1.6.32.min.js", "dashboard.js")

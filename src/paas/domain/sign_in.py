@@ -102,10 +102,12 @@ def start_session(db: Session, user: User, lifetime: timedelta) -> str:
 
 def session_user(db: Session, token: str | None) -> User | None:
     """The session's user while it lasts and the user is active."""
-    if not token:
-        return None
+    return session_user_by_hash(db, hash_token(token)) if token else None
+
+
+def session_user_by_hash(db: Session, token_hash: str) -> User | None:
     return db.scalar(select(User).join(WebSession, WebSession.user_id == User.id).where(
-        WebSession.token_hash == hash_token(token), WebSession.expires_at > func.now(), User.disabled_at.is_(None)))
+        WebSession.token_hash == token_hash, WebSession.expires_at > func.now(), User.disabled_at.is_(None)))
 
 
 def end_session(db: Session, token: str) -> None:

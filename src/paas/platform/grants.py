@@ -10,7 +10,7 @@ from collections.abc import Callable
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from paas.domain import access, accounts
+from paas.domain import access, accounts, sign_in
 from paas.domain.errors import Forbidden, NotFound
 
 RECHECK = 5.0  # seconds between checks of an open answer
@@ -34,6 +34,13 @@ class Grants:
 
     async def user_may(self, user_id: str, app_id: str, permission: str = access.VIEW) -> bool:
         return await self._shared(("user", user_id, app_id, permission), lambda db: user_may(db, user_id, app_id, permission))
+
+    async def session_may(self, session_hash: str, app_id: str, permission: str = access.VIEW) -> bool:
+        """The dashboard's: is the session still live, its user with `permission` on the app?"""
+        def check(db: Session) -> bool:
+            user = sign_in.session_user_by_hash(db, session_hash)
+            return user is not None and user_may(db, str(user.id), app_id, permission)
+        return await self._shared(("session", session_hash, app_id, permission), check)
 
     async def token_may(self, token_hash: str, app_id: str, permission: str) -> bool:
         return await self._shared(("token", token_hash, app_id, permission),

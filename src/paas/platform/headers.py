@@ -35,7 +35,9 @@ def with_request_ids(app):
             return await app(scope, receive, send)
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = (given if REQUEST_ID.fullmatch(given) else str(uuid.uuid4())).encode()
-        await app(scope, receive, adding_header(send, b"request-id", request_id))
+        # nosniff: a browser takes each answer as its declared type (and streams plain text as
+        # it comes instead of holding it back to guess its type).
+        await app(scope, receive, adding_header(adding_header(send, b"request-id", request_id), b"x-content-type-options", b"nosniff"))
 
     return wrapped
 

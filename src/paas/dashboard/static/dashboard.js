@@ -57,6 +57,74 @@
       draw(root);
     }); }
   }
-  document.addEventListener("DOMContentLoaded", start);
-  document.addEventListener("htmx:afterSettle", start);
+  // Text that streams in (a build's output, the log tail): appended as it comes, kept scrolled
+  // to the end unless the reader scrolled up; ends when the server ends it or the page goes.
+  function stream(pre, url) {
+    if (pre.streaming) { return; }
+    pre.streaming = true;
+    var decoder = new TextDecoder(), controller = new AbortController();
+    pre.abort = function () { controller.abort(); };
+    fetch(url, {credentials: "same-origin", signal: controller.signal}).then(function (answer) {
+      var reader = answer.body.getReader();
+      function more() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) { return; }
+          var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+          pre.appendChild(document.createTextNode(decoder.decode(chunk.value, {stream: true})));
+          if (pre.childNodes.length > 5000) { pre.removeChild(pre.firstChild); }  // bounded
+          if (atEnd) { pre.scrollTop = pre.scrollHeight; }
+          return more();
+        });
+      }
+      return more();
+    }).catch(function () { /* aborted, or the connection dropped */ });
+  }
+
+  // Live parts: each [data-live] region of an app's page is fetched again when the app has an
+  // event (its stream: the h1's data-live-url); text that streams keeps streaming across it.
+  var events = null, pending = null;
+  var KINDS = ["app", "build", "release", "formation", "dyno", "config-vars", "addon", "addon-attachment", "domain",
+               "collaborator", "link"];
+
+  function refresh() {
+    pending = null;
+    fetch(location.href, {credentials: "same-origin"}).then(function (answer) { return answer.text(); }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      document.querySelectorAll("[data-live][id]").forEach(function (old) {
+        var next = fresh.getElementById(old.id);
+        if (!next) { return; }
+        old.querySelectorAll("pre[data-output-url][id]").forEach(function (pre) {
+          var same = next.querySelector("#" + CSS.escape(pre.id));
+          if (same) { same.replaceWith(pre); }  // the same build's output: it goes on streaming
+        });
+        old.replaceWith(document.adoptNode(next));
+      });
+      wire();
+    }).catch(function () { /* the next event tries again */ });
+  }
+
+  function listen() {
+    var live = document.querySelector("[data-live-url]");
+    var url = live && document.querySelector("[data-live]") ? live.getAttribute("data-live-url") : null;
+    if (events && events.url.indexOf(url) === -1) { events.close(); events = null; }
+    if (!url || events) { return; }
+    events = new EventSource(url);
+    KINDS.forEach(function (kind) {
+      events.addEventListener(kind, function () { if (!pending) { pending = setTimeout(refresh, 200); } });
+    });
+  }
+
+  function wire() {
+    document.querySelectorAll("pre[data-output-url]").forEach(function (pre) { stream(pre, pre.getAttribute("data-output-url")); });
+    document.querySelectorAll("pre[data-log-url]").forEach(function (pre) { stream(pre, pre.getAttribute("data-log-url")); });
+    listen();
+    start();
+  }
+
+  // htmx swaps the body on boosted links: what the old page streamed stops.
+  document.addEventListener("htmx:beforeSwap", function () {
+    document.querySelectorAll("pre[data-log-url], pre[data-output-url]").forEach(function (pre) { if (pre.abort) { pre.abort(); } });
+  });
+  document.addEventListener("DOMContentLoaded", wire);
+  document.addEventListener("htmx:afterSettle", wire);
 })();

@@ -9,7 +9,8 @@ an app has new events, and it reads them then. A user holds a few streams at mos
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Annotated
 
 import anyio
@@ -48,13 +49,12 @@ def list_events(ident: str, user: UserDep, db: DbDep, request: Request, platform
     if "text/event-stream" in request.headers.get("accept", ""):
         # From where the client stopped, or from now (a history is the JSON list's, a page at a time).
         given = last_event_id if last_event_id is not None else after
-        start = position(given) if given is not None else db.scalar(
-            select(func.coalesce(func.max(Event.position), 0)).where(Event.app_id == app.id))
+        start = position(given) if given is not None else start_position(db, app)
         token_hash = accounts.hash_token(token_from_authorization(request.headers.get("authorization")) or "")
         slot = live_streams.take(platform.redis, user.id, platform.settings.live_streams_per_user)
         db.close()  # a stream may last hours: its connection goes back to the pool now
-        return StreamingResponse(follow(platform, str(app.id), token_hash, start, (user.id, slot)), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        still_may = partial(platform.grants.token_may, token_hash, str(app.id), access.VIEW)
+        return event_stream(follow(platform, str(app.id), still_may, start, (user.id, slot)))
     start = position(last_event_id if last_event_id is not None else after)
     if after is None and last_event_id is None:  # the latest `max`, oldest first
         latest = db.scalars(select(Event).where(Event.app_id == app.id, Event.position.is_not(None))
@@ -63,9 +63,19 @@ def list_events(ident: str, user: UserDep, db: DbDep, request: Request, platform
     return [events.as_json(e) for e in db.scalars(events.of_app(app.id, start).limit(max))]
 
 
-async def follow(platform, app_id: str, token_hash: str, after: int, slot: tuple) -> AsyncIterator[str]:
+def event_stream(lines: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(lines, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def start_position(db, app) -> int:
+    """Now, in the app's events: a stream from here shows what happens next."""
+    return db.scalar(select(func.coalesce(func.max(Event.position), 0)).where(Event.app_id == app.id))
+
+
+async def follow(platform, app_id: str, still_may: Callable[[], Awaitable[bool]], after: int, slot: tuple) -> AsyncIterator[str]:
     """The app's events after `after`, then each as it is published, until the app is destroyed
-    or the token may no longer view it. `slot`: the user's and the stream's (live_streams)."""
+    or `still_may()` (asked every RECHECK seconds: the token, or the dashboard's session) says
+    the viewer may no longer view it. `slot`: the user's and the stream's (live_streams)."""
 
     def read(after: int) -> list[Event]:
         with platform.sessionmaker() as db:  # only while it reads
@@ -76,6 +86,7 @@ async def follow(platform, app_id: str, token_hash: str, after: int, slot: tuple
     # Renewed on its own: a client that stops reading blocks this generator, not its slot's count.
     keeping = asyncio.ensure_future(live_streams.keep(platform.async_redis, *slot))
     try:
+        yield ": open\n\n"  # the answer's headers go now: a browser's EventSource opens at once
         checked = time.monotonic()
         while True:
             while found := await run_in_threadpool(read, after):
@@ -85,7 +96,7 @@ async def follow(platform, app_id: str, token_hash: str, after: int, slot: tuple
                     if (event.resource, event.action) == ("app", "destroy"):
                         return
             if time.monotonic() - checked >= RECHECK:
-                if not await platform.grants.token_may(token_hash, app_id, access.VIEW):
+                if not await still_may():
                     return
                 checked = time.monotonic()
             if await pubsub.get_message(ignore_subscribe_messages=True, timeout=KEEP_ALIVE) is None:

@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -89,14 +89,20 @@ async def read_log_session(session_id: str, request: Request, platform: Platform
 
     if not await still_allowed():  # revoked since the session was made
         raise NotFound("Couldn't find that log session (its URL is not signed, or it expired).")
-    events = "text/event-stream" in request.headers.get("accept", "")
+    return await tail_response(platform, options["app_id"], options, still_allowed,
+                               "text/event-stream" in request.headers.get("accept", ""))
 
+
+async def tail_response(platform, app_id: str, options: dict, still_allowed: Callable[[], Awaitable[bool]], events: bool):
+    """The app's recent lines (`options`: lines, tail, dyno, source), then, with tail, each new
+    one until the app goes or `still_allowed()` (asked every RECHECK seconds) says no more:
+    as plain text lines, or as server-sent events."""
     def framed(line: logs.LogLine) -> str:
         return f"data: {line.format()}\n\n" if events else line.format() + "\n"
 
     media_type = "text/event-stream" if events else "text/plain; charset=utf-8"
     wanted = logs.LogFilter(options["dyno"], options["source"])
-    recent, last_id = await run_in_threadpool(platform.logs.recent, options["app_id"], options["lines"], wanted)
+    recent, last_id = await run_in_threadpool(platform.logs.recent, app_id, options["lines"], wanted)
     text = "".join(map(framed, recent))
     if not options["tail"]:
         return PlainTextResponse(text, media_type=media_type)
@@ -104,7 +110,7 @@ async def read_log_session(session_id: str, request: Request, platform: Platform
     async def tail() -> AsyncIterator[str]:
         yield text
         checked = time.monotonic()
-        async for line in logs.follow(platform.async_redis, options["app_id"], last_id, wanted):  # ends with the app
+        async for line in logs.follow(platform.async_redis, app_id, last_id, wanted):  # ends with the app
             if time.monotonic() - checked >= RECHECK:
                 if not await still_allowed():
                     return  # the token was revoked, or its user lost access: the stream ends
@@ -113,4 +119,4 @@ async def read_log_session(session_id: str, request: Request, platform: Platform
             if line is not None:
                 yield framed(line)
 
-    return StreamingResponse(tail(), media_type=media_type)
+    return StreamingResponse(tail(), media_type=media_type, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
