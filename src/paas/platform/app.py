@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
+from paas.dashboard import account as dashboard_account
+from paas.dashboard import admin as dashboard_admin
 from paas.dashboard import pages as dashboard
 from paas.dashboard.web import PREFIX as DASHBOARD, STATIC, HideLinkTokens, SignInNeeded, error_page
 from paas.domain.errors import InvalidParams, PaasError
@@ -66,7 +68,8 @@ def make_api(platform: Platform) -> FastAPI:
     for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
                    metrics, nodes, registry_token, releases, router_tls, sources, stacks, teams, webhooks):
         api.include_router(module.router)
-    api.include_router(dashboard.router)
+    for pages in (dashboard, dashboard_account, dashboard_admin):
+        api.include_router(pages.router)
     api.mount(DASHBOARD + "/static", StaticFiles(directory=str(STATIC)), name="dashboard-static")
 
     @api.get("/", include_in_schema=False)
