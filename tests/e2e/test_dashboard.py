@@ -204,3 +204,44 @@ def test_a_push_streams_into_the_open_page_and_the_log_tail_shows_requests(chrom
         assert "heroku[router]" not in page.get_by_role("log", name="Logs").inner_text()
     finally:
         user_api.delete(f"/apps/{app}")
+
+
+def test_add_ons_domains_and_settings_from_the_browser(chromium, person, settings):
+    email, token, password = person(chromium, "ops")
+    user_api = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    app = "t-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+    assert user_api.post("/apps", json={"name": app}).status_code == 201
+    try:
+        page = signed_in(chromium, settings, email, password)
+        page.goto(f"/dashboard/apps/{app}/resources")
+        page.get_by_label("Plan").select_option("redis:mini")
+        page.get_by_role("button", name="Create add-on").click()  # answers once the server is up
+        expect(page.get_by_role("cell", name="provisioned", exact=True)).to_be_visible(timeout=90_000)
+        assert "REDIS_URL" in user_api.get(f"/apps/{app}/config-vars").json()
+        [addon] = user_api.get(f"/apps/{app}/addons").json()
+        page.get_by_role("button", name=f"Destroy {addon['name']}").click()
+        expect(page.get_by_text("No add-ons.")).to_be_visible(timeout=30_000)
+        assert user_api.get(f"/apps/{app}/addons").json() == []
+
+        page.get_by_role("link", name="Domains").click()
+        hostname = f"www.{app}.example.test"
+        page.get_by_label("Hostname").fill(hostname)
+        page.get_by_role("button", name="Add domain").click()
+        expect(page.get_by_role("cell", name=hostname, exact=True)).to_be_visible()
+        assert hostname in [d["hostname"] for d in user_api.get(f"/apps/{app}/domains").json()]
+        page.get_by_role("button", name=f"Remove {hostname}").click()
+        expect(page.get_by_role("cell", name=hostname, exact=True)).to_be_hidden()
+
+        page.get_by_role("link", name="Settings").click()
+        page.get_by_label("New name").fill(app + "x")
+        page.get_by_role("button", name="Rename").click()
+        expect(page.get_by_role("heading", level=1, name=app + "x")).to_be_visible()
+        app += "x"
+        page.get_by_role("button", name="Delete app").click()  # nothing typed: the browser asks for it
+        assert user_api.get(f"/apps/{app}").status_code == 200
+        page.get_by_label(f"Type {app} to confirm").fill(app)
+        page.get_by_role("button", name="Delete app").click()
+        expect(page.get_by_role("heading", name="Apps")).to_be_visible()
+        assert user_api.get(f"/apps/{app}").status_code == 404
+    finally:
+        user_api.delete(f"/apps/{app}")

@@ -18,8 +18,9 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import func, or_, select
 
 from paas.channels.dynos import dynos_key, read_dynos, read_runs
+from paas.dashboard.app_pages import PLANS
 from paas.dashboard.limits import SignInLimits
-from paas.dashboard.web import COOKIE, PREFIX, Acting, SignedIn, SignInNeeded, page, see_other
+from paas.dashboard.web import COOKIE, PREFIX, Acting, SignedIn, SignInNeeded, page, see_other, viewing
 from paas.domain import access, audit, config, events, formation, releases, sign_in
 from paas.domain.models import App, Build, Event, Release
 from paas import logs
@@ -28,6 +29,7 @@ from paas.metrics.store import Store
 from paas.platform.api.metrics import read_metrics
 from paas.platform import live_streams
 from paas.platform.api import output_url
+from paas.platform.api import addons as addons_api
 from paas.platform.api.builds import output_path
 from paas.platform.api.events import event_stream, follow, start_position
 from paas.platform.api.formation import scale
@@ -56,7 +58,7 @@ def sign_in_post(request: Request, db: DbDep, platform: PlatformDep, email: Anno
     address = request.client.host if request.client else ""
     limits.attempt(email, address)
     user = sign_in.user_for_password(db, email, password)
-    audit.record_on_commit(db, (user.email if user else email.strip())[:254] or "(no email)", "POST",
+    audit.record_on_commit(db, (user.email if user else email.strip().replace("\0", ""))[:254] or "(no email)", "POST",
                            "/dashboard/sign-in" if user else "/dashboard/sign-in (failed)")
     if user is None:
         db.commit()
@@ -122,11 +124,6 @@ def dyno_summary(dynos: list[dict]) -> str:
     return f"{up} of {len(dynos)} up"
 
 
-def viewing(db, viewer, name: str) -> tuple[App, frozenset[str]]:
-    app = access.app_for(db, name, viewer.user, access.VIEW)
-    return app, access.permissions(db, app, viewer.user)
-
-
 @router.get("/apps/{name}")
 def overview(request: Request, name: str, viewer: SignedIn, db: DbDep, redis: RedisDep, settings: SettingsDep):
     app, may = viewing(db, viewer, name)
@@ -187,7 +184,7 @@ def unset_config(name: str, viewer: Acting, db: DbDep, cipher: CipherDep, key: A
 def resources(request: Request, name: str, viewer: SignedIn, db: DbDep, settings: SettingsDep):
     app, may = viewing(db, viewer, name)
     return page(request, "resources.html", app=app, may=may, tab="Resources", formation=formation.list_formation(db, app),
-                sizes=list(settings.dyno_sizes))
+                sizes=list(settings.dyno_sizes), addons=addons_api.list_app_addons(name, viewer.user, db), plans=PLANS)
 
 
 @router.post("/apps/{name}/formation")

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from paas.domain import audit, events, sign_in
+from paas.domain import access, audit, events, sign_in
 from paas.domain.accounts import hash_token
 from paas.domain.errors import Forbidden, PaasError
 from paas.domain.models import User
@@ -100,6 +100,12 @@ def acting(request: Request, db: Annotated[Session, Depends(get_db)], viewer: An
         raise Forbidden("This form was not sent by the dashboard's own page (its CSRF token is missing or wrong): reload the page and try again.")
     audit.record_on_commit(db, viewer.user.email, request.method, request.url.path)
     return viewer
+
+
+def viewing(db: Session, viewer: Viewer, name: str):
+    """The app, if the user may view it (else the API's 404), and what else they may do to it."""
+    app = access.app_for(db, name, viewer.user, access.VIEW)
+    return app, access.permissions(db, app, viewer.user)
 
 
 SignedIn = Annotated[Viewer, Depends(signed_in)]

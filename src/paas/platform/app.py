@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from paas.dashboard import account as dashboard_account
 from paas.dashboard import admin as dashboard_admin
+from paas.dashboard import app_pages as dashboard_app_pages
 from paas.dashboard import pages as dashboard
 from paas.dashboard.web import PREFIX as DASHBOARD, STATIC, HideLinkTokens, SignInNeeded, error_page
 from paas.domain.errors import InvalidParams, PaasError
@@ -68,7 +69,7 @@ def make_api(platform: Platform) -> FastAPI:
     for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
                    metrics, nodes, registry_token, releases, router_tls, sources, stacks, teams, webhooks):
         api.include_router(module.router)
-    for pages in (dashboard, dashboard_account, dashboard_admin):
+    for pages in (dashboard, dashboard_app_pages, dashboard_account, dashboard_admin):
         api.include_router(pages.router)
     api.mount(DASHBOARD + "/static", StaticFiles(directory=str(STATIC)), name="dashboard-static")
 
