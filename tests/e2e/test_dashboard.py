@@ -74,7 +74,7 @@ def test_a_user_signs_in_and_configures_rolls_back_and_scales(chromium, person, 
         page.get_by_role("link", name="Config").click()
         page.get_by_label("Key").fill("GREETING")
         page.get_by_label("Value").fill("hello from the dashboard")
-        with page.expect_response(lambda answer: answer.url.endswith("/config") and answer.request.method == "GET"):
+        with page.expect_response(lambda answer: answer.url.endswith("/config") and answer.request.method == "POST"):
             page.get_by_role("button", name="Set").click()
         expect(page.get_by_role("cell", name="GREETING", exact=True)).to_be_visible()
         assert user_api.get(f"/apps/{app}/config-vars").json()["GREETING"] == "hello from the dashboard"
@@ -94,7 +94,7 @@ def test_a_user_signs_in_and_configures_rolls_back_and_scales(chromium, person, 
 
         page.get_by_role("link", name="Resources").click()
         page.get_by_role("spinbutton", name="web", exact=True).fill("2")
-        with page.expect_response(lambda answer: answer.url.endswith("/resources") and answer.request.method == "GET"):
+        with page.expect_response(lambda answer: answer.url.endswith("/formation") and answer.request.method == "POST"):
             page.get_by_role("button", name="Scale").click()  # then the page again, with htmx (boosted)
         expect(page.get_by_role("spinbutton", name="web", exact=True)).to_have_value("2")
         assert user_api.get(f"/apps/{app}/formation/web").json()["quantity"] == 2

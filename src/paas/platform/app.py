@@ -19,7 +19,7 @@ from paas.dashboard import admin as dashboard_admin
 from paas.dashboard import app_pages as dashboard_app_pages
 from paas.dashboard import pages as dashboard
 from paas.dashboard.web import PREFIX as DASHBOARD, STATIC, HideLinkTokens, SignInNeeded, error_page
-from paas.domain.errors import InvalidParams, PaasError
+from paas.domain.errors import Conflict, InvalidParams, PaasError
 from paas.memory import release_periodically
 from paas.platform.api import (
     accounts,
@@ -100,12 +100,12 @@ def make_api(platform: Platform) -> FastAPI:
     @api.exception_handler(IntegrityError)
     def conflict(request: Request, exc: IntegrityError):
         # Two requests made the same thing at once (a name, a link): the later one is refused.
-        return error(409, "conflict", "That conflicts with a change made at the same time; try again.")
+        return paas_error(request, Conflict("That conflicts with a change made at the same time; try again."))
 
     @api.exception_handler(DataError)
     def unstorable(request: Request, exc: DataError):
         # A value the database cannot hold, such as text with a NUL byte: the client's input.
-        return error(400, "bad_request", "The request holds a value that cannot be stored (a NUL byte?).")
+        return paas_error(request, PaasError("The request holds a value that cannot be stored (a NUL byte?)."))
 
     @api.exception_handler(Exception)
     def crashed(request: Request, exc: Exception):

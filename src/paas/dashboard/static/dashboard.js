@@ -123,6 +123,7 @@
 
   // htmx swaps the body on boosted links: what the old page streamed stops.
   document.addEventListener("htmx:beforeSwap", function () {
+    if (pending) { clearTimeout(pending); pending = null; }  // a refresh of the page that goes
     document.querySelectorAll("pre[data-log-url], pre[data-output-url]").forEach(function (pre) { if (pre.abort) { pre.abort(); } });
   });
   document.addEventListener("DOMContentLoaded", wire);
