@@ -80,6 +80,9 @@ def csrf_token(request: Request, session_token: str) -> str:
 class Viewer:
     user: User
     csrf: str
+    # What every page shows of the user, read once: an error page must not need the database.
+    email: str = ""
+    is_admin: bool = False
 
 
 def signed_in(request: Request, db: Annotated[Session, Depends(get_db)]) -> Viewer:
@@ -88,7 +91,7 @@ def signed_in(request: Request, db: Annotated[Session, Depends(get_db)]) -> View
     if user is None:
         raise SignInNeeded()
     events.act_as(db, user)
-    request.state.viewer = Viewer(user, csrf_token(request, token))
+    request.state.viewer = Viewer(user, csrf_token(request, token), user.email, user.is_admin)
     return request.state.viewer
 
 
