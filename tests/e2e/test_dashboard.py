@@ -245,3 +245,33 @@ def test_add_ons_domains_and_settings_from_the_browser(chromium, person, setting
         assert user_api.get(f"/apps/{app}").status_code == 404
     finally:
         user_api.delete(f"/apps/{app}")
+
+
+def test_pages_that_show_things_work_without_javascript(chromium, person, settings, tmp_path):
+    email, token, password = person(chromium, "plain")
+    user_api = httpx.Client(base_url=settings.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    app = "t-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+    assert user_api.post("/apps", json={"name": app}).status_code == 201
+    try:
+        host = settings.api_url.removeprefix("http://")
+        assert Checkout(tmp_path / "app", f"http://paas:{token}@{host}/{app}.git", source=SAMPLE_APP).push().returncode == 0
+        page = chromium.new_context(base_url=settings.api_url, java_script_enabled=False).new_page()
+        page.goto("/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name=app, exact=True).click()
+        expect(page.get_by_text("v2: Deploy")).to_be_visible()
+        expect(page.get_by_role("row").filter(has_text="web.1")).to_contain_text("up")
+        page.get_by_role("link", name="Deploys").click()
+        expect(page.get_by_role("cell", name="v2 (current)", exact=True)).to_be_visible()
+        page.get_by_role("link", name="Config").click()
+        page.get_by_label("Key").fill("PLAIN")
+        page.get_by_label("Value").fill("forms post without a script")
+        page.get_by_role("button", name="Set").click()
+        expect(page.get_by_role("cell", name="PLAIN", exact=True)).to_be_visible()
+        assert user_api.get(f"/apps/{app}/config-vars").json()["PLAIN"] == "forms post without a script"
+        page.get_by_role("link", name="Metrics").click()
+        expect(page.get_by_role("heading", name="The last minutes")).to_be_visible()
+    finally:
+        user_api.delete(f"/apps/{app}")

@@ -38,6 +38,7 @@ from paas.platform.deps import CipherDep, DbDep, PlatformDep, RedisDep, Settings
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 RECENT = 20  # releases, builds and events an app's pages show
+APPS_SHOWN = 200  # the apps page's longest list: past it, a search narrows it down
 
 
 @router.get("")
@@ -101,12 +102,13 @@ def set_password(request: Request, db: DbDep, token: Annotated[str, Form()] = ""
 
 @router.get("/apps")
 def app_list(request: Request, viewer: SignedIn, db: DbDep, redis: RedisDep, q: Annotated[str, Query(max_length=100)] = ""):
-    stmt = access.visible_apps(viewer.user).order_by(App.name)
+    stmt = access.visible_apps(viewer.user)
     if q:
         stmt = stmt.where(func.strpos(App.name, q.strip().lower()) > 0)
-    found = list(db.scalars(stmt.limit(200)))
+    found = list(db.scalars(stmt.order_by(App.name).limit(APPS_SHOWN)))
+    total = len(found) if len(found) < APPS_SHOWN else db.scalar(select(func.count()).select_from(stmt.subquery()))
     states = dict(zip((a.name for a in found), map(dyno_summary, read_many(redis, [a.name for a in found]))))
-    return page(request, "apps.html", apps=found, states=states, q=q)
+    return page(request, "apps.html", apps=found, states=states, q=q, total=total)
 
 
 def read_many(redis, names: list[str]) -> list[list[dict]]:
@@ -143,8 +145,10 @@ def deploys(request: Request, name: str, viewer: SignedIn, db: DbDep, platform: 
     builds = list(db.scalars(select(Build).where(Build.app_id == app.id).order_by(Build.created_at.desc()).limit(RECENT)))
     newest = builds[0] if builds else None  # its output streams in while it runs
     output = urlsplit(output_url(platform, output_path(newest), viewer.user)) if newest else None  # same origin: a path
+    current = releases.current_release(db, app)
+    rollbackable = {r.version for r in found if current and r.version != current.version and releases.eligible_for_rollback(r)}
     return page(request, "deploys.html", app=app, may=may, tab="Deploys", releases=found, builds=builds,
-                current=releases.current_release(db, app), newest=newest,
+                current=current, rollbackable=rollbackable, newest=newest,
                 output=f"{output.path}?{output.query}" if output else None)
 
 

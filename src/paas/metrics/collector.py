@@ -22,6 +22,7 @@ from pathlib import Path
 from paas.metrics.aggregate import STEP, Window
 from paas.metrics.cgroups import CGROUP_ROOT, container_usage
 from paas.metrics.store import Store
+from paas.threads import name_this_thread
 
 log = logging.getLogger(__name__)
 IDLE_AFTER = 120  # seconds without requests or dynos before a window goes (after its minute is written)
@@ -105,6 +106,7 @@ class MetricsCollector:
         return written
 
     def run(self) -> None:
+        name_this_thread("metrics")  # what it costs, readable from outside (bench/dashboard.py)
         while True:
             time.sleep(STEP - self.clock() % STEP + 0.05)  # just past each bucket's end
             try:
