@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -143,29 +142,21 @@ def main() -> None:
     args = parser.parse_args()
     platform = platform_clients.connect()
     api, settings = platform.api, platform.settings
-    prefix = f"dash-{secrets.token_hex(2)}"
-    names = [f"{prefix}-{i}" for i in range(args.apps)]
     workdir = Path(tempfile.mkdtemp(prefix="paas-bench-"))
     try:
-        started = time.monotonic()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda n: api.post("/apps", json={"name": n}).raise_for_status(), names))
-        print(f"created {args.apps} apps in {time.monotonic() - started:.1f} s", flush=True)
-        app = names[0]
-        app_dir = platform_clients.checkout(SAMPLE_APP, workdir / "app")
-        pushed = platform_clients.git(app_dir, "push", platform.remote(app), "main", timeout=300)
-        if pushed.returncode != 0:
-            raise SystemExit(f"push to {app} failed:\n{pushed.stderr}")
-        browser = signed_in(settings)
-        page_times(browser, app, args.requests)
-        first_visit_bytes(browser)
-        change_to_screen(settings, api, app, args.changes)
-        metrics_cost(settings, app, args.seconds, args.rps)
+        with platform_clients.many_apps(api, f"dash-{secrets.token_hex(2)}", args.apps) as names:
+            app = names[0]
+            app_dir = platform_clients.checkout(SAMPLE_APP, workdir / "app")
+            pushed = platform_clients.git(app_dir, "push", platform.remote(app), "main", timeout=300)
+            if pushed.returncode != 0:
+                raise SystemExit(f"push to {app} failed:\n{pushed.stderr}")
+            browser = signed_in(settings)
+            page_times(browser, app, args.requests)
+            first_visit_bytes(browser)
+            change_to_screen(settings, api, app, args.changes)
+            metrics_cost(settings, app, args.seconds, args.rps)
     finally:
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda n: api.delete(f"/apps/{n}"), names))
         shutil.rmtree(workdir, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,9 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +60,21 @@ def checkout(source: Path, dest: Path) -> Path:
     for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "first")):
         git(dest, *command, timeout=60)
     return dest
+
+
+@contextmanager
+def many_apps(api, prefix: str, count: int):
+    """`count` new apps (no code) named `<prefix>-<i>`, deleted at the end: their names."""
+    names = [f"{prefix}-{i}" for i in range(count)]
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda n: api.post("/apps", json={"name": n}).raise_for_status(), names))
+        print(f"created {count} apps in {time.monotonic() - started:.1f} s", flush=True)
+        yield names
+    finally:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda n: api.delete(f"/apps/{n}"), names))
 
 
 PUSH_TO_LIVE_MEDIAN = re.compile(r"^push-to-live median of \d+: ([0-9.]+) s")
