@@ -15,7 +15,8 @@ def test_accounts_tokens_teams_and_access(app_name, token):
     email = f"cli-{secrets.token_hex(3)}@example.com"
     made = paas("accounts:create", email, "--name", "Cli")
     assert made.exit_code == 0, made.output
-    their_token = made.output.strip().splitlines()[-1]
+    *_, link, _, their_token = made.output.strip().splitlines()
+    assert "/dashboard/set-password?token=" in link
     try:
         assert paas("authorizations", PAAS_TOKEN=their_token).exit_code == 0
         second = paas("authorizations:create", "-d", "ci", PAAS_TOKEN=their_token)

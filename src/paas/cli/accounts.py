@@ -83,10 +83,10 @@ def accounts_create(email: str, name: Annotated[str | None, typer.Option(help="T
     made = Api().post("/accounts", {"email": email, **({"name": name} if name else {})})
     if as_json:
         return print_json(made)
-    typer.echo(f"Created {made['email']}. Their API token (shown this once; give it to them for `paas login`):")
-    typer.echo(made["token"])
-    typer.echo("Where they set their dashboard password (a one-time link, valid for a day):")
+    typer.echo(f"Created {made['email']}. Where they set their dashboard password (a one-time link, valid for a day):")
     typer.echo(made["password_url"])
+    typer.echo("Their API token (shown this once; give it to them for `paas login`), last, for scripts:")
+    typer.echo(made["token"])
 
 
 @app.command("accounts:password-link")
