@@ -76,3 +76,16 @@ def test_the_admins_first_dashboard_password_is_made_once_into_a_private_file(ap
     path.unlink()
     ensure_admin_password(api_settings, test_sessionmaker)  # the admin has one: no new one, no file
     assert not path.exists()
+
+
+def test_a_password_file_from_the_other_platform_serves_a_new_database_too(api_settings, test_sessionmaker):
+    """The compose stack and `make up` on one home: the second bootstrap keeps the first's password."""
+    api_settings.home.mkdir(parents=True, exist_ok=True)
+    made_elsewhere = "made-by-the-other-platform"
+    api_settings.admin_password_file.write_text(made_elsewhere + "\n")
+    api_settings.admin_password_file.chmod(0o600)
+    ensure_admin_token(api_settings, test_sessionmaker)
+    ensure_admin_password(api_settings, test_sessionmaker)
+    assert api_settings.admin_password_file.read_text().strip() == made_elsewhere
+    with test_sessionmaker() as db:
+        assert sign_in.user_for_password(db, ADMIN_EMAIL, made_elsewhere).is_admin

@@ -49,4 +49,4 @@ def metrics(
                      number(memory["max"], " MB", 2**20), events))
     if not rows:
         return typer.echo(f"No metrics of {process_type} in the last {since}: has it had requests or running dynos?")
-    print_table(("Time (UTC)", "Requests", "2xx/3xx/4xx/5xx", "p50/p95/p99 ms", "CPU (cores)", "Memory (max)", "Events"), rows)
+    print_table(("UTC", "Req/s", "2xx/3xx/4xx/5xx", "p50/p95/p99 ms", "CPU", "Memory", "Events"), rows)

@@ -54,14 +54,20 @@ def ensure_admin_token(settings: Settings, sessions: sessionmaker[Session] | Non
 
 def ensure_admin_password(settings: Settings, sessions: sessionmaker[Session] | None = None) -> None:
     """The admin's first dashboard password, made once into $PAAS_HOME/admin-password (0600,
-    never printed): only while the admin has none. Changing it later leaves the file stale."""
+    never printed): only while the admin has none. As with the token, a database with an admin
+    but no password yet takes the one the file holds (if only its owner can read it): the other
+    way of running the platform on this home made it, and one password serves both. Changing it
+    later leaves the file stale."""
+    path = settings.admin_password_file
     with (sessions or make_sessionmaker(settings))() as db:
         admin = db.scalar(select(User).where(User.email == ADMIN_EMAIL))
         if admin is None or admin.password_hash is not None:
             return
-        password = secrets.token_urlsafe(18)
+        existing = path.read_text().strip() if path.exists() and private(path) else ""
+        password = existing if sign_in.SHORTEST <= len(existing) <= sign_in.LONGEST else secrets.token_urlsafe(18)
         sign_in.set_password(db, admin, password)
-        write_private(settings.admin_password_file, password)
+        if password != existing:
+            write_private(path, password)
         db.commit()
 
 
