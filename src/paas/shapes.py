@@ -336,7 +336,7 @@ def webhook_delivery_json(delivery: WebhookDelivery) -> dict:
 def metrics_json(process_type: str, step: int, points: list) -> dict:
     """An app's metrics: one entry per step, its fields null where nothing was collected."""
     def point(start: int, p) -> dict:
-        at = datetime.fromtimestamp(start, timezone.utc).isoformat().replace("+00:00", "Z")
+        at = iso(datetime.fromtimestamp(start, timezone.utc))
         if p is None:
             return {"time": at, "requests": None, "throughput": None, "response_time_ms": None, "cpu": None,
                     "memory_bytes": None, "memory_quota_exceeded_seconds": None, "restarts": None, "events": None}

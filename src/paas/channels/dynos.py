@@ -47,6 +47,14 @@ def read_dynos(client: redis.Redis, app_name: str) -> list[dict]:
     return json.loads(data) if data else []
 
 
+def read_dynos_of(client: redis.Redis, app_names: list[str]) -> list[list[dict]]:
+    """Each app's dynos, as read_dynos has them, in one round trip."""
+    with client.pipeline(transaction=False) as pipe:
+        for name in app_names:
+            pipe.get(dynos_key(name))
+        return [json.loads(data) if data else [] for data in pipe.execute()]
+
+
 NODES_KEY = "paas:nodes"
 
 

@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 
 from paas.dashboard.web import PREFIX, Acting, SignedIn, page, see_other
-from paas.domain import accounts, quotas
+from paas.domain import accounts
 from paas.domain.models import ApiToken
+from paas.platform.api import accounts as accounts_api
 from paas.platform.deps import DbDep, SettingsDep
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -39,14 +40,11 @@ def account(request: Request, viewer: SignedIn, db: DbDep):
 @router.post("/account/tokens")
 def create_token(request: Request, viewer: Acting, db: DbDep, settings: SettingsDep,
                  description: Annotated[str, Form()] = ""):
-    quotas.require_room(db, settings, viewer.user, "authorizations")  # as the API's POST /oauth/authorizations
-    token, _ = accounts.new_authorization(db, viewer.user, description.strip())
-    db.commit()
-    return account_page(request, db, viewer, status=201, new_token=token)
+    made = accounts_api.create_authorization(viewer.user, db, settings, {"description": description.strip()})
+    return account_page(request, db, viewer, status=201, new_token=made["access_token"]["token"])
 
 
 @router.post("/account/tokens/{ident}/revoke")
 def revoke_token(ident: str, viewer: Acting, db: DbDep):
-    accounts.revoke(db, accounts.get_authorization(db, viewer.user, ident))  # another user's token: 404
-    db.commit()
+    accounts_api.revoke_authorization(ident, viewer.user, db)  # another user's token: 404
     return see_other("/account")

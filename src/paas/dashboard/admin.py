@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 
-from paas.dashboard.web import PREFIX, Acting, SignedIn, page, password_url, see_other
-from paas.domain import accounts, audit, pagination, sign_in
+from paas.dashboard.web import PREFIX, Acting, SignedIn, page, see_other
+from paas.domain import accounts, audit, pagination
 from paas.domain.models import AuditEvent
 from paas.domain.ranges import Range
+from paas.platform.api import accounts as accounts_api
 from paas.platform.deps import DbDep, SettingsDep
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -33,28 +34,20 @@ def users(request: Request, viewer: SignedIn, db: DbDep):
 @router.post("/admin/users")
 def create_user(request: Request, viewer: Acting, db: DbDep, settings: SettingsDep,
                 email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = ""):
-    accounts.require_admin(viewer.user)
-    made, token = accounts.create_account(db, email, name.strip() or None)
-    link = password_url(settings, sign_in.new_link(db, made))
-    db.commit()
-    return users_page(request, db, status=201, made=made, token=token, link=link)
+    made = accounts_api.create_account(viewer.user, db, settings, {"email": email, "name": name.strip() or None})
+    return users_page(request, db, status=201, made=made, token=made["token"], link=made["password_url"])
 
 
 @router.post("/admin/users/{ident}/disable")
 def disable_user(ident: str, viewer: Acting, db: DbDep):
-    accounts.require_admin(viewer.user)
-    accounts.disable(db, accounts.find_user(db, ident))
-    db.commit()
+    accounts_api.disable_account(ident, viewer.user, db)
     return see_other("/admin/users")
 
 
 @router.post("/admin/users/{ident}/password-link")
 def new_password_link(request: Request, ident: str, viewer: Acting, db: DbDep, settings: SettingsDep):
-    accounts.require_admin(viewer.user)
-    user = accounts.find_user(db, ident)
-    link = password_url(settings, sign_in.new_link(db, user))
-    db.commit()
-    return users_page(request, db, status=201, link_for=user, link=link)
+    made = accounts_api.new_password_link(ident, viewer.user, db, settings)
+    return users_page(request, db, status=201, link_for=accounts.find_user(db, ident), link=made["password_url"])
 
 
 @router.get("/admin/audit")

@@ -4,16 +4,14 @@ Each form calls the API's own handler for the change (the one place its rules, q
 effects live), with the session's user: the same checks, the same errors, the same events.
 """
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse
 
 from paas.dashboard.web import PREFIX, Acting, SignedIn, page, see_other, viewing
 from paas.domain import access, stacks
 from paas.domain.addon_services import SERVICES
-from paas.domain.errors import InvalidParams, PaasError
+from paas.domain.errors import InvalidParams
 from paas.platform.api import addons as addons_api
 from paas.platform.api import apps as apps_api
 from paas.platform.api import collaborators as collaborators_api
@@ -25,15 +23,6 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 PLANS = [(f"{s.name}:{p.name}", p.description) for s in SERVICES if s.runs_server for p in s.plans]
 
 
-class Refused(PaasError):
-    """What an API handler answered instead of raising (a domain's missing DNS proof)."""
-
-    def __init__(self, answer: JSONResponse):
-        body = json.loads(answer.body)
-        super().__init__(body.get("message", "That did not work."))
-        self.status, self.id = answer.status_code, body.get("id", "bad_request")
-
-
 @router.get("/apps/{name}/domains")
 def domains_page(request: Request, name: str, viewer: SignedIn, db: DbDep, settings: SettingsDep):
     app, may = viewing(db, viewer, name)
@@ -43,9 +32,7 @@ def domains_page(request: Request, name: str, viewer: SignedIn, db: DbDep, setti
 
 @router.post("/apps/{name}/domains")
 def add_domain(name: str, viewer: Acting, db: DbDep, platform: PlatformDep, hostname: Annotated[str, Form(max_length=300)]):
-    answer = domains_api.add_domain(name, viewer.user, db, platform, {"hostname": hostname})
-    if isinstance(answer, JSONResponse):
-        raise Refused(answer)
+    domains_api.add_domain(name, viewer.user, db, platform, {"hostname": hostname})
     return see_other(f"/apps/{name}/domains")
 
 

@@ -5,35 +5,33 @@ does exactly what the API allows them; controls they may not use are not shown, 
 them anyway is refused (403). Every form posts, then redirects back to its page.
 """
 
-import json
 import time
 from datetime import timedelta
 from functools import partial
-from urllib.parse import urlencode, urlsplit
 from typing import Annotated
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, or_, select
 
-from paas.channels.dynos import dynos_key, read_dynos, read_runs
+from paas.channels.dynos import read_dynos, read_dynos_of, read_runs
 from paas.dashboard.app_pages import PLANS
 from paas.dashboard.limits import SignInLimits
 from paas.dashboard.web import COOKIE, PREFIX, Acting, SignedIn, SignInNeeded, page, see_other, viewing
-from paas.domain import access, audit, config, events, formation, releases, sign_in
+from paas.domain import access, audit, builds, config, events, formation, releases, sign_in
 from paas.domain.models import App, Build, Event, Release
-from paas import logs
-from paas.logs import api_lines
+from paas.logs import SOURCES, api_lines
 from paas.metrics.store import Store
-from paas.platform.api.metrics import read_metrics
 from paas.platform import live_streams
-from paas.platform.api import output_url
 from paas.platform.api import addons as addons_api
+from paas.platform.api import output_url
 from paas.platform.api.builds import output_path
 from paas.platform.api.events import event_stream, follow, start_position
 from paas.platform.api.formation import scale
 from paas.platform.api.log_sessions import parse_session, tail_response
+from paas.platform.api.metrics import read_metrics
 from paas.platform.deps import CipherDep, DbDep, PlatformDep, RedisDep, SettingsDep
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -48,7 +46,7 @@ def home():
 
 
 @router.get("/sign-in")
-def sign_in_form(request: Request, db: DbDep):
+def sign_in_form(request: Request):
     return page(request, "sign_in.html")
 
 
@@ -107,16 +105,8 @@ def app_list(request: Request, viewer: SignedIn, db: DbDep, redis: RedisDep, q: 
         stmt = stmt.where(func.strpos(App.name, q.strip().lower()) > 0)
     found = list(db.scalars(stmt.order_by(App.name).limit(APPS_SHOWN)))
     total = len(found) if len(found) < APPS_SHOWN else db.scalar(select(func.count()).select_from(stmt.subquery()))
-    states = dict(zip((a.name for a in found), map(dyno_summary, read_many(redis, [a.name for a in found]))))
+    states = dict(zip((a.name for a in found), map(dyno_summary, read_dynos_of(redis, [a.name for a in found]))))
     return page(request, "apps.html", apps=found, states=states, q=q, total=total)
-
-
-def read_many(redis, names: list[str]) -> list[list[dict]]:
-    """Each app's dynos, in one round trip."""
-    with redis.pipeline(transaction=False) as pipe:
-        for name in names:
-            pipe.get(dynos_key(name))
-        return [json.loads(found) if found else [] for found in pipe.execute()]
 
 
 def dyno_summary(dynos: list[dict]) -> str:
@@ -142,12 +132,12 @@ def overview(request: Request, name: str, viewer: SignedIn, db: DbDep, redis: Re
 def deploys(request: Request, name: str, viewer: SignedIn, db: DbDep, platform: PlatformDep):
     app, may = viewing(db, viewer, name)
     found = list(db.scalars(releases.list_releases(app).order_by(Release.version.desc()).limit(RECENT)))
-    builds = list(db.scalars(select(Build).where(Build.app_id == app.id).order_by(Build.created_at.desc()).limit(RECENT)))
-    newest = builds[0] if builds else None  # its output streams in while it runs
+    found_builds = list(db.scalars(builds.list_builds(app).order_by(Build.created_at.desc()).limit(RECENT)))
+    newest = found_builds[0] if found_builds else None  # its output streams in while it runs
     output = urlsplit(output_url(platform, output_path(newest), viewer.user)) if newest else None  # same origin: a path
     current = releases.current_release(db, app)
     rollbackable = {r.version for r in found if current and r.version != current.version and releases.eligible_for_rollback(r)}
-    return page(request, "deploys.html", app=app, may=may, tab="Deploys", releases=found, builds=builds,
+    return page(request, "deploys.html", app=app, may=may, tab="Deploys", releases=found, builds=found_builds,
                 current=current, rollbackable=rollbackable, newest=newest,
                 output=f"{output.path}?{output.query}" if output else None)
 
@@ -241,7 +231,7 @@ def logs_page(request: Request, name: str, viewer: SignedIn, db: DbDep,
     app, may = viewing(db, viewer, name)
     types = [f.type for f in formation.list_formation(db, app)]
     return page(request, "logs.html", app=app, may=may, tab="Logs", dyno=dyno, source=source, types=types,
-                sources=logs.SOURCES, query=urlencode({k: v for k, v in (("dyno", dyno), ("source", source)) if v}))
+                sources=SOURCES, query=urlencode({k: v for k, v in (("dyno", dyno), ("source", source)) if v}))
 
 
 @router.get("/apps/{name}/logs/stream")

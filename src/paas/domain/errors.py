@@ -5,9 +5,10 @@ class PaasError(Exception):
     status = 400
     id = "bad_request"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, **details):
         super().__init__(message)
         self.message = message
+        self.details = details  # more fields of the API's answer (a record to make, say)
 
 
 class Unauthorized(PaasError):
@@ -48,3 +49,11 @@ class TooManyRequests(PaasError):
 class Unavailable(PaasError):
     status = 503
     id = "unavailable"
+
+
+class DomainUnverified(InvalidParams):
+    id = "domain_unverified"
+
+
+class DnsUnavailable(Unavailable):
+    id = "dns_unavailable"

@@ -59,7 +59,7 @@ class User(Timestamps, Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Quotas an admin set for this user ({"apps": 5}); the others are the settings' defaults.
     quotas: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict, server_default=text("'{}'"))
-    # For the dashboard's sign-in (argon2, see domain/passwords); None: the user has set none yet.
+    # For the dashboard's sign-in (argon2, see domain/sign_in); None: the user has set none yet.
     password_hash: Mapped[str | None] = mapped_column(String(200))
 
 

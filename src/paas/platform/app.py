@@ -59,8 +59,8 @@ GIT_WORKERS = 16
 log = logging.getLogger(__name__)
 
 
-def error(status: int, id_: str, message: str) -> JSONResponse:
-    return JSONResponse({"id": id_, "message": message}, status_code=status)
+def error(status: int, id_: str, message: str, details: dict | None = None) -> JSONResponse:
+    return JSONResponse({"id": id_, "message": message, **(details or {})}, status_code=status)
 
 
 def make_api(platform: Platform) -> FastAPI:
@@ -84,7 +84,7 @@ def make_api(platform: Platform) -> FastAPI:
     def paas_error(request: Request, exc: PaasError):
         if request.url.path.startswith(DASHBOARD + "/"):
             return error_page(request, exc)
-        return error(exc.status, exc.id, exc.message)
+        return error(exc.status, exc.id, exc.message, exc.details)
 
     @api.exception_handler(SignInNeeded)
     def sign_in_needed(request: Request, exc: SignInNeeded):

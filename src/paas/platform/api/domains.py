@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from paas.domain import access, domains
-from paas.domain.errors import InvalidParams
+from paas.domain.errors import DnsUnavailable, DomainUnverified, InvalidParams
 from paas.platform import ownership
 from paas.platform.deps import DbDep, PlatformDep, SettingsDep, UserDep
 from paas.shapes import domain_json
@@ -29,28 +29,23 @@ def add_domain(ident: str, user: UserDep, db: DbDep, platform: PlatformDep,
     if (body or {}).get("sni_endpoint") is not None:
         raise InvalidParams("Certificates are not uploaded here: a custom domain gets its own from ACME (or the router's CA).")
     hostname = domains.validate_hostname((body or {}).get("hostname"), settings.domain)
-    if settings.domain_verify and (unproven := unverified(platform, app, hostname)) is not None:
-        return unproven
+    if settings.domain_verify:
+        require_proof(platform, app, hostname)
     domain = domains.add_domain(db, app, hostname, settings.domain, acme=bool(settings.acme_directory))
     db.commit()
     return domain_json(domain, app, settings)
 
 
-def unverified(platform, app, hostname: str) -> JSONResponse | None:
-    """The answer to adding a domain whose DNS does not (yet) prove it is the user's; None if it does."""
+def require_proof(platform, app, hostname: str) -> None:
+    """Refuses a domain whose DNS does not (yet) prove it is the user's, saying which record to make."""
     wanted = ownership.challenge(platform.signer, app.id, hostname)
     try:
         if ownership.proven(platform.settings, wanted):
-            return None
+            return
     except ownership.DnsUnavailable as error:
-        return JSONResponse({"id": "dns_unavailable", "message": f"Could not ask DNS about {wanted.record}: {error}. "
-                             "Try again later."}, status_code=503)
-    return JSONResponse({
-        "id": "domain_unverified",
-        "message": f"Prove that {hostname} is yours: add a TXT record {wanted.record} with the value "
-                   f"{wanted.value} to its DNS, then add the domain again.",
-        "record": wanted.as_json(),
-    }, status_code=422)
+        raise DnsUnavailable(f"Could not ask DNS about {wanted.record}: {error}. Try again later.") from None
+    raise DomainUnverified(f"Prove that {hostname} is yours: add a TXT record {wanted.record} with the value "
+                           f"{wanted.value} to its DNS, then add the domain again.", record=wanted.as_json())
 
 
 @router.get("/apps/{ident}/sni-endpoints")
