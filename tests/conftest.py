@@ -149,7 +149,7 @@ def caddy(tmp_path_factory):
 # --- a router name server of the tests' own ----------------------------------------------
 
 # The platform's own router pages are at 127.0.0.2 and 127.0.0.4.
-TEST_IDLE_ADDRESS, TEST_UNKNOWN_ADDRESS = "127.0.0.3", "127.0.0.5"
+TEST_IDLE_ADDRESS, TEST_UNKNOWN_ADDRESS, TEST_MAINTENANCE_ADDRESS = "127.0.0.3", "127.0.0.5", "127.0.0.7"
 
 
 @pytest.fixture(scope="session")
@@ -194,7 +194,8 @@ def make_test_router(caddy, router_dns):
 
     def make(web_port: int, **changes):
         options = dict(hosts_dir=router_dns.hosts_dir, dns=router_dns.address, zone="test.paas.internal",
-                       web_port=web_port, idle_address=TEST_IDLE_ADDRESS, unknown_address=TEST_UNKNOWN_ADDRESS)
+                       web_port=web_port, idle_address=TEST_IDLE_ADDRESS, unknown_address=TEST_UNKNOWN_ADDRESS,
+                       maintenance_address=TEST_MAINTENANCE_ADDRESS, pages_dir=router_dns.hosts_dir.parent / "pages")
         router = CaddyRouter(caddy.admin_url, "127.0.0.1", caddy.http_port, "localhost", **{**options, **changes})
         made.append(router)
         return router

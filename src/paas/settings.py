@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     router_idle_address: str = "127.0.0.2"
     # What the name server answers for a name that is no app's: the router's 404 page is there.
     router_unknown_address: str = "127.0.0.4"
+    # Where an app in maintenance points: the router's maintenance page (503) answers there.
+    router_maintenance_address: str = "127.0.0.6"
     # Seconds a web process that left the router keeps running before SIGTERM: Caddy looks the
     # app's name up again every 50 ms, so after this no new request reaches it.
     router_drain: float = 1.0
@@ -254,6 +256,11 @@ class Settings(BaseSettings):
     def router_hosts_dir(self) -> Path:
         """One hosts file per app: the addresses of its web processes, read by the name server."""
         return self.home / "router" / "hosts.d"
+
+    @property
+    def router_pages_dir(self) -> Path:
+        """Apps' own maintenance pages (MAINTENANCE_PAGE_URL, fetched by the runner), one file per app."""
+        return self.home / "router" / "pages"
 
     @property
     def router_ca_file(self) -> Path:

@@ -106,7 +106,7 @@ def app_json(app: App, settings: Settings, current: Release | None = None, built
         "slug_size": current.slug_size if current else None,
         "acm": bool(settings.acme_directory),  # custom domains get certificates automatically
         "force_https": app.force_https,
-        "maintenance": False,
+        "maintenance": app.maintenance,
         "create_status": "complete",
         "space": None,
         "team": {"id": str(app.team.id), "name": app.team.name} if app.team_id else None,

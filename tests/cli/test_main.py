@@ -56,6 +56,20 @@ def test_create_then_listed(app_name):
     assert result.exit_code == 0 and app_name in result.stdout
 
 
+def test_maintenance_on_off_and_shown(app_name):
+    assert paas("maintenance", "-a", app_name).stdout == "off\n"
+    on = paas("maintenance:on", "-a", app_name)
+    assert on.exit_code == 0 and on.stdout == f"Enabling maintenance mode for {app_name}... done\n", on.output
+    assert paas("maintenance", "-a", app_name).stdout == "on\n"
+    assert "Maintenance: on" in paas("apps:info", "-a", app_name).stdout
+    assert paas_json("apps:info", "-a", app_name)["maintenance"] is True
+    off = paas("maintenance:off", "-a", app_name)
+    assert off.exit_code == 0 and off.stdout == f"Disabling maintenance mode for {app_name}... done\n", off.output
+    assert paas("maintenance", "-a", app_name).stdout == "off\n"
+    missing = paas("maintenance:on", "-a", "no-such-app-here")
+    assert missing.exit_code != 0 and "no-such-app-here" in missing.output
+
+
 def test_create_with_a_stack_and_a_buildpack(new_name):
     name = new_name()
     result = paas("apps:create", name, "--stack", "trixie", "--buildpack", "heroku/python")

@@ -54,6 +54,19 @@ def test_settings_rename_set_the_stack_and_buildpacks(owner, client):
     assert ">python\nnodejs</textarea>" in owner.get("/dashboard/apps/renamed-site/settings").text  # as stored
 
 
+def test_maintenance_is_switched_on_and_off_from_settings(owner, client):
+    page = owner.get("/dashboard/apps/site/settings").text
+    assert "Maintenance mode is <strong>off</strong>" in page and "Turn maintenance on</button>" in page
+    assert post(owner, "site/settings", maintenance="on").status_code == 303
+    assert client.get("/apps/site").json()["maintenance"] is True
+    page = owner.get("/dashboard/apps/site/settings").text
+    assert "Maintenance mode is <strong>on</strong>" in page and "Turn maintenance off</button>" in page
+    assert "Maintenance mode is on" in owner.get("/dashboard/apps/site").text  # the overview says so
+    assert post(owner, "site/settings", maintenance="maybe").status_code == 422
+    assert post(owner, "site/settings", maintenance="off").status_code == 303
+    assert client.get("/apps/site").json()["maintenance"] is False
+
+
 def test_deleting_needs_the_name_typed(owner, client):
     wrong = post(owner, "site/delete", confirm="sit")
     assert wrong.status_code == 422 and "nothing was deleted" in wrong.text
@@ -74,7 +87,9 @@ def test_a_viewer_sees_none_of_these_controls_and_cannot_post_them(owner, client
         page = as_viewer.get(f"/dashboard/apps/site/{tab}")
         assert page.status_code == 200 and page.text.count("<button") == 1, tab  # the sign-out button only
     for path, form in (("site/domains", {"hostname": "www.example.com"}), ("site/access", {"email": "viewer@example.com"}),
-                       ("site/settings", {"new_name": "taken-over"}), ("site/delete", {"confirm": "site"}),
+                       ("site/settings", {"new_name": "taken-over"}), ("site/settings", {"maintenance": "on"}),
+                       ("site/delete", {"confirm": "site"}),
                        ("site/addons", {"plan": "redis:mini"}), ("site/buildpacks", {"buildpacks": "heroku/python"})):
         assert post(as_viewer, path, **form).status_code == 403, path
-    assert client.get("/apps/site").json()["name"] == "site" and len(client.get("/apps/site/domains").json()) == 1
+    assert client.get("/apps/site").json()["name"] == "site" and client.get("/apps/site").json()["maintenance"] is False
+    assert len(client.get("/apps/site/domains").json()) == 1

@@ -88,6 +88,9 @@ def test_each_change_records_one_event_with_its_actor_and_data(acting, owner):
 
     change([("app", "update")], lambda: apps.set_force_https(db, app, True))
     assert (latest(db).data["force_https"], latest(db).previous_data["force_https"]) == (True, False)
+    change([("app", "update")], lambda: apps.set_maintenance(db, app, True))
+    assert (latest(db).data["maintenance"], latest(db).previous_data["maintenance"]) == (True, False)
+    change([], lambda: apps.set_maintenance(db, app, True))  # as it was
     old = app.name
     change([("app", "update")], lambda: apps.rename_app(db, app, old + "-r"))
     assert (latest(db).data["name"], latest(db).previous_data["name"], latest(db).app_name) == (old + "-r", old, old + "-r")

@@ -173,13 +173,14 @@ def eventually(probe, timeout: float = 60, what: str = "the condition"):
 
 
 class Load:
-    """A bounded request loop through the router (127.0.0.1 only); every non-200 answer and every
-    connection error is a failure. keep_alive: one connection for the whole run (a reset or a
-    close by the router is a failure, then it reconnects)."""
+    """A bounded request loop through the router (127.0.0.1 only); every answer whose status is not
+    `allowed` and every connection error is a failure. keep_alive: one connection for the whole
+    run (a reset or a close by the router is a failure, then it reconnects)."""
 
-    def __init__(self, settings, app: str, keep_alive: bool):
-        self.settings, self.host, self.keep_alive = settings, settings.app_host(app), keep_alive
+    def __init__(self, settings, app: str, keep_alive: bool, allowed: tuple[int, ...] = (200,)):
+        self.settings, self.host, self.keep_alive, self.allowed = settings, settings.app_host(app), keep_alive, allowed
         self.sent, self.failures, self.connections = 0, [], 1
+        self.answers: dict[tuple[int, bytes], int] = {}  # (status, body) -> how many
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -196,8 +197,9 @@ class Load:
                     connection = self.connect()
                 connection.request("GET", "/", headers={"Host": self.host})
                 response = connection.getresponse()
-                response.read()
-                if response.status != 200:
+                answer = (response.status, response.read())
+                self.answers[answer] = self.answers.get(answer, 0) + 1
+                if response.status not in self.allowed:
                     self.failures.append(response.status)
             except (OSError, http.client.HTTPException) as error:
                 self.failures.append(type(error).__name__)

@@ -139,6 +139,16 @@ def test_a_user_signs_in_and_configures_rolls_back_and_scales(chromium, owner, s
     page.reload()  # the same numbers without a script: the table of the last minutes
     expect(page.get_by_role("cell", name=re.compile(r"^[1-9]\d*\/0\/0\/0$")).first).to_be_visible()
 
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Turn maintenance on").click()
+    expect(page.get_by_text("Maintenance mode is on")).to_be_visible()
+    assert user_api.get(f"/apps/{app}").json()["maintenance"] is True
+    closed = router.wait_for(app, lambda answer: answer.status_code == 503)
+    assert closed.status_code == 503 and "Offline for maintenance" in closed.text
+    page.get_by_role("button", name="Turn maintenance off").click()
+    expect(page.get_by_text("Maintenance mode is off")).to_be_visible()
+    assert router.wait_for(app, lambda answer: answer.status_code == 200).status_code == 200
+
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to paas")).to_be_visible()
     page.goto(f"/dashboard/apps/{app}")

@@ -241,6 +241,24 @@ def test_an_app_is_renamed_with_its_repository_and_run_numbers(client, platform_
     assert client.get("/apps/new-name").status_code == 200
 
 
+def test_maintenance_is_turned_on_and_off_by_those_who_operate_the_app(client, platform_app, woken, test_sessionmaker):
+    client.post("/apps", json={"name": "closing"})
+    assert client.get("/apps/closing").json()["maintenance"] is False
+    on = client.patch("/apps/closing", json={"maintenance": True})
+    assert on.status_code == 200 and on.json()["maintenance"] is True
+    assert client.get("/apps/closing").json()["maintenance"] is True and "closing" in woken()  # the runner routes it
+    for value in ("yes", 1, None):
+        refused = client.patch("/apps/closing", json={"maintenance": value})
+        assert refused.status_code == 422 and refused.json()["message"] == "maintenance must be true or false.", refused.text
+    with test_sessionmaker() as db:
+        viewer = accounts.issue_token(db, accounts.ensure_user(db, "looker@example.com"))
+        db.commit()
+    assert client.post("/apps/closing/collaborators", json={"user": "looker@example.com"}).status_code == 201
+    helper = TestClient(platform_app, headers={"Authorization": f"Bearer {viewer}"})
+    assert helper.patch("/apps/closing", json={"maintenance": False}).json()["maintenance"] is False  # operate: yes
+    assert client.get("/apps/closing").json()["maintenance"] is False
+
+
 def test_only_those_who_manage_an_app_rename_it(client, platform_app, test_sessionmaker):
     client.post("/apps", json={"name": "kept-name"})
     with test_sessionmaker() as db:

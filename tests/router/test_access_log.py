@@ -6,8 +6,9 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from paas.router import MAINTENANCE
 from paas.router.access_log import AccessLogParser
-from tests.conftest import TEST_IDLE_ADDRESS, free_port
+from tests.conftest import TEST_IDLE_ADDRESS, TEST_MAINTENANCE_ADDRESS, free_port
 from tests.router.test_caddy import start_upstream
 from tests.waiting import wait_until, within_settle_time
 
@@ -45,6 +46,10 @@ def test_each_request_is_one_heroku_router_line_naming_the_dyno_that_answered():
 def test_no_web_process_and_no_answer_are_heroku_errors_and_other_hosts_are_skipped():
     p = parser()
     idle = [p.feed(raw) for raw in entries(1, "127.0.0.2:5000", status=503)][-1]
+    closed = AccessLogParser("localhost", "127.0.0.2", lambda app, address: None, maintenance_address="127.0.0.6")
+    assert [closed.feed(raw) for raw in entries(1, "127.0.0.6:5000", status=503)][-1].text == (
+        'at=info code=H80 desc="Maintenance mode" method=GET path="/a?b=1" host=shop.localhost:8080 fwd="127.0.0.1" '
+        "dyno= connect= service= status=503 bytes= protocol=http")
     assert idle.text.startswith('at=error code=H14 desc="No web processes running" method=GET')
     failed = [p.feed(raw) for raw in entries(2, None, status=503)][-1]
     assert failed.text.startswith("at=error code=H13 ")
@@ -74,24 +79,27 @@ def test_a_real_caddy_writes_what_the_parser_turns_into_router_lines(make_test_r
         router.ensure_server()  # the second time changes nothing
         router.set_app("shop", [f"127.0.0.21:{port}"])
         router.set_app("idle", [])
+        router.set_app("closed", [MAINTENANCE])
         get = lambda app, path: httpx.get(f"http://127.0.0.1:{caddy.http_port}{path}", headers={"Host": f"{app}.localhost"})  # noqa: E731
         # Both routes in place (these requests are logged too, and left out below).
-        within_settle_time(router, lambda: (get("shop", "/settle").status_code, get("idle", "/settle").status_code) == (200, 503),
-                           "shop answering 200 and idle 503")
-        for app in ("shop", "idle"):
+        within_settle_time(router, lambda: [get(app, "/settle").status_code for app in ("shop", "idle", "closed")] == [200, 503, 503],
+                           "shop answering 200, idle and closed 503")
+        for app in ("shop", "idle", "closed"):
             get(app, "/hello")
-        p = AccessLogParser("localhost", TEST_IDLE_ADDRESS, lambda app, address: "web.1" if address.endswith(f":{port}") else None)
+        p = AccessLogParser("localhost", TEST_IDLE_ADDRESS, lambda app, address: "web.1" if address.endswith(f":{port}") else None,
+                            maintenance_address=TEST_MAINTENANCE_ADDRESS)
 
         def logged():
             raws = log_file.read_text().splitlines() if log_file.exists() else []
             found = [line for raw in raws if (line := p.feed(raw)) and 'path="/settle"' not in line.text]
             p.upstreams.clear()
-            return found if len(found) >= 2 else None
+            return found if len(found) >= 3 else None
 
-        lines = wait_until(logged, 5, "two access lines of /hello in the log", interval=0.1)
-        assert [(l.app, l.text.split(" ")[0]) for l in lines] == [("shop", "at=info"), ("idle", "at=error")], lines
+        lines = wait_until(logged, 5, "three access lines of /hello in the log", interval=0.1)
+        assert [(l.app, l.text.split(" ")[0]) for l in lines] == [("shop", "at=info"), ("idle", "at=error"), ("closed", "at=info")], lines
         assert "dyno=web.1 " in lines[0].text and "status=200" in lines[0].text and 'path="/hello"' in lines[0].text
         assert "code=H14" in lines[1].text and "status=503" in lines[1].text
+        assert lines[2].text.startswith('at=info code=H80 desc="Maintenance mode" method=GET path="/hello"') and "status=503" in lines[2].text
     finally:
         server.shutdown()
         server.server_close()

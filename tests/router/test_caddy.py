@@ -12,7 +12,7 @@ import pytest
 
 from paas.domain.crypto import create_key, load_key
 from paas.signing import Signer
-from paas.router import TLS_ASK_PATH, RouterError, Routing, make_router
+from paas.router import MAINTENANCE, TLS_ASK_PATH, RouterError, Routing, make_router
 from paas.router.caddy import CaddyRouter
 from paas.settings import Settings
 from tests.conftest import free_port
@@ -392,4 +392,38 @@ def test_without_acme_only_the_platforms_own_hosts_redirect(make_test_router, po
     get = lambda host: httpx.get(f"http://127.0.0.1:{caddy.http_port}/", headers={"Host": host})  # noqa: E731
     within_settle_time(router, lambda: get("www.a.test").text == "up1", "www.a.test answering from up1")
     assert get("a.localhost").status_code == 301 and get("www.a.test").text == "up1"  # no certificate to send it to
+    router.ensure_server()
+
+
+def test_maintenance_answers_503_with_each_apps_page_and_off_goes_back(make_test_router, port, web, ups, caddy):
+    router = make_test_router(port)
+    router.set_app("a", [ups["up1"]])
+    router.set_app("b", [ups["up2"]])
+    router.ensure_server(Routing(domains={"a": ("www.a.test",), "b": ("*.a.test",)}))
+    assert settled(router, web, "www.a.test", "up1")
+    router.set_page("a", b"<h1>Back soon, from a</h1>")
+    router.set_app("a", [MAINTENANCE])
+    router.set_app("b", [MAINTENANCE])
+    page = answering(router, web, "a.localhost", 503)
+    assert page.text == "<h1>Back soon, from a</h1>" and page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-store" and page.headers["retry-after"] == "120"
+    assert web("www.a.test").text == page.text  # a custom host of the app: its page
+    other = web("x.a.test")  # b has no page of its own: the default one, never a's
+    assert other.status_code == 503 and "Offline for maintenance" in other.text
+    assert router.apps() == {"a": [MAINTENANCE], "b": [MAINTENANCE]} and router.upstreams("a") == [MAINTENANCE]
+    base = f"http://127.0.0.1:{caddy.http_port}"
+    for method in ("POST", "DELETE", "PUT"):  # every method gets the page, not 405
+        answer = httpx.request(method, f"{base}/any/path?x=1", headers={"Host": "a.localhost"}, content=b"x")
+        assert (answer.status_code, answer.text) == (503, page.text)
+    # The request's own path never picks another file of the pages' directory.
+    assert httpx.get(f"{base}/b.html", headers={"Host": "a.localhost"}).text == page.text
+    assert httpx.get(f"{base}/a.html", headers={"Host": "b.localhost"}).text == other.text
+    router.set_app("a", [ups["up1"]])
+    assert settled(router, web, "a.localhost", "up1")
+    assert web("x.a.test").status_code == 503  # b is still in maintenance
+    router.set_page("a", None)
+    router.set_app("a", [MAINTENANCE])
+    assert "Offline for maintenance" in answering(router, web, "a.localhost", 503).text
+    router.remove_app("a")
+    assert not (router.pages_dir / "a.html").exists()
     router.ensure_server()

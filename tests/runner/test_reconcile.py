@@ -1,9 +1,11 @@
 """The reconciler with real parts: Docker engine, registry image, a Caddy of the tests' own, Postgres
 (the test's transaction) and Redis. Boot timeouts are short so failed boots are quick to see."""
 
+import ipaddress
 import secrets
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -239,3 +241,92 @@ def test_an_apps_health_check_path_must_answer_before_it_serves(world):
     lines, _end = world.outcome(v_bad)
     assert any("did not pass its health check within 4 s: its health check /ready answered 503" in line for line in lines), lines
     assert world.get().text == "ready=True"
+
+
+def set_maintenance(world, on: bool) -> None:
+    with world.sessionmaker() as db:
+        apps.set_maintenance(db, apps.get_app(db, world.name), on)
+        db.commit()
+
+
+def test_maintenance_serves_the_apps_page_keeps_its_processes_and_off_loses_no_request(world):
+    page = b"<h1>Down for a database upgrade</h1>"
+    served = []
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            served.append(self.path)
+            status, body = (200, page) if self.path == "/page.html" else (404, b"no")
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    pages = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=pages.serve_forever, daemon=True).start()
+    reconciler = world.reconciler
+    reconciler.settings = reconciler.settings.model_copy(update={"outbound_allow": (ipaddress.ip_network("127.0.0.1/32"),)})
+    try:
+        url = f"http://127.0.0.1:{pages.server_address[1]}"
+        v = world.deploy(SERVE, {"GREETING": "open", "MAINTENANCE_PAGE_URL": f"{url}/page.html"})
+        assert world.status(v) is Status.succeeded and served == []  # not in maintenance: not fetched
+        [process] = world.running()
+        set_maintenance(world, True)
+        assert world.name in reconciler.sweep()
+        reconciler.reconcile(world.name)
+        answer = within_settle_time(world.router, lambda: (r := world.get()).status_code == 503 and r, "the maintenance page")
+        assert answer.content == page and served == ["/page.html"]
+        assert [p.id for p in world.running()] == [process.id]  # its processes keep running
+        assert world.name not in reconciler.sweep()
+        reconciler.reconcile(world.name)
+        assert served == ["/page.html"]  # fetched once per URL
+
+        # A deploy in maintenance comes up but is not routed: the page stays.
+        v2 = world.deploy(SERVE, {"GREETING": "upgraded"})
+        lines, end = world.outcome(v2)
+        assert end.ok and any("shows the maintenance page until maintenance is turned off" in line for line in lines), lines
+        assert world.get().content == page and world.status(v2) is Status.succeeded
+
+        # Turned off while a client keeps asking: every answer is the page or the app, none fails.
+        answers, stop = [], threading.Event()
+
+        def ask():
+            with httpx.Client(timeout=5) as client:
+                for _ in range(2000):  # bounded; stopped well before
+                    if stop.is_set():
+                        return
+                    try:
+                        r = client.get(f"http://127.0.0.1:{world.router.listen.rsplit(':', 1)[1]}/",
+                                       headers={"Host": f"{world.name}.localhost"})
+                        answers.append((r.status_code, r.content))
+                    except httpx.HTTPError as error:
+                        answers.append((0, repr(error).encode()))
+
+        client = threading.Thread(target=ask)
+        client.start()
+        wait_until(lambda: len(answers) >= 5, 10, "answers during maintenance", interval=0.01)
+        set_maintenance(world, False)
+        reconciler.reconcile(world.name)
+        wait_until(lambda: answers[-1] == (200, b"greeting=upgraded"), 5, "the app answering again", interval=0.01)
+        time.sleep(0.3)
+        stop.set()
+        client.join(10)
+        assert {a for a in answers} == {(503, page), (200, b"greeting=upgraded")}, [a for a in answers if a[0] not in (200, 503)][:3]
+
+        # A page that cannot be had: the default page (never the last one), and the app's logs say why.
+        world.deploy(SERVE, {"MAINTENANCE_PAGE_URL": f"{url}/missing.html"})
+        set_maintenance(world, True)
+        reconciler.reconcile(world.name)
+        answer = within_settle_time(world.router, lambda: (r := world.get()).status_code == 503 and r, "the default page")
+        assert "Offline for maintenance" in answer.text
+        with world.sessionmaker() as db:
+            app_id = str(apps.get_app(db, world.name).id)
+        logged, _ = reconciler.logs.recent(app_id, 20)
+        assert any(line.dyno == "router" and "MAINTENANCE_PAGE_URL could not be fetched (it answered HTTP 404)" in line.text
+                   for line in logged), logged
+    finally:
+        pages.shutdown()
+        pages.server_close()

@@ -76,6 +76,7 @@ def apps_info(app_name: AppOpt = None, as_json: JsonOpt = False):
         "Web URL": data.get("web_url"),
         "Created": when(data.get("created_at")),
         "Released": when(data.get("released_at")),
+        "Maintenance": "on" if data.get("maintenance") else "off",
     })
 
 
@@ -99,6 +100,32 @@ def apps_rename(new_name: Annotated[str, typer.Argument(help="The app's new name
         set_paas_remote(api.url, f"{api.url}/{renamed['name']}.git")
         if not as_json:
             typer.echo(f"Git remote {gitremote.REMOTE} updated")
+
+
+@app.command("maintenance")
+def maintenance(app_name: AppOpt = None):
+    """Say whether the app is in maintenance mode: on or off."""
+    typer.echo("on" if Api().get(f"/apps/{resolve_app(app_name)}").get("maintenance") else "off")
+
+
+def set_maintenance(app_name: str | None, on: bool) -> None:
+    name = resolve_app(app_name)
+    typer.echo(f"{'Enabling' if on else 'Disabling'} maintenance mode for {name}... ", nl=False)
+    Api().patch(f"/apps/{name}", {"maintenance": on})
+    typer.echo("done")
+
+
+@app.command("maintenance:on")
+def maintenance_on(app_name: AppOpt = None):
+    """Put the app in maintenance mode: every request gets a 503 and the maintenance page (or the
+    page at its MAINTENANCE_PAGE_URL); its processes keep running."""
+    set_maintenance(app_name, True)
+
+
+@app.command("maintenance:off")
+def maintenance_off(app_name: AppOpt = None):
+    """Take the app out of maintenance mode: its web processes serve again, with no request lost."""
+    set_maintenance(app_name, False)
 
 
 @app.command("apps:destroy")

@@ -4,7 +4,7 @@ Each form calls the API's own handler for the change (the one place its rules, q
 effects live), with the session's user: the same checks, the same errors, the same events.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 
@@ -86,10 +86,12 @@ def settings_page(request: Request, name: str, viewer: SignedIn, db: DbDep):
 @router.post("/apps/{name}/settings")
 def update_settings(name: str, viewer: Acting, db: DbDep, settings: SettingsDep,
                     new_name: Annotated[str | None, Form(max_length=100)] = None,
-                    stack: Annotated[str | None, Form(max_length=30)] = None):
-    body = {"name": new_name} if new_name else {"build_stack": stack} if stack else {}
+                    stack: Annotated[str | None, Form(max_length=30)] = None,
+                    maintenance: Annotated[Literal["on", "off"] | None, Form()] = None):
+    body = ({"name": new_name} if new_name else {"build_stack": stack} if stack
+            else {"maintenance": maintenance == "on"} if maintenance else {})
     if not body:
-        raise InvalidParams("Give a new name or a stack.")
+        raise InvalidParams("Give a new name, a stack or maintenance on or off.")
     changed = apps_api.update_app(name, viewer.user, db, settings, body)
     return see_other(f"/apps/{changed['name']}/settings")
 

@@ -87,6 +87,15 @@ def set_force_https(db: Session, app: App, value: object) -> App:
     return app
 
 
+def set_maintenance(db: Session, app: App, value: object) -> App:
+    if not isinstance(value, bool):
+        raise InvalidParams("maintenance must be true or false.")
+    app = get_app(db, str(app.id), lock=True)
+    with events.updating(db, app, "app", app):
+        app.maintenance = value
+    return app
+
+
 def set_build_stack(db: Session, app: App, name: str) -> App:
     if stacks.get_stack(name) is None:
         raise InvalidParams(f"Unknown stack {name!r}; the stacks are {', '.join(stacks.STACK_ORDER)}.")

@@ -97,6 +97,8 @@ class App(Timestamps, Base):
     build_cache_generation: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     # Plain HTTP requests get a redirect to HTTPS (on every host of the app).
     force_https: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The router answers every request with the maintenance page (503); the processes keep running.
+    maintenance: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     owner: Mapped[User] = relationship()
     team: Mapped["Team | None"] = relationship()

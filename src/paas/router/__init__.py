@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from paas.settings import Settings
 
 
+# What set_app is given for an app in maintenance, and what upstreams() then answers.
+MAINTENANCE = "maintenance"
+
 # Where Caddy asks the API whether a host may have a certificate (only Caddy may: its URL is signed).
 TLS_ASK_PATH = "/router/tls-ask"
 
@@ -47,7 +50,11 @@ class Router(Protocol):
         and redirects; leave the apps' processes alone."""
 
     def set_app(self, app: str, upstreams: list[str]) -> None:
-        """Route `<app>.<domain>` to `upstreams` ("host:port"); an empty list answers 503."""
+        """Route `<app>.<domain>` to `upstreams` ("host:port"); an empty list answers 503, and
+        `[MAINTENANCE]` the maintenance page (503)."""
+
+    def set_page(self, app: str, page: bytes | None) -> None:
+        """The app's own maintenance page (HTML), or None for the router's default one."""
 
     def remove_app(self, app: str) -> None:
         """Stop routing the app (its host then gets the 404 page). Idempotent."""

@@ -35,12 +35,13 @@ class RouterLine:
 class AccessLogParser:
     """Feed it the router log's lines in order; it answers a RouterLine for each request that
     reached an app (None for other lines). `dyno_at(app, address)` names the process at an
-    upstream address (None if unknown); `idle_address` is where an app with no web process points."""
+    upstream address (None if unknown); `idle_address` is where an app with no web process points,
+    `maintenance_address` where an app in maintenance does."""
 
     def __init__(self, domain: str, idle_address: str, dyno_at: Callable[[str, str], str | None],
-                 on_request: Callable[[str, int, float], None] | None = None):
+                 on_request: Callable[[str, int, float], None] | None = None, maintenance_address: str | None = None):
         self.suffix = "." + domain.lower()
-        self.idle_address = idle_address
+        self.idle_address, self.maintenance_address = idle_address, maintenance_address
         self.dyno_at = dyno_at
         self.on_request = on_request  # (app, status, milliseconds) of every request, admitted or not: the metrics
         self.upstreams: dict[str, str] = {}  # client connection -> upstream of its request
@@ -98,6 +99,8 @@ class AccessLogParser:
             f'method={request.get("method", "")} path={quote(str(request.get("uri", "")))} host={host} '
             f'fwd={quote(str(request.get("remote_ip", "")))}'
         )
+        if upstream and upstream.rsplit(":", 1)[0] == self.maintenance_address:
+            return f'at=info code=H80 desc="Maintenance mode" {common} dyno= connect= service= status={status} bytes= protocol=http'
         if upstream and upstream.rsplit(":", 1)[0] == self.idle_address:
             return f'at=error code=H14 desc="No web processes running" {common} dyno= connect= service= status={status} bytes= protocol=http'
         if upstream is None:  # no process took the request: the router answered its error page

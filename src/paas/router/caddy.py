@@ -11,6 +11,9 @@ in Caddy.
 
 - An app with no web process names the idle address, where a second server of this Caddy answers
   the 503 page (no configuration change when an app scales to zero and back either).
+- An app in maintenance names the maintenance address, where a fourth server answers every
+  request with 503 and the app's own page (a file the runner fetched from MAINTENANCE_PAGE_URL)
+  or the default one. Its processes keep running: turning maintenance off is one file again.
 - Any other name of the zone (no such app) is answered with the unknown address, where a third
   server answers the 404 page.
 - So an error of the proxy always means the app's processes did not answer: a 503 page.
@@ -32,7 +35,7 @@ import dns.query
 import dns.rdatatype
 import httpx
 
-from paas.router import RouterError, Routing, access_log, tls_ask_url
+from paas.router import MAINTENANCE, RouterError, Routing, access_log, tls_ask_url
 
 if TYPE_CHECKING:
     from paas.settings import Settings
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 SERVER = "paas"
 IDLE_SERVER = "paas-idle"
 UNKNOWN_SERVER = "paas-unknown"
+MAINTENANCE_SERVER = "paas-maintenance"
 APPS_ROUTE_ID = "paas-apps"
 NOT_FOUND_ID = "paas-not-found"
 TLS_SERVER = "paas-tls"
@@ -62,6 +66,7 @@ def _page(title: str, text: str) -> str:
 
 
 IDLE_PAGE = _page("This app has no running web process", "The app exists but nothing is running to answer.")
+MAINTENANCE_PAGE = _page("Offline for maintenance", "This app is undergoing maintenance right now. Please check back later.")
 
 
 def _respond(status: int, page: str) -> dict[str, Any]:
@@ -82,6 +87,8 @@ class CaddyRouter:
         web_port: int,
         idle_address: str,
         unknown_address: str,
+        maintenance_address: str,
+        pages_dir: Path,
         log_file: Path | None = None,
         tls_log_file: Path | None = None,
         tls_port: int | None = None,
@@ -104,6 +111,7 @@ class CaddyRouter:
         self.domain = domain
         self.hosts_dir, self.dns, self.zone = Path(hosts_dir), dns, zone
         self.web_port, self.idle_address, self.unknown_address = web_port, idle_address, unknown_address
+        self.maintenance_address, self.pages_dir = maintenance_address, Path(pages_dir)
         self.refresh = refresh
         self.log_file, self.tls_log_file = log_file, tls_log_file
         # HTTPS beside HTTP: certificates from Caddy's own CA, made for a host at its first
@@ -128,7 +136,8 @@ class CaddyRouter:
             settings.caddy_admin, settings.router_host, settings.router_port, settings.domain,
             hosts_dir=settings.router_hosts_dir, dns=settings.router_dns, zone=f"{settings.instance}.paas.internal",
             web_port=settings.web_port, idle_address=settings.router_idle_address,
-            unknown_address=settings.router_unknown_address, log_file=settings.router_log_file,
+            unknown_address=settings.router_unknown_address, maintenance_address=settings.router_maintenance_address,
+            pages_dir=settings.router_pages_dir, log_file=settings.router_log_file,
             tls_log_file=settings.router_tls_log_file,
             tls_port=settings.router_tls_port, tls_ask_url=tls_ask_url(settings), ca_file=settings.router_ca_file,
             acme_directory=settings.acme_directory, acme_email=settings.acme_email, acme_ca_root=settings.acme_ca_root,
@@ -154,6 +163,7 @@ class CaddyRouter:
                 SERVER: self._server(routing=routing),
                 IDLE_SERVER: self._page_server(self.idle_address, 503, IDLE_PAGE),
                 UNKNOWN_SERVER: self._page_server(self.unknown_address, 404, self._not_found_page()),
+                MAINTENANCE_SERVER: self._maintenance_server(routing),
             }
             more = {}
             ports = {"http_port": int(self.listen.rsplit(":", 1)[1])}  # where ACME's HTTP challenge comes
@@ -224,8 +234,11 @@ class CaddyRouter:
             self._call("POST", "/config/logging", {**logging, "logs": {**logs, **want}})  # one load
 
     def set_app(self, app: str, upstreams: list[str]) -> None:
-        addresses = sorted({self._address(dial) for dial in upstreams}, key=ipaddress.ip_address)
-        text = "".join(f"{address} {self._name(app)}\n" for address in addresses or [self.idle_address])
+        if upstreams == [MAINTENANCE]:
+            addresses = [self.maintenance_address]
+        else:
+            addresses = sorted({self._address(dial) for dial in upstreams}, key=ipaddress.ip_address) or [self.idle_address]
+        text = "".join(f"{address} {self._name(app)}\n" for address in addresses)
         path = self.hosts_dir / app
         with self._lock:
             try:
@@ -240,9 +253,9 @@ class CaddyRouter:
             os.replace(partial, path)
 
     def remove_app(self, app: str) -> None:
-        _check_name(app)
         with self._lock:
-            (self.hosts_dir / app).unlink(missing_ok=True)
+            (self.hosts_dir / _checked(app)).unlink(missing_ok=True)
+        self.set_page(app, None)
 
     def settle(self, app: str) -> None:
         """Return once every new request is routed as the app's hosts file says: the name
@@ -268,7 +281,7 @@ class CaddyRouter:
         time.sleep(max(0.0, deadline - time.monotonic()))
 
     def upstreams(self, app: str) -> list[str]:
-        _check_name(app)
+        _checked(app)
         return self._read(self.hosts_dir / app) or []
 
     def apps(self) -> dict[str, list[str]]:
@@ -287,12 +300,25 @@ class CaddyRouter:
         except FileNotFoundError:
             return None
         addresses = [line.split()[0] for line in text.splitlines() if line.strip()]
+        if addresses == [self.maintenance_address]:
+            return [MAINTENANCE]
         return [f"{a}:{self.web_port}" for a in addresses if a != self.idle_address]
+
+    def set_page(self, app: str, page: bytes | None) -> None:
+        """The app's own maintenance page (None: the default one)."""
+        path = self.pages_dir / f"{_checked(app)}.html"
+        if page is None:
+            path.unlink(missing_ok=True)
+            return
+        self.pages_dir.mkdir(parents=True, exist_ok=True)
+        partial = self.pages_dir.parent / f".{app}.page.partial"  # renamed in: never half a page
+        partial.write_bytes(page)
+        os.replace(partial, path)
 
     # -- config pieces ----------------------------------------------------------------------
 
     def _name(self, app: str) -> str:
-        _check_name(app)
+        _checked(app)
         return f"{app}.{self.zone}"
 
     def _address(self, dial: str) -> str:
@@ -390,6 +416,30 @@ class CaddyRouter:
     def _not_found_page(self) -> str:
         return _page("No such app", f"Nothing is deployed at this address (*.{html.escape(self.domain)}).")
 
+    def _maintenance_server(self, routing: Routing) -> dict[str, Any]:
+        """503 for every request: the app's own page if it has one (`pages_dir/<app>.html`),
+        else the default. The app is known by the request's host, as the main server knows it."""
+        def page_of(app: str) -> dict[str, Any]:
+            # Any method gets the page (the file server answers only GET and HEAD).
+            return {"handler": "rewrite", "method": "GET", "uri": f"/{app}.html"}
+        app_label = f"{{http.request.host.labels.{len(self.domain.split('.'))}}}"
+        hosts = sorted((host.startswith("*."), host, app) for app, names in routing.domains.items() for host in names)
+        # Of a group, only the first route that matches runs: exact names, then wildcards.
+        choose = [{"match": [{"host": [host]}], "handle": [page_of(app)], "group": "page"} for _, host, app in hosts]
+        choose.append({"match": [{"host": [f"*.{self.domain}"]}], "handle": [page_of(app_label)], "group": "page"})
+        return {
+            "listen": [f"{self.maintenance_address}:{self.web_port}"],
+            "automatic_https": {"disable": True},
+            "routes": [
+                {"handle": [page_of("-")]},  # no app's: the default page (no path of the request's own is served)
+                *choose,
+                {"handle": [{"handler": "headers", "response": {"set": {"Cache-Control": ["no-store"], "Retry-After": ["120"]}}}]},
+                {"match": [{"file": {"root": str(self.pages_dir), "try_files": ["{http.request.uri.path}"]}}],
+                 "handle": [{"handler": "file_server", "root": str(self.pages_dir), "status_code": 503}], "terminal": True},
+                {"handle": [_respond(503, MAINTENANCE_PAGE)]},
+            ],
+        }
+
     def _page_server(self, address: str, status: int, page: str) -> dict[str, Any]:
         return {
             "listen": [f"{address}:{self.web_port}"],
@@ -419,6 +469,7 @@ class CaddyRouter:
         return response.json() if response.content else None
 
 
-def _check_name(app: str) -> None:
+def _checked(app: str) -> str:
     if not APP_NAME.fullmatch(app):
         raise ValueError(f"not a routable app name: {app!r}")
+    return app

@@ -103,7 +103,7 @@ def main() -> None:
         settings.redis_url, settings.log_collector, settings.instance, max_lines=settings.log_lines,
         rate=settings.log_rate, router_rate=settings.router_log_rate, router_log=settings.router_log_file,
         parser=AccessLogParser(settings.domain, settings.router_idle_address, dyno_at(lambda: reconciler.published),
-                               on_request=metrics.request),
+                               on_request=metrics.request, maintenance_address=settings.router_maintenance_address),
         app_id_of=lambda name: reconciler.app_ids.get(name),
         # On the swarm tasks may reach the collector too: it takes only the containers' own lines.
         sources=reconciler.backend.log_sources if settings.runner_backend == "swarm" else None,

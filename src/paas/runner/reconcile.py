@@ -32,7 +32,9 @@ from paas.domain.formation import RELEASE_TYPE, Scale
 from paas.domain.models import App, Release, Status
 from paas.lines import Emit
 from paas.logs import LogStore
-from paas.router import Router, Routing
+from paas.outbound import OutboundError
+from paas.router import MAINTENANCE, Router, Routing
+from paas.router.pages import fetch_page
 from paas.runner.backend import (
     BootFailed,
     OneOffTimeout,
@@ -86,7 +88,7 @@ def converged(target: Release | None, scales: dict, processes: list[Process], ro
     if target is None:  # no such app (any more)
         return not processes and route is None
     if target.image is None:
-        return not processes and route == []
+        return not processes and route == ([MAINTENANCE] if target.app.maintenance else [])
     if target.status is Status.pending:
         return False
     expected = {f"{t}.{i}": scale.size for t, i, scale in wanted(target, scales.get(target.app_id, {}))}
@@ -94,7 +96,7 @@ def converged(target: Release | None, scales: dict, processes: list[Process], ro
     if len(processes) != len(mine) or {p.name: p.size for p in mine} != expected or len(mine) != len(expected):
         return False
     routed = {p.address for p in mine if p.process_type == "web" and p.running and p.address}
-    return route is not None and set(route) == routed
+    return route is not None and set(route) == ({MAINTENANCE} if target.app.maintenance else routed)
 
 
 def healthy(response: httpx.Response, path: str | None) -> bool:
@@ -154,6 +156,7 @@ class Reconciler:
         self.published: dict[str, list[dict]] = {}  # what the API was last told of each app's dynos
         self.published_at: dict[str, float] = {}  # and when (monotonic)
         self.app_ids: dict[str, str] = {}  # app name -> id, as of the last sweep (the router's lines are by name)
+        self.pages: dict[str, str | None] = {}  # app name -> the MAINTENANCE_PAGE_URL its router page came from
 
     def sweep(self) -> list[str]:
         """The periodic pass, cheap with a thousand apps: every process, every app's target and
@@ -265,15 +268,36 @@ class Reconciler:
         processes = self.staying(app_name)
         networks_for = self.networks_of(db, app)
         self.join_networks(app_name, processes, networks_for)
+        self.maintenance_page(app, target)
         if target.image is None:
-            self.router.set_app(app_name, [])
+            self.route(app, [])
             self.stop_all(processes)
         elif target.status is Status.pending:
             self.deploy(db, target, quantities, processes, networks_for)
         else:
             self.keep(db, target, quantities, processes, networks_for)
 
+    def maintenance_page(self, app: App, release: Release) -> None:
+        """The router's page for the app in maintenance: fetched from its MAINTENANCE_PAGE_URL
+        each time maintenance goes on (and when the URL changes), else the default one. Kept
+        while off: it is removed only after the route has left it."""
+        if not app.maintenance:
+            self.pages.pop(app.name, None)
+            return
+        url = self.cipher.decrypt(release.config_vars).get("MAINTENANCE_PAGE_URL")
+        if app.name in self.pages and self.pages[app.name] == url:
+            return
+        page = None
+        if url:
+            try:
+                page = fetch_page(self.settings, url)
+            except OutboundError as error:
+                self.logs.event(str(app.id), "router", f"MAINTENANCE_PAGE_URL could not be fetched ({error}): the default maintenance page is served")
+        self.router.set_page(app.name, page)
+        self.pages[app.name] = url
+
     def forget(self, app_name: str) -> None:
+        self.pages.pop(app_name, None)
         self.router.remove_app(app_name)
         self.stop_all(self.backend.processes(app_name))
         self.backend.containers.remove_one_offs(app_name)  # its runs end with it
@@ -290,7 +314,7 @@ class Reconciler:
         old = [p for p in processes if p.release_id != str(release.id)]
         leftovers = [p for p in processes if p.release_id == str(release.id)]
         if leftovers:
-            self.route(app_name, [p for p in old if p.running])
+            self.route(release.app, [p for p in old if p.running])
             self.router.settle(app_name)
             self.stop_all(leftovers, grace=0)
         specs = self.specs(release, quantities, networks_for)
@@ -308,7 +332,7 @@ class Reconciler:
                 out.end(False, reason=f"v{release.version} was given up on before it started")
                 self.end_superseded(superseded, release, live=False)
                 return
-            self.route(app_name, started)
+            self.route(release.app, started)
             db.commit()
         except NotFound:  # the app was destroyed meanwhile: what this attempt started goes with it
             db.rollback()
@@ -316,14 +340,17 @@ class Reconciler:
             raise
         except Exception as error:
             db.rollback()
-            self.route(app_name, [p for p in old if p.running])  # in case it was routed already
+            self.route(release.app, [p for p in old if p.running])  # in case it was routed already
             self.fail(db, release, started, error, out, superseded)
             if not isinstance(error, BootFailed):
                 log.exception("starting v%s of %s failed", release.version, app_name)
             return
         self.stop_all(old)
         self.router.settle(app_name)  # "live" only once every new request reaches it
-        out.write(f"-----> v{release.version} is live at {self.settings.web_url(app_name)}")
+        if release.app.maintenance:
+            out.write(f"-----> v{release.version} is running; {self.settings.web_url(app_name)} shows the maintenance page until maintenance is turned off")
+        else:
+            out.write(f"-----> v{release.version} is live at {self.settings.web_url(app_name)}")
         out.end(True, version=release.version)
         self.end_superseded(superseded, release, live=True)
 
@@ -394,7 +421,7 @@ class Reconciler:
         # A web process the engine brought back after a crash is routed only once it answers.
         health = release.app.health_check_path
         serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or answers(p, health))]
-        self.route(release.app.name, serving)
+        self.route(release.app, serving)
         kept = {rollout.unit(p) for p in keep}  # a set goes whole, or not at all
         self.stop_all([p for p in processes if rollout.unit(p) not in kept])
 
@@ -494,8 +521,10 @@ class Reconciler:
         now = self.backend.refresh(process)
         return now is not None and now.running and now.address == process.address
 
-    def route(self, app_name: str, processes: list[Process]) -> None:
-        self.router.set_app(app_name, sorted(p.address for p in processes if p.process_type == "web" and p.address))
+    def route(self, app: App, processes: list[Process]) -> None:
+        """To the app's web processes, or to the maintenance page while it is in maintenance."""
+        addresses = sorted(p.address for p in processes if p.process_type == "web" and p.address)
+        self.router.set_app(app.name, [MAINTENANCE] if app.maintenance else addresses)
 
     def stop_all(self, processes: list[Process], grace: int | None = None) -> None:
         grace = self.settings.stop_grace if grace is None else grace

@@ -87,8 +87,8 @@ def update_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep, body
         app = apps.set_health_check_path(db, app, body["health_check_path"])
     if "force_https" in body:
         app = apps.set_force_https(db, app, body["force_https"])
-    if body.get("maintenance") not in (None, False):
-        raise InvalidParams("Maintenance mode is not supported yet.")
+    if "maintenance" in body:
+        app = apps.set_maintenance(db, app, body["maintenance"])
     db.commit()
     if old_name != app.name:
         rename_repository(settings, old_name, app.name)  # pushes go to the new remote
