@@ -18,7 +18,13 @@ from paas.domain.models import (
     Domain,
     Event,
     Formation,
+    Pipeline,
+    PipelineCoupling,
+    PipelinePromotion,
+    PromotionTarget,
     Release,
+    ScheduledJob,
+    ScheduledRun,
     Team,
     TeamMember,
     User,
@@ -285,6 +291,46 @@ def collaborator_json(row: Collaborator | None, app: App, user: User, permission
 def team_json(team: Team, role: str | None) -> dict:
     return {"id": str(team.id), "name": team.name, "role": role, "type": "team", "default": False,
             "created_at": iso(team.created_at), "updated_at": iso(team.updated_at)}
+
+
+def pipeline_json(pipeline: Pipeline) -> dict:
+    owner = {"id": str(pipeline.team_id), "type": "team"} if pipeline.team_id else {"id": str(pipeline.owner_id), "type": "user"}
+    return {"id": str(pipeline.id), "name": pipeline.name, "owner": owner, "generation": {"name": "cedar"},
+            "created_at": iso(pipeline.created_at), "updated_at": iso(pipeline.updated_at)}
+
+
+def pipeline_coupling_json(coupling: PipelineCoupling) -> dict:
+    return {"id": str(coupling.id), "app": app_ref(coupling.app), "stage": coupling.stage,
+            "pipeline": {"id": str(coupling.pipeline.id), "name": coupling.pipeline.name},
+            "created_at": iso(coupling.created_at), "updated_at": iso(coupling.updated_at)}
+
+
+def promotion_json(promotion: PipelinePromotion, status: str) -> dict:
+    return {"id": str(promotion.id), "pipeline": {"id": str(promotion.pipeline_id)}, "status": status,
+            "source": {"app": {"id": str(promotion.source_app_id)}, "release": {"id": str(promotion.source_release_id)}},
+            "created_at": iso(promotion.created_at), "updated_at": iso(promotion.updated_at)}
+
+
+def promotion_target_json(target: PromotionTarget, status: str) -> dict:
+    failed = f"v{target.release.version} did not come up: its output says why (releases:output v{target.release.version})"
+    return {"id": str(target.id), "app": {"id": str(target.app_id)}, "release": {"id": str(target.release_id)},
+            "status": status, "error_message": failed if status == "failed" else None,
+            "pipeline_promotion": {"id": str(target.promotion_id)}}
+
+
+def scheduled_job_json(job: ScheduledJob, next_run_at: datetime | None = None, last_run: ScheduledRun | None = None) -> dict:
+    return {"id": str(job.id), "app": app_ref(job.app), "command": job.command, "schedule": job.schedule, "size": job.size,
+            "concurrency_policy": job.concurrency_policy, "next_run_at": iso(next_run_at),
+            "last_run": scheduled_run_json(last_run) if last_run else None,
+            "created_at": iso(job.created_at), "updated_at": iso(job.updated_at)}
+
+
+def scheduled_run_json(run: ScheduledRun) -> dict:
+    duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.status != "skipped" else None
+    return {"id": str(run.id), "scheduled_job": {"id": str(run.job_id)}, "name": run.name, "status": run.status,
+            "due_at": iso(run.due_at), "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
+            "exit_code": run.exit_code, "duration_seconds": round(duration, 3) if duration is not None else None,
+            "release": {"version": run.release_version} if run.release_version else None, "message": run.message}
 
 
 def team_member_json(member: TeamMember) -> dict:

@@ -415,6 +415,10 @@ def test_maintenance_answers_503_with_each_apps_page_and_off_goes_back(make_test
     for method in ("POST", "DELETE", "PUT"):  # every method gets the page, not 405
         answer = httpx.request(method, f"{base}/any/path?x=1", headers={"Host": "a.localhost"}, content=b"x")
         assert (answer.status_code, answer.text) == (503, page.text)
+    etag = page.headers.get("etag", '"x"')
+    for conditional in ({"If-None-Match": etag}, {"If-Modified-Since": page.headers.get("last-modified", "")}, {"Range": "bytes=0-3"}):
+        answer = httpx.get(f"{base}/", headers={"Host": "a.localhost", **conditional})
+        assert (answer.status_code, answer.text) == (503, page.text), conditional  # the whole page, never a 304 or a part
     # The request's own path never picks another file of the pages' directory.
     assert httpx.get(f"{base}/b.html", headers={"Host": "a.localhost"}).text == page.text
     assert httpx.get(f"{base}/a.html", headers={"Host": "b.localhost"}).text == other.text

@@ -10,9 +10,9 @@ import redis
 from paas.channels.output import STREAM_TTL_SECONDS
 
 
-def next_run_name(client: redis.Redis, app_name: str) -> str:
-    """`run.N`, numbered per app as Heroku does."""
-    return f"run.{client.incr(_run_counter(app_name))}"
+def next_run_name(client: redis.Redis, app_name: str, kind: str = "run") -> str:
+    """`run.N` (or `scheduler.N`), numbered per app as Heroku does."""
+    return f"{kind}.{client.incr(_run_counter(app_name))}"
 
 
 def app_renamed(client: redis.Redis, old: str, new: str) -> None:

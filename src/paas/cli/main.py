@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from paas.cli import access, accounts, addons, apps, builds, config, domains, events, metrics, nodes, processes, releases, runs, teams, webhooks  # noqa: F401
+from paas.cli import access, accounts, addons, apps, builds, config, domains, events, metrics, nodes, pipelines, processes, releases, runs, scheduler, teams, webhooks  # noqa: F401
 from paas.cli.client import fail
 from paas.cli.common import app
 

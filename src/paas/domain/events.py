@@ -24,13 +24,15 @@ from paas.domain.models import (
     Domain,
     Event,
     Formation,
+    PipelineCoupling,
     Release,
+    ScheduledJob,
     User,
 )
 
 CHANNEL = "paas_events"  # notified at commit: the publisher looks at once, not at its next poll
 RESOURCES = ("addon", "addon-attachment", "app", "build", "collaborator", "config-vars", "domain", "dyno",
-             "formation", "link", "release")
+             "formation", "link", "pipeline-coupling", "release", "scheduled-job")
 
 
 def act_as(db: Session, user: User | None) -> None:
@@ -62,6 +64,10 @@ def shape(db: Session, row) -> dict:
             return shapes.domain_json(row, row.app, settings)
         case Collaborator():
             return shapes.collaborator_json(row, row.app, row.user, row.permissions)
+        case PipelineCoupling():
+            return shapes.pipeline_coupling_json(row)
+        case ScheduledJob():
+            return shapes.scheduled_job_json(row)
     raise TypeError(f"no event shape for {type(row).__name__}")
 
 

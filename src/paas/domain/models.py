@@ -377,3 +377,94 @@ class PasswordLink(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Pipeline(Timestamps, Base):
+    """Apps of one code base by stage (Heroku's pipelines): a release moves down them unrebuilt.
+    Owned by a user or by a team (exactly one of the two)."""
+
+    __tablename__ = "pipelines"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(30), index=True)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+
+
+class PipelineCoupling(Timestamps, Base):
+    """An app's place in a pipeline: one pipeline per app, at one stage."""
+
+    __tablename__ = "pipeline_couplings"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), unique=True)
+    stage: Mapped[str] = mapped_column(String(20))
+
+    pipeline: Mapped[Pipeline] = relationship()
+    app: Mapped[App] = relationship()
+
+
+class PipelinePromotion(Timestamps, Base):
+    """One release of a source app copied into target apps of its pipeline, each as a new release."""
+
+    __tablename__ = "pipeline_promotions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    source_app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    source_release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+    targets: Mapped[list["PromotionTarget"]] = relationship(order_by="PromotionTarget.created_at", viewonly=True)
+
+
+class PromotionTarget(Timestamps, Base):
+    """A promotion's target app and the release it got there (its status is the release's)."""
+
+    __tablename__ = "promotion_targets"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    promotion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipeline_promotions.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    release_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+
+    release: Mapped[Release] = relationship()
+
+
+class ScheduledJob(Timestamps, Base):
+    """A command run on a schedule (five-field cron, UTC), each run a one-off dyno `scheduler.N`
+    of the app's current release."""
+
+    __tablename__ = "scheduled_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    command: Mapped[str] = mapped_column(Text)
+    schedule: Mapped[str] = mapped_column(String(100))
+    size: Mapped[str] = mapped_column(String(30))
+    concurrency_policy: Mapped[str] = mapped_column(String(10), default="forbid")  # forbid or allow
+    # Runs due from then on are run (a missed one once); set anew when the schedule changes.
+    scheduled_since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    app: Mapped[App] = relationship()
+
+
+class ScheduledRun(Base):
+    """One due time of a job: run, or skipped (the previous still going); never two for one time."""
+
+    __tablename__ = "scheduled_runs"
+    __table_args__ = (UniqueConstraint("job_id", "due_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scheduled_jobs.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    name: Mapped[str] = mapped_column(String(40))  # scheduler.N
+    status: Mapped[str] = mapped_column(String(10))  # running, succeeded, failed, skipped
+    release_version: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str | None] = mapped_column(String(200))  # why it failed or was skipped
+
+    job: Mapped[ScheduledJob] = relationship()

@@ -37,9 +37,11 @@ from paas.platform.api import (
     log_sessions,
     metrics,
     nodes,
+    pipelines,
     registry_token,
     releases,
     router_tls,
+    scheduled_jobs,
     sources,
     stacks,
     teams,
@@ -67,7 +69,7 @@ def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
     for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
-                   metrics, nodes, registry_token, releases, router_tls, sources, stacks, teams, webhooks):
+                   metrics, nodes, pipelines, registry_token, releases, router_tls, scheduled_jobs, sources, stacks, teams, webhooks):
         api.include_router(module.router)
     for pages in (dashboard, dashboard_app_pages, dashboard_account, dashboard_admin):
         api.include_router(pages.router)

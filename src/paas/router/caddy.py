@@ -433,7 +433,10 @@ class CaddyRouter:
             "routes": [
                 {"handle": [page_of("-")]},  # no app's: the default page (no path of the request's own is served)
                 *choose,
-                {"handle": [{"handler": "headers", "response": {"set": {"Cache-Control": ["no-store"], "Retry-After": ["120"]}}}]},
+                {"handle": [{"handler": "headers", "response": {"set": {"Cache-Control": ["no-store"], "Retry-After": ["120"]}},
+                             # The whole page every time: a 304 or a part of it under a 503 is no page.
+                             "request": {"delete": ["Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since",
+                                                    "If-Unmodified-Since"]}}]},
                 {"match": [{"file": {"root": str(self.pages_dir), "try_files": ["{http.request.uri.path}"]}}],
                  "handle": [{"handler": "file_server", "root": str(self.pages_dir), "status_code": 503}], "terminal": True},
                 {"handle": [_respond(503, MAINTENANCE_PAGE)]},

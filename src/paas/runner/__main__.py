@@ -37,6 +37,7 @@ from paas.router.certificates import CertificateWatcher
 from paas.runner.backend import make_backend
 from paas.runner.log_collector import LogCollector, dyno_at
 from paas.runner.lost_builds import LostBuilds
+from paas.runner.cron import Cron
 from paas.runner.one_off import OneOffs
 from paas.runner.reconcile import Reconciler
 from paas.runner.scheduler import Scheduler, follow_exits
@@ -123,6 +124,7 @@ def main() -> None:
                            forget_metrics(metrics_store)],
                           after=[sender.wake])
     threading.Thread(target=publisher.run, daemon=True, name="publisher").start()
+    Cron(reconciler).start()
 
     def sweep() -> None:
         # Caddy may have restarted since the last sweep and lost our servers; domains may have changed.

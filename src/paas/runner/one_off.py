@@ -6,7 +6,6 @@ sees every byte; stdin, end of input and hang-up come back through the run's cha
 runs send their output to the app's logs, as every process does.
 """
 
-import dataclasses
 import logging
 import threading
 import time
@@ -16,7 +15,6 @@ import redis
 
 from paas.channels.dynos import forget_runs, publish_run
 from paas.channels.runs import ATTACH_TIMEOUT, RunChannel
-from paas.domain import formation
 from paas.domain.models import Release
 from paas.runner.backend import OneOffTimeout
 
@@ -59,12 +57,8 @@ class OneOffs:
             if release is None:
                 channel.exited(-1, f"{app} no longer exists")
                 return
-            spec = self.reconciler.one_off(release, "run", request["command"], self.reconciler.networks_of(db, release.app))
-        sizes = self.settings.dyno_sizes
-        spec = dataclasses.replace(
-            spec, index=int(name.split(".")[1]), env={**spec.env, **request["env"]},
-            size=request["size"], limits=sizes.get(request["size"]) or sizes[formation.DEFAULT_SIZE],
-        )
+            spec = self.reconciler.one_off(release, "run", request["command"], self.reconciler.networks_of(db, release.app),
+                                           index=int(name.split(".")[1]), size=request["size"], env=request["env"])
         if request["attach"]:
             inputs = channel.inputs(block=1.0)
             if not wait_for_client(inputs):

@@ -156,7 +156,7 @@ class Reconciler:
         self.published: dict[str, list[dict]] = {}  # what the API was last told of each app's dynos
         self.published_at: dict[str, float] = {}  # and when (monotonic)
         self.app_ids: dict[str, str] = {}  # app name -> id, as of the last sweep (the router's lines are by name)
-        self.pages: dict[str, str | None] = {}  # app name -> the MAINTENANCE_PAGE_URL its router page came from
+        self.pages: dict[str, str | None] = {}  # app in maintenance -> the MAINTENANCE_PAGE_URL its router page came from
 
     def sweep(self) -> list[str]:
         """The periodic pass, cheap with a thousand apps: every process, every app's target and
@@ -279,8 +279,10 @@ class Reconciler:
 
     def maintenance_page(self, app: App, release: Release) -> None:
         """The router's page for the app in maintenance: fetched from its MAINTENANCE_PAGE_URL
-        each time maintenance goes on (and when the URL changes), else the default one. Kept
-        while off: it is removed only after the route has left it."""
+        each time maintenance goes on (and when the URL changes), else the default one. `pages`
+        holds the apps whose page is ready: only those are routed to the maintenance page (a
+        switch during a deploy waits for the reconcile it wakes). An old page stays on disk
+        while off, unused: the next switch on replaces or removes it before routing to it."""
         if not app.maintenance:
             self.pages.pop(app.name, None)
             return
@@ -347,7 +349,7 @@ class Reconciler:
             return
         self.stop_all(old)
         self.router.settle(app_name)  # "live" only once every new request reaches it
-        if release.app.maintenance:
+        if app_name in self.pages:
             out.write(f"-----> v{release.version} is running; {self.settings.web_url(app_name)} shows the maintenance page until maintenance is turned off")
         else:
             out.write(f"-----> v{release.version} is live at {self.settings.web_url(app_name)}")
@@ -418,9 +420,11 @@ class Reconciler:
             replacements = [p for p in replacements if p not in gone] + [p for p in kept_back if p not in replacements]
         keep = list(current.values()) + replacements
         routed = set(self.router.upstreams(release.app.name))
-        # A web process the engine brought back after a crash is routed only once it answers.
+        # A web process the engine brought back after a crash is routed only once it answers;
+        # coming out of maintenance, what runs was routed (or health-checked) before it.
         health = release.app.health_check_path
-        serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or answers(p, health))]
+        serving = [p for p in keep if p.running and (p.process_type != "web" or p.address in routed or routed == {MAINTENANCE}
+                                                     or answers(p, health))]
         self.route(release.app, serving)
         kept = {rollout.unit(p) for p in keep}  # a set goes whole, or not at all
         self.stop_all([p for p in processes if rollout.unit(p) not in kept])
@@ -439,11 +443,15 @@ class Reconciler:
             raise BootFailed(f"the release command exited with code {exit_code}")
         emit("       release command done")
 
-    def one_off(self, release: Release, process_type: str, command: str, networks_for: NetworksFor) -> ProcessSpec:
+    def one_off(self, release: Release, process_type: str, command: str, networks_for: NetworksFor, index: int = 1,
+                size: str = formation.DEFAULT_SIZE, env: dict[str, str] | None = None) -> ProcessSpec:
+        """A process of the release outside its formation: its release phase, a run, a scheduled job."""
+        sizes = self.settings.dyno_sizes
         return ProcessSpec(
             app=release.app.name, app_id=str(release.app_id), release_id=str(release.id), version=release.version,
-            process_type=process_type, index=1, image=release.image, command=command,
-            env=self.environment(release), port=self.settings.web_port,
+            process_type=process_type, index=index, image=release.image, command=command,
+            env={**self.environment(release), **(env or {})}, port=self.settings.web_port,
+            size=size, limits=sizes.get(size) or sizes[formation.DEFAULT_SIZE],  # a size the operator dropped
             networks=networks_for(process_type),
         )
 
@@ -522,9 +530,10 @@ class Reconciler:
         return now is not None and now.running and now.address == process.address
 
     def route(self, app: App, processes: list[Process]) -> None:
-        """To the app's web processes, or to the maintenance page while it is in maintenance."""
+        """To the app's web processes, or to the maintenance page while it is in maintenance (and
+        its page is ready)."""
         addresses = sorted(p.address for p in processes if p.process_type == "web" and p.address)
-        self.router.set_app(app.name, [MAINTENANCE] if app.maintenance else addresses)
+        self.router.set_app(app.name, [MAINTENANCE] if app.name in self.pages else addresses)
 
     def stop_all(self, processes: list[Process], grace: int | None = None) -> None:
         grace = self.settings.stop_grace if grace is None else grace

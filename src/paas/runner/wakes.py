@@ -10,8 +10,9 @@ from paas.domain import apps
 
 # Not the runner's business yet: a build; an add-on, an attachment or a link before the add-on
 # job made its network (the job wakes the runner then, and its var comes in a release); a
-# one-off run (it has a queue of its own). Or its own doing: a release settled, a dyno's state.
-QUIET = {"build", "addon", "addon-attachment:create", "link:create", "release:update", "dyno:create", "dyno:stop", "dyno:update"}
+# one-off run (it has a queue of its own); a pipeline coupling; a scheduled job (the cron
+# thread reads the jobs every minute). Or its own doing: a release settled, a dyno's state.
+QUIET = {"build", "pipeline-coupling", "scheduled-job", "addon", "addon-attachment:create", "link:create", "release:update", "dyno:create", "dyno:stop", "dyno:update"}
 
 
 def woken(batch) -> list[str]:

@@ -20,6 +20,7 @@ router = APIRouter()
 
 
 @router.get("/account")
+@router.get("/users/~")
 def account(user: UserDep):
     return account_json(user)
 

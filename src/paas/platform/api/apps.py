@@ -135,8 +135,3 @@ def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, settings
     delete_repository(settings, app.name)
     return JSONResponse(body)
 
-
-@router.get("/apps/{ident}/pipeline-couplings")
-def pipeline_couplings(ident: str, user: UserDep, db: DbDep):
-    access.app_for(db, ident, user, access.VIEW)
-    return JSONResponse({"id": "not_found", "message": "This app is not in a pipeline."}, status_code=404)
