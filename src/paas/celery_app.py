@@ -4,6 +4,7 @@ from paas.settings import Settings
 
 # The build task's name: the API sends it by name (it does not import the builder), the worker registers it.
 BUILD_TASK = "paas.builder.build"
+SETUP_TASK = "paas.builder.setup"  # an app setup's source and app.json (paas.builder.setup)
 
 
 def worker_answers(celery: Celery) -> bool:

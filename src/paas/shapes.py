@@ -11,6 +11,7 @@ from paas.domain.models import (
     AddonAttachment,
     ApiToken,
     App,
+    AppSetup,
     AppLink,
     AuditEvent,
     Build,
@@ -23,6 +24,8 @@ from paas.domain.models import (
     PipelinePromotion,
     PromotionTarget,
     Release,
+    ReviewApp,
+    ReviewAppConfig,
     ScheduledJob,
     ScheduledRun,
     Team,
@@ -320,7 +323,7 @@ def promotion_target_json(target: PromotionTarget, status: str) -> dict:
 
 def scheduled_job_json(job: ScheduledJob, next_run_at: datetime | None = None, last_run: ScheduledRun | None = None) -> dict:
     return {"id": str(job.id), "app": app_ref(job.app), "command": job.command, "schedule": job.schedule, "size": job.size,
-            "concurrency_policy": job.concurrency_policy, "next_run_at": iso(next_run_at),
+            "concurrency_policy": job.concurrency_policy, "declared_in": job.declared_in, "next_run_at": iso(next_run_at),
             "last_run": scheduled_run_json(last_run) if last_run else None,
             "created_at": iso(job.created_at), "updated_at": iso(job.updated_at)}
 
@@ -331,6 +334,32 @@ def scheduled_run_json(run: ScheduledRun) -> dict:
             "due_at": iso(run.due_at), "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
             "exit_code": run.exit_code, "duration_seconds": round(duration, 3) if duration is not None else None,
             "release": {"version": run.release_version} if run.release_version else None, "message": run.message}
+
+
+def app_setup_json(setup: AppSetup, build: dict | None) -> dict:
+    postdeploy = None
+    if setup.postdeploy_exit_code is not None:
+        postdeploy = {"exit_code": setup.postdeploy_exit_code, "output": setup.postdeploy_output or ""}
+    return {"id": str(setup.id), "status": setup.status, "failure_message": setup.failure_message,
+            "manifest_errors": setup.manifest_errors or [], "app": {"id": str(setup.app_id) if setup.app_id else None, "name": setup.app_name},
+            "build": {key: build[key] for key in ("id", "status", "output_stream_url")} if build else None,
+            "postdeploy": postdeploy, "resolved_success_url": None,
+            "created_at": iso(setup.created_at), "updated_at": iso(setup.updated_at)}
+
+
+def review_app_config_json(config: ReviewAppConfig) -> dict:
+    return {"pipeline": {"id": str(config.pipeline_id)}, "repo": {"name": config.repo}, "automatic_review_apps": config.automatic_review_apps,
+            "destroy_stale_apps": config.destroy_stale_apps, "stale_days": config.stale_days, "wait_for_ci": config.wait_for_ci,
+            "base_name": config.base_name, "deploy_target": None,
+            "created_at": iso(config.created_at), "updated_at": iso(config.updated_at)}
+
+
+def review_app_json(review: ReviewApp, status: str, message: str | None) -> dict:
+    return {"id": str(review.id), "app": {"id": str(review.app_id)} if review.app_id else None,
+            "app_setup": {"id": str(review.app_setup_id)} if review.app_setup_id else None,
+            "pipeline": {"id": str(review.pipeline_id)}, "branch": review.branch, "pr_number": review.pr_number,
+            "status": status, "error_status": "failed" if status == "errored" else None, "message": message,
+            "creator": {"id": str(review.user_id)}, "created_at": iso(review.created_at), "updated_at": iso(review.updated_at)}
 
 
 def team_member_json(member: TeamMember) -> dict:

@@ -18,16 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from paas.builder import source
 from paas.builder.dockerfile import build_from_dockerfile
 from paas.builder.errors import BuildFailed
-from paas.builder.files import is_file_beneath
+from paas.builder.files import is_file_beneath, read_beneath
 from paas.builder.job import Job
 from paas.builder.sandbox import Sandboxes
+from paas.builder.setup import prepare_setup
 from paas.builder.slug import LocalSlugStore, SlugStore
 from paas.builder.slug_build import build_slug_image
-from paas.celery_app import BUILD_TASK, make_celery
+from paas.celery_app import BUILD_TASK, SETUP_TASK, make_celery
 from paas.channels import connect
 from paas.channels.builds import Heartbeat
 from paas.channels.output import LogStream
-from paas.domain import builds, config, events
+from paas.domain import builds, config, events, manifest, review_apps, scheduled_jobs
+from paas.domain.manifest import Manifest, ManifestErrors
 from paas.domain.crypto import ConfigCipher, load_key, load_keys
 from paas.domain.db import make_sessionmaker
 from paas.domain.errors import Conflict
@@ -90,6 +92,11 @@ def build(build_id: str) -> None:
         release_free_memory()  # a build's buffers (sources, slugs, output) go back to the system
 
 
+@celery.task(name=SETUP_TASK)
+def setup(setup_id: str) -> None:
+    prepare_setup(worker(), uuid.UUID(setup_id), fetch_tarball, lambda build_id: celery.send_task(BUILD_TASK, args=[str(build_id)]))
+
+
 class Output:
     """The build's output: live to its Redis stream, and kept to be stored with the build."""
 
@@ -112,6 +119,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
             heartbeat.stop()
             log.info("build %s is not to run (given up on, or its first worker was lost)", build_id)
             return
+        environment = "review" if review_apps.of_app(db, build.app) else None  # app.json's keys for review apps
         job = Job(
             build_id=build_id, app=build.app.name, version=build.source_version, source_url=build.source_url,
             env=config.config_vars(w.cipher, build.app), stack=build.app.build_stack,
@@ -130,10 +138,9 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
         limits = source.Limits(w.settings.source_unpacked_limit, w.settings.source_files_limit)
         if job.source_url is None:
             job.tree = source.from_commit(repository_path(w.settings, job.app), job.version, source_dir, limits)
-        elif uploaded := own_source(w, job.source_url):
-            source.from_tarball(uploaded, source_dir, limits, "the uploaded source")
         else:
-            source.from_url(w.settings, job.source_url, source_dir, w.settings.source_size_limit, limits)
+            fetch_tarball(w, job.source_url, source_dir)
+        declared = read_manifest(source_dir, environment, w.settings, out.write)
         if is_file_beneath(source_dir, "Dockerfile"):
             result = build_from_dockerfile(w.settings, w.docker, w.sandboxes, job, source_dir, out.write)
         else:
@@ -147,6 +154,7 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
                 stack=result.stack, buildpacks=result.buildpacks, slug_key=result.slug_key, slug_size=result.slug_size,
             )
             version, release_id = release.version, release.id
+            scheduled_jobs.declare(db, build.app, declared.cron if declared else (), w.settings.dyno_sizes)
             out.write(f"-----> Build finished in {time.monotonic() - started:.1f} s; released v{version}")
             builds.finish_build(db, build, Status.succeeded, out.lines)
             db.commit()
@@ -168,6 +176,31 @@ def run_build(w: Worker, build_id: uuid.UUID) -> None:
         out.stream.end(True, release_id=str(release_id), version=version)
     finally:
         heartbeat.stop()
+
+
+def fetch_tarball(w: Worker, url: str, directory: Path) -> None:
+    """A source tarball's files into `directory`: one of the platform's own uploads, or fetched
+    under the outbound rule; within the source limits either way."""
+    limits = source.Limits(w.settings.source_unpacked_limit, w.settings.source_files_limit)
+    if uploaded := own_source(w, url):
+        source.from_tarball(uploaded, directory, limits, "the uploaded source")
+    else:
+        source.from_url(w.settings, url, directory, w.settings.source_size_limit, limits)
+
+
+def read_manifest(directory: Path, environment: str | None, settings: Settings, emit) -> Manifest | None:
+    """The source's app.json (None without one); BuildFailed listing every problem it has."""
+    text = read_beneath(directory, "app.json", manifest.MAX_BYTES)
+    if text is None:
+        return None
+    try:
+        parsed = manifest.parse(text, environment, settings.dyno_sizes)
+    except ManifestErrors as refused:
+        emit(f"-----> app.json has {len(refused.errors)} problem{'s' if len(refused.errors) > 1 else ''}:")
+        for error in refused.errors:
+            emit(f"       {error}")
+        raise BuildFailed("app.json has problems (listed above): nothing was deployed") from None
+    return parsed
 
 
 def own_source(w: Worker, url: str) -> Path | None:

@@ -2,12 +2,15 @@
 
 import os
 import sys
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from paas.cli import gitremote
-from paas.cli.client import Api, fail
+from paas.cli.builds import upload
+from paas.cli.client import Api, fail, print_stream
 from paas.cli.common import (
     AppOpt,
     JsonOpt,
@@ -40,14 +43,21 @@ def apps_create(
     stack: Annotated[str | None, typer.Option("--stack", "-s", help="The stack to build on (`paas stack` lists them).")] = None,
     buildpack: Annotated[str | None, typer.Option("--buildpack", "-b", help="A buildpack's name or URL, instead of detection.")] = None,
     remote: Annotated[bool, typer.Option(help="Add the `paas` git remote when inside a git repo.")] = True,
+    manifest: Annotated[bool, typer.Option("--manifest", help="Set it up from the directory's app.json: config, add-ons, "
+                                           "formation, build, postdeploy (an app setup).")] = False,
+    source: Annotated[Path, typer.Option("--dir", help="With --manifest: the directory.", file_okay=False, exists=True)] = Path("."),
     as_json: JsonOpt = False,
 ):
     """Create an app (and, inside a git repo, its `paas` remote).
 
     Example: paas apps:create myapp --stack trixie --buildpack python
+    Example: paas apps:create myapp --manifest   (from app.json, with its add-ons, build and postdeploy)
     """
     api = Api()
-    created = api.post("/apps", {**({"name": name} if name else {}), **({"stack": stack} if stack else {})})
+    if manifest:
+        created = set_up(api, name, source)
+    else:
+        created = api.post("/apps", {**({"name": name} if name else {}), **({"stack": stack} if stack else {})})
     if buildpack:
         api.request("PUT", f"/apps/{created['name']}/buildpack-installations", json={"updates": [{"buildpack": buildpack}]})
     git_url = f"{api.url}/{created['name']}.git"
@@ -60,6 +70,33 @@ def apps_create(
         set_paas_remote(api.url, git_url)
         if not as_json:
             typer.echo(f"Git remote {gitremote.REMOTE} added: {git_url}")
+
+
+SETUP_WAIT = 1800  # seconds: a setup that is not done by then is failed by the platform
+
+
+def set_up(api: Api, name: str | None, source: Path) -> dict:
+    """An app setup from the directory: its progress as it goes, and the app once it is up."""
+    setup = api.post("/app-setups", {"source_blob": {"url": upload(api, source)}, **({"app": {"name": name}} if name else {})})
+    typer.echo(f"Setting up ⬢ {setup['app']['name']} from app.json...")
+    streamed = False
+    deadline = time.monotonic() + SETUP_WAIT
+    while setup["status"] == "pending" and time.monotonic() < deadline:
+        if setup["build"] and not streamed:
+            print_stream(setup["build"]["output_stream_url"], "build's output")
+            streamed = True
+        time.sleep(0.5)
+        setup = api.get(f"/app-setups/{setup['id']}")
+    if setup["postdeploy"]:
+        typer.echo(f"-----> postdeploy exited with status {setup['postdeploy']['exit_code']}")
+        for line in setup["postdeploy"]["output"].splitlines():
+            typer.echo(f"       {line}")
+    if setup["status"] == "pending":
+        fail(f"The setup of ⬢ {setup['app']['name']} is still under way: `paas apps:info -a {setup['app']['name']}` later.")
+    if setup["status"] == "failed":
+        problems = "".join(f"\n  - {error}" for error in setup["manifest_errors"])
+        fail(f"The setup of ⬢ {setup['app']['name']} failed: {setup['failure_message']}{problems}\nNothing of it was kept.")
+    return api.get(f"/apps/{setup['app']['name']}")
 
 
 @app.command("apps:info")

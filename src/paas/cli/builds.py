@@ -73,17 +73,7 @@ def builds_create(
     Example: paas builds:create --dir ./site --version 1.4.2 -a myapp
     """
     name, api = resolve_app(app_name), Api()
-    with working(f"Packing {source}"):
-        tarball = pack(source)
-    blob = api.post("/sources", {})["source_blob"]
-    with working(f"Uploading {len(tarball) / 1e6:.1f} MB"):
-        try:
-            uploaded = httpx.put(blob["put_url"], content=tarball, timeout=300)
-        except httpx.HTTPError as error:
-            fail(f"The upload failed: {error}")
-        if uploaded.is_error:
-            fail(f"The upload failed: {error_message(uploaded)}")
-    build = api.post(f"/apps/{name}/builds", {"source_blob": {"url": blob["get_url"], "version": version}})
+    build = api.post(f"/apps/{name}/builds", {"source_blob": {"url": upload(api, source), "version": version}})
     print_stream(build["output_stream_url"], "build's output")
     build = settled(api, f"/apps/{name}/builds/{build['id']}")
     if build["status"] != "succeeded":
@@ -94,6 +84,21 @@ def builds_create(
     release = settled(api, f"/apps/{name}/releases/{release['id']}")
     if release["status"] != "succeeded":
         fail(f"v{release['version']} did not start: ⬢ {name} keeps its current release.")
+
+
+def upload(api: Api, source: Path) -> str:
+    """The directory's files as a source of the platform's: its URL for builds and setups."""
+    with working(f"Packing {source}"):
+        tarball = pack(source)
+    blob = api.post("/sources", {})["source_blob"]
+    with working(f"Uploading {len(tarball) / 1e6:.1f} MB"):
+        try:
+            uploaded = httpx.put(blob["put_url"], content=tarball, timeout=300)
+        except httpx.HTTPError as error:
+            fail(f"The upload failed: {error}")
+        if uploaded.is_error:
+            fail(f"The upload failed: {error_message(uploaded)}")
+    return blob["get_url"]
 
 
 def pack(source: Path) -> bytes:

@@ -444,6 +444,7 @@ class ScheduledJob(Timestamps, Base):
     schedule: Mapped[str] = mapped_column(String(100))
     size: Mapped[str] = mapped_column(String(30))
     concurrency_policy: Mapped[str] = mapped_column(String(10), default="forbid")  # forbid or allow
+    declared_in: Mapped[str] = mapped_column(String(10), default="api")  # api, or app.json (replaced by each build's)
     # Runs due from then on are run (a missed one once); set anew when the schedule changes.
     scheduled_since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -468,3 +469,72 @@ class ScheduledRun(Base):
     message: Mapped[str | None] = mapped_column(String(200))  # why it failed or was skipped
 
     job: Mapped[ScheduledJob] = relationship()
+
+
+class AppSetup(Timestamps, Base):
+    """An app made from a source tarball and its app.json in one go (Heroku's app setups): the
+    worker reads the manifest and configures the app; the runner's setups thread builds once its
+    add-ons are up, runs `postdeploy` once the release is live, and destroys the app if any step
+    fails (the setup stays, to say why)."""
+
+    __tablename__ = "app_setups"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    app_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"), index=True)
+    app_name: Mapped[str] = mapped_column(String(30))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, succeeded, failed
+    # prepare (the worker), addons, build, postdeploy, postdeploying (the runner), done
+    phase: Mapped[str] = mapped_column(String(15), default="prepare")
+    source_url: Mapped[str | None] = mapped_column(String(2000))  # None: the commit source_version of the app's repository
+    source_version: Mapped[str] = mapped_column(String(40))
+    environment: Mapped[str | None] = mapped_column(String(10))  # review or test: its keys of app.json apply
+    overrides: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet-encrypted JSON: env values may be secrets
+    manifest: Mapped[dict | None] = mapped_column(JSONB)
+    addon_count: Mapped[int] = mapped_column(Integer, default=0)
+    build_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("builds.id", ondelete="SET NULL"))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    manifest_errors: Mapped[list] = mapped_column(JSONB, default=list)
+    postdeploy_exit_code: Mapped[int | None] = mapped_column(Integer)
+    postdeploy_output: Mapped[str | None] = mapped_column(Text)
+
+    app: Mapped[App | None] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class ReviewAppConfig(Timestamps, Base):
+    """A pipeline's review apps are on: a push of any branch but main or master to one of its
+    apps makes (or updates) that branch's review app."""
+
+    __tablename__ = "review_app_configs"
+
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), primary_key=True)
+    automatic_review_apps: Mapped[bool] = mapped_column(Boolean, default=True)
+    destroy_stale_apps: Mapped[bool] = mapped_column(Boolean, default=False)
+    stale_days: Mapped[int] = mapped_column(Integer, default=5)
+    wait_for_ci: Mapped[bool] = mapped_column(Boolean, default=False)
+    base_name: Mapped[str | None] = mapped_column(String(20))
+    repo: Mapped[str | None] = mapped_column(String(200))
+
+
+class ReviewApp(Timestamps, Base):
+    """A branch's own app in a pipeline: made by an app setup (app.json's `review` environment),
+    coupled at stage review, destroyed with the branch (after `pr-predestroy`) or when stale."""
+
+    __tablename__ = "review_apps"
+    __table_args__ = (UniqueConstraint("pipeline_id", "branch"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
+    app_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"), index=True)
+    app_setup_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_setups.id", ondelete="SET NULL"))
+    branch: Mapped[str] = mapped_column(String(255))
+    pr_number: Mapped[int | None] = mapped_column(Integer)
+    # creating, created, errored (from its setup), deleting, predestroying, deleted
+    status: Mapped[str] = mapped_column(String(15), default="creating")
+    message: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+    app: Mapped[App | None] = relationship()
+    setup: Mapped[AppSetup | None] = relationship()
+    user: Mapped[User] = relationship()

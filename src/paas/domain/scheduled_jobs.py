@@ -50,12 +50,12 @@ def next_due(schedule: str, now: datetime) -> datetime:
     return croniter(schedule, now.astimezone(timezone.utc)).get_next(datetime)
 
 
-def create_job(db: Session, app: App, body: dict, sizes: dict) -> ScheduledJob:
+def create_job(db: Session, app: App, body: dict, sizes: dict, declared_in: str = "api") -> ScheduledJob:
     if db.scalar(select(func.count()).select_from(ScheduledJob).where(ScheduledJob.app_id == app.id)) >= MAX_JOBS:
         raise InvalidParams(f"An app has {MAX_JOBS} scheduled jobs at most.")
     job = ScheduledJob(app_id=app.id, command=validate_command(body.get("command")), schedule=validate_schedule(body.get("schedule")),
                        size=formation.canonical_size(body.get("size", formation.DEFAULT_SIZE), sizes),
-                       concurrency_policy=validate_policy(body.get("concurrency_policy", "forbid")))
+                       concurrency_policy=validate_policy(body.get("concurrency_policy", "forbid")), declared_in=declared_in)
     db.add(job)
     events.recorded(db, app, "scheduled-job", "create", job)
     return job
@@ -82,6 +82,24 @@ def update_job(db: Session, job: ScheduledJob, body: dict, sizes: dict) -> Sched
         if "concurrency_policy" in body:
             job.concurrency_policy = validate_policy(body["concurrency_policy"])
     return job
+
+
+def declare(db: Session, app: App, jobs: tuple[dict, ...], sizes: dict) -> None:
+    """The app's jobs from app.json become `jobs` (a build's manifest's); those made through the
+    API stay. A job declared as before keeps its runs."""
+    wanted = [(validate_command(j["command"]), validate_schedule(j["schedule"]),
+               formation.canonical_size(j.get("size", formation.DEFAULT_SIZE), sizes), j.get("concurrency_policy", "forbid"))
+              for j in jobs]
+    for job in jobs_of(db, app):
+        if job.declared_in != "app.json":
+            continue
+        key = (job.command, job.schedule, job.size, job.concurrency_policy)
+        if key in wanted:
+            wanted.remove(key)
+        else:
+            delete_job(db, job)
+    for command, schedule, size, policy in wanted:
+        create_job(db, app, {"command": command, "schedule": schedule, "size": size, "concurrency_policy": policy}, sizes, "app.json")
 
 
 def delete_job(db: Session, job: ScheduledJob) -> None:

@@ -24,6 +24,7 @@ from paas.memory import release_periodically
 from paas.platform.api import (
     accounts,
     addons,
+    app_setups,
     apps,
     buildpack_registry,
     builds,
@@ -40,6 +41,7 @@ from paas.platform.api import (
     pipelines,
     registry_token,
     releases,
+    review_apps,
     router_tls,
     scheduled_jobs,
     sources,
@@ -68,8 +70,8 @@ def error(status: int, id_: str, message: str, details: dict | None = None) -> J
 def make_api(platform: Platform) -> FastAPI:
     api = FastAPI(title="paas", version="0.1.0")
     api.state.platform = platform
-    for module in (accounts, addons, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
-                   metrics, nodes, pipelines, registry_token, releases, router_tls, scheduled_jobs, sources, stacks, teams, webhooks):
+    for module in (accounts, addons, app_setups, apps, buildpack_registry, builds, collaborators, config_vars, domains, dynos, events, formation, links, log_sessions,
+                   metrics, nodes, pipelines, registry_token, releases, review_apps, router_tls, scheduled_jobs, sources, stacks, teams, webhooks):
         api.include_router(module.router)
     for pages in (dashboard, dashboard_app_pages, dashboard_account, dashboard_admin):
         api.include_router(pages.router)

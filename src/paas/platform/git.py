@@ -4,12 +4,16 @@ A push to main or master of app A builds the pushed commit while git waits: the 
 (which runs after the objects are stored and before the ref moves) queues the build, relays its
 output and then the release's start-up as `remote:` lines, and refuses the ref update when either
 fails, so the branch keeps pointing at what is serving.
+
+Another branch pushed to an app of a pipeline whose review apps are on makes (or deploys to) that
+branch's review app, the same way; deleting the branch has it torn down (paas.domain.review_apps).
 """
 
 import contextvars
 import logging
 import re
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -20,10 +24,12 @@ from dulwich.protocol import CAPABILITY_SIDE_BAND_64K, SIDE_BAND_CHANNEL_PROGRES
 from dulwich.server import Backend, ReceivePackHandler
 from dulwich.web import make_wsgi_chain
 from redis.exceptions import LockError
+from sqlalchemy import func
 
-from paas.domain import access, accounts, apps, audit, events
+from paas.celery_app import SETUP_TASK
+from paas.domain import access, accounts, app_setups, apps, audit, events, review_apps
 from paas.domain.errors import Forbidden, NotFound, PaasError, Unauthorized
-from paas.domain.models import User
+from paas.domain.models import AppSetup, User
 from paas.domain.names import APP_NAME
 from paas.platform.auth import token_from_authorization
 from paas.repos import open_or_init
@@ -127,11 +133,14 @@ class DeployHook(Hook):
         self.platform = handler.platform
 
     def execute(self, ref: bytes, old: bytes, new: bytes):
+        if ref not in DEPLOY_REFS:
+            branch = ref.decode()[len("refs/heads/"):] if ref.startswith(b"refs/heads/") else None
+            if branch is None or not self.review(branch, new):
+                if new != ZERO_SHA:
+                    self.handler.progress(f"-----> Pushed to {ref.decode()}: only main or master deploy; not building.")
+            return b"", b""
         if new == ZERO_SHA:
             return b"", b""  # deleting a branch deploys nothing
-        if ref not in DEPLOY_REFS:
-            self.handler.progress(f"-----> Pushed to {ref.decode()}: only main or master deploy; not building.")
-            return b"", b""
         if not isinstance(self.handler.repo.object_store[new], Commit):
             raise HookError(f"{ref.decode()} must point to a commit")
         try:
@@ -160,6 +169,84 @@ class DeployHook(Hook):
         outcome = deploys.follow(build.id, self.handler.progress)
         if not outcome.ok:
             raise HookError(outcome.reason)
+
+
+    def review(self, branch: str, new: bytes) -> bool:
+        """A branch pushed to (or deleted from) an app of a pipeline whose review apps are on: its
+        review app is made, deployed to, or torn down. False when review apps are not on here."""
+        settings = self.platform.settings
+        with self.platform.sessionmaker() as db:
+            app = apps.get_app(db, self.handler.app_name)
+            found = review_apps.for_push(db, app)
+            if found is None:
+                return False
+            pipeline, user = found[0], db.get(User, current_user_id.get())
+            events.act_as(db, user)
+            existing = review_apps.of_branch(db, pipeline, branch)
+            if new == ZERO_SHA:
+                if existing is not None and existing.app is not None:
+                    access.app_for(db, existing.app.name, user, access.MANAGE)
+                    review_apps.request_delete(existing, "its branch was deleted")
+                    db.commit()
+                    self.handler.progress(f"-----> Deleting review app {existing.app.name} (its pr-predestroy runs first)")
+                return True
+            if not isinstance(self.handler.repo.object_store[new], Commit):
+                raise HookError(f"{branch} must point to a commit")
+            access.app_for(db, app.name, user, access.DEPLOY)
+            commit = new.decode()
+            status = review_apps.status_of(existing) if existing is not None else None
+            if status == "created":
+                target = access.app_for(db, existing.app.name, user, access.DEPLOY)
+                existing.updated_at = func.now()  # not stale
+                self.copy_commit(new, target.name)
+                self.handler.progress(f"-----> Deploying {branch} to its review app {target.name}")
+                build = self.platform.deploys.start(db, target, user, source_version=commit)
+                outcome = self.platform.deploys.follow(build.id, self.handler.progress)
+                if not outcome.ok:
+                    raise HookError(outcome.reason)
+                self.handler.progress(f"-----> Review app {target.name} is live at {settings.web_url(target.name)}")
+                return True
+            if status in ("creating", "deleting"):
+                raise HookError(f"the review app of {branch} is being {'made' if status == 'creating' else 'deleted'}; push again when it is")
+            review = review_apps.create(db, self.platform.cipher, settings, user, pipeline, branch, None, commit)
+            name, setup_id = review.app.name, review.app_setup_id
+            db.commit()
+        self.copy_commit(new, name)  # before the worker reads it
+        self.handler.progress(f"-----> Creating review app {name} for {branch} (app.json's review environment)")
+        self.platform.celery.send_task(SETUP_TASK, args=[str(setup_id)])
+        self.follow_setup(setup_id, name)
+        return True
+
+    def copy_commit(self, commit: bytes, app_name: str) -> None:
+        """The pushed commit (and what it needs) into the review app's own repository."""
+        target = open_or_init(self.platform.settings, app_name)
+        self.handler.repo.fetch(target, determine_wants=lambda refs, depth=None: [commit])
+        target.refs[b"refs/heads/main"] = commit
+        private_packs(Path(target.controldir()))
+
+    def follow_setup(self, setup_id: uuid.UUID, name: str) -> None:
+        """Relay the review app's setup: its build and start-up, then postdeploy; refuse the
+        branch if it fails (the app is gone then)."""
+        deadline, followed = time.monotonic() + app_setups.TIMEOUT.total_seconds(), False
+        while time.monotonic() < deadline:
+            with self.platform.sessionmaker() as db:
+                setup = db.get(AppSetup, setup_id)
+                status, build_id, message = setup.status, setup.build_id, setup.failure_message
+                errors, postdeploy = setup.manifest_errors, setup.postdeploy_exit_code
+            if status == "failed":
+                for error in errors:
+                    self.handler.progress(f"       {error}")
+                raise HookError(f"review app not made: {message}")
+            if status == "succeeded":
+                if postdeploy is not None:
+                    self.handler.progress(f"-----> postdeploy exited with status {postdeploy}")
+                self.handler.progress(f"-----> Review app {name} is live at {self.platform.settings.web_url(name)}")
+                return
+            if build_id is not None and not followed:
+                followed = True
+                self.platform.deploys.follow(build_id, self.handler.progress)
+            time.sleep(0.3)
+        raise HookError(f"the review app {name} was not made within {app_setups.TIMEOUT.seconds // 60} minutes")
 
 
 def auth_middleware(app, platform):

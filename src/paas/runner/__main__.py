@@ -20,6 +20,7 @@ import docker
 from paas import logs
 from paas.addons.jobs import AddonJobs, queue
 from paas.addons.jobs import Context as AddonContext
+from paas.celery_app import BUILD_TASK, make_celery
 from paas.channels import connect
 from paas.channels.dynos import publish_nodes
 from paas.channels.runner import ROUTER_WAKE, wait_for_work
@@ -38,6 +39,7 @@ from paas.runner.backend import make_backend
 from paas.runner.log_collector import LogCollector, dyno_at
 from paas.runner.lost_builds import LostBuilds
 from paas.runner.cron import Cron
+from paas.runner.setups import Setups
 from paas.runner.one_off import OneOffs
 from paas.runner.reconcile import Reconciler
 from paas.runner.scheduler import Scheduler, follow_exits
@@ -119,10 +121,12 @@ def main() -> None:
     metrics.start()
     LostBuilds(settings, reconciler.sessionmaker, redis).start()
     sender = Sender(settings, reconciler.sessionmaker, reconciler.cipher).start()
+    builds = make_celery(settings)
+    setups = Setups(reconciler, lambda build_id: builds.send_task(BUILD_TASK, args=[str(build_id)])).start()
     publisher = Publisher(reconciler.sessionmaker, redis,
                           [waker(redis), queue(redis), logs.writer(logs.LogStore(redis, settings.log_lines)), webhooks.enqueue,
                            forget_metrics(metrics_store)],
-                          after=[sender.wake])
+                          after=[sender.wake, setups.wake])
     threading.Thread(target=publisher.run, daemon=True, name="publisher").start()
     Cron(reconciler).start()
 

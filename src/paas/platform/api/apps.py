@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse
 
-from paas.domain import access, addons, apps, buildpacks, links, pagination, quotas, releases
+from paas.domain import access, app_setups, apps, buildpacks, pagination, quotas, releases
 from paas.domain.errors import InvalidParams
 from paas.domain.models import App, Build
 from paas.domain.ranges import parse_range
@@ -128,9 +128,7 @@ def delete_app(ident: str, user: UserDep, db: DbDep, cipher: CipherDep, settings
     app = access.app_for(db, ident, user, access.MANAGE)
     body = describe(db, app, settings)
     # Its add-ons go with it (and leave the other apps they were attached to), so do its links.
-    addons.release_app(db, cipher, app, user)
-    links.release_app(db, app)
-    apps.delete_app(db, app)
+    app_setups.destroy_app(db, cipher, app, user)
     db.commit()
     delete_repository(settings, app.name)
     return JSONResponse(body)
