@@ -86,11 +86,11 @@ def test_each_change_records_one_event_with_its_actor_and_data(acting, owner):
     assert (latest(db).data["quantity"], latest(db).previous_data["quantity"]) == (3, 1)
     change([], lambda: formation.update_formation(db, app, [{"type": "web", "quantity": 3}], SIZES))  # as it was
 
-    change([("app", "update")], lambda: apps.set_force_https(db, app, True))
+    change([("app", "update")], lambda: apps.set_switch(db, app, "force_https", True))
     assert (latest(db).data["force_https"], latest(db).previous_data["force_https"]) == (True, False)
-    change([("app", "update")], lambda: apps.set_maintenance(db, app, True))
+    change([("app", "update")], lambda: apps.set_switch(db, app, "maintenance", True))
     assert (latest(db).data["maintenance"], latest(db).previous_data["maintenance"]) == (True, False)
-    change([], lambda: apps.set_maintenance(db, app, True))  # as it was
+    change([], lambda: apps.set_switch(db, app, "maintenance", True))  # as it was
     old = app.name
     change([("app", "update")], lambda: apps.rename_app(db, app, old + "-r"))
     assert (latest(db).data["name"], latest(db).previous_data["name"], latest(db).app_name) == (old + "-r", old, old + "-r")

@@ -52,3 +52,33 @@ def test_any_branch_gives_a_valid_app_name(test_sessionmaker, branch):
     with test_sessionmaker() as db:
         name = review_apps.name_for(db, Pipeline(name="shop"), ReviewAppConfig(base_name=None), branch)
         assert APP_NAME.fullmatch(name) and not name.endswith("-") and len(name) <= 30, name
+
+
+def test_a_stale_review_app_is_marked_for_deletion_and_its_teardown_leaves_nothing(client, test_sessionmaker, api_settings):
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography.fernet import Fernet
+
+    from paas.domain import apps, pipelines
+    from paas.domain.crypto import ConfigCipher
+
+    cipher = ConfigCipher(Fernet.generate_key())
+    pipeline_id = client.post("/pipelines", json={"name": "stale"}).json()["id"]
+    client.post(f"/pipelines/{pipeline_id}/review-app-config", json={"destroy_stale_apps": True, "stale_days": 2})
+    with test_sessionmaker() as db:
+        owner = accounts.ensure_user(db, "dev@example.com")
+        pipeline = pipelines.pipeline_for(db, pipeline_id, owner)
+        fresh = review_apps.create(db, cipher, api_settings, owner, pipeline, "fresh", "http://127.0.0.1/s.tgz", "v1")
+        old = review_apps.create(db, cipher, api_settings, owner, pipeline, "old", "http://127.0.0.1/s.tgz", "v1", pr_number=7)
+        assert cipher.decrypt(old.setup.overrides)["env"] == {"HEROKU_APP_NAME": old.app.name, "HEROKU_BRANCH": "old", "HEROKU_PR_NUMBER": "7"}
+        now = datetime.now(timezone.utc)
+        old.updated_at = now - timedelta(days=3)
+        db.flush()
+        assert review_apps.mark_stale(db, now) == 1 and (old.status, fresh.status) == ("deleting", "creating")
+        assert old.message == "stale: no push for 2 days" and review_apps.deleting(db) == [old]
+        name = old.app.name
+        review_apps.destroy(db, cipher, old)
+        assert (old.status, old.app_id) == ("deleted", None) and apps.find_app_by_name(db, name) is None
+        again = review_apps.create(db, cipher, api_settings, owner, pipeline, "old", "http://127.0.0.1/s.tgz", "v2")  # the branch comes back
+        assert again.status == "creating" and again.branch == "old"
+        db.rollback()

@@ -245,7 +245,7 @@ def test_an_apps_health_check_path_must_answer_before_it_serves(world):
 
 def set_maintenance(world, on: bool) -> None:
     with world.sessionmaker() as db:
-        apps.set_maintenance(db, apps.get_app(db, world.name), on)
+        apps.set_switch(db, apps.get_app(db, world.name), "maintenance", on)
         db.commit()
 
 

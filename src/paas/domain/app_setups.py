@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from paas.domain import addons, apps, buildpacks, builds, config, formation, links, quotas, scheduled_jobs, teams
 from paas.domain.crypto import ConfigCipher
-from paas.domain.errors import InvalidParams, NotFound
+from paas.domain.db import one_by_id
+from paas.domain.errors import InvalidParams
 from paas.domain.manifest import Manifest
 from paas.domain.models import Addon, AppSetup, Build, Release, Status, User
 
@@ -67,14 +68,8 @@ def make_setup(db: Session, cipher: ConfigCipher, settings, user: User, name: st
 
 def setup_for(db: Session, ident: str, user: User) -> AppSetup:
     """A setup its maker (or an admin) reads."""
-    try:
-        key = uuid.UUID(ident)
-    except ValueError:
-        raise NotFound(f"Couldn't find that app setup: {ident}") from None
-    setup = db.get(AppSetup, key)
-    if setup is None or not (setup.user_id == user.id or user.is_admin):
-        raise NotFound(f"Couldn't find that app setup: {ident}")
-    return setup
+    mine = select(AppSetup) if user.is_admin else select(AppSetup).where(AppSetup.user_id == user.id)
+    return one_by_id(db, mine, AppSetup.id, ident, "app setup")
 
 
 def overrides_of(cipher: ConfigCipher, setup: AppSetup) -> dict:

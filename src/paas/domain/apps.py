@@ -78,21 +78,18 @@ def set_health_check_path(db: Session, app: App, path: object) -> App:
     return app
 
 
-def set_force_https(db: Session, app: App, value: object) -> App:
-    if not isinstance(value, bool):
-        raise InvalidParams("force_https must be true or false.")
-    app = get_app(db, str(app.id), lock=True)
-    with events.updating(db, app, "app", app):
-        app.force_https = value
-    return app
+SWITCHES = ("force_https", "maintenance")  # an app's settings that are on or off
 
 
-def set_maintenance(db: Session, app: App, value: object) -> App:
+def set_switch(db: Session, app: App, name: str, value: object) -> App:
+    """force_https (plain HTTP redirected) or maintenance (the router's maintenance page)."""
+    if name not in SWITCHES:
+        raise ValueError(name)
     if not isinstance(value, bool):
-        raise InvalidParams("maintenance must be true or false.")
+        raise InvalidParams(f"{name} must be true or false.")
     app = get_app(db, str(app.id), lock=True)
     with events.updating(db, app, "app", app):
-        app.maintenance = value
+        setattr(app, name, value)
     return app
 
 

@@ -8,14 +8,13 @@ target. These functions touch only the database; callers commit.
 """
 
 import re
-import uuid
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from paas.domain import access, events, releases, teams
 from paas.domain.crypto import ConfigCipher
-from paas.domain.db import by_ident
+from paas.domain.db import by_ident, one_by_id
 from paas.domain.errors import InvalidParams, NotFound
 from paas.domain.models import (
     App,
@@ -51,6 +50,10 @@ def visible(user: User):
         return stmt
     mine = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
     return stmt.where(or_(Pipeline.owner_id == user.id, Pipeline.team_id.in_(mine)))
+
+
+def visible_ids(user: User):
+    return visible(user).with_only_columns(Pipeline.id)
 
 
 def create_pipeline(db: Session, user: User, name: object, owner: object = None) -> Pipeline:
@@ -132,19 +135,12 @@ def couplings(db: Session, pipeline: Pipeline) -> list[PipelineCoupling]:
 
 def coupling_for(db: Session, ident: str, user: User) -> PipelineCoupling:
     """A coupling by id, of a pipeline the user sees."""
-    try:
-        key = uuid.UUID(ident)
-    except ValueError:
-        raise NotFound(f"Couldn't find that pipeline coupling: {ident}") from None
-    coupling = db.scalar(select(PipelineCoupling).where(PipelineCoupling.id == key,
-                                                        PipelineCoupling.pipeline_id.in_(visible(user).with_only_columns(Pipeline.id))))
-    if coupling is None:
-        raise NotFound(f"Couldn't find that pipeline coupling: {ident}")
-    return coupling
+    return one_by_id(db, select(PipelineCoupling).where(PipelineCoupling.pipeline_id.in_(visible_ids(user))), PipelineCoupling.id,
+                     ident, "pipeline coupling")
 
 
 def visible_couplings(db: Session, user: User) -> list[PipelineCoupling]:
-    return list(db.scalars(select(PipelineCoupling).where(PipelineCoupling.pipeline_id.in_(visible(user).with_only_columns(Pipeline.id)))
+    return list(db.scalars(select(PipelineCoupling).where(PipelineCoupling.pipeline_id.in_(visible_ids(user)))
                            .order_by(PipelineCoupling.created_at)))
 
 
@@ -202,15 +198,8 @@ def promote(db: Session, cipher: ConfigCipher, user: User, pipeline: Pipeline, s
 
 
 def promotion_for(db: Session, ident: str, user: User) -> PipelinePromotion:
-    try:
-        key = uuid.UUID(ident)
-    except ValueError:
-        raise NotFound(f"Couldn't find that promotion: {ident}") from None
-    promotion = db.scalar(select(PipelinePromotion).where(
-        PipelinePromotion.id == key, PipelinePromotion.pipeline_id.in_(visible(user).with_only_columns(Pipeline.id))))
-    if promotion is None:
-        raise NotFound(f"Couldn't find that promotion: {ident}")
-    return promotion
+    return one_by_id(db, select(PipelinePromotion).where(PipelinePromotion.pipeline_id.in_(visible_ids(user))), PipelinePromotion.id,
+                     ident, "promotion")
 
 
 def target_status(target: PromotionTarget) -> str:

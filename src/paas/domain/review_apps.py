@@ -8,7 +8,6 @@ a new app, and never gets another app's config. Deleting the branch, or stalenes
 
 import re
 import secrets
-import uuid
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from paas.domain import app_setups, pipelines
 from paas.domain.crypto import ConfigCipher
+from paas.domain.db import one_by_id
 from paas.domain.errors import Conflict, InvalidParams, NotFound
 from paas.domain.models import App, Pipeline, PipelineCoupling, ReviewApp, ReviewAppConfig, Team, User
 
@@ -139,15 +139,7 @@ def message_of(review: ReviewApp) -> str | None:
 
 def review_for(db: Session, ident: str, user: User) -> ReviewApp:
     """A review app by id, of a pipeline the user sees."""
-    try:
-        key = uuid.UUID(ident)
-    except ValueError:
-        raise NotFound(f"Couldn't find that review app: {ident}") from None
-    review = db.scalar(select(ReviewApp).where(ReviewApp.id == key,
-                                               ReviewApp.pipeline_id.in_(pipelines.visible(user).with_only_columns(Pipeline.id))))
-    if review is None:
-        raise NotFound(f"Couldn't find that review app: {ident}")
-    return review
+    return one_by_id(db, select(ReviewApp).where(ReviewApp.pipeline_id.in_(pipelines.visible_ids(user))), ReviewApp.id, ident, "review app")
 
 
 def of_pipeline(db: Session, pipeline: Pipeline) -> list[ReviewApp]:

@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
 from paas.domain import events, formation
-from paas.domain.errors import InvalidParams, NotFound
+from paas.domain.db import one_by_id
+from paas.domain.errors import InvalidParams
 from paas.domain.models import App, ScheduledJob, ScheduledRun
 
 MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
@@ -113,14 +114,7 @@ def jobs_of(db: Session, app: App) -> list[ScheduledJob]:
 
 
 def job_of(db: Session, app: App, ident: str) -> ScheduledJob:
-    try:
-        key = uuid.UUID(ident)
-    except ValueError:
-        raise NotFound(f"Couldn't find that scheduled job: {ident}") from None
-    job = db.scalar(select(ScheduledJob).where(ScheduledJob.id == key, ScheduledJob.app_id == app.id))
-    if job is None:
-        raise NotFound(f"Couldn't find that scheduled job: {ident}")
-    return job
+    return one_by_id(db, select(ScheduledJob).where(ScheduledJob.app_id == app.id), ScheduledJob.id, ident, "scheduled job")
 
 
 def runs_of(db: Session, job: ScheduledJob, limit: int = 100) -> list[ScheduledRun]:

@@ -85,10 +85,9 @@ def update_app(ident: str, user: UserDep, db: DbDep, settings: SettingsDep, body
         app = apps.set_build_stack(db, app, stack_name(body["build_stack"]))
     if "health_check_path" in body:
         app = apps.set_health_check_path(db, app, body["health_check_path"])
-    if "force_https" in body:
-        app = apps.set_force_https(db, app, body["force_https"])
-    if "maintenance" in body:
-        app = apps.set_maintenance(db, app, body["maintenance"])
+    for switch in apps.SWITCHES:
+        if switch in body:
+            app = apps.set_switch(db, app, switch, body[switch])
     db.commit()
     if old_name != app.name:
         rename_repository(settings, old_name, app.name)  # pushes go to the new remote
