@@ -61,6 +61,8 @@ def settled(api, setup_id: str) -> dict:
 
 def test_an_app_is_set_up_from_app_json_with_its_database_seeded_by_postdeploy(api, names, settings, token, tmp_path, router):
     name = names[0]
+    runner_log = settings.home / "logs" / "runner.log"
+    logged_before = runner_log.stat().st_size
     env = {"PAAS_TOKEN": token, "PAAS_API_URL": settings.api_url}
     done = paas("apps:create", name, "--manifest", "--dir", str(source(tmp_path, MANIFEST)), **env)
     assert done.exit_code == 0, done.output
@@ -74,6 +76,9 @@ def test_an_app_is_set_up_from_app_json_with_its_database_seeded_by_postdeploy(a
     [job] = api.get(f"/apps/{name}/scheduled-jobs").json()
     assert (job["command"], job["schedule"], job["declared_in"]) == ("echo nightly", "@daily", "app.json")
     assert [r["description"] for r in api.get(f"/apps/{name}/releases").json()][-1] == "Deploy tarball"
+    with runner_log.open() as log:  # every consumer of the events took them, the setups' wake-up included
+        log.seek(logged_before)
+        assert "publishing events failed" not in log.read()
 
 
 def test_a_malformed_manifest_lists_every_problem_and_a_failing_postdeploy_undoes_everything(api, names, settings, tmp_path, engine):

@@ -81,3 +81,24 @@ def test_a_branch_becomes_a_review_app_with_its_own_database_and_goes_with_the_b
     assert api.get(f"/apps/{prod}/config-vars").json()["DATABASE_URL"] == production_db  # production untouched
     ok(heroku("reviewapps:disable", "-p", prod))
     assert api.get(f"/pipelines/{prod}/review-app-config").status_code == 404
+
+
+def test_a_review_app_made_through_the_api_from_a_tarball_serves_with_its_pr_number(api, prod, settings, router):
+    from tests.e2e.conftest import SAMPLE_APP
+    from tests.e2e.test_app_setups import upload
+
+    assert api.post("/apps", json={"name": prod}).status_code == 201
+    api.post("/pipelines", json={"name": prod}).raise_for_status()
+    api.post("/pipeline-couplings", json={"app": prod, "pipeline": prod, "stage": "production"}).raise_for_status()
+    api.post(f"/pipelines/{prod}/review-app-config", json={"base_name": "pr"}).raise_for_status()
+    made = api.post("/review-apps", json={"pipeline": prod, "branch": "fix-typo", "pr_number": 42,
+                                          "source_blob": {"url": upload(api, SAMPLE_APP), "version": "abc1234"}})
+    assert made.status_code == 201, made.text
+    review = eventually(lambda: (r := api.get(f"/review-apps/{made.json()['id']}").json())["status"] != "creating" and r, timeout=120,
+                        what="the review app made")
+    assert review["status"] == "created" and review["pr_number"] == 42, review
+    name = api.get(f"/apps/{review['app']['id']}").json()["name"]
+    assert name == "pr-fix-typo" and api.get(f"/apps/{name}/config-vars").json()["HEROKU_PR_NUMBER"] == "42"
+    assert router.wait_for(name, lambda r: r.status_code == 200).text == "sample-app version=1 greeting=\n"
+    assert api.delete(f"/review-apps/{review['id']}").json()["status"] == "deleting"
+    eventually(lambda: api.get(f"/apps/{name}").status_code == 404, what="the review app destroyed")

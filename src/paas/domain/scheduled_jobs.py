@@ -136,7 +136,7 @@ def due_jobs(db: Session, now: datetime) -> list[tuple[ScheduledJob, datetime]]:
     found = []
     for job, last in db.execute(select(ScheduledJob, latest.c.due_at).outerjoin(latest, latest.c.job_id == ScheduledJob.id)):
         due = latest_due(job.schedule, now)
-        if due >= job.scheduled_since.replace(second=0, microsecond=0) and (last is None or last < due):
+        if due >= job.scheduled_since and (last is None or last < due):
             found.append((job, due))
     return found
 

@@ -34,7 +34,8 @@ class Setups:
         threading.Thread(target=self.loop, daemon=True, name="setups").start()
         return self
 
-    def wake(self) -> None:
+    def wake(self, _batch=None) -> None:
+        """After a batch of events is delivered (the publisher's `after` hook): look now."""
         self.woken.set()
 
     def loop(self) -> None:
