@@ -63,3 +63,29 @@ def test_due_runs_run_once_each_never_overlap_and_a_missed_stretch_runs_once(wor
     assert back.tick(t0 + timedelta(minutes=7, seconds=40)) == []
     with world.sessionmaker() as db:  # the positive control of the rule's query: a new minute is due again
         assert {job.id for job, _due in scheduled_jobs.due_jobs(db, t0 + timedelta(minutes=8))} == {quick_id, slow_id}
+
+
+def test_an_app_runs_at_most_ten_scheduled_runs_at_once_whatever_the_policy(world):
+    world.deploy(SERVE)
+    t0 = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(minutes=30)
+    with world.sessionmaker() as db:
+        app = apps.get_app(db, world.name)
+        sizes = world.reconciler.settings.dyno_sizes
+        jobs = [scheduled_jobs.create_job(db, app, {"command": f"echo {i}", "schedule": "* * * * *", "concurrency_policy": "allow"}, sizes)
+                for i in range(scheduled_jobs.MAX_RUNNING + 1)]
+        db.flush()
+        for job in jobs:
+            job.scheduled_since = t0
+        for job in jobs[:scheduled_jobs.MAX_RUNNING]:  # ten runs going (as if their processes ran)
+            scheduled_jobs.claim(db, job, t0 - timedelta(minutes=1), "scheduler.0", "running", 1)
+        db.commit()
+        last = jobs[-1].id
+    assert Cron(world.reconciler).tick(t0 + timedelta(seconds=1)) == []  # every due one skipped, none started
+    [(status, _, _, message, _)] = runs(world, last)
+    assert (status, message) == ("skipped", "10 scheduled runs of the app were going")
+    with world.sessionmaker() as db:  # the positive control: with one ended, the next minute's runs start again
+        scheduled_jobs.finish(db, scheduled_jobs.runs_of(db, db.get(ScheduledJob, jobs[0].id))[-1].id, 0)
+        db.commit()
+    started = Cron(world.reconciler).tick(t0 + timedelta(minutes=1, seconds=1))
+    assert len(started) == 1
+    started[0].run()

@@ -24,6 +24,7 @@ MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", 
 POLICIES = ("forbid", "allow")
 COMMAND_LIMIT = 2000
 MAX_JOBS = 50  # per app
+MAX_RUNNING = 10  # scheduled runs of one app at once, whatever their policies: a due one past it is skipped
 
 
 def validate_schedule(schedule: object) -> str:
@@ -150,6 +151,12 @@ def claim(db: Session, job: ScheduledJob, due: datetime, name: str, status: str,
         finished_at=None if status == "running" else func.now(),
     ).on_conflict_do_nothing(index_elements=["job_id", "due_at"]).returning(ScheduledRun.id)).scalar()
     return db.get(ScheduledRun, made) if made else None
+
+
+def running_of_app(db: Session, app_id: uuid.UUID) -> int:
+    """How many scheduled runs of the app's jobs go on now."""
+    return db.scalar(select(func.count()).select_from(ScheduledRun).join(ScheduledJob)
+                     .where(ScheduledJob.app_id == app_id, ScheduledRun.status == "running"))
 
 
 def still_running(db: Session, job: ScheduledJob) -> bool:

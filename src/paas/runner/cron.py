@@ -77,6 +77,11 @@ class Cron:
             if scheduled_jobs.claim(db, job, due, "", "skipped", message="the previous run was still going"):
                 self.logs.event(app_id, "scheduler", f"Skipped `{job.command}` due at {due:%H:%M}: the previous run is still going")
             return None
+        if scheduled_jobs.running_of_app(db, app.id) >= scheduled_jobs.MAX_RUNNING:
+            if scheduled_jobs.claim(db, job, due, "", "skipped", message=f"{scheduled_jobs.MAX_RUNNING} scheduled runs of the app were going"):
+                self.logs.event(app_id, "scheduler", f"Skipped `{job.command}` due at {due:%H:%M}: "
+                                                     f"{scheduled_jobs.MAX_RUNNING} scheduled runs of the app are going")
+            return None
         release = releases.current_release(db, app)
         if release is None or release.image is None:
             if scheduled_jobs.claim(db, job, due, "", "failed", message="the app has no release with code to run"):
