@@ -76,6 +76,25 @@ def test_an_event_a_webhook_includes_gets_one_delivery_each(app, owner):
     assert publish(db) == [] and len(db.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.app_id == made.id)).all()) == 3
 
 
+def test_a_webhook_gets_no_event_made_before_it_even_one_published_after_it(app, owner):
+    db, made = app
+    publish(db)
+    config.update_config(db, CIPHER, made, owner, {"EARLY": "1"})  # made, not yet published (the publisher lags)
+    early = db.scalars(sa.select(Event).where(Event.app_id == made.id, Event.resource == "release").order_by(Event.seq.desc())).first()
+    hook, _ = webhooks.create_webhook(db, CIPHER, made, dict(HOOK))
+    hook.created_at = early.created_at + timedelta(seconds=1)
+    db.flush()
+    publish(db)
+    assert db.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)).all() == []
+    config.update_config(db, CIPHER, made, owner, {"LATE": "1"})  # the positive control: made after the webhook
+    late = db.scalars(sa.select(Event).where(Event.app_id == made.id, Event.resource == "release").order_by(Event.seq.desc())).first()
+    late.created_at = hook.created_at + timedelta(seconds=1)
+    db.flush()
+    publish(db)
+    [delivery] = db.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)).all()
+    assert delivery.event_seq == late.seq
+
+
 def test_claims_go_one_at_a_time_per_webhook_and_attempts_settle_deliveries(app, owner):
     db, made = app
     publish(db)

@@ -134,8 +134,10 @@ def delete_webhook(db: Session, hook: Webhook) -> None:
 ENQUEUE = text("""
     INSERT INTO webhook_deliveries (id, webhook_id, app_id, event_seq, status, num_attempts, next_attempt_at)
     SELECT gen_random_uuid(), webhooks.id, kinds.app_id, kinds.seq, 'pending', 0, now()
-    FROM unnest(CAST(:seqs AS bigint[]), CAST(:apps AS uuid[]), CAST(:kinds AS text[])) AS kinds (seq, app_id, include)
+    FROM unnest(CAST(:seqs AS bigint[]), CAST(:apps AS uuid[]), CAST(:kinds AS text[]), CAST(:times AS timestamptz[]))
+        AS kinds (seq, app_id, include, created_at)
     JOIN webhooks ON webhooks.app_id = kinds.app_id AND webhooks.include ? kinds.include
+        AND webhooks.created_at <= kinds.created_at
 """)
 
 
@@ -145,8 +147,9 @@ def enqueue(db: Session, batch: list[Event]) -> None:
         return
     # One statement (the same each time: prepared once), whether any webhook wants them or not:
     # the publisher runs this for every batch.
+    # A webhook gets the events made since it was: not those made before and published after.
     db.execute(ENQUEUE, {"seqs": [e.seq for e in batch], "apps": [e.app_id for e in batch],
-                         "kinds": [shapes.event_include(e) for e in batch]})
+                         "kinds": [shapes.event_include(e) for e in batch], "times": [e.created_at for e in batch]})
 
 
 def claim(db: Session, limit: int, lease: timedelta, busy: set[uuid.UUID]) -> list[WebhookDelivery]:
