@@ -16,6 +16,7 @@ import pytest
 from paas.settings import Settings
 
 SAMPLE_APP = Path(__file__).parent / "sample_app"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +74,12 @@ class Router:
             if predicate(response) or time.monotonic() > deadline:
                 return response
             time.sleep(0.1)
+
+
+def platform(settings, step: str, **env: str) -> None:
+    """`scripts/platform.sh up` or `down` for the platform the tests use (with `env` for its settings)."""
+    subprocess.run([str(ROOT / "scripts" / "platform.sh"), step], check=True, capture_output=True, timeout=300,
+                   env={**os.environ, "PAAS_HOME": str(settings.home), **env})
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,15 @@
 """Add-ons end to end: real Postgres and Redis servers in containers, an app that uses them
 through DATABASE_URL (with sslmode=require) and REDIS_URL, and what other apps can reach."""
 
-import os
 import secrets
-import subprocess
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import docker.errors
 import pytest
 
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, platform
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).parents[2]
 
 
 def answer(router, app: str, path: str) -> dict | None:
@@ -48,9 +44,8 @@ def server(engine, settings, addon: dict):
 
 
 def restart_platform(settings) -> None:
-    env = {**os.environ, "PAAS_HOME": str(settings.home)}
     for step in ("down", "up"):
-        subprocess.run([str(ROOT / "scripts" / "platform.sh"), step], check=True, capture_output=True, env=env)
+        platform(settings, step)
 
 
 def test_postgres_and_redis_keep_data_and_only_attached_apps_reach_them(api, router, new_app, engine, settings):

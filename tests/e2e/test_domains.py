@@ -13,11 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, platform
 from tests.e2e.test_https import https_get
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).parents[2]
 DNS, DNS_ADMIN, PEBBLE_ADMIN = "127.0.0.1:8053", "127.0.0.1:8055", "127.0.0.1:15000"
 
 
@@ -30,11 +29,6 @@ def free_port() -> int:
 # pebble forgets its accounts when it stops, and Caddy keeps the account it made per directory
 # URL: a new port per run gives Caddy a directory it has no stale account for.
 PEBBLE = f"127.0.0.1:{free_port()}"
-
-
-def platform(settings, step: str, **env: str) -> None:
-    subprocess.run([str(ROOT / "scripts" / "platform.sh"), step], check=True, capture_output=True,
-                   env={**os.environ, "PAAS_HOME": str(settings.home), **env})
 
 
 @pytest.fixture(scope="module")

@@ -4,27 +4,16 @@ of the app's release, its output in the app's logs and its exit code recorded. (
 time are measured by bench/scheduler.py; the overlap rule with real processes is in
 tests/runner/test_cron.py.)"""
 
-import os
-import subprocess
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import paas
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import eventually, platform
 from tests.e2e.test_logs import logged
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def platform(settings, step: str) -> None:
-    env = {**os.environ, "PAAS_HOME": str(settings.home)}
-    subprocess.run([str(ROOT / "scripts" / "platform.sh"), step], check=True, capture_output=True, env=env, timeout=300)
-
-
 def test_a_minute_missed_while_the_platform_was_down_runs_once_when_it_is_back(api, checkout, app_name, settings, token):
     assert checkout.push().returncode == 0
     env = {"PAAS_TOKEN": token, "PAAS_API_URL": settings.api_url}
